@@ -1,0 +1,199 @@
+/*
+ * tc_convolve_s8 for Armv7E-M DSP (Cortex-M4/M7/M33): im2col + 2x2 register-blocked GEMM.
+ *
+ * For two output pixels at a time, and one group at a time, the receptive fields are
+ * copied into two int16 "columns" of K = kh * kw * cin_per_group values with the input
+ * offset already added (padding taps are 0, which is what skipping them gives). Within
+ * every group of four, a column stores elements in the order 0, 2, 1, 3: then the
+ * words at column + 4i and column + 4i + 2 line up with SXTB16 / SXTB16 ROR #8 of four
+ * filter bytes, and each SMLAD does two MACs with no repacking of the filter. Each pass
+ * of the inner loop computes two channels x two pixels. Integer sums are exact, so the
+ * result equals the portable kernel's byte for byte.
+ */
+#include "tc_conv_internal.h"
+
+#if TC_CONV_DSP
+
+#include "tc_conv_dsp.h"
+
+/* Position of element k in a column whose first k4 elements are stored 0, 2, 1, 3. */
+static inline int32_t column_slot(int32_t k, int32_t k4)
+{
+    if (k >= k4) {
+        return k;
+    }
+    const int32_t r = k & 3;
+    return (k & ~3) | ((r & 1) << 1) | (r >> 1);
+}
+
+/* Writes n taps starting at element k0: (src + offset), or zeros when src is NULL. */
+static void store_taps(int16_t *column, int32_t k0, int32_t k4, const int8_t *src, int32_t n,
+                       int32_t input_offset)
+{
+    int32_t i = 0;
+    if ((k0 & 3) == 0) {
+        /* Aligned to a group of four: widen four bytes at once, already in slot order. */
+        const int32_t offsets = tc_dup16(input_offset);
+        for (; i + 4 <= n && k0 + i + 4 <= k4; i += 4) {
+            int16_t *dst = column + k0 + i;
+            if (src == NULL) {
+                tc_write_s32(dst, 0);
+                tc_write_s32(dst + 2, 0);
+            } else {
+                const int32_t bytes = tc_read_s32(src + i);
+                tc_write_s32(dst, tc_sadd16(tc_sxtb16_even(bytes), offsets));
+                tc_write_s32(dst + 2, tc_sadd16(tc_sxtb16_odd(bytes), offsets));
+            }
+        }
+    }
+    for (; i < n; ++i) {
+        column[column_slot(k0 + i, k4)] = (int16_t)(src == NULL ? 0 : src[i] + input_offset);
+    }
+}
+
+/* im2col of one output pixel for one group. */
+static void fill_column(int16_t *column, const tc_conv_params *params,
+                        const tc_dims *input_dims, const int8_t *input,
+                        const tc_dims *filter_dims, tc_pixel px, int32_t first_in_c)
+{
+    const int32_t group_c = filter_dims->c;
+    const int32_t k4 = (filter_dims->h * filter_dims->w * group_c) & ~3;
+    const int32_t y0 = px.y * params->stride.h - params->padding.h;
+    const int32_t x0 = px.x * params->stride.w - params->padding.w;
+    int32_t k = 0;
+    for (int32_t ky = 0; ky < filter_dims->h; ++ky) {
+        const int32_t iy = y0 + ky * params->dilation.h;
+        for (int32_t kx = 0; kx < filter_dims->w; ++kx, k += group_c) {
+            const int32_t ix = x0 + kx * params->dilation.w;
+            const int inside = iy >= 0 && iy < input_dims->h && ix >= 0 && ix < input_dims->w;
+            const int8_t *src = inside ? input + ((px.batch * input_dims->h + iy) * input_dims->w +
+                                                  ix) * input_dims->c + first_in_c
+                                       : NULL;
+            store_taps(column, k, k4, src, group_c, params->input_offset);
+        }
+    }
+}
+
+/* Two filter rows against two columns: acc[row][column]. */
+static void dot_2x2(const int8_t *row0, const int8_t *row1, const int16_t *col0,
+                    const int16_t *col1, int32_t k_len, int32_t acc[2][2])
+{
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t k = 0;
+    for (; k + 4 <= k_len; k += 4) {
+        const int32_t w0 = tc_read_s32(row0 + k), w1 = tc_read_s32(row1 + k);
+        const int32_t f0e = tc_sxtb16_even(w0), f0o = tc_sxtb16_odd(w0);
+        const int32_t f1e = tc_sxtb16_even(w1), f1o = tc_sxtb16_odd(w1);
+        const int32_t c0e = tc_read_s32(col0 + k), c0o = tc_read_s32(col0 + k + 2);
+        const int32_t c1e = tc_read_s32(col1 + k), c1o = tc_read_s32(col1 + k + 2);
+        a00 = tc_smlad(f0e, c0e, a00);
+        a00 = tc_smlad(f0o, c0o, a00);
+        a01 = tc_smlad(f0e, c1e, a01);
+        a01 = tc_smlad(f0o, c1o, a01);
+        a10 = tc_smlad(f1e, c0e, a10);
+        a10 = tc_smlad(f1o, c0o, a10);
+        a11 = tc_smlad(f1e, c1e, a11);
+        a11 = tc_smlad(f1o, c1o, a11);
+    }
+    for (; k < k_len; ++k) {
+        a00 += row0[k] * col0[k];
+        a01 += row0[k] * col1[k];
+        a10 += row1[k] * col0[k];
+        a11 += row1[k] * col1[k];
+    }
+    acc[0][0] = a00;
+    acc[0][1] = a01;
+    acc[1][0] = a10;
+    acc[1][1] = a11;
+}
+
+/* One filter row against one column. */
+static int32_t dot_1x1(const int8_t *row, const int16_t *col, int32_t k_len)
+{
+    int32_t acc = 0;
+    int32_t k = 0;
+    for (; k + 4 <= k_len; k += 4) {
+        const int32_t w = tc_read_s32(row + k);
+        acc = tc_smlad(tc_sxtb16_even(w), tc_read_s32(col + k), acc);
+        acc = tc_smlad(tc_sxtb16_odd(w), tc_read_s32(col + k + 2), acc);
+    }
+    for (; k < k_len; ++k) {
+        acc += row[k] * col[k];
+    }
+    return acc;
+}
+
+static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int32_t *bias,
+                                const tc_conv_params *params,
+                                const tc_per_channel_quant_params *quant)
+{
+    out[oc] = tc_conv_output(acc + tc_conv_bias(bias, oc), quant->multiplier[oc],
+                             quant->shift[oc], params->output_offset, params->activation);
+}
+
+tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
+                         const tc_per_channel_quant_params *quant,
+                         const tc_dims *input_dims, const int8_t *input,
+                         const tc_dims *filter_dims, const int8_t *filter,
+                         const tc_dims *bias_dims, const int32_t *bias,
+                         const tc_dims *output_dims, int8_t *output)
+{
+    (void)bias_dims;
+    if (!tc_conv_args_valid(ctx, params, quant, input_dims, input, filter_dims, filter,
+                            output_dims, output,
+                            tc_convolve_s8_get_buffer_size(input_dims, filter_dims))) {
+        return TC_ARG_ERROR;
+    }
+    const int32_t group_c = filter_dims->c;
+    const int32_t k_len = filter_dims->h * filter_dims->w * group_c;
+    const int32_t out_c = output_dims->c;
+    const int32_t groups = input_dims->c / group_c;
+    const int32_t filters_per_group = out_c / groups;
+    int16_t *col0 = (int16_t *)ctx->buf;
+    int16_t *col1 = col0 + k_len;
+
+    const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+    tc_pixel px = {0, 0, 0};
+    int32_t p = 0;
+    for (; p + 2 <= pixels; p += 2) {
+        tc_pixel px1 = px;
+        tc_pixel_next(&px1, output_dims);
+        int8_t *out0 = output + p * out_c;
+        int8_t *out1 = out0 + out_c;
+        for (int32_t g = 0; g < groups; ++g) {
+            fill_column(col0, params, input_dims, input, filter_dims, px, g * group_c);
+            fill_column(col1, params, input_dims, input, filter_dims, px1, g * group_c);
+            const int32_t oc_end = (g + 1) * filters_per_group;
+            int32_t oc = g * filters_per_group;
+            for (; oc + 2 <= oc_end; oc += 2) {
+                int32_t acc[2][2];
+                const int8_t *row0 = filter + oc * k_len;
+                dot_2x2(row0, row0 + k_len, col0, col1, k_len, acc);
+                store_output(out0, acc[0][0], oc, bias, params, quant);
+                store_output(out1, acc[0][1], oc, bias, params, quant);
+                store_output(out0, acc[1][0], oc + 1, bias, params, quant);
+                store_output(out1, acc[1][1], oc + 1, bias, params, quant);
+            }
+            if (oc < oc_end) {
+                const int8_t *row = filter + oc * k_len;
+                store_output(out0, dot_1x1(row, col0, k_len), oc, bias, params, quant);
+                store_output(out1, dot_1x1(row, col1, k_len), oc, bias, params, quant);
+            }
+        }
+        tc_pixel_next(&px1, output_dims);
+        px = px1;
+    }
+    if (p < pixels) {
+        int8_t *out = output + p * out_c;
+        for (int32_t g = 0; g < groups; ++g) {
+            fill_column(col0, params, input_dims, input, filter_dims, px, g * group_c);
+            for (int32_t oc = g * filters_per_group; oc < (g + 1) * filters_per_group; ++oc) {
+                store_output(out, dot_1x1(filter + oc * k_len, col0, k_len), oc, bias, params,
+                             quant);
+            }
+        }
+    }
+    return TC_OK;
+}
+
+#endif /* TC_CONV_DSP */

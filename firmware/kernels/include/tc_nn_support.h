@@ -1,0 +1,60 @@
+/*
+ * tinyconv int8 kernels: TFLite's fixed-point requantization, bit for bit.
+ *
+ * By default this is TFLite's double-rounding MultiplyByQuantizedMultiplier
+ * (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT), which is what LiteRT's
+ * reference kernels compute. Building with -DTC_SINGLE_ROUNDING selects TFLite's
+ * TFLITE_SINGLE_ROUNDING variant (one 64-bit rounding shift) instead.
+ */
+#ifndef TC_NN_SUPPORT_H
+#define TC_NN_SUPPORT_H
+
+#include <stdint.h>
+
+#include "tc_nn_types.h"
+
+#define TC_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define TC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define TC_CLAMP(x, lo, hi) TC_MAX((lo), TC_MIN((x), (hi)))
+
+static inline int32_t tc_doubling_high_mult(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    const int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
+    /* Division, not a shift: TFLite truncates toward zero here. */
+    return (int32_t)((ab + nudge) / (1LL << 31));
+}
+
+static inline int32_t tc_divide_by_power_of_two(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)((1LL << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* acc * multiplier * 2^(shift - 31), rounded as TFLite does. */
+static inline int32_t tc_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    const int32_t total_shift = 31 - shift;
+    const int64_t rounded = (int64_t)acc * multiplier + (1LL << (total_shift - 1));
+    return (int32_t)(rounded >> total_shift);
+#else
+    const int32_t left_shift = shift > 0 ? shift : 0;
+    const int32_t right_shift = shift > 0 ? 0 : -shift;
+    /* Unsigned multiply: TFLite's int32 product wraps on the targets it runs on. */
+    const int32_t shifted = (int32_t)((uint32_t)acc * ((uint32_t)1 << left_shift));
+    return tc_divide_by_power_of_two(tc_doubling_high_mult(shifted, multiplier), right_shift);
+#endif
+}
+
+static inline int8_t tc_clamp_s8(int32_t x, tc_activation act)
+{
+    return (int8_t)TC_CLAMP(x, act.min, act.max);
+}
+
+#endif /* TC_NN_SUPPORT_H */

@@ -1,0 +1,33 @@
+"""End-to-end comparison of tinyconv's generated C with LiteRT's reference kernels.
+
+`compare_single_op` runs the whole pipeline (import, plan, codegen, build, run on the host
+under sanitizers or in QEMU) on a small model and compares every output byte with LiteRT
+BUILTIN_REF. Kernel tests build their models with tests/tflite_builder.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyconv import targets
+from tinyconv.verify import VerifyReport, verify
+
+
+@dataclass
+class CompareResult:
+    mismatched_bytes: int
+    outputs_compared: int
+    detail: str
+    report: VerifyReport
+
+
+def compare_single_op(tflite_bytes: bytes, board: str = "host", n_inputs: int = 3,
+                      seed: int = 0, kernels: str = "opt",
+                      work_dir: Path | None = None) -> CompareResult:
+    report = verify(tflite_bytes, targets.get_board(board), source="single-op", n=n_inputs,
+                    seed=seed, kernels=kernels, count_instructions=False, work_dir=work_dir)
+    detail = (f"{report.mismatched_bytes}/{report.outputs_compared} bytes differ on "
+              f"{board} ({kernels} kernels), max |diff| {report.max_abs_diff}; "
+              + "; ".join(report.mismatches))
+    return CompareResult(report.mismatched_bytes, report.outputs_compared, detail, report)

@@ -1,0 +1,110 @@
+"""Import -> plan -> generate C -> a buildable firmware project, with the budget checked.
+
+The budget check uses the same numbers the firmware will: the planned arena, the reserved
+stack and the runtime's own static RAM. The linker script's RAM length (set to the same
+budget) is the backstop.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import FIRMWARE_DIR
+from .codegen.emit import ModelSource, generate, write_model
+from .errors import BudgetError, TinyconvError
+from .ir.graph import Graph
+from .ir.ops import Isa
+from .planner import Plan, plan_memory
+from .targets import Board
+from .units import format_bytes
+
+DEFAULT_STACK_BYTES = 8192
+# Static RAM of the app and runtime beside the arena (semihosting buffers, counters).
+RUNTIME_RAM_BYTES = 512
+
+FIRMWARE_PARTS = ("Makefile", "kernels", "boards", "app", "tools")
+
+
+@dataclass
+class Deployment:
+    graph: Graph
+    board: Board
+    plan: Plan
+    source: ModelSource
+    kernels: str
+    stack_bytes: int
+    ram_budget: int
+    flash_budget: int
+
+    @property
+    def planned_ram_bytes(self) -> int:
+        return self.plan.arena_bytes + self.stack_bytes + RUNTIME_RAM_BYTES
+
+
+def kernel_isa(board: Board, kernels: str) -> Isa:
+    if kernels not in ("opt", "ref"):
+        raise TinyconvError(f"unknown kernels {kernels!r}: use 'opt' or 'ref'")
+    return Isa.REF if kernels == "ref" else board.isa
+
+
+def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | None = None,
+            flash: int | None = None, stack_bytes: int = DEFAULT_STACK_BYTES) -> Deployment:
+    plan = plan_memory(graph, kernel_isa(board, kernels))
+    source = generate(graph, plan)
+    ram_budget = sram if sram is not None else board.ram_bytes
+    flash_budget = flash if flash is not None else board.flash_bytes
+    deployment = Deployment(graph, board, plan, source, kernels, stack_bytes, ram_budget,
+                            flash_budget)
+    need = deployment.planned_ram_bytes
+    if need > ram_budget:
+        raise BudgetError(
+            f"{graph.source}: needs {need} B of SRAM ({format_bytes(need)}: arena "
+            f"{plan.arena_bytes} + stack {stack_bytes} + runtime {RUNTIME_RAM_BYTES}), "
+            f"over the {ram_budget} B ({format_bytes(ram_budget)}) budget by "
+            f"{need - ram_budget} B")
+    if source.weights_bytes > flash_budget:
+        raise BudgetError(
+            f"{graph.source}: weights alone need {source.weights_bytes} B of flash, over "
+            f"the {flash_budget} B ({format_bytes(flash_budget)}) budget by "
+            f"{source.weights_bytes - flash_budget} B")
+    return deployment
+
+
+def write_model_dir(deployment: Deployment, model_dir: Path) -> None:
+    write_model(deployment.source, model_dir)
+
+
+def write_project(deployment: Deployment, out_dir: Path) -> Path:
+    """A self-contained firmware project; written to a temp dir then moved into place, so
+    a failure never leaves a half-written output directory."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise TinyconvError(f"output directory {out_dir} exists and is not empty")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tinyconv-", dir=out_dir.parent))
+    try:
+        for part in FIRMWARE_PARTS:
+            src = FIRMWARE_DIR / part
+            if src.is_dir():
+                shutil.copytree(src, staging / part,
+                                ignore=shutil.ignore_patterns("build", "*.o", "__pycache__"))
+            elif src.exists():
+                shutil.copy2(src, staging / part)
+        write_model(deployment.source, staging / "model")
+        (staging / "config.mk").write_text(
+            "# Written by tinyconv export: the defaults `make` uses in this project.\n"
+            f"TARGET ?= {deployment.board.name}\n"
+            f"KERNELS ?= {deployment.kernels}\n"
+            f"RAM_SIZE ?= {deployment.ram_budget}\n"
+            f"FLASH_SIZE ?= {deployment.flash_budget}\n"
+            f"STACK_SIZE ?= {deployment.stack_bytes}\n")
+        if out_dir.exists():
+            out_dir.rmdir()
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

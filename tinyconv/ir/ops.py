@@ -1,0 +1,360 @@
+"""Op kinds of the graph IR, each a dataclass with typed options and its own costs.
+
+Every op knows its MACs, weight bytes, output bytes, kernel scratch bytes and whether its
+output may overwrite one of its inputs (in place) or simply alias it (reshape). The
+planner, the cost model of the NAS and the reports all call these same methods.
+
+Scratch rules mirror the `tc_*_get_buffer_size` functions of firmware/kernels exactly;
+tests/test_kernel_buffer_sizes.py checks the two against each other.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .graph import DType, Tensor
+
+
+class Padding(enum.Enum):
+    SAME = "same"
+    VALID = "valid"
+
+
+class Activation(enum.Enum):
+    NONE = "none"
+    RELU = "relu"
+    RELU_N1_TO_1 = "relu_n1_to_1"
+    RELU6 = "relu6"
+
+
+class Isa(enum.Enum):
+    """Which kernel family a target compiles: portable C, Armv7E-M DSP, or Helium MVE."""
+
+    REF = "ref"
+    DSP = "dsp"
+    MVE = "mve"
+
+
+# In-place depthwise convolution works on this many channels at a time through scratch.
+DW_INPLACE_CHANNEL_BLOCK = 4
+
+
+@dataclass(eq=False, kw_only=True)
+class Op:
+    inputs: list[Tensor | None]
+    outputs: list[Tensor]
+    index: int = 0
+    name: str = ""
+    kind: ClassVar[str] = "OP"
+
+    # -- cost model -------------------------------------------------------------------
+    def macs(self) -> int:
+        return 0
+
+    def weight_bytes(self) -> int:
+        return sum(t.nbytes for t in self.inputs if t is not None and t.is_constant)
+
+    def output_bytes(self) -> int:
+        return sum(t.nbytes for t in self.outputs)
+
+    def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
+        return 0
+
+    # -- memory rules -----------------------------------------------------------------
+    def inplace_input(self) -> int | None:
+        """Index of an input whose buffer the output may overwrite, if the kernel allows."""
+        return None
+
+    @property
+    def is_alias(self) -> bool:
+        """True when the output is the input's bytes reinterpreted (no kernel runs)."""
+        return False
+
+    # -- helpers ----------------------------------------------------------------------
+    @property
+    def x(self) -> Tensor:
+        return self.inputs[0]  # type: ignore[return-value]
+
+    @property
+    def y(self) -> Tensor:
+        return self.outputs[0]
+
+    def activation_inputs(self) -> list[Tensor]:
+        return [t for t in self.inputs if t is not None and not t.is_constant]
+
+    def describe(self) -> str:
+        return f"{self.kind} #{self.index}" + (f" ({self.name})" if self.name else "")
+
+
+def _elementwise_inplace(op: Op) -> int | None:
+    """Elementwise ops may write over an input of the output's exact size and type."""
+    for i, t in enumerate(op.inputs):
+        if (t is not None and not t.is_constant and t.shape == op.y.shape
+                and t.dtype.itemsize == op.y.dtype.itemsize):
+            return i
+    return None
+
+
+@dataclass(eq=False, kw_only=True)
+class Conv2D(Op):
+    kind: ClassVar[str] = "CONV_2D"
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: Padding = Padding.VALID
+    activation: Activation = Activation.NONE
+
+    @property
+    def filter(self) -> Tensor:
+        return self.inputs[1]  # type: ignore[return-value]
+
+    @property
+    def bias(self) -> Tensor | None:
+        return self.inputs[2] if len(self.inputs) > 2 else None
+
+    @property
+    def groups(self) -> int:
+        return self.x.shape[3] // self.filter.shape[3]
+
+    def macs(self) -> int:
+        n, oh, ow, oc = self.y.nhwc()
+        _, kh, kw, ic_per_group = self.filter.shape
+        return n * oh * ow * oc * kh * kw * ic_per_group
+
+    @property
+    def is_pointwise(self) -> bool:
+        """1x1, stride 1, ungrouped: a plain GEMM over pixels (no im2col needed)."""
+        _, kh, kw, _ = self.filter.shape
+        return kh == 1 and kw == 1 and self.stride == (1, 1) and self.groups == 1
+
+    def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
+        if isa is Isa.REF or self.is_pointwise:
+            return 0
+        _, kh, kw, ic_per_group = self.filter.shape
+        # DSP: two im2col columns widened to int16; MVE: four int8 columns.
+        return 4 * kh * kw * ic_per_group
+
+
+@dataclass(eq=False, kw_only=True)
+class DepthwiseConv2D(Op):
+    kind: ClassVar[str] = "DEPTHWISE_CONV_2D"
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: Padding = Padding.VALID
+    depth_multiplier: int = 1
+    activation: Activation = Activation.NONE
+
+    @property
+    def filter(self) -> Tensor:
+        return self.inputs[1]  # type: ignore[return-value]
+
+    @property
+    def bias(self) -> Tensor | None:
+        return self.inputs[2] if len(self.inputs) > 2 else None
+
+    def macs(self) -> int:
+        n, oh, ow, oc = self.y.nhwc()
+        _, kh, kw, _ = self.filter.shape
+        return n * oh * ow * oc * kh * kw
+
+    def inplace_input(self) -> int | None:
+        # MCUNet-style: with one output channel per input channel, channel c of the output
+        # depends only on channel c of the input, so a block of channels is computed into
+        # scratch and copied over the input's (already consumed) channels.
+        if self.depth_multiplier == 1 and self.x.nhwc()[0] == 1:
+            return 0
+        return None
+
+    def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
+        if not inplace:
+            return 0
+        _, oh, ow, c = self.y.nhwc()
+        return oh * ow * min(c, DW_INPLACE_CHANNEL_BLOCK)
+
+
+@dataclass(eq=False, kw_only=True)
+class FullyConnected(Op):
+    kind: ClassVar[str] = "FULLY_CONNECTED"
+    activation: Activation = Activation.NONE
+    keep_num_dims: bool = False
+
+    @property
+    def filter(self) -> Tensor:
+        return self.inputs[1]  # type: ignore[return-value]
+
+    @property
+    def bias(self) -> Tensor | None:
+        return self.inputs[2] if len(self.inputs) > 2 else None
+
+    def macs(self) -> int:
+        out_units, depth = self.filter.shape
+        return (self.x.size // depth) * out_units * depth
+
+
+@dataclass(eq=False, kw_only=True)
+class Add(Op):
+    kind: ClassVar[str] = "ADD"
+    activation: Activation = Activation.NONE
+
+    def inplace_input(self) -> int | None:
+        return _elementwise_inplace(self)
+
+
+@dataclass(eq=False, kw_only=True)
+class Sub(Op):
+    kind: ClassVar[str] = "SUB"
+    activation: Activation = Activation.NONE
+
+    def inplace_input(self) -> int | None:
+        return _elementwise_inplace(self)
+
+
+@dataclass(eq=False, kw_only=True)
+class Mul(Op):
+    kind: ClassVar[str] = "MUL"
+    activation: Activation = Activation.NONE
+
+    def macs(self) -> int:
+        return self.y.size
+
+    def inplace_input(self) -> int | None:
+        return _elementwise_inplace(self)
+
+
+@dataclass(eq=False, kw_only=True)
+class Pool2D(Op):
+    filter_size: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: Padding = Padding.VALID
+    activation: Activation = Activation.NONE
+
+
+@dataclass(eq=False, kw_only=True)
+class AveragePool2D(Pool2D):
+    kind: ClassVar[str] = "AVERAGE_POOL_2D"
+
+
+@dataclass(eq=False, kw_only=True)
+class MaxPool2D(Pool2D):
+    kind: ClassVar[str] = "MAX_POOL_2D"
+
+
+@dataclass(eq=False, kw_only=True)
+class Mean(Op):
+    kind: ClassVar[str] = "MEAN"
+    axes: tuple[int, ...] = ()
+    keep_dims: bool = False
+
+    def weight_bytes(self) -> int:
+        return 0  # the axes tensor is folded into the call
+
+
+@dataclass(eq=False, kw_only=True)
+class Pad(Op):
+    kind: ClassVar[str] = "PAD"
+    paddings: tuple[tuple[int, int], ...] = ()
+    # PADV2's constant, as a quantized value; None means "the output zero point" (PAD).
+    pad_value: int | float | None = None
+
+    def weight_bytes(self) -> int:
+        return 0
+
+
+@dataclass(eq=False, kw_only=True)
+class Reshape(Op):
+    kind: ClassVar[str] = "RESHAPE"
+
+    def weight_bytes(self) -> int:
+        return 0
+
+    @property
+    def is_alias(self) -> bool:
+        return True
+
+
+@dataclass(eq=False, kw_only=True)
+class Squeeze(Reshape):
+    kind: ClassVar[str] = "SQUEEZE"
+
+
+@dataclass(eq=False, kw_only=True)
+class Concatenation(Op):
+    kind: ClassVar[str] = "CONCATENATION"
+    axis: int = -1
+    activation: Activation = Activation.NONE
+
+
+@dataclass(eq=False, kw_only=True)
+class Softmax(Op):
+    kind: ClassVar[str] = "SOFTMAX"
+    beta: float = 1.0
+
+
+@dataclass(eq=False, kw_only=True)
+class Elementwise(Op):
+    """Unary activation functions: same shape in and out, may run in place."""
+
+    def inplace_input(self) -> int | None:
+        return _elementwise_inplace(self)
+
+
+@dataclass(eq=False, kw_only=True)
+class Logistic(Elementwise):
+    kind: ClassVar[str] = "LOGISTIC"
+
+
+@dataclass(eq=False, kw_only=True)
+class Tanh(Elementwise):
+    kind: ClassVar[str] = "TANH"
+
+
+@dataclass(eq=False, kw_only=True)
+class HardSwish(Elementwise):
+    kind: ClassVar[str] = "HARD_SWISH"
+
+
+@dataclass(eq=False, kw_only=True)
+class Relu(Elementwise):
+    kind: ClassVar[str] = "RELU"
+
+
+@dataclass(eq=False, kw_only=True)
+class Relu6(Elementwise):
+    kind: ClassVar[str] = "RELU6"
+
+
+@dataclass(eq=False, kw_only=True)
+class LeakyRelu(Elementwise):
+    kind: ClassVar[str] = "LEAKY_RELU"
+    alpha: float = 0.2
+
+
+@dataclass(eq=False, kw_only=True)
+class Quantize(Elementwise):
+    """float32 -> int8 at the graph input, or int8 -> int8 requantization."""
+
+    kind: ClassVar[str] = "QUANTIZE"
+
+
+@dataclass(eq=False, kw_only=True)
+class Dequantize(Op):
+    kind: ClassVar[str] = "DEQUANTIZE"
+
+
+@dataclass(eq=False, kw_only=True)
+class Transpose(Op):
+    kind: ClassVar[str] = "TRANSPOSE"
+    perm: tuple[int, ...] = ()
+
+    def weight_bytes(self) -> int:
+        return 0
+
+
+SUPPORTED_OPS: dict[str, type[Op]] = {
+    cls.kind: cls
+    for cls in [Conv2D, DepthwiseConv2D, FullyConnected, Add, Sub, Mul, AveragePool2D,
+                MaxPool2D, Mean, Pad, Reshape, Squeeze, Concatenation, Softmax, Logistic,
+                Tanh, HardSwish, Relu, Relu6, LeakyRelu, Quantize, Dequantize, Transpose]
+}
+

@@ -287,8 +287,13 @@ def _int8_input(b: ModelBuilder, rng: np.random.Generator, shape: Sequence[int],
 
 def conv2d_model(rng: np.random.Generator, *, input_shape=None, filters=None, kernel=None,
                  stride=None, padding=None, dilation=None, groups=None, activation=None,
-                 per_channel=True, with_bias=True, input_quant=None) -> bytes:
-    groups = _pick(groups, lambda: int(rng.choice([1, 1, 1, 2])))
+                 per_channel=True, with_bias=True, input_quant=None, output_quant=None) -> bytes:
+    def draw_groups():
+        # only group counts that divide whatever channel counts the caller fixed
+        fixed = [c for c in (filters, input_shape[-1] if input_shape else None) if c]
+        options = [g for g in (1, 1, 1, 2) if all(c % g == 0 for c in fixed)]
+        return int(rng.choice(options))
+    groups = _pick(groups, draw_groups)
     input_shape = _pick(input_shape, lambda: (1, int(rng.integers(3, 12)),
                                               int(rng.integers(3, 12)),
                                               groups * int(rng.integers(1, 6))))
@@ -314,7 +319,8 @@ def conv2d_model(rng: np.random.Generator, *, input_shape=None, filters=None, ke
     wt, bias, out_scale = _weighted_layer(b, rng, x, weights, 0,
                                           kernel[0] * kernel[1] * cin // groups,
                                           per_channel, with_bias)
-    y = b.tensor((n, oh, ow, filters), "int8", out_scale, random_zero_point(rng, 60))
+    y = b.tensor((n, oh, ow, filters), "int8",
+                 *_pick(output_quant, lambda: (out_scale, random_zero_point(rng, 60))))
     b.op("CONV_2D", [x, wt, bias], [y], schema.Conv2DOptionsT(
         padding=_PADDINGS[padding], strideH=stride[0], strideW=stride[1],
         dilationHFactor=dilation[0], dilationWFactor=dilation[1],
@@ -324,7 +330,7 @@ def conv2d_model(rng: np.random.Generator, *, input_shape=None, filters=None, ke
 
 def depthwise_conv2d_model(rng: np.random.Generator, *, input_shape=None, depth_multiplier=None,
                            kernel=None, stride=None, padding=None, dilation=None,
-                           activation=None, input_quant=None) -> bytes:
+                           activation=None, input_quant=None, output_quant=None) -> bytes:
     input_shape = _pick(input_shape, lambda: (1, int(rng.integers(3, 12)),
                                               int(rng.integers(3, 12)), int(rng.integers(1, 9))))
     depth_multiplier = _pick(depth_multiplier, lambda: int(rng.choice([1, 1, 1, 2, 3])))
@@ -346,7 +352,8 @@ def depthwise_conv2d_model(rng: np.random.Generator, *, input_shape=None, depth_
     x = _int8_input(b, rng, (n, h, w, cin), input_quant)
     weights = symmetric_weights(rng, (1, kernel[0], kernel[1], cout))
     wt, bias, out_scale = _weighted_layer(b, rng, x, weights, 3, kernel[0] * kernel[1], True)
-    y = b.tensor((n, oh, ow, cout), "int8", out_scale, random_zero_point(rng, 60))
+    y = b.tensor((n, oh, ow, cout), "int8",
+                 *_pick(output_quant, lambda: (out_scale, random_zero_point(rng, 60))))
     b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], schema.DepthwiseConv2DOptionsT(
         padding=_PADDINGS[padding], strideH=stride[0], strideW=stride[1],
         depthMultiplier=depth_multiplier, dilationHFactor=dilation[0],
@@ -356,7 +363,7 @@ def depthwise_conv2d_model(rng: np.random.Generator, *, input_shape=None, depth_
 
 def fully_connected_model(rng: np.random.Generator, *, input_shape=None, units=None,
                           per_channel=None, keep_num_dims=None, activation=None,
-                          with_bias=True, input_quant=None) -> bytes:
+                          with_bias=True, input_quant=None, output_quant=None) -> bytes:
     keep_num_dims = _pick(keep_num_dims, lambda: bool(rng.random() < 0.3))
     input_shape = _pick(input_shape, lambda: (
         (1, int(rng.integers(1, 4)), int(rng.integers(1, 40))) if keep_num_dims
@@ -372,7 +379,8 @@ def fully_connected_model(rng: np.random.Generator, *, input_shape=None, units=N
     x = _int8_input(b, rng, input_shape, input_quant)
     weights = symmetric_weights(rng, (units, depth))
     wt, bias, out_scale = _weighted_layer(b, rng, x, weights, 0, depth, per_channel, with_bias)
-    y = b.tensor(out_shape, "int8", out_scale, random_zero_point(rng, 60))
+    y = b.tensor(out_shape, "int8",
+                 *_pick(output_quant, lambda: (out_scale, random_zero_point(rng, 60))))
     b.op("FULLY_CONNECTED", [x, wt, bias], [y], schema.FullyConnectedOptionsT(
         fusedActivationFunction=ACTIVATIONS[activation], keepNumDims=keep_num_dims))
     return b.build([x], [y])

@@ -6,6 +6,7 @@ TensorFlow lazily through `tinyconv.keras_compat`.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,7 +50,10 @@ def to_int8_tflite(
     if int8_io:
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    return bytes(converter.convert())
+    with warnings.catch_warnings():
+        # Emitted whenever int8 I/O is requested; the statistics come from calibration.
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
+        return bytes(converter.convert())
 
 
 def _builtin_operator_names() -> dict[int, str]:

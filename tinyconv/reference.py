@@ -90,7 +90,8 @@ def _quantize_consumers(model: bytes) -> dict[int, Quant]:
     for op in subgraph.operators or []:
         opcode = parsed.operatorCodes[op.opcodeIndex]
         code = max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
-        if code != schema.BuiltinOperator.QUANTIZE or not op.inputs:
+        # op.inputs is a numpy array: test its length, not its truth value
+        if code != schema.BuiltinOperator.QUANTIZE or op.inputs is None or len(op.inputs) == 0:
             continue
         src = int(op.inputs[0])
         if src in graph_inputs and src not in result:
@@ -159,7 +160,8 @@ def check_sample(sample: list[np.ndarray], inputs: list[IoTensor], k: int) -> li
     for t, x in zip(inputs, sample):
         x = np.asarray(x)
         if x.dtype != t.dtype:
-            raise TinyconvError(f"sample {k}, input {t.name!r}: dtype {x.dtype}, expected {t.dtype}")
+            raise TinyconvError(f"sample {k}, input {t.name!r}: dtype {x.dtype}, "
+                                f"expected {t.dtype}")
         if tuple(x.shape) != t.shape:
             if x.size != int(np.prod(t.shape, dtype=np.int64)):
                 raise TinyconvError(f"sample {k}, input {t.name!r}: shape {x.shape}, "

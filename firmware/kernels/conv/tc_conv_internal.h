@@ -40,17 +40,18 @@ static inline int32_t tc_conv_bias(const int32_t *bias, int32_t channel)
     return bias != NULL ? bias[channel] : 0;
 }
 
-/* Unaligned 32-bit load (an LDR on cores with unaligned access, bytes elsewhere). */
+/* Unaligned 32-bit load: one LDR on cores with unaligned access. The builtin, because
+ * -ffreestanding makes a plain memcpy an out-of-line call. */
 static inline int32_t tc_read_s32(const void *p)
 {
     int32_t v;
-    memcpy(&v, p, sizeof v);
+    __builtin_memcpy(&v, p, sizeof v);
     return v;
 }
 
 static inline void tc_write_s32(void *p, int32_t v)
 {
-    memcpy(p, &v, sizeof v);
+    __builtin_memcpy(p, &v, sizeof v);
 }
 
 static inline int tc_dims_positive(const tc_dims *d)
@@ -101,20 +102,98 @@ static inline int tc_conv_1x1_args_valid(const tc_conv_params *params,
            input_dims->w == output_dims->w;
 }
 
-static inline int tc_fc_args_valid(const tc_fc_params *params,
-                                   const tc_per_channel_quant_params *quant,
-                                   const tc_dims *input_dims, const int8_t *input,
-                                   const tc_dims *filter_dims, const int8_t *filter,
-                                   const tc_dims *output_dims, const int8_t *output)
+static inline int tc_fc_args_valid(const tc_fc_params *params, const tc_dims *input_dims,
+                                   const int8_t *input, const tc_dims *filter_dims,
+                                   const int8_t *filter, const tc_dims *output_dims,
+                                   const int8_t *output)
 {
-    return params != NULL && quant != NULL && quant->multiplier != NULL &&
-           quant->shift != NULL && input != NULL && filter != NULL && output != NULL &&
+    return params != NULL && input != NULL && filter != NULL && output != NULL &&
            tc_dims_positive(input_dims) && tc_dims_positive(filter_dims) &&
            tc_dims_positive(output_dims) && input_dims->c == filter_dims->c &&
            input_dims->n == output_dims->n && filter_dims->n == output_dims->c;
 }
 
-/* Where output pixel (y, x) of a convolution starts reading the input. */
+/*
+ * round((double)acc * scale) with scale = mantissa * 2^-exponent, exactly as an IEEE
+ * double multiply (round to nearest even, 53 significant bits) followed by C's round()
+ * (halves away from zero) computes it, using only integer arithmetic. The magnitude is
+ * saturated at 2^30, far outside anything an int8 output can use, so adding an output
+ * offset afterwards cannot overflow.
+ */
+static inline int32_t tc_round_scaled_f64(int32_t acc, int64_t mantissa, int32_t exponent)
+{
+    const uint64_t limit = (uint64_t)1 << 30;
+    if (acc == 0 || mantissa <= 0) {
+        return 0;
+    }
+    const uint32_t a = acc < 0 ? 0u - (uint32_t)acc : (uint32_t)acc;
+    const uint64_t m = (uint64_t)mantissa;
+    /* The exact product a * m (< 2^84) as hi * 2^32 + lo, hi < 2^53. */
+    const uint64_t low_product = (uint64_t)a * (uint32_t)m;
+    const uint64_t hi = (uint64_t)a * (uint32_t)(m >> 32) + (low_product >> 32);
+    const uint32_t lo = (uint32_t)low_product;
+
+    /* 1. The double product: keep 53 significant bits, rounding to nearest even. */
+    uint64_t significand;
+    int32_t scale_log2 = -exponent; /* product = significand * 2^scale_log2 */
+    const int32_t hi_bits = hi == 0 ? 0 : 64 - __builtin_clzll(hi);
+    if (hi_bits <= 21) {
+        significand = (hi << 32) | lo; /* at most 53 bits: exact */
+    } else {
+        const int32_t drop = hi_bits - 21; /* 1..32 low bits do not fit */
+        const uint64_t dropped_mask = ((uint64_t)1 << drop) - 1;
+        const uint64_t dropped = lo & dropped_mask;
+        const uint64_t half = (uint64_t)1 << (drop - 1);
+        significand = (hi << (32 - drop)) | (uint64_t)((uint64_t)lo >> drop);
+        if (dropped > half || (dropped == half && (significand & 1u))) {
+            ++significand; /* may reach 2^53: still exact */
+        }
+        scale_log2 += drop;
+    }
+
+    /* 2. round(): to the nearest integer, halves away from zero (on the magnitude). */
+    uint64_t magnitude;
+    if (scale_log2 >= 0) {
+        magnitude = (scale_log2 >= 30 || significand >= (limit >> scale_log2))
+                        ? limit
+                        : significand << scale_log2;
+    } else if (scale_log2 <= -60) {
+        magnitude = 0; /* at most 2^-7 */
+    } else {
+        const int32_t right = -scale_log2;
+        magnitude = (significand + ((uint64_t)1 << (right - 1))) >> right;
+    }
+    if (magnitude > limit) {
+        magnitude = limit;
+    }
+    return acc < 0 ? -(int32_t)magnitude : (int32_t)magnitude;
+}
+
+/* How a fully connected layer requantizes: exactly one of the two is set. */
+typedef struct {
+    const tc_per_channel_quant_params *fixed_point; /* TFLite's multiplier and shift */
+    const tc_f64_scale_params *f64;                 /* LiteRT's double scale */
+} tc_fc_requant;
+
+static inline int8_t tc_fc_output(const tc_fc_requant *rq, const tc_fc_params *params,
+                                  int32_t acc, int32_t unit)
+{
+    const int32_t scaled =
+        rq->f64 != NULL
+            ? tc_round_scaled_f64(acc, rq->f64->mantissa[unit], rq->f64->exponent[unit])
+            : tc_requantize(acc, rq->fixed_point->multiplier[unit],
+                            rq->fixed_point->shift[unit]);
+    return tc_clamp_s8(scaled + params->output_offset, params->activation);
+}
+
+/* The accumulate-and-store loop of the fully connected kernels, one per ISA
+ * (tc_fully_connected_s8.c, _dsp.c, _mve.c); arguments are already checked. */
+void tc_fully_connected_s8_run(const tc_fc_params *params, const tc_fc_requant *rq,
+                               const tc_dims *input_dims, const int8_t *input,
+                               const tc_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias, int8_t *output);
+
+/* An output pixel's coordinates, stepped in NHWC order by tc_pixel_next. */
 typedef struct {
     int32_t batch;
     int32_t y;
@@ -130,6 +209,105 @@ static inline void tc_pixel_next(tc_pixel *p, const tc_dims *output_dims)
             ++p->batch;
         }
     }
+}
+
+/* Element offset in the input of tap (ky, kx) of output pixel px (channel 0 of the
+ * pixel), or -1 when the tap falls in the padding. */
+static inline int32_t tc_tap_offset(const tc_conv_params *params, const tc_dims *input_dims,
+                                    tc_pixel px, int32_t ky, int32_t kx)
+{
+    const int32_t iy = px.y * params->stride.h - params->padding.h + ky * params->dilation.h;
+    const int32_t ix = px.x * params->stride.w - params->padding.w + kx * params->dilation.w;
+    if (iy < 0 || iy >= input_dims->h || ix < 0 || ix >= input_dims->w) {
+        return -1;
+    }
+    return ((px.batch * input_dims->h + iy) * input_dims->w + ix) * input_dims->c;
+}
+
+/* True when every tap of output pixel px lies inside the input (no padding). */
+static inline int tc_conv_interior(const tc_conv_params *params, const tc_dims *input_dims,
+                                   const tc_dims *filter_dims, tc_pixel px)
+{
+    const int32_t y0 = px.y * params->stride.h - params->padding.h;
+    const int32_t x0 = px.x * params->stride.w - params->padding.w;
+    return y0 >= 0 && x0 >= 0 && y0 + (filter_dims->h - 1) * params->dilation.h < input_dims->h &&
+           x0 + (filter_dims->w - 1) * params->dilation.w < input_dims->w;
+}
+
+/* Element offset of tap (0, 0) of an interior pixel (see tc_conv_interior). */
+static inline int32_t tc_field_offset(const tc_conv_params *params, const tc_dims *input_dims,
+                                      tc_pixel px)
+{
+    const int32_t y0 = px.y * params->stride.h - params->padding.h;
+    const int32_t x0 = px.x * params->stride.w - params->padding.w;
+    return ((px.batch * input_dims->h + y0) * input_dims->w + x0) * input_dims->c;
+}
+
+/*
+ * How an interior receptive field lies in the input: filter_dims->h rows, `row_step`
+ * elements apart; each row is `segments` runs of `segment` contiguous elements,
+ * `segment_step` apart. With one group and no horizontal dilation a whole filter row is
+ * one run (kw * cin contiguous bytes in NHWC), which is what makes the direct kernels fast.
+ */
+typedef struct {
+    int32_t row_step;
+    int32_t segments;
+    int32_t segment;
+    int32_t segment_step;
+} tc_field_layout;
+
+static inline tc_field_layout tc_conv_field_layout(const tc_conv_params *params,
+                                                   const tc_dims *input_dims,
+                                                   const tc_dims *filter_dims)
+{
+    tc_field_layout layout;
+    layout.row_step = params->dilation.h * input_dims->w * input_dims->c;
+    if (params->dilation.w == 1 && input_dims->c == filter_dims->c) {
+        layout.segments = 1;
+        layout.segment = filter_dims->w * filter_dims->c;
+    } else {
+        layout.segments = filter_dims->w;
+        layout.segment = filter_dims->c;
+    }
+    layout.segment_step = params->dilation.w * input_dims->c;
+    return layout;
+}
+
+/*
+ * The SIMD kernels have two ways to feed their dot products (tc_convolve_s8_dsp.c, _mve.c):
+ * - im2col: copy each receptive field into scratch columns (DSP two int16 columns, MVE
+ *   four int8 columns: 4 * kh * kw * cin bytes), then stream them. The fastest.
+ * - direct: read each tap's channels in place from the NHWC input. No scratch, but only
+ *   when those channels fill whole DSP words (a multiple of 4) or MVE vectors (16).
+ * A kernel given scratch for im2col uses it; otherwise it reads directly, which is what
+ * the minimum size (tc_convolve_s8_get_buffer_size) allows whenever the channel count does.
+ * Mirrors tinyconv.ir.ops.Conv2D.scratch_bytes / fast_scratch_bytes.
+ */
+#define TC_CONV_DSP_DIRECT_CHANNELS 4
+#define TC_CONV_MVE_DIRECT_CHANNELS 16
+
+static inline int tc_conv_can_read_directly(const tc_dims *filter_dims)
+{
+#if TC_CONV_MVE
+    return filter_dims->c % TC_CONV_MVE_DIRECT_CHANNELS == 0;
+#elif TC_CONV_DSP
+    return filter_dims->c % TC_CONV_DSP_DIRECT_CHANNELS == 0;
+#else
+    (void)filter_dims;
+    return 1;
+#endif
+}
+
+/* Whether this call runs im2col: it has to, or it was given the scratch for it. */
+static inline int tc_conv_uses_im2col(const tc_context *ctx, const tc_dims *input_dims,
+                                      const tc_dims *filter_dims)
+{
+    const int32_t im2col_bytes = tc_convolve_s8_get_fast_buffer_size(input_dims, filter_dims);
+    if (im2col_bytes == 0) {
+        return 0;
+    }
+    return !tc_conv_can_read_directly(filter_dims) ||
+           (ctx != NULL && ctx->buf != NULL && ctx->size >= im2col_bytes);
 }
 
 #endif /* TC_CONV_INTERNAL_H */

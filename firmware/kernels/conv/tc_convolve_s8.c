@@ -5,16 +5,24 @@
  */
 #include "tc_conv_internal.h"
 
-int32_t tc_convolve_s8_get_buffer_size(const tc_dims *input_dims, const tc_dims *filter_dims)
+int32_t tc_convolve_s8_get_fast_buffer_size(const tc_dims *input_dims,
+                                            const tc_dims *filter_dims)
 {
     (void)input_dims;
 #if TC_CONV_REF
     (void)filter_dims;
     return 0;
 #else
-    /* DSP: two im2col columns of int16; MVE: four columns of int8. */
+    /* im2col: DSP two columns of int16, MVE four columns of int8. */
     return 4 * filter_dims->h * filter_dims->w * filter_dims->c;
 #endif
+}
+
+int32_t tc_convolve_s8_get_buffer_size(const tc_dims *input_dims, const tc_dims *filter_dims)
+{
+    return tc_conv_can_read_directly(filter_dims)
+               ? 0
+               : tc_convolve_s8_get_fast_buffer_size(input_dims, filter_dims);
 }
 
 #if TC_CONV_REF

@@ -1,14 +1,20 @@
 /*
- * tc_convolve_s8 for Armv7E-M DSP (Cortex-M4/M7/M33): im2col + 2x2 register-blocked GEMM.
+ * tc_convolve_s8 for Armv7E-M DSP (Cortex-M4/M7/M33): two output pixels x two output
+ * channels per inner loop, four bytes widened by each SXTB16 and two MACs per SMLAD.
+ * Integer sums are exact, so the result equals the portable kernel's byte for byte.
+ * Two ways to feed the inner loop (see tc_conv_internal.h for which one runs):
  *
- * For two output pixels at a time, and one group at a time, the receptive fields are
- * copied into two int16 "columns" of K = kh * kw * cin_per_group values with the input
- * offset already added (padding taps are 0, which is what skipping them gives). Within
- * every group of four, a column stores elements in the order 0, 2, 1, 3: then the
- * words at column + 4i and column + 4i + 2 line up with SXTB16 / SXTB16 ROR #8 of four
- * filter bytes, and each SMLAD does two MACs with no repacking of the filter. Each pass
- * of the inner loop computes two channels x two pixels. Integer sums are exact, so the
- * result equals the portable kernel's byte for byte.
+ * im2col (given the scratch, or when the channels per group are not a multiple of 4): the
+ * receptive fields of the two pixels are copied into two int16 "columns" of
+ * K = kh * kw * cin values with the input offset added (padding taps are 0). Within every
+ * group of four a column stores elements in the order 0, 2, 1, 3, so its words line up
+ * with SXTB16 / SXTB16 ROR #8 of four filter bytes and the filter needs no repacking.
+ *
+ * Direct (no scratch): the input is read in place. For each pair of output channels, the
+ * input offset of interior pixels is added once as offset * sum(filter row), and their
+ * receptive fields are streamed in runs (a whole filter row of kw * cin contiguous bytes
+ * with one group and no horizontal dilation). Pixels touching the padding go tap by tap,
+ * skipping padded taps as the reference does, with the offset added to each input word.
  */
 #include "tc_conv_internal.h"
 
@@ -75,8 +81,10 @@ static void fill_column(int16_t *column, const tc_conv_params *params,
 }
 
 /* Two filter rows against two columns: acc[row][column]. */
-static void dot_2x2(const int8_t *row0, const int8_t *row1, const int16_t *col0,
-                    const int16_t *col1, int32_t k_len, int32_t acc[2][2])
+/* Not inlined: in a function of its own the loop keeps its values in registers. */
+static __attribute__((noinline)) void dot_2x2(const int8_t *row0, const int8_t *row1,
+                                              const int16_t *col0, const int16_t *col1,
+                                              int32_t k_len, int32_t acc[2][2])
 {
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
     int32_t k = 0;
@@ -131,19 +139,12 @@ static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int3
                              quant->shift[oc], params->output_offset, params->activation);
 }
 
-tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
-                         const tc_per_channel_quant_params *quant,
-                         const tc_dims *input_dims, const int8_t *input,
-                         const tc_dims *filter_dims, const int8_t *filter,
-                         const tc_dims *bias_dims, const int32_t *bias,
-                         const tc_dims *output_dims, int8_t *output)
+static void convolve_im2col(const tc_context *ctx, const tc_conv_params *params,
+                            const tc_per_channel_quant_params *quant,
+                            const tc_dims *input_dims, const int8_t *input,
+                            const tc_dims *filter_dims, const int8_t *filter,
+                            const int32_t *bias, const tc_dims *output_dims, int8_t *output)
 {
-    (void)bias_dims;
-    if (!tc_conv_args_valid(ctx, params, quant, input_dims, input, filter_dims, filter,
-                            output_dims, output,
-                            tc_convolve_s8_get_buffer_size(input_dims, filter_dims))) {
-        return TC_ARG_ERROR;
-    }
     const int32_t group_c = filter_dims->c;
     const int32_t k_len = filter_dims->h * filter_dims->w * group_c;
     const int32_t out_c = output_dims->c;
@@ -192,6 +193,138 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
                              quant);
             }
         }
+    }
+}
+
+/* Two filter rows against two interior pixels whose receptive fields start at x0 and x1,
+ * whole runs of the field at a time, without the input offset. */
+static void direct_interior_2x2(const tc_field_layout *layout, int32_t rows, const int8_t *f0,
+                                const int8_t *f1, const int8_t *x0, const int8_t *x1,
+                                int32_t acc[4])
+{
+    for (int32_t r = 0; r < rows; ++r, x0 += layout->row_step, x1 += layout->row_step) {
+        for (int32_t s = 0; s < layout->segments; ++s) {
+            const int32_t at = s * layout->segment_step;
+            tc_dsp_mac_2x2_raw(f0, f1, x0 + at, x1 + at, layout->segment, acc);
+            f0 += layout->segment;
+            f1 += layout->segment;
+        }
+    }
+}
+
+/* Two filter rows (f1 may repeat f0) against the taps of two pixels (px1 may repeat px),
+ * read in place: acc[2 * row + pixel]. Taps in the padding are skipped. */
+static void direct_2x2(const tc_conv_params *params, const tc_dims *input_dims,
+                       const int8_t *input, const tc_dims *filter_dims, const int8_t *f0,
+                       const int8_t *f1, tc_pixel px, tc_pixel px1, int32_t first_in_c,
+                       int32_t acc[4])
+{
+    const int32_t group_c = filter_dims->c;
+    const int32_t offset = params->input_offset;
+    int32_t tap = 0;
+    for (int32_t ky = 0; ky < filter_dims->h; ++ky) {
+        for (int32_t kx = 0; kx < filter_dims->w; ++kx, tap += group_c) {
+            const int32_t at0 = tc_tap_offset(params, input_dims, px, ky, kx);
+            const int32_t at1 = tc_tap_offset(params, input_dims, px1, ky, kx);
+            const int8_t *w0 = f0 + tap, *w1 = f1 + tap;
+            if (at0 >= 0 && at1 >= 0) {
+                tc_dsp_mac_2x2(w0, w1, input + at0 + first_in_c, input + at1 + first_in_c,
+                               group_c, offset, acc);
+            } else if (at0 >= 0) {
+                acc[0] = tc_dsp_mac_1x1(w0, input + at0 + first_in_c, group_c, offset, acc[0]);
+                acc[2] = tc_dsp_mac_1x1(w1, input + at0 + first_in_c, group_c, offset, acc[2]);
+            } else if (at1 >= 0) {
+                acc[1] = tc_dsp_mac_1x1(w0, input + at1 + first_in_c, group_c, offset, acc[1]);
+                acc[3] = tc_dsp_mac_1x1(w1, input + at1 + first_in_c, group_c, offset, acc[3]);
+            }
+        }
+    }
+}
+
+static void convolve_direct(const tc_conv_params *params,
+                            const tc_per_channel_quant_params *quant,
+                            const tc_dims *input_dims, const int8_t *input,
+                            const tc_dims *filter_dims, const int8_t *filter,
+                            const int32_t *bias, const tc_dims *output_dims, int8_t *output)
+{
+    const int32_t group_c = filter_dims->c;
+    const int32_t k_len = filter_dims->h * filter_dims->w * group_c;
+    const int32_t out_c = output_dims->c;
+    const int32_t groups = input_dims->c / group_c;
+    const int32_t filters_per_group = out_c / groups;
+    const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+    const int32_t offset = params->input_offset;
+    const tc_field_layout layout = tc_conv_field_layout(params, input_dims, filter_dims);
+    for (int32_t g = 0; g < groups; ++g) {
+        const int32_t oc_end = (g + 1) * filters_per_group;
+        for (int32_t oc = g * filters_per_group; oc < oc_end; oc += 2) {
+            /* An odd last channel of a group is computed twice and stored once. */
+            const int both = oc + 1 < oc_end;
+            const int8_t *f0 = filter + oc * k_len;
+            const int8_t *f1 = both ? f0 + k_len : f0;
+            /* Interior pixels take the input offset as offset * sum(filter row). */
+            const int32_t offset_term0 = offset * tc_dsp_sum(f0, k_len);
+            const int32_t offset_term1 = offset * tc_dsp_sum(f1, k_len);
+            tc_pixel px = {0, 0, 0};
+            for (int32_t p = 0; p < pixels; p += 2) {
+                /* A last odd pixel is computed twice and stored once. */
+                const int pair = p + 1 < pixels;
+                tc_pixel px1 = px;
+                if (pair) {
+                    tc_pixel_next(&px1, output_dims);
+                }
+                int32_t acc[4] = {0, 0, 0, 0};
+                if (tc_conv_interior(params, input_dims, filter_dims, px) &&
+                    tc_conv_interior(params, input_dims, filter_dims, px1)) {
+                    const int8_t *x = input + g * group_c;
+                    direct_interior_2x2(&layout, filter_dims->h, f0, f1,
+                                        x + tc_field_offset(params, input_dims, px),
+                                        x + tc_field_offset(params, input_dims, px1), acc);
+                    acc[0] += offset_term0;
+                    acc[1] += offset_term0;
+                    acc[2] += offset_term1;
+                    acc[3] += offset_term1;
+                } else {
+                    direct_2x2(params, input_dims, input, filter_dims, f0, f1, px, px1,
+                               g * group_c, acc);
+                }
+                int8_t *out0 = output + p * out_c;
+                store_output(out0, acc[0], oc, bias, params, quant);
+                if (pair) {
+                    store_output(out0 + out_c, acc[1], oc, bias, params, quant);
+                }
+                if (both) {
+                    store_output(out0, acc[2], oc + 1, bias, params, quant);
+                    if (pair) {
+                        store_output(out0 + out_c, acc[3], oc + 1, bias, params, quant);
+                    }
+                }
+                tc_pixel_next(&px1, output_dims);
+                px = px1;
+            }
+        }
+    }
+}
+
+tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
+                         const tc_per_channel_quant_params *quant,
+                         const tc_dims *input_dims, const int8_t *input,
+                         const tc_dims *filter_dims, const int8_t *filter,
+                         const tc_dims *bias_dims, const int32_t *bias,
+                         const tc_dims *output_dims, int8_t *output)
+{
+    (void)bias_dims;
+    if (!tc_conv_args_valid(ctx, params, quant, input_dims, input, filter_dims, filter,
+                            output_dims, output,
+                            tc_convolve_s8_get_buffer_size(input_dims, filter_dims))) {
+        return TC_ARG_ERROR;
+    }
+    if (tc_conv_uses_im2col(ctx, input_dims, filter_dims)) {
+        convolve_im2col(ctx, params, quant, input_dims, input, filter_dims, filter, bias,
+                        output_dims, output);
+    } else {
+        convolve_direct(params, quant, input_dims, input, filter_dims, filter, bias,
+                        output_dims, output);
     }
     return TC_OK;
 }

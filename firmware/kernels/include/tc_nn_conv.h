@@ -5,9 +5,10 @@
  * and FULLY_CONNECTED (reference_integer_ops::FullyConnected / FullyConnectedPerChannel):
  *   acc = sum(filter * (input + input_offset)) + bias
  *   out = clamp(tc_requantize(acc, multiplier[c], shift[c]) + output_offset, act.min, act.max)
- * Each kernel has a portable C version and, selected by the compiler's target macros,
- * an Armv7E-M DSP (__ARM_FEATURE_DSP) and a Helium (__ARM_FEATURE_MVE) version; all give
- * the same bytes. -DTC_REFERENCE_KERNELS forces the portable version.
+ * (tc_fully_connected_f64_s8 requantizes as LiteRT does instead, see there.)
+ * Each kernel has a portable C version and, selected by the compiler's target macros, an
+ * Armv7E-M DSP (__ARM_FEATURE_DSP) and a Helium (__ARM_FEATURE_MVE) version; all give the
+ * same bytes. -DTC_REFERENCE_KERNELS forces the portable version.
  */
 #ifndef TC_NN_CONV_H
 #define TC_NN_CONV_H
@@ -22,8 +23,9 @@ extern "C" {
  * General convolution: any kernel size, stride, dilation, SAME/VALID padding (top/left
  * in params->padding), batches and groups (groups = input_dims->c / filter_dims->c;
  * output channels are split evenly across groups). Filter is OHWI with I = input
- * channels per group. bias may be NULL. ctx->buf must hold
- * tc_convolve_s8_get_buffer_size() bytes (no alignment needed).
+ * channels per group. bias may be NULL. ctx->buf must hold at least
+ * tc_convolve_s8_get_buffer_size() bytes, more makes it faster (below); no alignment
+ * needed.
  */
 tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
                          const tc_per_channel_quant_params *quant,
@@ -32,10 +34,18 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
                          const tc_dims *bias_dims, const int32_t *bias,
                          const tc_dims *output_dims, int8_t *output);
 
-/* Scratch of tc_convolve_s8 for the ISA this file is compiled for:
- * portable 0; DSP two int16 im2col columns; MVE four int8 columns
- * (both 4 * filter h * w * c bytes). Mirrors tinyconv.ir.ops.Conv2D.scratch_bytes. */
+/*
+ * Scratch of tc_convolve_s8, for the ISA this library is compiled for. The portable
+ * kernel needs none. The SIMD kernels are fastest with im2col columns (DSP two int16
+ * columns, MVE four int8 columns: 4 * filter h * w * c bytes, the "fast" size) and use
+ * them whenever ctx->size allows; without them they read the input in place, which
+ * works when the input channels per group are a multiple of 4 (DSP) or 16 (MVE).
+ * get_buffer_size is the minimum: 0 where reading in place works, else the fast size.
+ * Mirrors tinyconv.ir.ops.Conv2D.scratch_bytes and fast_scratch_bytes.
+ */
 int32_t tc_convolve_s8_get_buffer_size(const tc_dims *input_dims, const tc_dims *filter_dims);
+int32_t tc_convolve_s8_get_fast_buffer_size(const tc_dims *input_dims,
+                                            const tc_dims *filter_dims);
 
 /* 1x1 filter, stride 1, no padding, one group: a GEMM over pixels. No scratch. */
 tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params,
@@ -50,8 +60,16 @@ int32_t tc_convolve_1x1_s8_get_buffer_size(const tc_dims *input_dims,
 
 /*
  * Fully connected: input {batches, 1, 1, depth}, filter {units, 1, 1, depth} (row per
- * unit), output {batches, 1, 1, units}. Per-channel requantization (per-tensor layers
- * pass arrays with one value repeated). bias may be NULL. No scratch.
+ * unit), output {batches, 1, 1, units}; bias may be NULL; no scratch.
+ *   acc = sum((filter + filter_offset) * (input + input_offset)) + bias
+ *
+ * Two requantizations, because TFLite's two runtimes differ here:
+ * - tc_fully_connected_s8: TFLite's fixed-point multiplier per unit (per-tensor layers
+ *   repeat one value), as TFLite Micro and CMSIS-NN compute it.
+ * - tc_fully_connected_f64_s8: as LiteRT's reference kernel computes it, in double,
+ *   out = round((double)acc * scale[u]) with scale = (double)s_in * s_w[u] / s_out and
+ *   round() taking halves away from zero. The kernel reproduces that double product and
+ *   round() bit for bit with integer arithmetic (no FPU or soft-float needed).
  */
 tc_status tc_fully_connected_s8(const tc_context *ctx, const tc_fc_params *params,
                                 const tc_per_channel_quant_params *quant,
@@ -59,6 +77,20 @@ tc_status tc_fully_connected_s8(const tc_context *ctx, const tc_fc_params *param
                                 const tc_dims *filter_dims, const int8_t *filter,
                                 const tc_dims *bias_dims, const int32_t *bias,
                                 const tc_dims *output_dims, int8_t *output);
+
+/* A double scale given exactly: scale = mantissa * 2^-exponent, where mantissa is the
+ * double's 53-bit significand (2^52 <= mantissa < 2^53, or 0 for a zero scale). */
+typedef struct {
+    const int64_t *mantissa;
+    const int32_t *exponent;
+} tc_f64_scale_params;
+
+tc_status tc_fully_connected_f64_s8(const tc_context *ctx, const tc_fc_params *params,
+                                    const tc_f64_scale_params *scale,
+                                    const tc_dims *input_dims, const int8_t *input,
+                                    const tc_dims *filter_dims, const int8_t *filter,
+                                    const tc_dims *bias_dims, const int32_t *bias,
+                                    const tc_dims *output_dims, int8_t *output);
 
 int32_t tc_fully_connected_s8_get_buffer_size(const tc_dims *filter_dims);
 

@@ -1,6 +1,15 @@
-"""Lowering of CONV_2D and FULLY_CONNECTED to tc_convolve_*_s8 / tc_fully_connected_s8."""
+"""Lowering of CONV_2D and FULLY_CONNECTED to the kernels of firmware/kernels/conv.
+
+CONV_2D -> tc_convolve_1x1_s8 (1x1, stride 1, one group) or tc_convolve_s8, with TFLite's
+fixed-point per-channel multipliers (conv.cc computes them in double, then
+QuantizeMultiplier). FULLY_CONNECTED -> tc_fully_connected_f64_s8: LiteRT's reference
+kernel requantizes in double, round(acc * s_in * s_w / s_out); TFLite Micro uses the
+fixed-point multiplier instead (tc_fully_connected_s8, see fully_connected_fixed_point).
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -11,11 +20,15 @@ from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, conv_pa
                    dims_of, lowering, require, tile)
 
 
+def check_quantized(op: Op, x: Tensor, w: Tensor, y: Tensor) -> None:
+    require(w.quant is not None and x.quant is not None and y.quant is not None, op,
+            "weights and activations must be quantized (float models are not supported)")
+
+
 def per_channel_quant(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor,
                       channels: int) -> str:
     """Multipliers exactly as TFLite's PopulateConvolutionQuantizationParams: in double."""
-    require(w.quant is not None and x.quant is not None and y.quant is not None, op,
-            "weights and activations must be quantized (float models are not supported)")
+    check_quantized(op, x, w, y)
     mults, shifts = np.zeros(channels, np.int32), np.zeros(channels, np.int32)
     for c in range(channels):
         real = float(x.quant.s) * float(w.quant.scale_at(c)) / float(y.quant.s)
@@ -41,10 +54,13 @@ def check_int8_io(op: Op) -> None:
 def lower_conv(op: Conv2D, ctx: LowerContext) -> KernelCall:
     check_int8_io(op)
     x, w, y = op.x, op.filter, op.y
-    require(op.x.shape[3] % w.shape[3] == 0, op, "input channels are not a multiple of the "
+    check_quantized(op, x, w, y)
+    require(x.shape[3] % w.shape[3] == 0, op, "input channels are not a multiple of the "
             "filter's input channels")
     _, ih, iw, _ = x.nhwc()
     _, oh, ow, oc = y.nhwc()
+    require(oc % op.groups == 0 and w.shape[0] == oc, op,
+            f"{oc} output channels do not split evenly into {op.groups} groups")
     _, kh, kw, _ = w.shape
     (sh, sw), (dh, dw) = op.stride, op.dilation
     act = activation_range(op.activation, y.quant.s, y.quant.zp)
@@ -68,26 +84,66 @@ def lower_conv(op: Conv2D, ctx: LowerContext) -> KernelCall:
     ])
 
 
-@lowering(FullyConnected)
-def lower_fully_connected(op: FullyConnected, ctx: LowerContext) -> KernelCall:
+def f64_scale(real: float) -> tuple[int, int]:
+    """A double as (mantissa, exponent), real = mantissa * 2**-exponent exactly."""
+    if real == 0.0:
+        return 0, 0
+    fraction, exp2 = math.frexp(real)  # real = fraction * 2**exp2, 0.5 <= fraction < 1
+    return int(fraction * (1 << 53)), 53 - exp2
+
+
+def f64_scales(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor,
+               units: int) -> str:
+    """LiteRT's reference FULLY_CONNECTED requantizes with a double per unit:
+    (double)s_in * (double)s_w[u] / (double)s_out, in that order (fully_connected.h)."""
+    check_quantized(op, x, w, y)
+    mantissas, exponents = np.zeros(units, np.int64), np.zeros(units, np.int32)
+    for u in range(units):
+        real = float(x.quant.s) * float(w.quant.scale_at(u)) / float(y.quant.s)
+        require(real >= 0.0 and math.isfinite(real), op, f"invalid output scale {real}")
+        mantissas[u], exponents[u] = f64_scale(real)
+    return ctx.param("tc_f64_scale_params", CStruct({
+        "mantissa": CExpr(ctx.const_array(mantissas, "int64_t", f"{op.name}_mantissa")),
+        "exponent": CExpr(ctx.const_array(exponents, "int32_t", f"{op.name}_exponent")),
+    }), "scale")
+
+
+def _fully_connected(op: FullyConnected, ctx: LowerContext, function: str,
+                     requantization) -> KernelCall:
     check_int8_io(op)
     x, w, y = op.x, op.filter, op.y
+    check_quantized(op, x, w, y)
     units, depth = w.shape
     require(x.size % depth == 0, op, f"input size {x.size} is not a multiple of {depth}")
     act = activation_range(op.activation, y.quant.s, y.quant.zp)
+    # TFLite's per-channel kernels assume symmetric weights; the per-tensor ones apply
+    # the weights' zero point.
+    filter_offset = 0 if w.quant.per_channel else -w.quant.zero_point[0]
     params = ctx.param("tc_fc_params", CStruct({
         "input_offset": -x.quant.zp,
-        "filter_offset": -w.quant.zero_point[0],
+        "filter_offset": filter_offset,
         "output_offset": y.quant.zp,
         "activation": activation(*act),
     }), "fc_params")
-    quant = per_channel_quant(op, ctx, x, w, y, units)
+    requant = requantization(op, ctx, x, w, y, units)
     bias_dims, bias = bias_args(ctx, op.bias, units)
     batches = x.size // depth
-    return KernelCall("tc_fully_connected_s8", [
-        ctx.scratch(), params, quant,
+    return KernelCall(function, [
+        ctx.scratch(), params, requant,
         ctx.param("tc_dims", dims_of((batches, 1, 1, depth)), "input_dims"), ctx.tensor_ptr(x),
         ctx.param("tc_dims", dims_of((units, 1, 1, depth)), "filter_dims"), ctx.tensor_ptr(w),
         bias_dims, bias,
         ctx.param("tc_dims", dims_of((batches, 1, 1, units)), "output_dims"), ctx.tensor_ptr(y),
     ])
+
+
+@lowering(FullyConnected)
+def lower_fully_connected(op: FullyConnected, ctx: LowerContext) -> KernelCall:
+    """Bit-exact with LiteRT BUILTIN_REF (the default oracle)."""
+    return _fully_connected(op, ctx, "tc_fully_connected_f64_s8", f64_scales)
+
+
+def fully_connected_fixed_point(op: FullyConnected, ctx: LowerContext) -> KernelCall:
+    """Bit-exact with TFLite Micro (and CMSIS-NN): the fixed-point multiplier per unit.
+    For an export that must match TFLM rather than LiteRT."""
+    return _fully_connected(op, ctx, "tc_fully_connected_s8", per_channel_quant)

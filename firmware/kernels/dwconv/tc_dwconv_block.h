@@ -1,0 +1,95 @@
+/*
+ * Private to firmware/kernels/dwconv: one output pixel, a block of channels, depth
+ * multiplier 1.
+ *
+ * Both depthwise kernels are built on tc_dw_block_s8: the plain kernel walks pixels and
+ * steps through the channels TC_DW_BLOCK_CHANNELS at a time; the in-place kernel walks
+ * blocks of TC_DW_INPLACE_CHANNEL_BLOCK channels and, inside a block, every pixel. Exactly
+ * one of tc_dw_block_{ref,dsp,mve}_s8.c defines it, chosen by the compiler's ISA macros.
+ */
+#ifndef TC_DWCONV_BLOCK_H
+#define TC_DWCONV_BLOCK_H
+
+#include <stdint.h>
+
+#include "tc_nn_types.h"
+
+#if !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define TC_DW_MVE 1
+#define TC_DW_BLOCK_CHANNELS 16 /* four int32x4 accumulators */
+#elif !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_DSP)
+#define TC_DW_DSP 1
+#define TC_DW_BLOCK_CHANNELS 4 /* one 32-bit word of int8 lanes */
+#else
+#define TC_DW_REF 1
+#define TC_DW_BLOCK_CHANNELS 4
+#endif
+
+/* Everything about one image of a depthwise layer with depth multiplier 1. */
+typedef struct {
+    const int8_t *input;  /* this batch's image, H x W x C */
+    const int8_t *filter; /* KH x KW x C */
+    const int32_t *bias;  /* C entries, or NULL */
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t in_h, in_w, channels;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t dil_h, dil_w;
+    int32_t input_offset, output_offset;
+    int32_t act_min, act_max;
+} tc_dw_geometry;
+
+/*
+ * Output channels [c, c + count) of pixel (out_y, out_x) into dst[0 .. count).
+ * 1 <= count <= TC_DW_BLOCK_CHANNELS. Reads only those channels of the input.
+ */
+void tc_dw_block_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_x, int32_t c,
+                    int32_t count, int8_t *dst);
+
+/* The taps k in [0, k_size) whose input coordinate base + k * dilation is in [0, size). */
+static inline int32_t tc_dw_first_tap(int32_t base, int32_t dilation)
+{
+    return base >= 0 ? 0 : (-base + dilation - 1) / dilation;
+}
+
+static inline int32_t tc_dw_end_tap(int32_t base, int32_t dilation, int32_t size, int32_t k_size)
+{
+    if (base >= size) {
+        return 0;
+    }
+    const int32_t end = (size - 1 - base) / dilation + 1;
+    return end < k_size ? end : k_size;
+}
+
+/* Fills a geometry from the public kernel arguments, for image `batch`. */
+static inline void tc_dw_geometry_init(tc_dw_geometry *g, const tc_dw_conv_params *params,
+                                       const tc_per_channel_quant_params *quant,
+                                       const tc_dims *input_dims, const int8_t *input,
+                                       const tc_dims *filter_dims, const int8_t *filter,
+                                       const int32_t *bias, int32_t batch)
+{
+    g->input = input + (int32_t)batch * input_dims->h * input_dims->w * input_dims->c;
+    g->filter = filter;
+    g->bias = bias;
+    g->multiplier = quant->multiplier;
+    g->shift = quant->shift;
+    g->in_h = input_dims->h;
+    g->in_w = input_dims->w;
+    g->channels = input_dims->c;
+    g->k_h = filter_dims->h;
+    g->k_w = filter_dims->w;
+    g->stride_h = params->stride.h;
+    g->stride_w = params->stride.w;
+    g->pad_h = params->padding.h;
+    g->pad_w = params->padding.w;
+    g->dil_h = params->dilation.h;
+    g->dil_w = params->dilation.w;
+    g->input_offset = params->input_offset;
+    g->output_offset = params->output_offset;
+    g->act_min = params->activation.min;
+    g->act_max = params->activation.max;
+}
+
+#endif /* TC_DWCONV_BLOCK_H */

@@ -1,0 +1,164 @@
+/*
+ * Private to the binary elementwise kernels (add, sub, mul): which ISA variant is
+ * compiled, and the broadcasting walk they share.
+ *
+ * Broadcasting: the output's NHWC dims are walked as contiguous runs ("rows"). Along each
+ * dim an input either advances with the output or stays put (its dim is 1). Adjacent dims
+ * where both inputs behave alike are merged, so equal shapes become one run of the whole
+ * tensor, [1,H,W,C] x [1,1,1,C] becomes H*W runs of C against the same C values, and a
+ * scalar operand becomes one run with a fixed second operand. A row function then handles
+ * one run with each input's step being 1 (advancing) or 0 (repeated value).
+ */
+#ifndef TC_ELEMENTWISE_INTERNAL_H
+#define TC_ELEMENTWISE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "tc_nn_elementwise.h"
+#include "tc_nn_support.h"
+
+#if !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define TC_EW_MVE 1
+#define TC_EW_DSP 0
+#elif !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_DSP)
+#define TC_EW_MVE 0
+#define TC_EW_DSP 1
+#else
+#define TC_EW_MVE 0
+#define TC_EW_DSP 0
+#endif
+
+#if TC_EW_MVE
+#include <arm_mve.h>
+#endif
+#if TC_EW_DSP
+#include <arm_acle.h>
+#include <string.h>
+
+/* Rotate right by 8 (GCC 12's arm_acle.h has no __ror); it folds into SXTAB16's ROR. */
+static inline uint32_t tc_ror8(uint32_t w)
+{
+    return (w >> 8) | (w << 24);
+}
+#endif
+
+/* One run of `len` outputs; step1/step2 are 1 (the input advances) or 0 (it repeats). */
+typedef void (*tc_ew_row_fn)(const void *params, const int8_t *input1, int32_t step1,
+                             const int8_t *input2, int32_t step2, int8_t *output,
+                             int32_t len);
+
+#define TC_EW_DIMS 4
+
+static inline int tc_ew_dim_ok(int32_t in, int32_t out)
+{
+    return in == out || in == 1;
+}
+
+/*
+ * Walk output_dims calling row() on each contiguous run. Returns TC_ARG_ERROR when a
+ * shape does not broadcast to the output.
+ */
+static inline tc_status tc_ew_broadcast(const void *params, tc_ew_row_fn row,
+                                        const tc_dims *input1_dims, const int8_t *input1,
+                                        const tc_dims *input2_dims, const int8_t *input2,
+                                        const tc_dims *output_dims, int8_t *output)
+{
+    if (params == NULL || input1_dims == NULL || input2_dims == NULL ||
+        output_dims == NULL || input1 == NULL || input2 == NULL || output == NULL) {
+        return TC_ARG_ERROR;
+    }
+    const int32_t out[TC_EW_DIMS] = {output_dims->n, output_dims->h, output_dims->w,
+                                     output_dims->c};
+    const int32_t in1[TC_EW_DIMS] = {input1_dims->n, input1_dims->h, input1_dims->w,
+                                     input1_dims->c};
+    const int32_t in2[TC_EW_DIMS] = {input2_dims->n, input2_dims->h, input2_dims->w,
+                                     input2_dims->c};
+    for (int d = 0; d < TC_EW_DIMS; ++d) {
+        if (out[d] < 1 || !tc_ew_dim_ok(in1[d], out[d]) || !tc_ew_dim_ok(in2[d], out[d])) {
+            return TC_ARG_ERROR;
+        }
+    }
+
+    /* Dims of the walk, innermost first: size and each input's step in elements. */
+    int32_t size[TC_EW_DIMS], step1[TC_EW_DIMS], step2[TC_EW_DIMS];
+    int ndims = 0;
+    int32_t stride1 = 1, stride2 = 1;
+    for (int d = TC_EW_DIMS - 1; d >= 0; --d) {
+        const int32_t s1 = in1[d] == 1 ? 0 : stride1;
+        const int32_t s2 = in2[d] == 1 ? 0 : stride2;
+        stride1 *= in1[d];
+        stride2 *= in2[d];
+        if (out[d] == 1) {
+            continue; /* a dim of extent 1 moves nothing */
+        }
+        if (ndims > 0) {
+            const int i = ndims - 1;
+            /* Merge into the inner dim when both inputs continue its pattern. */
+            if (s1 == step1[i] * size[i] && s2 == step2[i] * size[i]) {
+                size[i] *= out[d];
+                continue;
+            }
+        }
+        size[ndims] = out[d];
+        step1[ndims] = s1;
+        step2[ndims] = s2;
+        ++ndims;
+    }
+    if (ndims == 0) { /* a single element */
+        size[0] = 1;
+        step1[0] = 1;
+        step2[0] = 1;
+        ndims = 1;
+    }
+
+    /* Odometer over the outer dims; the innermost steps are 0 or 1 by construction. */
+    int32_t index[TC_EW_DIMS] = {0, 0, 0, 0};
+    const int8_t *a = input1;
+    const int8_t *b = input2;
+    int8_t *y = output;
+    for (;;) {
+        row(params, a, step1[0], b, step2[0], y, size[0]);
+        y += size[0];
+        int d = 1;
+        for (; d < ndims; ++d) {
+            a += step1[d];
+            b += step2[d];
+            if (++index[d] < size[d]) {
+                break;
+            }
+            a -= step1[d] * size[d];
+            b -= step2[d] * size[d];
+            index[d] = 0;
+        }
+        if (d == ndims) {
+            return TC_OK;
+        }
+    }
+}
+
+#if TC_EW_MVE
+/* TFLite's double-rounding requantization on four lanes. VQRDMULH is exactly gemmlowp's
+ * SaturatingRoundingDoublingHighMul; VRSHL rounds halves up, so negative lanes are first
+ * nudged down by one to make halves round away from zero like RoundingDivideByPOT. */
+static inline int32x4_t tc_requantize_x4(int32x4_t acc, int32_t multiplier, int32_t shift)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    int32x4_t out;
+    for (int i = 0; i < 4; ++i) {
+        out[i] = tc_requantize(acc[i], multiplier, shift);
+    }
+    return out;
+#else
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    int32x4_t x = vqrdmulhq_n_s32(vshlq_s32(acc, vdupq_n_s32(left)), multiplier);
+    if (right > 0) {
+        x = vqaddq_s32(x, vshrq_n_s32(x, 31));
+        x = vrshlq_s32(x, vdupq_n_s32(-right));
+    }
+    return x;
+#endif
+}
+#endif
+
+#endif /* TC_ELEMENTWISE_INTERNAL_H */

@@ -1,0 +1,113 @@
+"""The command line as a user meets it: real files, real toolchain, real QEMU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tflite_builder as tb
+
+REQUIRED_VERIFY_KEYS = {"mismatched_bytes", "outputs_compared", "arena_bytes", "stack_bytes",
+                        "ram_bytes", "flash_bytes", "instructions_per_inference",
+                        "tflm_arena_bytes"}
+
+
+def tinyconv(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinyconv.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("models") / "convnet.tflite"
+    path.write_bytes(tb.small_convnet_model(np.random.default_rng(5)))
+    return path
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, pattern: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinyconv: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    import re
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_inspect_prints_the_plan_and_writes_json_and_plot(model, tmp_path):
+    result = tinyconv("inspect", model, "--target", "cortex-m7", "--json", tmp_path / "p.json",
+                      "--plot", tmp_path / "m.png")
+    assert result.returncode == 0, result.stderr
+    assert "DEPTHWISE_CONV_2D" in result.stdout and "arena" in result.stdout
+    data = json.loads((tmp_path / "p.json").read_text())
+    assert data["arena_bytes"] >= data["peak_live_bytes"] >= data["layer_lower_bound_bytes"] > 0
+    assert len(data["layers"]) == 7
+    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("content,pattern", [
+    (b"", "not a TFLite flatbuffer"),
+    (bytes(range(256)) * 8, "not a TFLite flatbuffer"),
+])
+def test_export_of_garbage_is_one_line_exit_2_and_no_output(tmp_path, content, pattern):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(content)
+    out = tmp_path / "out"
+    assert_one_line_error(tinyconv("export", bad, "--target", "cortex-m7", "-o", out), pattern)
+    assert not out.exists()
+
+
+def test_truncated_model(model, tmp_path):
+    bad = tmp_path / "truncated.tflite"
+    bad.write_bytes(model.read_bytes()[:1000])
+    out = tmp_path / "out"
+    assert_one_line_error(tinyconv("export", bad, "--target", "cortex-m4", "-o", out),
+                          "corrupt or truncated")
+    assert not out.exists()
+
+
+def test_missing_model_file(tmp_path):
+    assert_one_line_error(tinyconv("inspect", tmp_path / "nope.tflite"), "cannot read model")
+
+
+def test_budget_too_small_says_need_and_overshoot(model, tmp_path):
+    out = tmp_path / "out"
+    result = tinyconv("export", model, "--target", "cortex-m7", "--sram", "4kB", "-o", out)
+    assert_one_line_error(result, r"needs \d+ B of SRAM .* over the 4096 B .* by \d+ B")
+    assert not out.exists()
+
+
+def test_unknown_target_lists_valid_ones(model, tmp_path):
+    assert_one_line_error(tinyconv("export", model, "--target", "cortex-a53", "-o",
+                                   tmp_path / "o"), "cortex-m7")
+
+
+def test_export_builds_and_runs_in_qemu(model, tmp_path):
+    out = tmp_path / "fw"
+    result = tinyconv("export", model, "--target", "cortex-m55", "--sram", "64kB", "-o", out)
+    assert result.returncode == 0, result.stderr
+    for part in ("Makefile", "config.mk", "model/model.c", "model/weights.c", "model/model.h",
+                 "model/plan.json", "kernels/include/tc_nnfunctions.h"):
+        assert (out / part).exists(), part
+    run = subprocess.run(["make", "-C", str(out), "run"], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "TINYCONV" in run.stdout and "status=0" in run.stdout
+    plan = json.loads((out / "model" / "plan.json").read_text())
+    assert f"arena={plan['arena_bytes']}" in run.stdout
+
+
+def test_verify_reports_everything_as_json(model, tmp_path):
+    report = tmp_path / "r.json"
+    result = tinyconv("verify", model, "--target", "cortex-m4", "-n", "5", "--json", report)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    assert REQUIRED_VERIFY_KEYS <= set(data)
+    assert data["mismatched_bytes"] == 0 and data["outputs_compared"] == 5 * 5
+    assert data["ram_bytes"] == data["static_ram_bytes"] + data["stack_bytes"]
+    assert data["instructions_per_inference"] > 1000
+    assert data["tflm_arena_bytes"] >= data["arena_bytes"]

@@ -706,23 +706,23 @@ def test_conv_given_im2col_scratch_matches_litert(board, monkeypatch, tmp_path):
     _assert_matches_litert(model, board, tmp_path)
 
 
-def test_fixed_point_lowering_matches_tflite_micro_end_to_end(monkeypatch, tmp_path):
-    """The TFLM-compatible FULLY_CONNECTED lowering (DSP kernels, on QEMU) gives TFLite
-    Micro's bytes, and differs from LiteRT on the large-multiplier case: the two
-    references really disagree, and each lowering matches its own."""
+def test_fixed_point_lowering_matches_tflite_micro_end_to_end(tmp_path):
+    """`match="tflm"` (the CLI's --match tflm) gives TFLite Micro's bytes on QEMU with the DSP
+    kernels, and differs from LiteRT on the large-multiplier case: the two references really
+    disagree, and each lowering matches its own."""
     from tinyconv import targets
-    from tinyconv.codegen.lowering import base
-    from tinyconv.codegen.lowering.conv import fully_connected_fixed_point
-    from tinyconv.ir.ops import FullyConnected
     from tinyconv.verify import verify
 
-    monkeypatch.setitem(base._LOWERINGS, FullyConnected, fully_connected_fixed_point)
     model = merge_models(_fc_cases(np.random.default_rng(11)))
-    report = verify(model, targets.get_board("qemu-m4"), n=2, count_instructions=False,
-                    compare_tflm=True, work_dir=tmp_path)
-    assert report.outputs_compared > 500
-    assert report.tflm_mismatched_bytes == 0
-    assert report.mismatched_bytes > 0  # against LiteRT
+    board = targets.get_board("qemu-m4")
+    as_tflm = verify(model, board, n=2, count_instructions=False, compare_tflm=True,
+                     work_dir=tmp_path / "tflm", match="tflm")
+    assert as_tflm.outputs_compared > 500 and as_tflm.reference == "tflm"
+    assert as_tflm.mismatched_bytes == 0 and as_tflm.tflm_mismatched_bytes == 0
+    as_litert = verify(model, board, n=2, count_instructions=False, compare_tflm=True,
+                       work_dir=tmp_path / "litert")
+    assert as_litert.mismatched_bytes == 0
+    assert as_litert.tflm_mismatched_bytes > 0  # the references disagree on these cases
 
 
 def test_merged_model_is_the_sum_of_its_parts():

@@ -18,6 +18,9 @@ _flash = click.option("--flash", help="Flash budget, e.g. 1MB (default: the boar
 _kernels = click.option("--kernels", type=click.Choice(["opt", "ref"]), default="opt",
                         show_default=True, help="SIMD kernels where the CPU has them, or "
                         "the portable reference C kernels.")
+_match = click.option("--match", type=click.Choice(["litert", "tflm"]), default="litert",
+                      show_default=True, help="Reproduce LiteRT's reference kernels, or TFLite "
+                      "Micro where the two differ (FULLY_CONNECTED requantization).")
 _stack = click.option("--stack", default="8KiB", show_default=True,
                       help="Stack reserved in RAM for the app and kernels.")
 
@@ -45,9 +48,10 @@ def cli() -> None:
 @_flash
 @_kernels
 @_stack
+@_match
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Directory for the firmware project (must not exist or be empty).")
-def export(model: Path, target, board, sram, flash, kernels, stack, out_dir: Path) -> None:
+def export(model: Path, target, board, sram, flash, kernels, stack, match, out_dir: Path) -> None:
     """Write a buildable firmware project (C model, kernels, boards, Makefile) for MODEL."""
     from . import deploy, report
     from .ir.tflite_import import load_tflite
@@ -55,10 +59,11 @@ def export(model: Path, target, board, sram, flash, kernels, stack, out_dir: Pat
     graph = load_tflite(model)
     b = _board_for(target, board)
     deployment = deploy.prepare(graph, b, kernels=kernels, sram=_budget(sram),
-                                flash=_budget(flash), stack_bytes=parse_bytes(stack))
+                                flash=_budget(flash), stack_bytes=parse_bytes(stack),
+                                match=match)
     deploy.write_project(deployment, out_dir)
     report.write_json(graph, deployment.plan, out_dir / "model" / "plan.json",
-                      {"board": b.name, "kernels": kernels})
+                      {"board": b.name, "kernels": kernels, "match": match})
     (out_dir / "model" / "plan.txt").write_text(report.format_table(graph, deployment.plan)
                                                + "\n")
     plan = deployment.plan
@@ -84,6 +89,7 @@ def export(model: Path, target, board, sram, flash, kernels, stack, out_dir: Pat
 @_flash
 @_kernels
 @_stack
+@_match
 @click.option("--tflm/--no-tflm", default=True, show_default=True,
               help="Also compare with the tflite-micro runtime and its arena.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -91,7 +97,7 @@ def export(model: Path, target, board, sram, flash, kernels, stack, out_dir: Pat
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the generated model and build in this directory.")
 def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels, stack,
-           tflm, json_path, keep) -> None:
+           match, tflm, json_path, keep) -> None:
     """Build MODEL, run it on the (emulated) CPU and compare every output byte with LiteRT."""
     from . import verify as verify_mod
     from .ir.tflite_import import load_tflite
@@ -104,9 +110,11 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
     samples = verify_mod.load_inputs(inputs, load_tflite(model)) if inputs else None
     r = verify_mod.verify(data, b, source=str(model), n=count, seed=seed, inputs=samples,
                           kernels=kernels, sram=_budget(sram), flash=_budget(flash),
-                          stack_bytes=parse_bytes(stack), compare_tflm=tflm, work_dir=keep)
+                          stack_bytes=parse_bytes(stack), compare_tflm=tflm, work_dir=keep,
+                          match=match)
+    against = "TFLite Micro" if match == "tflm" else "LiteRT (reference kernels)"
     click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels): {r.samples} inputs, "
-               f"{r.outputs_compared:,} output bytes compared with LiteRT (reference kernels): "
+               f"{r.outputs_compared:,} output bytes compared with {against}: "
                f"{r.mismatched_bytes} mismatched")
     for line in r.mismatches:
         click.echo(f"  mismatch: {line}")
@@ -116,8 +124,11 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
     if r.instructions_per_inference is not None:
         click.echo(f"  {r.instructions_per_inference:,} instructions per inference")
     if r.tflm_arena_bytes is not None:
-        click.echo(f"  TFLM arena {r.tflm_arena_bytes:,} B (ours {r.arena_bytes / max(1, r.tflm_arena_bytes):.2f}x); "
-                   f"tflite-micro runtime differs in {r.tflm_mismatched_bytes} bytes")
+        hint = (" (its FULLY_CONNECTED rounds differently; --match tflm reproduces it)"
+                if r.tflm_mismatched_bytes and match == "litert" else "")
+        click.echo(f"  TFLM arena {r.tflm_arena_bytes:,} B (ours "
+                   f"{r.arena_bytes / max(1, r.tflm_arena_bytes):.2f}x); tflite-micro runtime "
+                   f"differs from ours in {r.tflm_mismatched_bytes} bytes{hint}")
     if json_path:
         r.write_json(json_path)
     if not r.ok:
@@ -146,6 +157,14 @@ def inspect(model: Path, target, board, kernels, plot, json_path) -> None:
         report.plot_memory(graph, plan, plot)
     if json_path:
         report.write_json(graph, plan, json_path, {"board": b.name, "kernels": kernels})
+
+
+from .commands.search import search  # noqa: E402
+cli.add_command(search)
+
+
+from .commands.train import train  # noqa: E402
+cli.add_command(train)
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ class Deployment:
     stack_bytes: int
     ram_budget: int
     flash_budget: int
+    match: str = "litert"
 
     @property
     def planned_ram_bytes(self) -> int:
@@ -51,13 +52,14 @@ def kernel_isa(board: Board, kernels: str) -> Isa:
 
 
 def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | None = None,
-            flash: int | None = None, stack_bytes: int = DEFAULT_STACK_BYTES) -> Deployment:
+            flash: int | None = None, stack_bytes: int = DEFAULT_STACK_BYTES,
+            match: str = "litert") -> Deployment:
     plan = plan_memory(graph, kernel_isa(board, kernels))
-    source = generate(graph, plan)
+    source = generate(graph, plan, match)
     ram_budget = sram if sram is not None else board.ram_bytes
     flash_budget = flash if flash is not None else board.flash_bytes
     deployment = Deployment(graph, board, plan, source, kernels, stack_bytes, ram_budget,
-                            flash_budget)
+                            flash_budget, match)
     need = deployment.planned_ram_bytes
     if need > ram_budget:
         raise BudgetError(

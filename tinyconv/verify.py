@@ -24,6 +24,7 @@ class VerifyReport:
     board: str
     cpu: str
     kernels: str
+    reference: str  # whose outputs were compared: "litert" (reference kernels) or "tflm"
     samples: int
     outputs_compared: int
     mismatched_bytes: int
@@ -115,12 +116,19 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
            seed: int = 0, inputs: list[list[np.ndarray]] | None = None,
            kernels: str = "opt", sram: int | None = None, flash: int | None = None,
            stack_bytes: int = deploy.DEFAULT_STACK_BYTES, count_instructions: bool = True,
-           compare_tflm: bool = False, work_dir: Path | None = None) -> VerifyReport:
+           compare_tflm: bool = False, work_dir: Path | None = None,
+           match: str = "litert") -> VerifyReport:
+    """`match="tflm"` generates code that reproduces TFLite Micro where it differs from
+    LiteRT's reference kernels, and then TFLite Micro's outputs are the ones compared."""
     graph = import_tflite(model_bytes, source=source)
     deployment = deploy.prepare(graph, board, kernels=kernels, sram=sram, flash=flash,
-                                stack_bytes=stack_bytes)
+                                stack_bytes=stack_bytes, match=match)
     samples = inputs if inputs is not None else reference.random_inputs(model_bytes, n, seed)
-    expected = reference.litert_outputs(model_bytes, samples)
+    if match == "tflm":
+        from . import tflm
+        expected = tflm.tflm_outputs(model_bytes, samples)
+    else:
+        expected = reference.litert_outputs(model_bytes, samples)
 
     with tempfile.TemporaryDirectory(prefix="tinyconv-verify-") as tmp:
         root = Path(work_dir) if work_dir is not None else Path(tmp)
@@ -136,7 +144,8 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
     compared, mismatched, max_diff = _diff(ours, expected, examples)
 
     report = VerifyReport(
-        model=source, board=board.name, cpu=board.cpu, kernels=kernels, samples=len(samples),
+        model=source, board=board.name, cpu=board.cpu, kernels=kernels, reference=match,
+        samples=len(samples),
         outputs_compared=compared, mismatched_bytes=mismatched, max_abs_diff=max_diff,
         arena_bytes=deployment.plan.arena_bytes,
         planned_peak_live_bytes=deployment.plan.peak_live_bytes,

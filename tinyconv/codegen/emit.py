@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from ..errors import TinyconvError
 from ..ir.graph import Graph, Tensor
 from ..ir.ops import Isa, Op
 from ..planner import Plan
@@ -69,6 +70,7 @@ class _OpContext:
     op: Op
     isa: Isa
     inplace: bool
+    match: str = "litert"
     counter: int = 0
 
     def _name(self, hint: str) -> str:
@@ -123,10 +125,17 @@ class ModelSource:
         return sum(a.nbytes for a in self.arrays)
 
 
-def generate(graph: Graph, plan: Plan) -> ModelSource:
+MATCHES = ("litert", "tflm")
+
+
+def generate(graph: Graph, plan: Plan, match: str = "litert") -> ModelSource:
+    """`match`: reproduce LiteRT's reference kernels ("litert") or TFLite Micro ("tflm")
+    where the two disagree."""
+    if match not in MATCHES:
+        raise TinyconvError(f"unknown --match {match!r}: use one of {', '.join(MATCHES)}")
     source = ModelSource(graph, plan)
     for op in plan.order:
-        ctx = _OpContext(source, op, plan.isa, op.index in plan.inplace_ops)
+        ctx = _OpContext(source, op, plan.isa, op.index in plan.inplace_ops, match)
         call = lowering.lower(op, ctx)
         if call is None:
             continue

@@ -83,6 +83,9 @@ class KernelCall:
 class LowerContext(Protocol):
     isa: Isa
     inplace: bool  # the planner put this op's output over its inplace_input()
+    # Which runtime's bytes to reproduce where LiteRT's reference kernels and TFLite Micro
+    # disagree (FULLY_CONNECTED requantization): "litert" (default) or "tflm".
+    match: str
 
     def tensor_ptr(self, t: Tensor) -> str:
         """C expression of type `<ctype> *` for the tensor's bytes (arena or flash)."""

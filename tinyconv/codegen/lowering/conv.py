@@ -139,7 +139,9 @@ def _fully_connected(op: FullyConnected, ctx: LowerContext, function: str,
 
 @lowering(FullyConnected)
 def lower_fully_connected(op: FullyConnected, ctx: LowerContext) -> KernelCall:
-    """Bit-exact with LiteRT BUILTIN_REF (the default oracle)."""
+    """Bit-exact with LiteRT BUILTIN_REF (the default oracle), or with TFLite Micro."""
+    if ctx.match == "tflm":
+        return fully_connected_fixed_point(op, ctx)
     return _fully_connected(op, ctx, "tc_fully_connected_f64_s8", f64_scales)
 
 

@@ -24,12 +24,25 @@ def search_roots() -> list[Path]:
     return roots
 
 
-def find_dataset_dir(name: str, must_contain: str) -> Path:
-    """The first `<root>/<name>` holding `must_contain`; a clear error listing where we looked."""
+def try_dataset_dir(name: str, must_contain: str) -> Path | None:
+    """The first `<root>/<name>` holding `must_contain`, or None."""
     for root in search_roots():
         candidate = root / name
         if (candidate / must_contain).exists():
             return candidate
+    return None
+
+
+def looked_in(name: str) -> str:
+    """Where a dataset was searched for, for error messages."""
+    return ", ".join(str(r / name) for r in search_roots())
+
+
+def find_dataset_dir(name: str, must_contain: str) -> Path:
+    """The first `<root>/<name>` holding `must_contain`; a clear error listing where we looked."""
+    found = try_dataset_dir(name, must_contain)
+    if found is not None:
+        return found
     looked = ", ".join(str(r / name) for r in search_roots())
     raise TinyconvError(f"dataset {name!r} not found (looked in {looked}); set TINYCONV_DATA "
                         "to a folder that has it" + (

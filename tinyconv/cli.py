@@ -165,6 +165,8 @@ cli.add_command(search)
 
 from .commands.train import train  # noqa: E402
 cli.add_command(train)
+from .commands.zoo import zoo  # noqa: E402
+cli.add_command(zoo)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""`tinyconv` subcommands that live outside cli.py (training, search, the zoo listing)."""

@@ -1,0 +1,91 @@
+"""What a training run is asked to do (`TrainConfig`) and what it produced (`TrainResult`).
+
+Plain dataclasses, no TensorFlow: the CLI builds a config before any heavy import, and
+`config.json` in the run directory lets `--resume` check it continues the same run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import TinyconvError
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mobilenetv2"            # zoo family name
+    dataset: str = "fashion_mnist"
+    width: float = 1.0
+    resolution: int | None = None         # square input side; None keeps the dataset's own
+    params: dict[str, Any] = field(default_factory=dict)  # family parameters
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 2e-3           # peak of the cosine schedule
+    warmup_epochs: float = 1.0            # linear warmup before the cosine decay
+    qat: bool = False
+    qat_epochs: int = 1
+    qat_learning_rate: float = 1e-4       # QAT fine-tunes a trained net: a small, flat LR
+    seed: int = 0
+    patience: int | None = None           # early stopping on val accuracy; None = off
+    limit_train: int | None = None
+    limit_test: int | None = None
+    validation_fraction: float = 0.1
+    augment: bool = False
+    calibration_samples: int = 200        # representative data for int8 calibration
+    int8_eval_limit: int | None = None    # test images scored in int8 (None = all)
+    onnx: bool = True
+
+    def check(self) -> None:
+        """One-line errors for values no run could use (before TensorFlow loads)."""
+        if self.epochs < 1:
+            raise TinyconvError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise TinyconvError(f"batch size must be at least 1, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise TinyconvError(f"learning rate must be positive, got {self.learning_rate}")
+        if not self.width > 0:
+            raise TinyconvError(f"width must be positive, got {self.width}")
+        if self.resolution is not None and self.resolution < 1:
+            raise TinyconvError(f"resolution must be positive, got {self.resolution}")
+        if self.qat and self.qat_epochs < 1:
+            raise TinyconvError(f"--qat needs at least 1 QAT epoch, got {self.qat_epochs}")
+        for name in ("limit_train", "limit_test", "int8_eval_limit", "patience"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise TinyconvError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+        if not 0 < self.validation_fraction < 1:
+            raise TinyconvError(f"validation fraction must be in (0, 1), got {self.validation_fraction}")
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self), default=list))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def same_run_as(self, other: "TrainConfig") -> list[str]:
+        """Fields that change what the checkpoints mean (resuming across them is wrong)."""
+        keys = ("model", "dataset", "width", "resolution", "params", "batch_size", "seed",
+                "limit_train", "validation_fraction")
+        a, b = self.to_json(), other.to_json()
+        return [k for k in keys if a[k] != b[k]]
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    epochs_run: int                 # epochs finished in total (including resumed ones)
+    resumed_from_epoch: int         # 0 for a fresh run
+    stopped_early: bool
+    float_accuracy: float
+    int8_accuracy: float
+    qat: bool
+    qat_note: str
+    seconds_per_epoch: float
+    tflite_bytes: int
+    metrics: dict[str, Any]         # exactly what metrics.json holds
+    history: dict[str, list[float]]

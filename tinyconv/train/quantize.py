@@ -1,0 +1,160 @@
+"""QAT fine-tuning (tfmot on legacy Keras), full-int8 export and int8 accuracy with LiteRT.
+
+QAT annotates every layer with tfmot's default 8-bit scheme. The zoo's flatten and
+channel-shuffle are TF ops (`tf.reshape`, `tf.transpose`) that tfmot refuses; they only
+move values, so they get a no-op config and keep their input's quantization, as the int8
+kernels do. A model tfmot still cannot quantize (e.g. hard-swish written as TF ops) raises
+`QatUnsupported`, and `train` falls back to post-training quantization and says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import TinyconvError
+
+
+class QatUnsupported(TinyconvError):
+    """tfmot cannot make this model quantization-aware (the message says which layer)."""
+
+
+_VALUE_MOVING_OPS = ("reshape", "transpose")
+
+
+def quantize_aware(model):
+    """The QAT version of `model` (same weights, fake-quant nodes), not yet compiled."""
+    import tensorflow_model_optimization as tfmot
+    from tf_keras.src.layers.core.tf_op_layer import TFOpLambda
+
+    from ..keras_compat import keras
+
+    qk = tfmot.quantization.keras
+
+    class NoOpQuantizeConfig(qk.QuantizeConfig):
+        """Quantize nothing: the layer only moves values, its output keeps the input's scale."""
+
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return []
+
+        def get_config(self):
+            return {}
+
+    def annotate(layer):
+        if isinstance(layer, TFOpLambda) and any(op in layer.name for op in _VALUE_MOVING_OPS):
+            return qk.quantize_annotate_layer(layer, quantize_config=NoOpQuantizeConfig())
+        return qk.quantize_annotate_layer(layer)
+
+    try:
+        annotated = keras.models.clone_model(model, clone_function=annotate)
+        with qk.quantize_scope({"NoOpQuantizeConfig": NoOpQuantizeConfig}):
+            return qk.quantize_apply(annotated)
+    except (RuntimeError, ValueError, AttributeError, TypeError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise QatUnsupported(f"tfmot cannot quantize {model.name}: {first[:200]}") from None
+
+
+def qat_finetune(model, dataset, epochs: int, *, batch_size: int = 64, learning_rate: float = 1e-4,
+                 seed: int = 0, progress: bool = True, augment: bool = False):
+    """Quantization-aware fine-tuning of a trained `model`; returns the QAT keras.Model.
+
+    A flat, small learning rate (no warmup): the float weights are already trained, QAT
+    only adapts them to the int8 grid. Raises `QatUnsupported` when tfmot cannot do it.
+    """
+    from ..keras_compat import tf
+    from .loop import compile_model, train_pipeline
+
+    q = quantize_aware(model)
+    compile_model(q, learning_rate)
+    val = tf.data.Dataset.from_tensor_slices((dataset.x_val, dataset.y_val)).batch(256)
+    for epoch in range(epochs):
+        tf.random.set_seed(seed + 1000 + epoch)
+        ds = train_pipeline(dataset, batch_size, seed + 1000, epoch, augment)
+        logs = q.fit(ds, validation_data=val, epochs=1, verbose=1 if progress else 0).history
+        if progress:
+            print(f"qat epoch {epoch + 1}/{epochs}: val accuracy {logs['val_accuracy'][-1]:.4f}", flush=True)
+    return q
+
+
+def representative(dataset, samples: int = 200, seed: int = 0) -> np.ndarray:
+    """A fixed random subset of the training images for int8 calibration."""
+    x = dataset.x_train
+    idx = np.random.default_rng(seed).permutation(len(x))[:samples]
+    return np.asarray(x[np.sort(idx)], dtype=np.float32)
+
+
+def export_int8(model, dataset, *, samples: int = 200, seed: int = 0) -> bytes:
+    """Full-int8 .tflite (int8 input and output) of a float or QAT model.
+
+    The representative set calibrates a float model's activations; a QAT model's ranges
+    come from its fake-quant nodes and the converter only uses the data where it has none.
+    """
+    from ..convert import to_int8_tflite
+
+    try:
+        return to_int8_tflite(model, representative(dataset, samples, seed), int8_io=True)
+    except ValueError as e:
+        raise TinyconvError(f"int8 conversion of {model.name} failed: {str(e).splitlines()[0]}") from None
+
+
+def quantize_input(tflite_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    """Float images -> the model's int8 input codes (its input scale and zero point)."""
+    from ..reference import model_io
+
+    (inp,), _ = model_io(tflite_bytes)
+    if inp.dtype != np.int8 or inp.quant is None:
+        raise TinyconvError("the model's input is not int8 (export with int8 I/O)")
+    q = np.round(np.asarray(x, np.float32) / np.float32(inp.quant.s)) + inp.quant.zp
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def int8_outputs(tflite_bytes: bytes, x: np.ndarray, *, batch: int = 128) -> np.ndarray:
+    """Raw int8 outputs [N, classes] of LiteRT BUILTIN_REF on float images `x`.
+
+    Runs `batch` images per invoke (the input resized to [batch, H, W, C]): the reference
+    kernels loop over the batch exactly as over single images, and one invoke per batch
+    saves the per-call overhead. Models whose batch cannot be resized run one by one.
+    """
+    from ..reference import litert_interpreter, model_io
+
+    q = quantize_input(tflite_bytes, x)
+    (inp,), (out,) = model_io(tflite_bytes)
+    interp = litert_interpreter(tflite_bytes)
+    results = []
+    try:
+        for start in range(0, len(q), batch):
+            chunk = q[start:start + batch]
+            if interp.get_input_details()[0]["shape"][0] != len(chunk):
+                interp.resize_tensor_input(inp.index, [len(chunk), *inp.shape[1:]])
+                interp.allocate_tensors()
+            interp.set_tensor(inp.index, chunk)
+            interp.invoke()
+            results.append(interp.get_tensor(out.index).reshape(len(chunk), -1).copy())
+        return np.concatenate(results)
+    except (RuntimeError, ValueError):
+        interp = litert_interpreter(tflite_bytes)
+        single = []
+        for sample in q:
+            interp.set_tensor(inp.index, sample.reshape(inp.shape))
+            interp.invoke()
+            single.append(interp.get_tensor(out.index).reshape(-1).copy())
+        return np.stack(single)
+
+
+def int8_accuracy(tflite_bytes: bytes, x: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy of the int8 model on (x, y) with LiteRT's reference kernels."""
+    if len(x) == 0:
+        raise TinyconvError("no test images to measure int8 accuracy on")
+    pred = np.argmax(int8_outputs(tflite_bytes, x), axis=1)
+    return float(np.mean(pred == np.asarray(y).reshape(-1)))

@@ -1,0 +1,198 @@
+"""`train(config, run_dir)`: data -> zoo model -> fit -> (QAT) -> int8 -> ONNX -> metrics.json.
+
+The run directory is never deleted: checkpoints survive any failure, and the final files
+are each written to a temporary name and renamed, so a file that exists is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..errors import TinyconvError
+from .config import TrainConfig, TrainResult
+from .loop import fit, write_json_atomic
+
+CONFIG_FILE = "config.json"
+EVAL_BOARD = "qemu-m7"
+
+
+def prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> None:
+    """Refuse to mix runs: a fresh run needs an empty directory, a resume the same config.
+
+    Only checks: the directory is created once the data has loaded, so a bad dataset
+    leaves nothing behind."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TinyconvError(f"output {run_dir} exists and is not a directory")
+    saved = run_dir / CONFIG_FILE
+    if resume:
+        if not saved.exists():
+            raise TinyconvError(f"nothing to resume in {run_dir}: no {CONFIG_FILE} (start it without --resume)")
+        import json
+        try:
+            previous = TrainConfig.from_json(json.loads(saved.read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise TinyconvError(f"cannot resume: {saved} is unreadable ({e})") from None
+        changed = previous.same_run_as(config)
+        if changed:
+            raise TinyconvError(f"cannot resume {run_dir}: {', '.join(changed)} differ from the "
+                                f"interrupted run (use a new -o)")
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise TinyconvError(f"output {run_dir} is not empty: pass --resume to continue that run, "
+                            f"or choose a new directory")
+
+
+def _start_run_dir(config: TrainConfig, run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / CONFIG_FILE, config.to_json())
+
+
+def _save_keras(model, path: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".save-") as tmp:
+        target = Path(tmp) / path.name
+        # HDF5 without the optimizer: tf_keras' .keras format always stores the compile
+        # state, and our LR schedule is not a registered class. Load with compile=False.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
+            model.save(str(target), include_optimizer=False, save_format="h5")
+        os.replace(target, path)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def deployment_cost(tflite: bytes, board_name: str = EVAL_BOARD) -> dict[str, Any]:
+    """MACs, flash and planned SRAM of the int8 model, from the same IR/planner as `export`."""
+    from .. import deploy
+    from ..ir.tflite_import import import_tflite
+    from ..targets import get_board
+
+    graph = import_tflite(tflite, "model_int8.tflite")
+    cost: dict[str, Any] = {"macs": int(graph.total_macs())}
+    try:
+        # No budget here: the report states the need, `tinyconv export` enforces a budget.
+        d = deploy.prepare(graph, get_board(board_name), sram=1 << 40, flash=1 << 40)
+        cost.update(board=board_name, arena_bytes=d.plan.arena_bytes,
+                    planned_peak_sram_bytes=d.planned_ram_bytes, flash_weights_bytes=d.source.weights_bytes)
+    except TinyconvError as e:
+        cost["deploy_note"] = f"not deployable by tinyconv: {e}"
+    return cost
+
+
+def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Run the whole pipeline into `run_dir` (see the module doc); returns what it measured."""
+    from .. import zoo
+    from .data import check_dataset_name, load
+
+    config.check()
+    entry = zoo.family(config.model)
+    if config.resolution is not None:
+        entry.check_resolution((config.resolution, config.resolution))
+    unknown = set(config.params) - {p.name for p in entry.params}
+    if unknown:
+        raise TinyconvError(f"{config.model} takes no parameter {', '.join(sorted(unknown))}; it takes: "
+                            f"{', '.join(p.name for p in entry.params) or 'none'}")
+    check_dataset_name(config.dataset)
+    run_dir = Path(run_dir)
+    prepare_run_dir(config, run_dir, resume)
+
+    dataset = load(config.dataset, resolution=config.resolution,
+                   validation_fraction=config.validation_fraction, seed=config.seed,
+                   limit_train=config.limit_train, limit_test=config.limit_test)
+    shape = tuple(int(d) for d in dataset.input_shape)
+    from ..keras_compat import keras
+    keras.utils.set_random_seed(config.seed)
+    model = zoo.build(config.model, shape, dataset.num_classes, config.width, **config.params)
+    _start_run_dir(config, run_dir)  # only now: bad data or model parameters leave no directory
+
+    hist = fit(model, dataset, epochs=config.epochs, batch_size=config.batch_size,
+               learning_rate=config.learning_rate, seed=config.seed,
+               checkpoint_dir=run_dir / "checkpoints", resume=resume, progress=progress,
+               patience=config.patience, warmup_epochs=config.warmup_epochs, augment=config.augment)
+    write_json_atomic(run_dir / "history.json", hist.to_json())
+    float_acc = float(model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
+    _save_keras(model, run_dir / "model.h5")
+
+    # Quantization: QAT where tfmot can, else post-training quantization (said in metrics).
+    to_convert, qat_used, qat_note, qat_float_acc, qat_seconds = model, False, "", None, None
+    if config.qat:
+        from .quantize import QatUnsupported, qat_finetune
+        started = time.perf_counter()
+        try:
+            to_convert = qat_finetune(model, dataset, config.qat_epochs, batch_size=config.batch_size,
+                                      learning_rate=config.qat_learning_rate, seed=config.seed,
+                                      progress=progress, augment=config.augment)
+            qat_used = True
+            qat_seconds = (time.perf_counter() - started) / config.qat_epochs
+            qat_float_acc = float(to_convert.evaluate(dataset.x_test, dataset.y_test, batch_size=256,
+                                                      verbose=0)[1])
+            qat_note = f"tfmot QAT, {config.qat_epochs} epoch(s) at lr {config.qat_learning_rate}"
+        except QatUnsupported as e:
+            qat_note = f"QAT not possible, used post-training quantization instead: {e}"
+            if progress:
+                print(qat_note, flush=True)
+    else:
+        qat_note = "post-training quantization (no --qat)"
+
+    from .quantize import export_int8, int8_accuracy
+    started = time.perf_counter()
+    tflite = export_int8(to_convert, dataset, samples=config.calibration_samples, seed=config.seed)
+    convert_seconds = time.perf_counter() - started
+    _write_bytes(run_dir / "model_int8.tflite", tflite)
+    n_eval = len(dataset.x_test) if config.int8_eval_limit is None else min(config.int8_eval_limit,
+                                                                           len(dataset.x_test))
+    started = time.perf_counter()
+    int8_acc = int8_accuracy(tflite, dataset.x_test[:n_eval], dataset.y_test[:n_eval])
+    int8_eval_seconds = time.perf_counter() - started
+    float_acc_same = float_acc if n_eval == len(dataset.x_test) else float(
+        model.evaluate(dataset.x_test[:n_eval], dataset.y_test[:n_eval], verbose=0)[1])
+
+    metrics: dict[str, Any] = {
+        "model": config.model, "width": config.width, "params_config": config.params,
+        "input_shape": list(shape), "num_classes": int(dataset.num_classes),
+        "dataset": config.dataset,
+        "dataset_sizes": {"train": len(dataset.x_train), "val": len(dataset.x_val), "test": len(dataset.x_test)},
+        "epochs_run": hist.epochs_run, "epochs_requested": config.epochs,
+        "stopped_early": hist.stopped_early, "best_epoch": hist.best_epoch,
+        "seconds_per_epoch": round(hist.seconds_per_epoch, 2),
+        "float_accuracy": round(float_acc, 4),
+        "int8_accuracy": round(int8_acc, 4),
+        # Same images for both: the drop is int8 vs float on the int8-evaluated subset.
+        "int8_drop_points": round(100 * (float_acc_same - int8_acc), 2),
+        "int8_evaluated_on": f"{n_eval} test images, LiteRT BUILTIN_REF (reference kernels)",
+        "qat": qat_used, "quantization_note": qat_note,
+        "qat_float_accuracy": None if qat_float_acc is None else round(qat_float_acc, 4),
+        "qat_seconds_per_epoch": None if qat_seconds is None else round(qat_seconds, 2),
+        "int8_conversion_seconds": round(convert_seconds, 2),
+        "int8_eval_seconds": round(int8_eval_seconds, 2),
+        "parameters": int(model.count_params()),
+        "tflite_bytes": len(tflite),
+        **deployment_cost(tflite),
+    }
+
+    if config.onnx:
+        from .. import onnx_export
+        from .quantize import representative
+        try:
+            check = onnx_export.export(model, run_dir / "model.onnx", run_dir / "model_int8.onnx",
+                                       representative(dataset, min(config.calibration_samples, 100), config.seed),
+                                       dataset.x_test[:32])
+            metrics["onnx"] = {"opset": onnx_export.OPSET, "checked_samples": check.samples,
+                               "float_max_abs_diff_vs_keras": check.float_max_abs_diff,
+                               "int8_top1_agreement_vs_keras": check.int8_top1_agreement}
+        except TinyconvError as e:
+            metrics["onnx"] = {"error": str(e)}
+    write_json_atomic(run_dir / "metrics.json", metrics)
+    if progress:
+        print(f"float {float_acc:.4f}  int8 {int8_acc:.4f}  ({'QAT' if qat_used else 'PTQ'})  "
+              f"{hist.seconds_per_epoch:.1f} s/epoch  -> {run_dir}", flush=True)
+    return TrainResult(run_dir, hist.epochs_run, hist.resumed_from_epoch, hist.stopped_early, float_acc,
+                       int8_acc, qat_used, qat_note, hist.seconds_per_epoch, len(tflite), metrics,
+                       hist.history)

@@ -90,7 +90,7 @@ def zoo(family_name, resolution, classes, width, no_stats) -> None:
         click.echo(f"  default input {h}x{w}x{c}, {entry.default_classes} classes, "
                    f"min resolution {entry.min_resolution}")
         for p in entry.params:
-            click.echo(f"  --{p.name} (default {p.default!r}): {p.help}")
+            click.echo(f"  {p.name}={p.default!r}: {p.help}  (tinyconv train --param {p.name}=...)")
         if no_stats:
             continue
         try:

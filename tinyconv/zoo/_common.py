@@ -67,20 +67,26 @@ def spatial(x) -> tuple[int, int]:
 def channels(x) -> int:
     return int(x.shape[-1])
 
+# Keras' default 0.99 suits runs of many thousand steps; MCU-sized runs are often a few
+# hundred (a NAS proxy, a short epoch on a small dataset), after which the moving statistics
+# would still be near their initial values and inference-mode accuracy near chance. 0.9 is
+# PyTorch's default and converges in ~50 steps.
+BN_MOMENTUM = 0.9
+
 
 def conv_bn(x, filters: int, kernel=1, strides=1, *, activation: str | None = "relu",
             padding: str = "same", groups: int = 1, name: str):
     """Conv (no bias: BN supplies it) + BatchNorm + activation; folds to one CONV_2D."""
     x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, groups=groups, use_bias=False,
                       kernel_regularizer=keras.regularizers.l2(L2), name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return activate(x, activation, name=name)
 
 
 def dw_bn(x, kernel=3, strides=1, *, activation: str | None = "relu", padding: str = "same", name: str):
     """Depthwise conv + BatchNorm + activation; folds to one DEPTHWISE_CONV_2D."""
     x = layers.DepthwiseConv2D(kernel, strides=strides, padding=padding, use_bias=False, name=f"{name}_dw")(x)
-    x = layers.BatchNormalization(name=f"{name}_dwbn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_dwbn")(x)
     return activate(x, activation, name=f"{name}_dw")
 
 

@@ -1,0 +1,212 @@
+"""`tinyconv search`: budgets, space optimisation, evolution with its log and resume."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyconv.errors import TinyconvError
+from tinyconv.search.budget import Budget, check_feasible, fitting_sample
+from tinyconv.search.evolution import Evolution, EvolutionSettings
+from tinyconv.search.log import CandidateLog
+from tinyconv.search.proxy import ProxySettings, evaluate, macs_proxy
+from tinyconv.search.result import pareto_front
+from tinyconv.search.run import SearchBudget, SearchOptions, run_search
+from tinyconv.search.space_opt import optimise_space
+from tinyconv.space import SearchSpace
+from tinyconv.targets import get_board
+
+BOARD = get_board("qemu-m7")
+SPACE = SearchSpace.for_input(28)
+TINY_PROXY = ProxySettings(train_images=128, val_images=128, epochs=1, batch_size=32)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from tinyconv.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("text", ["320kB", "320KiB", "327680", "0.3125MB"])
+def test_budget_units(text):
+    assert Budget.parse(text, "1MB").sram == 327680
+    assert Budget.parse("64kB", "0.5MB").flash == 512 * 1024
+
+
+def test_budget_counts_and_search_budget():
+    b = Budget.parse("64kB", "1MB", "20M", "1.5G")
+    assert (b.max_macs, b.max_instructions) == (20_000_000, 1_500_000_000)
+    with pytest.raises(TinyconvError, match="max-macs"):
+        Budget.parse("64kB", "1MB", "lots")
+    assert SearchBudget.parse("30") == SearchBudget(candidates=30)
+    assert SearchBudget.parse("20m") == SearchBudget(minutes=20)
+    assert SearchBudget.parse("1.5h").minutes == 90
+    for bad in ("2.5", "0", "soon"):
+        with pytest.raises(TinyconvError, match="budget"):
+            SearchBudget.parse(bad)
+
+
+def test_no_config_fits_reports_smallest_footprint():
+    smallest = SPACE.smallest().cost(BOARD, 1, 10)
+    with pytest.raises(TinyconvError, match=f"SRAM {smallest.peak_sram:,} B"):
+        check_feasible(SPACE, Budget.parse("16kB", "1MB"), BOARD, 1, 10)
+    with pytest.raises(TinyconvError, match="flash"):
+        check_feasible(SPACE, Budget.parse("1MB", "20kB"), BOARD, 1, 10)
+    assert check_feasible(SPACE, Budget(smallest.peak_sram, smallest.flash), BOARD, 1, 10) == smallest
+    # Through the CLI: one line, exit 2, at once (no TensorFlow, no training).
+    r = _cli("search", "--sram", "16kB", "--flash", "1MB", "-o", "/nonexistent/x")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert r.stderr.startswith("tinyconv: error: no configuration fits")
+    assert f"SRAM {smallest.peak_sram:,} B" in r.stderr
+
+
+def test_cli_rejects_bad_budget_text():
+    r = _cli("search", "--sram", "lots", "--flash", "1MB")
+    assert r.returncode == 2 and "cannot read size 'lots'" in r.stderr
+
+
+def test_constraint_aware_sampling():
+    budget = Budget.parse("64kB", "256kB", "5M")
+    rng = random.Random(0)
+    configs = [fitting_sample(SPACE, budget, BOARD, 1, 10, rng) for _ in range(10)]
+    assert all(c is not None for c in configs)
+    costs = [c.cost(BOARD, 1, 10) for c in configs]
+    assert all(x.peak_sram <= 65536 and x.flash <= 262144 and x.macs <= 5_000_000 for x in costs)
+    # Plain samples break that budget often: the filter does something.
+    plain = [SPACE.sample(rng).cost(BOARD, 1, 10) for _ in range(30)]
+    assert any(not budget.fits(x) for x in plain)
+
+
+def test_space_optimisation_table():
+    small = optimise_space(SPACE, Budget.parse("64kB", "1MB"), BOARD, 1, 10, samples=8)
+    large = optimise_space(SPACE, Budget.parse("320kB", "1MB"), BOARD, 1, 10, samples=8)
+    assert len(small.table) == len(SPACE.widths) * len(SPACE.resolutions)
+    chosen = {(r.width, r.resolution): r for r in small.table}[(small.width, small.resolution)]
+    assert chosen.fitting > 0 and chosen.score == max(r.score for r in small.table)
+    # A larger budget lets more computation fit: a bigger space is chosen.
+    assert (large.width, large.resolution) != (small.width, small.resolution)
+    assert max(r.mean_macs for r in large.table if r.fitting) > chosen.mean_macs
+    text = small.format_table()
+    assert "<- chosen" in text and text.count("\n") == len(small.table)
+
+
+def _evolve(tmp: Path, sram: str, n: int, evaluator=macs_proxy, workers: int = 1,
+            proxy: ProxySettings = TINY_PROXY, seed: int = 0) -> Evolution:
+    budget = Budget.parse(sram, "1MB")
+    choice = optimise_space(SPACE, budget, BOARD, 1, 10, samples=8)
+    evo = Evolution(SPACE.restrict(choice.width, choice.resolution), budget, BOARD, 1, 10,
+                    EvolutionSettings(population=3, parents=2, max_candidates=n, workers=workers,
+                                      seed=seed),
+                    proxy, CandidateLog(tmp / "candidates.jsonl"), echo=lambda s: None,
+                    evaluator=evaluator)
+    evo.run()
+    return evo
+
+
+def test_budgets_give_different_fitting_winners(tmp_path):
+    winners = {}
+    for sram in ("64kB", "128kB"):
+        evo = _evolve(tmp_path / sram, sram, 9)
+        best = max(evo.done.values(), key=lambda c: c.accuracy)
+        assert all(c.peak_sram <= Budget.parse(sram, "1MB").sram for c in evo.done.values())
+        winners[sram] = best
+    assert winners["64kB"].arch != winners["128kB"].arch
+    assert winners["128kB"].macs > winners["64kB"].macs
+
+
+def test_evolution_is_deterministic_and_resumes_from_log(tmp_path):
+    a = _evolve(tmp_path / "a", "128kB", 7)
+    b = _evolve(tmp_path / "b", "128kB", 7)
+    assert [c.key for c in a.done.values()] == [c.key for c in b.done.values()]
+    # Interrupted after 4, resumed to 7: the 4 logged ones are reused, not re-evaluated.
+    c4 = _evolve(tmp_path / "c", "128kB", 4)
+    assert c4.state.evaluations == 4
+    c7 = _evolve(tmp_path / "c", "128kB", 7)
+    assert (c7.state.evaluations, c7.state.reused) == (3, 4)
+    assert [c.key for c in c7.done.values()] == [c.key for c in a.done.values()]
+    lines = (tmp_path / "c" / "candidates.jsonl").read_text().splitlines()
+    assert len(lines) == 7 and len({json.loads(x)["key"] for x in lines}) == 7
+
+
+def test_truncated_last_line_is_dropped(tmp_path):
+    evo = _evolve(tmp_path, "128kB", 3)
+    log = tmp_path / "candidates.jsonl"
+    text = log.read_text()
+    log.write_text(text[: len(text) - 20])  # killed mid-write
+    again = _evolve(tmp_path, "128kB", 3)
+    assert (again.state.reused, again.state.evaluations) == (2, 1)
+    assert len(log.read_text().splitlines()) == 3
+    assert evo.done.keys() == again.done.keys()
+
+
+def test_pareto_front():
+    evo_cands = []
+    from tinyconv.search.log import Candidate
+    cfg = SPACE.smallest()
+    for i, (sram, acc) in enumerate([(10, 0.5), (20, 0.4), (30, 0.7), (40, 0.6), (50, 0.8)]):
+        evo_cands.append(Candidate(str(i), i, 0, cfg, acc, sram, 0, 0, 0, 0.0))
+    assert [c.key for c in pareto_front(evo_cands)] == ["0", "2", "4"]
+
+
+@pytest.mark.slow
+def test_real_proxy_search_writes_log_and_resume_does_not_retrain(tmp_path):
+    """The training proxy, through run_search: 1 candidate, then resume to 2."""
+    opts = SearchOptions(budget=Budget.parse("96kB", "1MB"), search_budget=SearchBudget(1),
+                         space_samples=4, population=2, parents=2, proxy=TINY_PROXY,
+                         train_final=False)
+    out = tmp_path / "s"
+    first = run_search(opts, out, BOARD, echo=lambda s: None)
+    assert first.evaluations == 1 and 0.0 <= first.candidates[0].accuracy <= 1.0
+    assert len((out / "candidates.jsonl").read_text().splitlines()) == 1
+    with pytest.raises(TinyconvError, match="--resume"):
+        run_search(opts, out, BOARD, echo=lambda s: None)
+    more = SearchOptions(**{**opts.__dict__, "search_budget": SearchBudget(2)})
+    second = run_search(more, out, BOARD, resume=True, echo=lambda s: None)
+    assert (second.evaluations, second.reused) == (1, 1)
+    assert len((out / "candidates.jsonl").read_text().splitlines()) == 2
+    other = SearchOptions(**{**opts.__dict__, "seed": 5})
+    with pytest.raises(TinyconvError, match="seed"):
+        run_search(other, out, BOARD, resume=True, echo=lambda s: None)
+
+
+def test_workers_2_spawns_processes(tmp_path):
+    """Spawned worker processes (no training: the MACs proxy) give the same candidates."""
+    one = _evolve(tmp_path / "one", "96kB", 5)
+    two = _evolve(tmp_path / "two", "96kB", 5, workers=2)
+    assert two.state.evaluations == 5
+    assert {c.key: c.accuracy for c in one.done.values()} == {c.key: c.accuracy for c in two.done.values()}
+
+
+@pytest.mark.slow
+def test_workers_2_training(tmp_path):
+    evo = _evolve(tmp_path, "96kB", 2, evaluator=evaluate, workers=2)
+    assert evo.state.evaluations == 2
+    assert all(0.0 <= c.accuracy <= 1.0 and c.seconds > 0 for c in evo.done.values())
+    assert len((tmp_path / "candidates.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_full_search_cli_exports_firmware_that_fits(tmp_path):
+    """The whole command at a small budget, then the winner in QEMU (bit-exact, RAM/flash)."""
+    from tinyconv.verify import verify
+    out = tmp_path / "search"
+    r = _cli("search", "--sram", "320kB", "--flash", "1MB", "--dataset", "fashion_mnist",
+             "--budget", "4", "--population", "2", "--space-samples", "8",
+             "--proxy-images", "500", "--epochs", "1", "--limit-train", "3000",
+             "--export", "--target", "cortex-m7", "-o", str(out))
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name in ("arch.json", "model_int8.tflite", "metrics.json", "accuracy_vs_sram.png",
+                 "winner_memory.png", "candidates.jsonl", "firmware/Makefile"):
+        assert (out / name).exists(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["peak_sram_bytes"] == metrics["predicted_peak_sram_bytes"] <= 320 * 1024
+    assert metrics["int8_accuracy"] > 0.5
+    rep = verify((out / "model_int8.tflite").read_bytes(), get_board("qemu-m7"), n=3,
+                 sram=320 * 1024, flash=1024 * 1024, compare_tflm=False)
+    assert rep.mismatched_bytes == 0
+    assert rep.ram_bytes <= 320 * 1024 and rep.flash_bytes <= 1024 * 1024

@@ -1,0 +1,202 @@
+"""Evolutionary search inside the chosen (width, resolution) space.
+
+Generation 0 is `population` random configs that fit the budget (constraint-aware
+sampling: resample until one fits). Each next generation keeps the best `parents` of all
+candidates evaluated so far and proposes children: half by mutation (every stage depth,
+block kernel and expansion resampled with probability `mutation_rate`), half by
+crossover (each stage's depth and blocks taken from one of two parents), each resampled
+until it fits and is new.
+
+Resumable by construction: generation g's proposals depend only on the seed, g and the
+accuracies of earlier generations (all in candidates.jsonl), so a rerun proposes exactly
+the same candidates and takes finished ones from the log instead of re-evaluating them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+from ..space import ArchConfig, SearchSpace
+from ..targets import Board
+from .budget import Budget
+from .log import Candidate, CandidateLog
+from .proxy import ProxyResult, ProxySettings, evaluate, init_worker
+
+
+@dataclass(frozen=True)
+class EvolutionSettings:
+    population: int = 8
+    parents: int = 4
+    mutation_rate: float = 0.3
+    max_candidates: int | None = 30      # --budget N
+    max_seconds: float | None = None     # --budget 20m (new evaluations stop after it)
+    workers: int = 1
+    seed: int = 0
+
+
+@dataclass
+class SearchState:
+    evaluations: int = 0                 # candidates actually trained by this run
+    reused: int = 0                      # taken from the log
+
+
+def _stage_slices(depths) -> list[slice]:
+    out, start = [], 0
+    for d in depths:
+        out.append(slice(start, start + d))
+        start += d
+    return out
+
+
+def mutate(cfg: ArchConfig, space: SearchSpace, rng: random.Random, rate: float) -> ArchConfig:
+    depths, kernels, exps = [], [], []
+    for stage, sl in enumerate(_stage_slices(cfg.depths)):
+        ks, es = list(cfg.kernels[sl]), list(cfg.expansions[sl])
+        d = rng.choice(space.depths[stage]) if rng.random() < rate else cfg.depths[stage]
+        while len(ks) < d:  # new blocks copy the stage's last one
+            ks.append(ks[-1])
+            es.append(es[-1])
+        ks, es = ks[:d], es[:d]
+        ks = [rng.choice(space.kernels) if rng.random() < rate else k for k in ks]
+        es = [rng.choice(space.expansions) if rng.random() < rate else e for e in es]
+        depths.append(d)
+        kernels += ks
+        exps += es
+    return ArchConfig(cfg.width, cfg.resolution, tuple(depths), tuple(kernels), tuple(exps))
+
+
+def crossover(a: ArchConfig, b: ArchConfig, rng: random.Random) -> ArchConfig:
+    depths, kernels, exps = [], [], []
+    for sa, sb, da, db in zip(_stage_slices(a.depths), _stage_slices(b.depths), a.depths, b.depths):
+        src, sl, d = (a, sa, da) if rng.random() < 0.5 else (b, sb, db)
+        depths.append(d)
+        kernels += src.kernels[sl]
+        exps += src.expansions[sl]
+    return ArchConfig(a.width, a.resolution, tuple(depths), tuple(kernels), tuple(exps))
+
+
+class Evolution:
+    def __init__(self, space: SearchSpace, budget: Budget, board: Board, channels: int,
+                 classes: int, settings: EvolutionSettings, proxy: ProxySettings,
+                 log: CandidateLog, *, echo: Callable[[str], None] = print,
+                 evaluator: Callable[[dict, int, ProxySettings], ProxyResult] = evaluate) -> None:
+        self.space, self.budget, self.board = space, budget, board
+        self.channels, self.classes = channels, classes
+        self.s, self.proxy, self.log, self.echo = settings, proxy, log, echo
+        self.logged = {c.key: c for c in log.load()}
+        self.done: dict[str, Candidate] = {}
+        self.state = SearchState()
+        # A picklable module-level function (it runs in spawned workers); `macs_proxy`
+        # ranks by compute alone (no training), for fast tests and dry runs.
+        self.evaluator = evaluator
+
+    def _fits(self, cfg: ArchConfig) -> bool:
+        return self.budget.fits(cfg.cost(self.board, self.channels, self.classes))
+
+    def propose(self, generation: int, count: int) -> list[ArchConfig]:
+        rng = random.Random(f"evolution:{self.s.seed}:{generation}")
+        w, r = self.space.widths[0], self.space.resolutions[0]
+        seen = set(self.done)
+        ranked = sorted(self.done.values(), key=lambda c: (-c.accuracy, c.key))
+        parents = [c.arch for c in ranked[:self.s.parents]]
+        out: list[ArchConfig] = []
+        for i in range(count):
+            child = None
+            for _ in range(200):
+                if generation == 0 or not parents:
+                    cfg = self.space.sample(rng, w, r)
+                elif i % 2 == 0 or len(parents) < 2:
+                    cfg = mutate(rng.choice(parents), self.space, rng, self.s.mutation_rate)
+                else:
+                    a, b = rng.sample(parents, 2)
+                    cfg = mutate(crossover(a, b, rng), self.space, rng, self.s.mutation_rate / 2)
+                if cfg.key not in seen and self._fits(cfg):
+                    child = cfg
+                    break
+            if child is None:  # the neighbourhood is exhausted: a fresh fitting sample
+                for _ in range(1000):
+                    cfg = self.space.sample(rng, w, r)
+                    if cfg.key not in seen and self._fits(cfg):
+                        child = cfg
+                        break
+            if child is None:
+                break
+            seen.add(child.key)
+            out.append(child)
+        return out
+
+    def _record(self, cfg: ArchConfig, generation: int, result: ProxyResult) -> Candidate:
+        cost = cfg.cost(self.board, self.channels, self.classes)
+        c = Candidate(cfg.key, len(self.done), generation, cfg, result.accuracy,
+                      cost.peak_sram, cost.flash, cost.macs, cost.instructions,
+                      round(result.seconds, 2))
+        self.log.append(c)
+        self.done[c.key] = c
+        self.state.evaluations += 1
+        self.echo(f"  [{len(self.done)}] gen {generation} {c.key}: acc {c.accuracy:.4f}, "
+                  f"SRAM {c.peak_sram:,} B, flash {c.flash:,} B, {c.macs:,} MACs "
+                  f"({c.seconds:.0f} s)")
+        return c
+
+    def run(self) -> list[Candidate]:
+        start = time.monotonic()
+        limit = self.s.max_candidates
+        threads = max(1, (_cpu_count() // max(1, self.s.workers)))
+        pool = None
+        if self.s.workers > 1:
+            import multiprocessing
+            trains = self.evaluator is evaluate  # only then do workers need TensorFlow
+            pool = ProcessPoolExecutor(self.s.workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=init_worker if trains else None,
+                                       initargs=(threads,) if trains else ())
+        elif self.evaluator is evaluate:
+            init_worker(threads)
+        try:
+            generation = 0
+            while limit is None or len(self.done) < limit:
+                if self.s.max_seconds is not None and time.monotonic() - start > self.s.max_seconds:
+                    self.echo(f"  time budget of {self.s.max_seconds / 60:g} min reached")
+                    break
+                count = self.s.population if limit is None else min(self.s.population,
+                                                                       limit - len(self.done))
+                batch = self.propose(generation, count)
+                if not batch:
+                    self.echo("  no new fitting configuration left in the space")
+                    break
+                todo = []
+                for cfg in batch:
+                    if cfg.key in self.logged:   # finished before an interruption
+                        old = self.logged[cfg.key]
+                        self.done[cfg.key] = old
+                        self.state.reused += 1
+                    else:
+                        todo.append(cfg)
+                if pool is None:
+                    for cfg in todo:
+                        self._record(cfg, generation, self.evaluator(cfg.to_dict(), self.channels, self.proxy))
+                else:
+                    futures: dict[Future, ArchConfig] = {
+                        pool.submit(self.evaluator, cfg.to_dict(), self.channels, self.proxy): cfg
+                        for cfg in todo}
+                    pending = set(futures)
+                    while pending:
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for f in finished:
+                            self._record(futures[f], generation, f.result())
+                generation += 1
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return sorted(self.done.values(), key=lambda c: c.index)
+
+
+def _cpu_count() -> int:
+    import os
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

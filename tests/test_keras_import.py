@@ -128,7 +128,7 @@ def converted_family(name: str) -> bytes:
 
 # Families whose conversion takes over a minute on a loaded 2-core machine (cold cache).
 SLOW_FAMILIES = {"efficientnet"}
-FAST_RANDOM_CONFIGS = 5
+FAST_RANDOM_CONFIGS = 2  # more in the slow run; tests/test_space.py converts three more
 RANDOM_CONFIGS = 12
 
 _OPTIONS = ("stride", "dilation", "padding", "activation", "depth_multiplier", "keep_num_dims",
@@ -273,7 +273,7 @@ def test_zoo_command_reports_the_predicted_deployment():
     assert cost.input_shape == (32, 32, 1) and cost.macs > 0
     assert f"flash {format_bytes(cost.flash_bytes)}" in result.output
     assert f"peak SRAM {format_bytes(cost.peak_sram_bytes)}" in result.output
-    assert "--pool" in result.output  # the family's parameters are listed
+    assert "pool=" in result.output  # the family's parameters are listed
 
 
 @pytest.mark.parametrize("args, message", [

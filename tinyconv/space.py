@@ -33,6 +33,7 @@ from .errors import TinyconvError
 from .ir import ops as O
 from .ir.graph import DType, Graph, Quant, Tensor
 from .targets import Board
+from .zoo.channels import make_divisible
 
 # Mirrors tinyconv/zoo/mcunet.py (kept here too so that sampling and costing do not import
 # TensorFlow); tests/test_space.py checks they agree.
@@ -40,15 +41,6 @@ STAGE_CHANNELS = (16, 24, 32, 64, 96, 160, 320)
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
 
 DEFAULT_STACK_BYTES = 8192
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Same rule as tinyconv.zoo._common.make_divisible (MobileNet channel rounding)."""
-    min_value = divisor if min_value is None else min_value
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
 
 
 def _same_out(size: int, stride: int) -> int:

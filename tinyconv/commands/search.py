@@ -9,7 +9,8 @@ import click
 
 @click.command()
 @click.option("--sram", required=True, help="Peak SRAM budget (arena + stack + runtime), e.g. 320kB.")
-@click.option("--flash", required=True, help="Flash budget (weights + requant data + code), e.g. 1MB.")
+@click.option("--flash", help="Flash budget (weights + requant data + code), e.g. 1MB "
+              "(default: the board's flash).")
 @click.option("--max-macs", help="Optional bound on MACs per inference, e.g. 20M.")
 @click.option("--max-instructions", help="Optional latency bound in instructions per inference "
               "(per-op cost model calibrated on QEMU), e.g. 50M.")
@@ -53,7 +54,8 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
 
     b = board_for(target, board)
     opts = SearchOptions(
-        budget=Budget.parse(sram, flash, max_macs, max_instructions),
+        budget=Budget.parse(sram, b.flash_bytes if flash is None else flash, max_macs,
+                            max_instructions),
         search_budget=SearchBudget.parse(search_budget), dataset=dataset, board=b.name,
         space_samples=space_samples, population=population, parents=max(2, population // 2),
         workers=workers, seed=seed, stack_bytes=parse_bytes(stack),

@@ -153,6 +153,12 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     int8_eval_seconds = time.perf_counter() - started
     float_acc_same = float_acc if n_eval == len(dataset.x_test) else float(
         model.evaluate(dataset.x_test[:n_eval], dataset.y_test[:n_eval], verbose=0)[1])
+    # With QAT, the float model is also quantized post-training so that one run reports the
+    # int8 drop both ways (what QAT buys on this model and data).
+    ptq_acc = None
+    if qat_used:
+        ptq_tflite = export_int8(model, dataset, samples=config.calibration_samples, seed=config.seed)
+        ptq_acc = int8_accuracy(ptq_tflite, dataset.x_test[:n_eval], dataset.y_test[:n_eval])
 
     metrics: dict[str, Any] = {
         "model": config.model, "width": config.width, "params_config": config.params,
@@ -168,6 +174,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "int8_drop_points": round(100 * (float_acc_same - int8_acc), 2),
         "int8_evaluated_on": f"{n_eval} test images, LiteRT BUILTIN_REF (reference kernels)",
         "qat": qat_used, "quantization_note": qat_note,
+        "ptq_int8_accuracy": None if ptq_acc is None else round(ptq_acc, 4),
+        "ptq_int8_drop_points": None if ptq_acc is None else round(100 * (float_acc_same - ptq_acc), 2),
         "qat_float_accuracy": None if qat_float_acc is None else round(qat_float_acc, 4),
         "qat_seconds_per_epoch": None if qat_seconds is None else round(qat_seconds, 2),
         "int8_conversion_seconds": round(convert_seconds, 2),

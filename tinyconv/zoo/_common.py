@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from tinyconv.errors import TinyconvError
 from tinyconv.keras_compat import keras, layers, tf
+from tinyconv.zoo.channels import make_divisible  # noqa: F401  (re-exported to the builders)
 
 # Weight decay like the MLPerf Tiny references; harmless for int8 conversion.
 L2 = 1e-4
@@ -43,15 +44,6 @@ def check_classes(family: str, num_classes: int) -> int:
     if int(num_classes) < 1:
         raise TinyconvError(f"{family}: num_classes must be at least 1, got {num_classes}")
     return int(num_classes)
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round channels to a multiple of `divisor`, never dropping more than 10 % (MobileNet rule)."""
-    min_value = divisor if min_value is None else min_value
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
 
 
 def scaled(channels: int, width: float, divisor: int = 1) -> int:

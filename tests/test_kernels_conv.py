@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 import tflite_builder as tb
+from kernel_abi import Act, Context, Dims, PerChannelQuant, Tile
 from tinyconv.codegen.lowering.conv import f64_scale
 from tinyconv.ir.ops import CONV_DIRECT_CHANNELS, Isa
 from tinyconv.quant import quantize_multiplier
@@ -44,27 +45,6 @@ schema = tb.schema
 
 
 # -- 1. host: ctypes on the portable kernels ----------------------------------------------
-
-class Dims(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in "nhwc"]
-
-
-class Tile(ctypes.Structure):
-    _fields_ = [("h", ctypes.c_int32), ("w", ctypes.c_int32)]
-
-
-class Act(ctypes.Structure):
-    _fields_ = [("min", ctypes.c_int32), ("max", ctypes.c_int32)]
-
-
-class Context(ctypes.Structure):
-    _fields_ = [("buf", ctypes.c_void_p), ("size", ctypes.c_int32)]
-
-
-class PerChannelQuant(ctypes.Structure):
-    _fields_ = [("multiplier", ctypes.POINTER(ctypes.c_int32)),
-                ("shift", ctypes.POINTER(ctypes.c_int32))]
-
 
 class F64Scale(ctypes.Structure):
     _fields_ = [("mantissa", ctypes.POINTER(ctypes.c_int64)),

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 import tflite_builder as tb
+from kernel_abi import Act, Context, Dims, PerChannelQuant, Tile
 from tflite_builder import ModelBuilder, schema
 from tinyconv import deploy, firmware, targets
 from tinyconv.codegen.lowering.dwconv_pool import concat_input_quant, mean_multiplier
@@ -314,27 +315,6 @@ def test_battery_runs_depthwise_both_in_place_and_not():
 
 
 # -- 2. host: ctypes on the portable kernels ------------------------------------------------
-
-class Dims(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_int32) for n in "nhwc"]
-
-
-class Tile(ctypes.Structure):
-    _fields_ = [("h", ctypes.c_int32), ("w", ctypes.c_int32)]
-
-
-class Act(ctypes.Structure):
-    _fields_ = [("min", ctypes.c_int32), ("max", ctypes.c_int32)]
-
-
-class Context(ctypes.Structure):
-    _fields_ = [("buf", ctypes.c_void_p), ("size", ctypes.c_int32)]
-
-
-class PerChannelQuant(ctypes.Structure):
-    _fields_ = [("multiplier", ctypes.POINTER(ctypes.c_int32)),
-                ("shift", ctypes.POINTER(ctypes.c_int32))]
-
 
 class DwParams(ctypes.Structure):
     _fields_ = [("input_offset", ctypes.c_int32), ("output_offset", ctypes.c_int32),

@@ -24,8 +24,8 @@ def tflite_round(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 
 
-def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
-    """(q31 multiplier, shift) with real = q * 2**(shift - 31), as TFLite computes it."""
+def quantize_multiplier_unclamped(real_multiplier: float) -> tuple[int, int]:
+    """QuantizeMultiplier as LiteRT's double-rounding path builds it: no cap on large shifts."""
     if real_multiplier == 0.0:
         return 0, 0
     mantissa, shift = math.frexp(real_multiplier)  # same as C frexp on a double
@@ -35,9 +35,15 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
+    return int(q_fixed), int(shift)
+
+
+def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
+    """(q31 multiplier, shift) with real = q * 2**(shift - 31), as TFLite computes it."""
+    q_fixed, shift = quantize_multiplier_unclamped(real_multiplier)
     if shift > 30:
         return (1 << 31) - 1, 30
-    return int(q_fixed), int(shift)
+    return q_fixed, shift
 
 
 def quantize_multiplier_smaller_than_one(real_multiplier: float) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from ...ir.graph import DType, Tensor
 from ...ir.ops import (Activation, Add, Dequantize, HardSwish, LeakyRelu, Logistic, Mul,
                        Op, Quantize, Relu, Relu6, Softmax, Sub, Tanh)
 from ...quant import (INT8_MAX, INT8_MIN, activation_range, f32, quantize_multiplier,
-                      tflite_round)
+                      quantize_multiplier_unclamped, tflite_round)
 from .base import CStruct, KernelCall, LowerContext, activation, dims_of, lowering, require
 
 # ADD/SUB put both int8 inputs on a common scale with this much headroom (add.cc).
@@ -50,20 +50,6 @@ def _multiplier(op: Op, real: float, what: str) -> tuple[int, int]:
     require(math.isfinite(real) and abs(real) < 2.0**30, op,
             f"{what} multiplier {real!r} is out of range")
     return quantize_multiplier(real)
-
-
-def quantize_multiplier_unclamped(real: float) -> tuple[int, int]:
-    """QuantizeMultiplier as LiteRT builds it (double rounding): no cap on large shifts."""
-    if real == 0.0:
-        return 0, 0
-    mantissa, shift = math.frexp(real)
-    q_fixed = tflite_round(mantissa * (1 << 31))
-    if q_fixed == (1 << 31):
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    return q_fixed, shift
 
 
 def _multiplier_below_one(op: Op, real: float, what: str) -> tuple[int, int]:

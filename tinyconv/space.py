@@ -93,6 +93,15 @@ class ArchConfig:
         except json.JSONDecodeError as e:
             raise TinyconvError(f"arch: invalid JSON ({e})") from None
 
+    @classmethod
+    def mobilenetv2(cls, width: float, resolution: int) -> "ArchConfig":
+        """MobileNetV2's own choices (table 2 of the paper: depths 1,2,3,4,3,3,1, 3x3
+        kernels, expansion 1 in the first block and 6 after), without the 1280-channel
+        head, which this space leaves out: the hand-scaled baseline NAS must beat."""
+        depths = (1, 2, 3, 4, 3, 3, 1)
+        n = sum(depths)
+        return cls(float(width), int(resolution), depths, (3,) * n, (1,) + (6,) * (n - 1))
+
     @property
     def key(self) -> str:
         """Stable short hash: the identity of a candidate in candidates.jsonl."""

@@ -33,6 +33,8 @@ import click
 @click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 1000),
               help="Epochs of the winner's final training.")
 @click.option("--qat/--no-qat", default=True, show_default=True)
+@click.option("--augment/--no-augment", default=False, show_default=True,
+              help="Shift/flip/brightness augmentation in the final training (photos).")
 @click.option("--limit-train", type=click.IntRange(1, None), help="Final training images.")
 @click.option("--no-final", is_flag=True, help="Stop after the search (no final training).")
 @click.option("--seed", default=0, show_default=True)
@@ -43,7 +45,7 @@ import click
               type=click.Path(file_okay=False, path_type=Path))
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
            workers, population, space_samples, proxy_images, proxy_kind, proxy_epochs, epochs, qat,
-           limit_train, no_final, seed, stack, export, resume, out) -> None:
+           augment, limit_train, no_final, seed, stack, export, resume, out) -> None:
     """Search MCUNet-style networks that fit SRAM/flash exactly; train and export the winner."""
     from ..search.budget import Budget
     from ..search.proxy import ProxySettings
@@ -61,6 +63,7 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
         workers=workers, seed=seed, stack_bytes=parse_bytes(stack),
         proxy=ProxySettings(dataset=dataset, train_images=proxy_images, epochs=proxy_epochs,
                             seed=seed),
-        final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, seed=seed),
+        final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, augment=augment,
+                            seed=seed),
         train_final=not no_final, export=export, proxy_kind=proxy_kind)
     run_search(opts, out, b, resume=resume, echo=click.echo)

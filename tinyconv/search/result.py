@@ -21,6 +21,7 @@ class FinalSettings:
     batch_size: int = 64
     learning_rate: float = 2e-3
     limit_train: int | None = None
+    augment: bool = False                 # shift/flip/brightness (photos; not digits)
     limit_test: int | None = None
     int8_eval_limit: int | None = 2000
     seed: int = 0
@@ -78,9 +79,30 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
                          learning_rate=settings.learning_rate, qat=settings.qat,
                          qat_epochs=settings.qat_epochs, seed=settings.seed,
                          limit_train=settings.limit_train, limit_test=settings.limit_test,
+                         augment=settings.augment,
                          int8_eval_limit=settings.int8_eval_limit, onnx=False)
     resume = resume and (run_dir / "config.json").exists()
     return train(config, run_dir, resume=resume, progress=progress)
+
+
+def footprint(arch: ArchConfig, tflite: bytes, source: str, board: Board, sram_budget: int,
+              flash_budget: int, stack_bytes: int):
+    """The int8 model of `arch` planned by the firmware's own code: (graph, deployment,
+    numbers). Raises BudgetError if the real model does not fit."""
+    from .. import deploy
+    from ..ir.tflite_import import import_tflite
+
+    graph = import_tflite(tflite, source=source)
+    d = deploy.prepare(graph, board, sram=sram_budget, flash=flash_budget, stack_bytes=stack_bytes)
+    predicted = arch.cost(board, graph.inputs[0].shape[-1], graph.outputs[0].shape[-1],
+                          stack_bytes=stack_bytes)
+    numbers = {
+        "peak_sram_bytes": d.planned_ram_bytes, "predicted_peak_sram_bytes": predicted.peak_sram,
+        "arena_bytes": d.plan.arena_bytes,
+        "constant_bytes": d.source.weights_bytes, "flash_estimate_bytes": predicted.flash,
+        "macs": graph.total_macs(), "instructions_estimate": predicted.instructions,
+    }
+    return graph, d, numbers
 
 
 def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
@@ -88,15 +110,11 @@ def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
            search_info: dict, *, export: bool, stack_bytes: int) -> dict:
     """arch.json, model_int8.tflite, metrics.json, the two plots, and optionally firmware/."""
     from .. import deploy, report
-    from ..ir.tflite_import import import_tflite
 
     write_atomic(out / "arch.json", json.dumps(winner.arch.to_dict(), indent=2) + "\n")
     write_atomic(out / "model_int8.tflite", tflite)
-    graph = import_tflite(tflite, source=str(out / "model_int8.tflite"))
-    # The budget check on the real int8 model: raises BudgetError if it does not fit.
-    d = deploy.prepare(graph, board, sram=sram_budget, flash=flash_budget, stack_bytes=stack_bytes)
-    predicted = winner.arch.cost(board, graph.inputs[0].shape[-1], graph.outputs[0].shape[-1],
-                                 stack_bytes=stack_bytes)
+    graph, d, numbers = footprint(winner.arch, tflite, str(out / "model_int8.tflite"), board,
+                                  sram_budget, flash_budget, stack_bytes)
     plot_candidates(cands, winner, sram_budget, out / "accuracy_vs_sram.png")
     report.plot_memory(graph, d.plan, out / "winner_memory.png")
     metrics = {
@@ -104,10 +122,7 @@ def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
         "proxy_accuracy": winner.accuracy,
         "int8_accuracy": train_metrics.get("int8_accuracy"),
         "float_accuracy": train_metrics.get("float_accuracy"),
-        "peak_sram_bytes": d.planned_ram_bytes, "predicted_peak_sram_bytes": predicted.peak_sram,
-        "arena_bytes": d.plan.arena_bytes,
-        "constant_bytes": d.source.weights_bytes, "flash_estimate_bytes": predicted.flash,
-        "macs": graph.total_macs(), "instructions_estimate": predicted.instructions,
+        **numbers,
         "sram_budget": sram_budget, "flash_budget": flash_budget,
         "candidates": len(cands), "pareto_front": [c.key for c in pareto_front(cands)],
         "search": search_info, "training": train_metrics,

@@ -369,11 +369,12 @@ int run_tests(void)
         const int32_t *b = rr(0, 3) ? bias : NULL;
         const int32_t fast = tc_convolve_s8_get_fast_buffer_size(&in, &f);
         const int32_t minimum = tc_convolve_s8_get_buffer_size(&in, &f);
-        if (fast != 4 * depth || minimum != (f.c % DIRECT_CHANNELS == 0 ? 0 : fast)) {
+        if (fast != 4 * depth || minimum != 0) {
             put("SCRATCH SIZE "); put_int(minimum); put(" "); put_int(fast); put("\n");
             ++failures;
         }
-        /* Either path when both work: the minimum scratch, or enough for im2col. */
+        /* No scratch (direct, or the portable loop when the channels don't fill SIMD
+         * words), or enough for im2col. */
         const int32_t need = rr(0, 1) ? minimum : fast;
         /* Misaligned scratch fenced by guard bytes: the kernel must stay inside. */
         uint8_t *buf = scratch + GUARD + rr(0, 3);
@@ -513,7 +514,7 @@ SIMD_BOARDS = {
     "qemu-m55": ("mps3-an547", ["-mcpu=cortex-m55", "-mfloat-abi=hard"],
                  "0x10000000", "0x30000000", CONV_DIRECT_CHANNELS[Isa.MVE]),
 }
-RENAMED = ["tc_convolve_s8", "tc_convolve_s8_get_buffer_size",
+RENAMED = ["tc_convolve_s8", "tc_convolve_s8_portable", "tc_convolve_s8_get_buffer_size",
            "tc_convolve_s8_get_fast_buffer_size", "tc_convolve_1x1_s8",
            "tc_convolve_1x1_s8_get_buffer_size", "tc_fully_connected_s8",
            "tc_fully_connected_f64_s8", "tc_fully_connected_s8_get_buffer_size",
@@ -674,14 +675,20 @@ def test_conv_and_fc_match_litert(board, tmp_path):
     _assert_matches_litert(model, board, tmp_path)
 
 
+@pytest.mark.parametrize("scratch", ["always", "never"])
 @pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
-def test_conv_given_im2col_scratch_matches_litert(board, monkeypatch, tmp_path):
-    """A planner that grants tc_convolve_s8 its optional im2col scratch (fast_scratch_bytes)
-    gets the same bytes: the SIMD kernels then take their im2col path for every conv."""
+def test_conv_with_and_without_im2col_scratch_matches_litert(board, scratch, monkeypatch,
+                                                             tmp_path):
+    """The planner grants tc_convolve_s8 its optional im2col scratch only where the arena
+    has room; force each extreme. "always": every SIMD conv takes its im2col path.
+    "never": direct where the channels fill SIMD words, the portable loop elsewhere."""
     from tinyconv.ir.ops import Conv2D
 
-    monkeypatch.setattr(Conv2D, "scratch_bytes",
-                        lambda self, isa, inplace=False: self.fast_scratch_bytes(isa))
+    if scratch == "always":
+        monkeypatch.setattr(Conv2D, "scratch_bytes",
+                            lambda self, isa, inplace=False: self.fast_scratch_bytes(isa))
+    else:
+        monkeypatch.setattr(Conv2D, "fast_scratch_bytes", lambda self, isa: 0)
     model = merge_models(_conv_cases(np.random.default_rng(77)))
     _assert_matches_litert(model, board, tmp_path)
 

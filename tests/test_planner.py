@@ -75,3 +75,42 @@ def test_reshape_is_an_alias():
     plan = plan_memory(graph, O.Isa.REF)
     assert plan.tensor_offsets[r] == plan.tensor_offsets[x]
     assert plan.arena_bytes == 32  # the RELU runs in place too
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("isa", [O.Isa.DSP, O.Isa.MVE])
+def test_optional_im2col_scratch_never_grows_the_arena(seed, isa):
+    """SIMD convs get their im2col scratch only in gaps free at their step: the arena is the
+    portable kernels' one, the scratch overlaps no live buffer (assert_valid), and a conv
+    whose peak step leaves a gap gets it."""
+    graph = import_tflite(tb.small_convnet_model(np.random.default_rng(seed)), "convnet")
+    ref, simd = plan_memory(graph, O.Isa.REF), plan_memory(graph, isa)
+    assert simd.arena_bytes == ref.arena_bytes
+    assert_valid(simd, graph)
+    for index, (_, size) in simd.scratch.items():
+        op = next(o for o in graph.ops if o.index == index)
+        assert isinstance(op, (O.Conv2D, O.DepthwiseConv2D))
+        if isinstance(op, O.Conv2D):
+            assert size == op.fast_scratch_bytes(isa) > 0
+
+
+def test_first_conv_with_one_channel_gets_scratch_only_where_it_fits():
+    """LeNet-style first layer (1 input channel: not a whole DSP word): its im2col scratch is
+    granted when the arena has room at that step, else the kernel runs without it."""
+    def convs(channels: tuple[int, ...]):
+        rng = np.random.default_rng(5)
+        b = tb.ModelBuilder()
+        x = y = tb._int8_input(b, rng, (1, 12, 12, 1))
+        for c in channels:
+            y = tb._conv(b, rng, y, c, 3, 1)
+        return import_tflite(b.build([x], [y]), "convs")
+
+    alone = convs((8,))             # its step is the peak: 144 + 1152 bytes, no gap
+    plan = plan_memory(alone, O.Isa.DSP)
+    assert plan.arena_bytes == 144 + 1152 and not plan.scratch
+    followed = convs((8, 2))        # the peak is the second step (1152 + 288 bytes)
+    plan = plan_memory(followed, O.Isa.DSP)
+    assert plan.arena_bytes == plan_memory(followed, O.Isa.REF).arena_bytes == 1152 + 288
+    first = followed.ops[0]
+    assert plan.scratch[first.index][1] == first.fast_scratch_bytes(O.Isa.DSP) == 36
+    assert_valid(plan, followed)

@@ -7,7 +7,9 @@ offsets computed here. The NAS calls the same function to decide what fits.
 Buffers, not tensors, are placed: a RESHAPE output shares its input's buffer (alias), and
 an op that may run in place (depthwise MCUNet-style, elementwise) writes its output over an
 input that dies at that op. Each op with scratch gets a buffer that lives only at its step.
-Several execution orders and placement heuristics are tried; the smallest arena wins.
+Several execution orders and placement heuristics are tried; the smallest arena wins. Then
+ops with optional scratch (im2col for the SIMD convolutions) get it wherever that many bytes
+are free at their step: faster kernels in the same arena.
 """
 
 from __future__ import annotations
@@ -94,7 +96,27 @@ def plan_memory(graph: Graph, isa: Isa = Isa.REF, *, allow_inplace: bool = True,
                 if best is None or arena < best.arena_bytes:
                     best = _finish(order, placed, arena, isa, inplace_ops, strategy)
     assert best is not None
+    _grant_fast_scratch(best)
     return best
+
+
+def _grant_fast_scratch(plan: Plan) -> None:
+    """Place each op's optional scratch (Op.fast_scratch_bytes) in the lowest gap of the
+    arena that is free at its step, if there is one; the arena size never changes."""
+    for step, op in enumerate(plan.order):
+        size = _align(op.fast_scratch_bytes(plan.isa))
+        if size == 0 or op.index in plan.scratch:
+            continue
+        offset = 0
+        for b in sorted((b for b in plan.buffers if b.first <= step <= b.last),
+                        key=lambda b: b.offset):
+            if b.offset >= offset + size:
+                break
+            offset = max(offset, b.offset + b.size)
+        if offset + size <= plan.arena_bytes:
+            plan.buffers.append(Buffer(size, step, step, scratch_of=op, offset=offset))
+            plan.scratch[op.index] = (offset, size)
+            plan.live_bytes[step] += size
 
 
 def memory_aware_order(graph: Graph) -> list[Op]:

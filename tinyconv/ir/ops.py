@@ -64,6 +64,12 @@ class Op:
         return sum(t.nbytes for t in self.outputs)
 
     def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
+        """Scratch the kernel cannot run without (planned like a tensor)."""
+        return 0
+
+    def fast_scratch_bytes(self, isa: Isa) -> int:
+        """Optional scratch that makes the kernel faster; the planner grants it only where
+        that many bytes are free at the op's step anyway (the arena never grows for it)."""
         return 0
 
     # -- memory rules -----------------------------------------------------------------
@@ -133,19 +139,16 @@ class Conv2D(Op):
         return kh == 1 and kw == 1 and self.stride == (1, 1) and self.groups == 1
 
     def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
-        """The minimum: the SIMD kernels read each tap's channels in place when they fill
-        whole DSP words (a multiple of 4) or MVE vectors (16); otherwise they need im2col
-        columns (fast_scratch_bytes)."""
-        if isa is Isa.REF or self.is_pointwise:
-            return 0
-        if self.filter.shape[3] % CONV_DIRECT_CHANNELS[isa] == 0:
-            return 0
-        return self.fast_scratch_bytes(isa)
+        """None needed: without im2col columns the SIMD kernels read each tap's channels in
+        place when they fill whole DSP words (a multiple of 4) or MVE vectors (16), and
+        otherwise run the portable loop (tc_conv_internal.h)."""
+        return 0
 
     def fast_scratch_bytes(self, isa: Isa) -> int:
-        """Optional scratch that makes the SIMD kernels faster (about 1.5x on Cortex-M4/M55):
-        im2col columns, DSP two widened to int16, MVE four int8. A kernel given at least this
-        much uses it; the output bytes are the same either way."""
+        """Optional scratch that makes the SIMD kernels faster (about 1.5x on Cortex-M4/M55,
+        more where the alternative is the portable loop): im2col columns, DSP two widened to
+        int16, MVE four int8. A kernel given at least this much uses it; the output bytes
+        are the same either way."""
         if isa is Isa.REF or self.is_pointwise:
             return 0
         _, kh, kw, ic_per_group = self.filter.shape

@@ -34,6 +34,7 @@ class Buffer:
     tensors: list[Tensor] = field(default_factory=list)
     scratch_of: Op | None = None
     offset: int = -1
+    optional: bool = False  # scratch granted in a gap for speed (not part of any bound)
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -66,6 +67,8 @@ class Plan:
         """Bytes the op itself needs at once: inputs, outputs, scratch (in place shared)."""
         seen: dict[int, Buffer] = {}
         for b in self.buffers:
+            if b.optional:
+                continue
             if b.scratch_of is op:
                 seen[id(b)] = b
             for t in b.tensors:
@@ -114,9 +117,9 @@ def _grant_fast_scratch(plan: Plan) -> None:
                 break
             offset = max(offset, b.offset + b.size)
         if offset + size <= plan.arena_bytes:
-            plan.buffers.append(Buffer(size, step, step, scratch_of=op, offset=offset))
+            plan.buffers.append(Buffer(size, step, step, scratch_of=op, offset=offset,
+                                       optional=True))
             plan.scratch[op.index] = (offset, size)
-            plan.live_bytes[step] += size
 
 
 def memory_aware_order(graph: Graph) -> list[Op]:

@@ -37,10 +37,6 @@ class Isa(enum.Enum):
     MVE = "mve"
 
 
-# tc_convolve_s8 needs no scratch when its input channels per group are a multiple of this
-# (firmware/kernels/conv/tc_conv_internal.h, TC_CONV_*_DIRECT_CHANNELS).
-CONV_DIRECT_CHANNELS = {Isa.DSP: 4, Isa.MVE: 16}
-
 # In-place depthwise convolution works on this many channels at a time through scratch.
 DW_INPLACE_CHANNEL_BLOCK = 4
 
@@ -139,15 +135,13 @@ class Conv2D(Op):
         return kh == 1 and kw == 1 and self.stride == (1, 1) and self.groups == 1
 
     def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
-        """None needed: without im2col columns the SIMD kernels read each tap's channels in
-        place when they fill whole DSP words (a multiple of 4) or MVE vectors (16), and
-        otherwise run the portable loop (tc_conv_internal.h)."""
+        """None needed: without im2col columns the SIMD kernels read the taps in place
+        (firmware/kernels/conv/tc_conv_internal.h)."""
         return 0
 
     def fast_scratch_bytes(self, isa: Isa) -> int:
-        """Optional scratch that makes the SIMD kernels faster (about 1.5x on Cortex-M4/M55,
-        more where the alternative is the portable loop): im2col columns, DSP two widened to
-        int16, MVE four int8. A kernel given at least this much uses it; the output bytes
+        """Optional scratch that makes the SIMD kernels faster (about 1.5x on Cortex-M4/M55):
+        im2col columns, DSP two widened to int16, MVE four int8. A kernel given at least this much uses it; the output bytes
         are the same either way."""
         if isa is Isa.REF or self.is_pointwise:
             return 0

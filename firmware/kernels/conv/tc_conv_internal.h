@@ -274,31 +274,18 @@ static inline tc_field_layout tc_conv_field_layout(const tc_conv_params *params,
 }
 
 /*
- * The SIMD kernels have three ways to feed their dot products (tc_convolve_s8_dsp.c, _mve.c):
+ * The SIMD kernels have two ways to feed their dot products (tc_convolve_s8_dsp.c, _mve.c):
  * - im2col: copy each receptive field into scratch columns (DSP two int16 columns, MVE
  *   four int8 columns: 4 * kh * kw * cin bytes), then stream them. The fastest; taken
  *   whenever the caller gives that much scratch.
- * - direct: read each tap's channels in place from the NHWC input. No scratch, but only
- *   when those channels fill whole DSP words (a multiple of 4) or MVE vectors (16).
- * - otherwise tc_convolve_s8_portable, the reference loop, also without scratch.
+ * - direct: read the taps in place from the NHWC input, no scratch. Interior pixels stream
+ *   whole receptive-field rows (kw * cin contiguous bytes with one group and no horizontal
+ *   dilation); border pixels go tap by tap. Any channel count works (scalar or predicated
+ *   tails); it is fastest when a tap's channels fill whole DSP words (4) or MVE vectors (16).
  * So the scratch is never required (tc_convolve_s8_get_buffer_size is 0): the planner
- * grants the fast size only where it fits without growing the arena.
+ * grants the fast size wherever it fits without growing the arena.
  * Mirrors tinyconv.ir.ops.Conv2D.scratch_bytes / fast_scratch_bytes.
  */
-#define TC_CONV_DSP_DIRECT_CHANNELS 4
-#define TC_CONV_MVE_DIRECT_CHANNELS 16
-
-static inline int tc_conv_can_read_directly(const tc_dims *filter_dims)
-{
-#if TC_CONV_MVE
-    return filter_dims->c % TC_CONV_MVE_DIRECT_CHANNELS == 0;
-#elif TC_CONV_DSP
-    return filter_dims->c % TC_CONV_DSP_DIRECT_CHANNELS == 0;
-#else
-    (void)filter_dims;
-    return 1;
-#endif
-}
 
 /* Whether this call runs im2col: it was given the scratch for it. */
 static inline int tc_conv_uses_im2col(const tc_context *ctx, const tc_dims *input_dims,
@@ -307,12 +294,5 @@ static inline int tc_conv_uses_im2col(const tc_context *ctx, const tc_dims *inpu
     const int32_t im2col_bytes = tc_convolve_s8_get_fast_buffer_size(input_dims, filter_dims);
     return im2col_bytes > 0 && ctx != NULL && ctx->buf != NULL && ctx->size >= im2col_bytes;
 }
-
-/* TFLite's ConvPerChannel loop for loop (tc_convolve_s8.c); arguments already checked. */
-void tc_convolve_s8_portable(const tc_conv_params *params,
-                             const tc_per_channel_quant_params *quant,
-                             const tc_dims *input_dims, const int8_t *input,
-                             const tc_dims *filter_dims, const int8_t *filter,
-                             const int32_t *bias, const tc_dims *output_dims, int8_t *output);
 
 #endif /* TC_CONV_INTERNAL_H */

@@ -2,11 +2,6 @@
  * tc_convolve_s8, portable C: TFLite's reference_integer_ops::ConvPerChannel, loop for
  * loop, with groups. Padding is "skip the taps outside the image", which is the same as
  * padding with the input zero point. Also the scratch rule for every ISA.
- *
- * The loop itself (tc_convolve_s8_portable) is compiled for every ISA: the SIMD kernels
- * fall back to it for layers they can only vectorise with im2col scratch (input channels
- * not a multiple of 4 / 16, e.g. a 1- or 3-channel first layer) when the planner could
- * not give that scratch without growing the arena.
  */
 #include "tc_conv_internal.h"
 
@@ -30,12 +25,20 @@ int32_t tc_convolve_s8_get_buffer_size(const tc_dims *input_dims, const tc_dims 
     return 0; /* every variant runs without scratch; the fast size is optional */
 }
 
-void tc_convolve_s8_portable(const tc_conv_params *params,
-                             const tc_per_channel_quant_params *quant,
-                             const tc_dims *input_dims, const int8_t *input,
-                             const tc_dims *filter_dims, const int8_t *filter,
-                             const int32_t *bias, const tc_dims *output_dims, int8_t *output)
+#if TC_CONV_REF
+
+tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
+                         const tc_per_channel_quant_params *quant,
+                         const tc_dims *input_dims, const int8_t *input,
+                         const tc_dims *filter_dims, const int8_t *filter,
+                         const tc_dims *bias_dims, const int32_t *bias,
+                         const tc_dims *output_dims, int8_t *output)
 {
+    (void)bias_dims;
+    if (!tc_conv_args_valid(ctx, params, quant, input_dims, input, filter_dims, filter,
+                            output_dims, output, 0)) {
+        return TC_ARG_ERROR;
+    }
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t group_c = filter_dims->c; /* input channels per group */
@@ -76,24 +79,6 @@ void tc_convolve_s8_portable(const tc_conv_params *params,
             }
         }
     }
-}
-
-#if TC_CONV_REF
-
-tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
-                         const tc_per_channel_quant_params *quant,
-                         const tc_dims *input_dims, const int8_t *input,
-                         const tc_dims *filter_dims, const int8_t *filter,
-                         const tc_dims *bias_dims, const int32_t *bias,
-                         const tc_dims *output_dims, int8_t *output)
-{
-    (void)bias_dims;
-    if (!tc_conv_args_valid(ctx, params, quant, input_dims, input, filter_dims, filter,
-                            output_dims, output, 0)) {
-        return TC_ARG_ERROR;
-    }
-    tc_convolve_s8_portable(params, quant, input_dims, input, filter_dims, filter, bias,
-                            output_dims, output);
     return TC_OK;
 }
 

@@ -2,8 +2,7 @@
  * tc_convolve_s8 for Armv7E-M DSP (Cortex-M4/M7/M33): two output pixels x two output
  * channels per inner loop, four bytes widened by each SXTB16 and two MACs per SMLAD.
  * Integer sums are exact, so the result equals the portable kernel's byte for byte.
- * Two ways to feed the inner loop (see tc_conv_internal.h for which one runs, and for
- * the portable fallback when neither can):
+ * Two ways to feed the inner loop (see tc_conv_internal.h for which one runs):
  *
  * im2col (given the scratch): the receptive fields of the two pixels are copied into two
  * int16 "columns" of K = kh * kw * cin values with the input offset added (padding taps
@@ -11,7 +10,8 @@
  * its words line up with SXTB16 / SXTB16 ROR #8 of four filter bytes and the filter needs
  * no repacking.
  *
- * Direct (no scratch, channels per group a multiple of 4): the input is read in place.
+ * Direct (no scratch): the input is read in place, four channels per word and the rest
+ * one by one.
  * For each pair of output channels, the input offset of interior pixels is added once as
  * offset * sum(filter row), and their receptive fields are streamed in runs (a whole
  * filter row of kw * cin contiguous bytes with one group and no horizontal dilation).
@@ -323,12 +323,9 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
     if (tc_conv_uses_im2col(ctx, input_dims, filter_dims)) {
         convolve_im2col(ctx, params, quant, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
-    } else if (tc_conv_can_read_directly(filter_dims)) {
+    } else {
         convolve_direct(params, quant, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
-    } else {
-        tc_convolve_s8_portable(params, quant, input_dims, input, filter_dims, filter, bias,
-                                output_dims, output);
     }
     return TC_OK;
 }

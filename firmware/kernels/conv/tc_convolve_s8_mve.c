@@ -3,11 +3,11 @@
  * at a time (VMLADAVA), a partial last vector under a VCTP tail predicate. The input
  * offset is applied through the filter sums, sum(f * (x + offset)) = sum(f * x) +
  * offset * sum(f), exact in int32 like every other sum here, so the result equals the
- * portable kernel's byte for byte. Two ways to feed the dot products (without scratch and
- * with other channel counts it runs the portable loop, see tc_conv_internal.h):
+ * portable kernel's byte for byte. Two ways to feed the dot products (tc_conv_internal.h
+ * says which one runs):
  *
- * Direct (input channels per group a multiple of 16; no scratch): one pixel x four output
- * channels at a time, each tap's channels read in place from the NHWC input. Taps in the
+ * Direct (no scratch; fastest with input channels per group a multiple of 16): one pixel x
+ * four output channels at a time, each tap's channels read in place from the NHWC input. Taps in the
  * padding are skipped, and their filter sums taken out of the offset term.
  *
  * im2col (given the scratch): the receptive fields of four pixels are copied into four
@@ -183,12 +183,9 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
     if (tc_conv_uses_im2col(ctx, input_dims, filter_dims)) {
         convolve_im2col(ctx, params, quant, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
-    } else if (tc_conv_can_read_directly(filter_dims)) {
+    } else {
         convolve_direct(params, quant, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
-    } else {
-        tc_convolve_s8_portable(params, quant, input_dims, input, filter_dims, filter, bias,
-                                output_dims, output);
     }
     return TC_OK;
 }

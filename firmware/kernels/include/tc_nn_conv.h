@@ -38,9 +38,9 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
  * Scratch of tc_convolve_s8, for the ISA this library is compiled for. The portable
  * kernel needs none. The SIMD kernels are fastest with im2col columns (DSP two int16
  * columns, MVE four int8 columns: 4 * filter h * w * c bytes, the "fast" size) and use
- * them whenever ctx->size allows; without them they read the input in place when the
- * input channels per group are a multiple of 4 (DSP) or 16 (MVE), and otherwise run the
- * portable loop. get_buffer_size is the minimum, 0; get_fast_buffer_size the optional size.
+ * them whenever ctx->size allows; without them they read the input in place (fastest
+ * when the input channels per group are a multiple of 4 (DSP) or 16 (MVE)).
+ * get_buffer_size is the minimum, 0; get_fast_buffer_size the optional size.
  * Mirrors tinyconv.ir.ops.Conv2D.scratch_bytes and fast_scratch_bytes.
  */
 int32_t tc_convolve_s8_get_buffer_size(const tc_dims *input_dims, const tc_dims *filter_dims);

@@ -47,16 +47,6 @@ def hand_scaled_mobilenetv2(space, budget, board, channels: int, classes: int):
     return best[0], rows
 
 
-def train_or_load(arch, final, run_dir: Path) -> dict:
-    """One final training (resumed from checkpoints; skipped when already complete)."""
-    from tinyconv.search.result import train_winner
-
-    if (run_dir / "metrics.json").exists() and (run_dir / "model_int8.tflite").exists():
-        return json.loads((run_dir / "metrics.json").read_text())
-    return train_winner(arch, DATASET, final, run_dir, resume=(run_dir / "config.json").exists(),
-                        progress=True).metrics
-
-
 def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budget,
             samples: int) -> dict:
     from tinyconv.search.result import footprint
@@ -101,7 +91,7 @@ def main() -> None:
     from tinyconv.data import resolve
     from tinyconv.search.budget import Budget
     from tinyconv.search.proxy import ProxySettings
-    from tinyconv.search.result import FinalSettings
+    from tinyconv.search.result import FinalSettings, train_winner
     from tinyconv.search.run import SearchBudget, SearchOptions, run_search
     from tinyconv.space import SearchSpace
     from tinyconv.targets import board_for
@@ -133,7 +123,8 @@ def main() -> None:
     search_seconds = sum(c.seconds for c in cands)   # every candidate's own evaluation time
     winner_metrics = json.loads((search_dir / "final" / "metrics.json").read_text())
 
-    base_metrics = train_or_load(baseline, final, baseline_dir)
+    base_metrics = train_winner(baseline, DATASET, final, baseline_dir, resume=True,
+                                progress=True)
     rows = [measure("search winner", outcome.winner.arch, search_dir / "model_int8.tflite",
                     winner_metrics, board, budget, args.verify_samples),
             measure(f"MobileNetV2 {baseline.width:g} @ {baseline.resolution} px (hand-scaled)",

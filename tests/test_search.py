@@ -195,10 +195,11 @@ def test_full_search_cli_exports_firmware_that_fits(tmp_path):
     """The whole command at a small budget, then the winner in QEMU (bit-exact, RAM/flash)."""
     from tinyconv.verify import verify
     out = tmp_path / "search"
-    r = _cli("search", "--sram", "320kB", "--flash", "1MB", "--dataset", "fashion_mnist",
-             "--budget", "4", "--population", "2", "--space-samples", "8",
-             "--proxy-images", "500", "--epochs", "1", "--limit-train", "3000",
-             "--export", "--target", "cortex-m7", "-o", str(out))
+    args = ["search", "--sram", "320kB", "--flash", "1MB", "--dataset", "fashion_mnist",
+            "--budget", "4", "--population", "2", "--space-samples", "8",
+            "--proxy-images", "500", "--epochs", "1", "--limit-train", "3000",
+            "--export", "--target", "cortex-m7", "-o", str(out)]
+    r = _cli(*args)
     assert r.returncode == 0, r.stderr[-2000:]
     for name in ("arch.json", "model_int8.tflite", "metrics.json", "accuracy_vs_sram.png",
                  "winner_memory.png", "candidates.jsonl", "firmware/Makefile"):
@@ -210,3 +211,10 @@ def test_full_search_cli_exports_firmware_that_fits(tmp_path):
                  sram=320 * 1024, flash=1024 * 1024, compare_tflm=False)
     assert rep.mismatched_bytes == 0
     assert rep.ram_bytes <= 320 * 1024 and rep.flash_bytes <= 1024 * 1024
+    # Resuming the finished search evaluates and trains nothing again, same winner.
+    trained = (out / "final" / "metrics.json").stat().st_mtime_ns
+    r = _cli(*args, "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "0 evaluated now, 4 from the log" in r.stdout
+    assert (out / "final" / "metrics.json").stat().st_mtime_ns == trained
+    assert json.loads((out / "metrics.json").read_text())["key"] == metrics["key"]

@@ -70,9 +70,14 @@ def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budge
 
 
 def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_dir: Path, *,
-                 resume: bool, progress: bool):
-    """Full recipe of tinyconv.train (cosine LR, checkpoints, QAT, int8 conversion)."""
+                 resume: bool, progress: bool) -> dict:
+    """Full recipe of tinyconv.train (cosine LR, checkpoints, QAT, int8 conversion); returns
+    the run's metrics. Resuming a run that finished (metrics.json is written last) trains
+    nothing again."""
     from ..train import TrainConfig, train
+    done = run_dir / "metrics.json"
+    if resume and done.exists() and (run_dir / "model_int8.tflite").exists():
+        return json.loads(done.read_text())
     config = TrainConfig(model="mcunet", dataset=dataset, width=arch.width,
                          resolution=arch.resolution, params=arch.zoo_params(),
                          epochs=settings.epochs, batch_size=settings.batch_size,
@@ -82,7 +87,7 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
                          augment=settings.augment,
                          int8_eval_limit=settings.int8_eval_limit, onnx=False)
     resume = resume and (run_dir / "config.json").exists()
-    return train(config, run_dir, resume=resume, progress=progress)
+    return train(config, run_dir, resume=resume, progress=progress).metrics
 
 
 def footprint(arch: ArchConfig, tflite: bytes, source: str, board: Board, sram_budget: int,

@@ -155,14 +155,14 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     if opts.train_final:
         echo(f"training the winner: {opts.final.epochs} epochs"
              + (f" + {opts.final.qat_epochs} QAT" if opts.final.qat else ""))
-        result = train_winner(winner.arch, opts.dataset, opts.final, out / "final",
-                              resume=resume, progress=progress)
+        train_metrics = train_winner(winner.arch, opts.dataset, opts.final, out / "final",
+                                     resume=resume, progress=progress)
         tflite = (out / "final" / "model_int8.tflite").read_bytes()
         info = {"seconds": round(seconds, 1), "evaluated_now": evo.state.evaluations,
                 "reused": evo.state.reused, "proxy": proxy_text,
                 "chosen_space": {"width": choice.width, "resolution": choice.resolution}}
         metrics = finish(out, winner, cands, board, opts.budget.sram, opts.budget.flash,
-                         tflite, result.metrics, info, export=opts.export,
+                         tflite, train_metrics, info, export=opts.export,
                          stack_bytes=opts.stack_bytes)
         echo(f"int8 accuracy {metrics['int8_accuracy']}, peak SRAM {metrics['peak_sram_bytes']:,} B, "
              f"constants {metrics['constant_bytes']:,} B; wrote {out}")

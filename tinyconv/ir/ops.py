@@ -141,8 +141,8 @@ class Conv2D(Op):
 
     def fast_scratch_bytes(self, isa: Isa) -> int:
         """Optional scratch that makes the SIMD kernels faster (about 1.5x on Cortex-M4/M55):
-        im2col columns, DSP two widened to int16, MVE four int8. A kernel given at least this much uses it; the output bytes
-        are the same either way."""
+        im2col columns, DSP two widened to int16, MVE four int8. A kernel given at least this
+        much uses it; the output bytes are the same either way."""
         if isa is Isa.REF or self.is_pointwise:
             return 0
         _, kh, kw, ic_per_group = self.filter.shape

@@ -10,13 +10,12 @@
  * its words line up with SXTB16 / SXTB16 ROR #8 of four filter bytes and the filter needs
  * no repacking.
  *
- * Direct (no scratch): the input is read in place, four channels per word and the rest
- * one by one.
- * For each pair of output channels, the input offset of interior pixels is added once as
- * offset * sum(filter row), and their receptive fields are streamed in runs (a whole
- * filter row of kw * cin contiguous bytes with one group and no horizontal dilation).
- * Pixels touching the padding go tap by tap, skipping padded taps as the reference does,
- * with the offset added to each input word.
+ * Direct (no scratch): the input is read in place, four bytes per word and a remainder
+ * one by one. For each pair of output channels, the input offset of interior pixels is
+ * added once as offset * sum(filter row), and their receptive fields are streamed in runs
+ * (a whole filter row of kw * cin contiguous bytes with one group and no horizontal
+ * dilation). Pixels touching the padding go tap by tap, skipping padded taps as the
+ * reference does, with the offset added to each input word.
  */
 #include "tc_conv_internal.h"
 

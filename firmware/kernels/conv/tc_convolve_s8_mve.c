@@ -7,8 +7,8 @@
  * says which one runs):
  *
  * Direct (no scratch; fastest with input channels per group a multiple of 16): one pixel x
- * four output channels at a time, each tap's channels read in place from the NHWC input. Taps in the
- * padding are skipped, and their filter sums taken out of the offset term.
+ * four output channels at a time, each tap's channels read in place from the NHWC input.
+ * Taps in the padding are skipped, and their filter sums taken out of the offset term.
  *
  * im2col (given the scratch): the receptive fields of four pixels are copied into four
  * int8 columns of K = kh * kw * cin, padding taps set to the input zero point

@@ -26,9 +26,9 @@ SPACE = SearchSpace.for_input(28)
 TINY_PROXY = ProxySettings(train_images=128, val_images=128, epochs=1, batch_size=32)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from tinyconv.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize("text", ["320kB", "320KiB", "327680", "0.3125MB"])
@@ -199,7 +199,7 @@ def test_full_search_cli_exports_firmware_that_fits(tmp_path):
             "--budget", "4", "--population", "2", "--space-samples", "8",
             "--proxy-images", "500", "--epochs", "1", "--limit-train", "3000",
             "--export", "--target", "cortex-m7", "-o", str(out)]
-    r = _cli(*args)
+    r = _cli(*args, timeout=1800)  # training on a busy 2-core machine
     assert r.returncode == 0, r.stderr[-2000:]
     for name in ("arch.json", "model_int8.tflite", "metrics.json", "accuracy_vs_sram.png",
                  "winner_memory.png", "candidates.jsonl", "firmware/Makefile"):
@@ -213,7 +213,7 @@ def test_full_search_cli_exports_firmware_that_fits(tmp_path):
     assert rep.ram_bytes <= 320 * 1024 and rep.flash_bytes <= 1024 * 1024
     # Resuming the finished search evaluates and trains nothing again, same winner.
     trained = (out / "final" / "metrics.json").stat().st_mtime_ns
-    r = _cli(*args, "--resume")
+    r = _cli(*args, "--resume", timeout=1800)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "0 evaluated now, 4 from the log" in r.stdout
     assert (out / "final" / "metrics.json").stat().st_mtime_ns == trained

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -134,8 +135,9 @@ def main() -> None:
         "dataset": DATASET, "board": board.name, "budget": budget.to_dict(),
         "final_training": asdict(final), "proxy": asdict(opts.proxy),
         "search": {"candidates": len(cands), "evaluated_this_run": outcome.evaluations,
+                   "evolution_wall_seconds": round(outcome.search_seconds, 1),
                    "candidate_seconds": round(search_seconds, 1),
-                   "wall_seconds_this_run": round(wall, 1),
+                   "benchmark_wall_seconds_this_run": round(wall, 1),
                    "chosen_space": {"width": outcome.choice.width,
                                     "resolution": outcome.choice.resolution}},
         "rows": rows,
@@ -146,6 +148,7 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "search.json").write_text(json.dumps(result, indent=2) + "\n")
+    shutil.copyfile(search_dir / "accuracy_vs_sram.png", args.out / "search_accuracy_vs_sram.png")
     (args.out / "search.md").write_text(render(result, outcome, args))
     print((args.out / "search.md").read_text())
 
@@ -183,14 +186,20 @@ def render(result: dict, outcome, args) -> str:
         "",
         f"Search: {s['candidates']} candidates in width {s['chosen_space']['width']:g} x "
         f"{s['chosen_space']['resolution']} px (chosen by the space optimisation below), proxy "
-        f"{args.proxy_epochs} epoch(s) on {args.proxy_images:,} images; candidate evaluations "
-        f"took {s['candidate_seconds'] / 60:.1f} min of wall time ({args.workers} workers "
-        "sharing 2 cores); the final training of either network took "
+        f"{args.proxy_epochs} epoch(s) on {args.proxy_images:,} images; search time "
+        f"{s['evolution_wall_seconds'] / 60:.1f} min wall ({args.workers} workers sharing 2 "
+        f"cores, {s['candidate_seconds'] / 60:.1f} min summed over the candidates); the final "
+        "training of either network took "
         f"{w['train_seconds_per_epoch']:.0f} / {base['train_seconds_per_epoch']:.0f} s per "
-        "epoch.",
+        "epoch (other jobs shared the CPU: not a speed comparison). No latency bound was set "
+        "(`--max-instructions` would add one): the winner's larger kernels cost "
+        f"{w['instructions_per_inference'] / base['instructions_per_inference']:.2f}x the "
+        "baseline's instructions per inference.",
         f"Winner: `{json.dumps(w['arch'])}`.",
         f"int8 accuracy difference (winner - baseline): "
         f"{100 * (w['int8_accuracy'] - base['int8_accuracy']):+.2f} points.",
+        "",
+        "![proxy accuracy vs peak SRAM of the candidates](search_accuracy_vs_sram.png)",
         "",
         "Space optimisation (fitting samples per width x resolution):",
         "", "```", outcome.choice.format_table(), "```", "",

@@ -1,7 +1,8 @@
 """`tinyconv search` end to end: budget check, space optimisation, evolution, final model.
 
 Output directory layout:
-  search.json        the options (a --resume must use the same ones) and the space table
+  search.json        the options (a --resume must use the same ones), the space table and
+                     the evolution's wall time (summed over the runs that finished it)
   candidates.jsonl   one line per evaluated candidate, appended as each finishes
   final/             tinyconv.train run of the winner (checkpoints: resumable too)
   arch.json, model_int8.tflite, metrics.json, accuracy_vs_sram.png, winner_memory.png
@@ -94,13 +95,16 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
 
     out = Path(out)
     meta_path = out / "search.json"
+    earlier_seconds = 0.0   # evolution time of the runs this one resumes
     if out.exists() and any(out.iterdir()):
         if not resume:
             raise TinyconvError(f"output directory {out} exists and is not empty "
                                 "(use --resume to continue that search)")
         if not meta_path.exists():
             raise TinyconvError(f"{out} holds no search.json: not a search to resume")
-        saved = json.loads(meta_path.read_text()).get("options", {})
+        meta = json.loads(meta_path.read_text())
+        saved = meta.get("options", {})
+        earlier_seconds = float(meta.get("evolution_seconds", 0.0))
         diff = sorted(k for k in set(saved) | set(opts.identity())
                       if saved.get(k) != opts.identity().get(k))
         if diff:
@@ -123,11 +127,10 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
          "MACs x fit fraction):")
     echo(choice.format_table())
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(meta_path, json.dumps({"options": opts.identity(), "space": space.to_dict(),
-                                        "chosen": {"width": choice.width,
-                                                   "resolution": choice.resolution},
-                                        "table": [r.to_dict() for r in choice.table]},
-                                       indent=2) + "\n")
+    meta = {"options": opts.identity(), "space": space.to_dict(),
+            "chosen": {"width": choice.width, "resolution": choice.resolution},
+            "table": [r.to_dict() for r in choice.table], "evolution_seconds": earlier_seconds}
+    write_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
 
     sub = space.restrict(choice.width, choice.resolution)
     settings = EvolutionSettings(population=opts.population, parents=opts.parents,
@@ -143,7 +146,10 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                     CandidateLog(out / "candidates.jsonl"), echo=echo,
                     evaluator=macs_proxy if opts.proxy_kind == "macs" else evaluate)
     cands = evo.run()
-    seconds = time.monotonic() - start
+    # Wall time of the evolution, summed over this run and the finished ones it resumes.
+    seconds = earlier_seconds + time.monotonic() - start
+    write_atomic(meta_path, json.dumps({**meta, "evolution_seconds": round(seconds, 1)},
+                                       indent=2) + "\n")
     echo(f"{len(cands)} candidates ({evo.state.evaluations} evaluated now, "
          f"{evo.state.reused} from the log) in {seconds:.0f} s")
     if not cands:

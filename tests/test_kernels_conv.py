@@ -372,8 +372,7 @@ int run_tests(void)
             put("SCRATCH SIZE "); put_int(minimum); put(" "); put_int(fast); put("\n");
             ++failures;
         }
-        /* No scratch (direct, or the portable loop when the channels don't fill SIMD
-         * words), or enough for im2col. */
+        /* No scratch (the direct path, any channel count), or enough for im2col. */
         const int32_t need = rr(0, 1) ? minimum : fast;
         /* Misaligned scratch fenced by guard bytes: the kernel must stay inside. */
         uint8_t *buf = scratch + GUARD + rr(0, 3);

@@ -133,6 +133,23 @@ def test_evolution_is_deterministic_and_resumes_from_log(tmp_path):
     assert len(lines) == 7 and len({json.loads(x)["key"] for x in lines}) == 7
 
 
+def test_resumed_search_adds_up_the_evolution_time(tmp_path):
+    """search.json keeps the evolution's wall time, so a resumed search reports the total."""
+    opts = SearchOptions(budget=Budget.parse("96kB", "1MB"), search_budget=SearchBudget(2),
+                         space_samples=4, population=2, parents=2, proxy=TINY_PROXY,
+                         train_final=False, proxy_kind="macs")
+    out = tmp_path / "s"
+    first = run_search(opts, out, BOARD, echo=lambda s: None)
+    saved = json.loads((out / "search.json").read_text())["evolution_seconds"]
+    assert saved == round(first.search_seconds, 1)
+    more = SearchOptions(**{**opts.__dict__, "search_budget": SearchBudget(3)})
+    second = run_search(more, out, BOARD, resume=True, echo=lambda s: None)
+    assert (second.evaluations, second.reused) == (1, 2)
+    assert second.search_seconds >= saved
+    assert json.loads((out / "search.json").read_text())["evolution_seconds"] == \
+        round(second.search_seconds, 1)
+
+
 def test_truncated_last_line_is_dropped(tmp_path):
     evo = _evolve(tmp_path, "128kB", 3)
     log = tmp_path / "candidates.jsonl"

@@ -23,8 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -247,7 +246,6 @@ def _graph(cfg: ArchConfig, channels: int, classes: int) -> Graph:
 # rebuilds one.
 CODE_BASE_BYTES = {"dsp": 23897, "mve": 15054, "ref": 12254}
 CODE_PER_STEP_BYTES = {"dsp": 189, "mve": 189, "ref": 189}
-CODE_CALIBRATED = {"dsp", "mve", "ref"}
 
 
 def code_bytes(graph: Graph, isa: O.Isa) -> int:
@@ -261,7 +259,7 @@ def code_bytes(graph: Graph, isa: O.Isa) -> int:
 # instructions_per_inference, TCG plugin counting the invoke function) of the same 8
 # converted mcunet configs; qemu-m7 (dsp) residuals -9.6 % .. +9.1 %. The depthwise
 # kernel dominates (23.6 instructions per MAC against 1.17 for the SIMD 1x1 GEMM), which
-# is what makes kernel size a latency choice. INSN_CALIBRATED says which rows are measured.
+# is what makes kernel size a latency choice.
 INSN_COEFFS: dict[str, dict[str, float]] = {
     "dsp": {"CONV": 1.168, "DEPTHWISE_CONV_2D": 23.64, "ADD": 13.77, "OP": 120862.0},
     # qemu-m55, 6 configs, residuals -12.1 % .. +14.1 % (NNLS put ADD at 0: it is small
@@ -270,7 +268,6 @@ INSN_COEFFS: dict[str, dict[str, float]] = {
     # qemu-m3 (portable C kernels), 6 configs, residuals -9.5 % .. +15.2 %.
     "ref": {"CONV": 7.469, "DEPTHWISE_CONV_2D": 14.52, "ADD": 0.0, "OP": 207500.0},
 }
-INSN_CALIBRATED = {"dsp", "mve", "ref"}
 
 
 def insn_features(graph: Graph) -> dict[str, float]:

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .graph import DType, Tensor
+from .graph import Tensor
 
 
 class Padding(enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 
 from ..errors import BudgetError
@@ -85,10 +86,12 @@ def check_feasible(space: SearchSpace, budget: Budget, board: Board, channels: i
 
 
 def fitting_sample(space: SearchSpace, budget: Budget, board: Board, channels: int,
-                   classes: int, rng, *, tries: int = 200, **fixed) -> ArchConfig | None:
-    """Constraint-aware sampling: resample until a config fits (None after `tries`)."""
+                   classes: int, rng, *, tries: int = 200, exclude: Collection[str] = (),
+                   **fixed) -> ArchConfig | None:
+    """Constraint-aware sampling: resample until a config fits whose key is not in
+    `exclude` (None after `tries`)."""
     for _ in range(tries):
         cfg = space.sample(rng, **fixed)
-        if budget.fits(cfg.cost(board, channels, classes)):
+        if cfg.key not in exclude and budget.fits(cfg.cost(board, channels, classes)):
             return cfg
     return None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..space import ArchConfig, SearchSpace
 from ..targets import Board
-from .budget import Budget
+from .budget import Budget, fitting_sample
 from .log import Candidate, CandidateLog
 from .proxy import ProxyResult, ProxySettings, evaluate, init_worker
 
@@ -118,11 +118,9 @@ class Evolution:
                     child = cfg
                     break
             if child is None:  # the neighbourhood is exhausted: a fresh fitting sample
-                for _ in range(1000):
-                    cfg = self.space.sample(rng, w, r)
-                    if cfg.key not in seen and self._fits(cfg):
-                        child = cfg
-                        break
+                child = fitting_sample(self.space, self.budget, self.board, self.channels,
+                                       self.classes, rng, tries=1000, exclude=seen, width=w,
+                                       resolution=r)
             if child is None:
                 break
             seen.add(child.key)

@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import write_atomic
 from ..space import ArchConfig
 from ..targets import Board
 from .log import Candidate
@@ -25,12 +26,6 @@ class FinalSettings:
     limit_test: int | None = None
     int8_eval_limit: int | None = 2000
     seed: int = 0
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data if isinstance(data, bytes) else data.encode())
-    os.replace(tmp, path)
 
 
 def pareto_front(cands: list[Candidate]) -> list[Candidate]:

@@ -25,7 +25,8 @@ from .budget import Budget, check_feasible
 from .evolution import Evolution, EvolutionSettings
 from .log import CandidateLog
 from .proxy import ProxySettings, evaluate, macs_proxy
-from .result import FinalSettings, finish, train_winner, write_atomic
+from ..files import write_atomic
+from .result import FinalSettings, finish, train_winner
 from .space_opt import optimise_space
 
 

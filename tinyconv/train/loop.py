@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import TinyconvError
+from ..files import write_json_atomic
 
 STATE_FILE = "state.json"
 BEST_WEIGHTS = "best.weights.h5"
@@ -44,20 +45,6 @@ class History:
         return {"history": self.history, "epochs_run": self.epochs_run,
                 "best_epoch": self.best_epoch, "best_val_accuracy": self.best_val_accuracy,
                 "epoch_seconds": self.epoch_seconds, "stopped_early": self.stopped_early}
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, path)
-
-
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def ends_in_softmax(model) -> bool:

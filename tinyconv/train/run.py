@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TinyconvError
+from ..files import write_atomic, write_json_atomic
 from .config import TrainConfig, TrainResult
-from .loop import fit, write_json_atomic
+from .loop import fit
 
 CONFIG_FILE = "config.json"
 EVAL_BOARD = "qemu-m7"
@@ -60,12 +61,6 @@ def _save_keras(model, path: Path) -> None:
             warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
             model.save(str(target), include_optimizer=False, save_format="h5")
         os.replace(target, path)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def deployment_cost(tflite: bytes, board_name: str = EVAL_BOARD) -> dict[str, Any]:
@@ -145,7 +140,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     started = time.perf_counter()
     tflite = export_int8(to_convert, dataset, samples=config.calibration_samples, seed=config.seed)
     convert_seconds = time.perf_counter() - started
-    _write_bytes(run_dir / "model_int8.tflite", tflite)
+    write_atomic(run_dir / "model_int8.tflite", tflite)
     n_eval = len(dataset.x_test) if config.int8_eval_limit is None else min(config.int8_eval_limit,
                                                                            len(dataset.x_test))
     started = time.perf_counter()

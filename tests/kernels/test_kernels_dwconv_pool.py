@@ -13,7 +13,7 @@ RESHAPE/SQUEEZE: kernels in firmware/kernels/{dwconv,pool,shape} and their lower
    the out-of-place one on exactly sized, guarded buffers; requantizing concatenation
    (which LiteRT's int8 kernel refuses) against a float32 rendition of TFLite's
    ConcatenationWithScaling; argument checks.
-3. Slow: random models from tests/tflite_builder.py on every board, and the reference
+3. Slow: random models from tests/support/tflite_builder.py on every board, and the reference
    kernels (-DTC_REFERENCE_KERNELS) on the SIMD boards.
 """
 
@@ -40,7 +40,7 @@ from tinyconv.planner import plan_memory
 from tinyconv.quant import quantize_multiplier
 from tinyconv.verify import samples_to_bytes, split_outputs, verify
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "firmware" / "kernels"
 SOURCES = sorted(p for d in ("dwconv", "pool", "shape") for p in (KERNELS / d).glob("*.c"))
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",

@@ -2,7 +2,7 @@
 
 `compare_single_op` runs the whole pipeline (import, plan, codegen, build, run on the host
 under sanitizers or in QEMU) on a small model and compares every output byte with LiteRT
-BUILTIN_REF. Kernel tests build their models with tests/tflite_builder.py.
+BUILTIN_REF. Kernel tests build their models with tests/support/tflite_builder.py.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Three layers of evidence, cheapest first:
 2. QEMU, one firmware per SIMD board: the DSP (Cortex-M4/M7) and Helium (Cortex-M55)
    kernels against the portable kernels on hundreds of random shapes and parameters,
    with the scratch buffer misaligned and fenced by guard bytes.
-3. The whole pipeline (tests/harness.py: import, plan, codegen, build, run) against
+3. The whole pipeline (tests/support/harness.py: import, plan, codegen, build, run) against
    LiteRT BUILTIN_REF, on the host under ASan/UBSan and on QEMU boards. Several
    single-op models are merged into one multi-input model so that one firmware build
    checks many configurations.
@@ -34,7 +34,7 @@ from tinyconv.codegen.lowering.conv import f64_scale
 from tinyconv.quant import quantize_multiplier
 from tinyconv.reference import litert_outputs, parse_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "firmware" / "kernels"
 CONV_SOURCES = sorted((KERNELS / "conv").glob("*.c"))
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",

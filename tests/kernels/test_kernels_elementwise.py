@@ -239,7 +239,7 @@ def test_all_ops_one_build(board):
                                   "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU", "QUANTIZE",
                                   "DEQUANTIZE"])
 def test_shared_builders_on_host(kind):
-    """The shared single-op builders (tests/tflite_builder.py) through the public harness
+    """The shared single-op builders (tests/support/tflite_builder.py) through the public harness
     (one build per op: slow)."""
     model = tb.SINGLE_OP_BUILDERS[kind](np.random.default_rng(7))
     result = compare_single_op(model, "host", n_inputs=3, seed=7)

@@ -18,7 +18,7 @@ from tinyconv.data.image import interpolation_matrix, resize_images
 from tinyconv.data.split import holdout, split_train, stratified_order, subsample
 from tinyconv.errors import TinyconvError
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 # Small limits keep every load here to about a second (CIFAR-10 decodes only what it selects).
 SMALL = dict(limit_train=300, limit_test=100)
 

@@ -22,7 +22,7 @@ from tinyconv import FIRMWARE_DIR, firmware, targets
 from tinyconv.errors import TinyconvError
 from tinyconv.ir.ops import Isa
 
-PASSTHROUGH = Path(__file__).parent / "data" / "passthrough_model"
+PASSTHROUGH = Path(__file__).resolve().parents[1] / "data" / "passthrough_model"
 IN0_BYTES, IN1_BYTES = 300, 20
 EMULATED = ["qemu-m3", "qemu-m4", "qemu-m7", "qemu-m55", "host"]
 REAL = ["stm32f746-disco", "nucleo-h743zi", "nrf52840-dk"]

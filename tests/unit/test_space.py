@@ -16,7 +16,7 @@ from tinyconv.errors import TinyconvError
 from tinyconv.space import ArchConfig, SearchSpace, STAGE_CHANNELS, STAGE_STRIDES
 from tinyconv.targets import get_board
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SEED = 4
 CONVERT_RECIPE = 1
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SEED = 20240607
 CALIBRATION_SAMPLES = 8
 

@@ -15,7 +15,7 @@ import pytest
 
 from tinyconv.train import TrainConfig
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SMALL = dict(model="lenet5", dataset="fashion_mnist", epochs=2, batch_size=64, limit_train=2000,
              limit_test=300, calibration_samples=100, seed=0)
 

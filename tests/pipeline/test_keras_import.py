@@ -25,7 +25,7 @@ from zoo_models import Spec
 
 from tinyconv.ir.ops import Isa
 
-# Small MCU-scale configurations of the families tests/zoo_models.py does not cover.
+# Small MCU-scale configurations of the families tests/support/zoo_models.py does not cover.
 EXTRA_SPECS: dict[str, Spec] = {
     "lenet5": Spec("lenet5", (28, 28, 1), 10),
     "alexnet": Spec("alexnet", (32, 32, 3), 10, 0.25),
@@ -128,7 +128,7 @@ def converted_family(name: str) -> bytes:
 
 # Families whose conversion takes over a minute on a loaded 2-core machine (cold cache).
 SLOW_FAMILIES = {"efficientnet"}
-FAST_RANDOM_CONFIGS = 2  # more in the slow run; tests/test_space.py converts three more
+FAST_RANDOM_CONFIGS = 2  # more in the slow run; tests/unit/test_space.py converts three more
 RANDOM_CONFIGS = 12
 
 _OPTIONS = ("stride", "dilation", "padding", "activation", "depth_multiplier", "keep_num_dims",

@@ -50,7 +50,7 @@ def hand_scaled_mobilenetv2(space, budget, board, channels: int, classes: int):
 def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budget,
             samples: int) -> dict:
     from tinyconv.search.result import footprint
-    from tinyconv.space import DEFAULT_STACK_BYTES
+    from tinyconv.defaults import DEFAULT_STACK_BYTES
     from tinyconv.verify import verify
 
     tflite = tflite_path.read_bytes()

@@ -7,6 +7,10 @@ QAT, search). Helper modules live in support/ and are importable by name.
 Requirements are markers, checked here once:
   @pytest.mark.arm       arm-none-eabi-gcc and qemu-system-arm
   @pytest.mark.dataset("cifar10")   a real dataset found by tinyconv.data.locate
+  @pytest.mark.dataset("cifar10/cifar10_calib500.npz")   a file of a dataset folder
+Tests never download a dataset (TINYCONV_OFFLINE=1): what is not on this machine is missing.
+Loader tests that must run everywhere write small datasets in the real formats instead
+(support/dataset_fixtures.py).
 A missing tool skips the test on a developer's machine with the reason, and FAILS it under
 CI=true, where `make test` has installed everything: a silent skip there would hide a
 broken install.
@@ -14,6 +18,7 @@ broken install.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -27,6 +32,7 @@ if str(SUPPORT) not in sys.path:
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+os.environ.setdefault("TINYCONV_OFFLINE", "1")  # subprocesses (the CLI) inherit it
 ARM_TOOLS = ("arm-none-eabi-gcc", "qemu-system-arm")
 
 
@@ -40,10 +46,20 @@ def missing_tools(tools=ARM_TOOLS) -> list[str]:
     return [tool for tool in tools if shutil.which(tool) is None]
 
 
+@functools.lru_cache(maxsize=None)
 def dataset_missing(name: str) -> str | None:
-    """None when the dataset `name` loads from a local copy, else why not."""
+    """None when the dataset `name` loads from a local copy, else why not. `name` is a
+    registry name (fashion_mnist, cifar10, ...) or `<folder>/<file>`, a file that must be in
+    a dataset folder of one of the data roots."""
     from tinyconv.data import resolve
+    from tinyconv.data.locate import looked_in, try_dataset_dir
     from tinyconv.errors import TinyconvError
+
+    if "/" in name:
+        folder, file = name.split("/", 1)
+        if try_dataset_dir(folder, file) is None:
+            return f"no {file} in {looked_in(folder)}"
+        return None
     try:
         resolve(name)  # finds the files and reads the labels; decodes no pixels
     except TinyconvError as e:
@@ -67,4 +83,4 @@ def pytest_runtest_setup(item):
     for marker in item.iter_markers("dataset"):
         for name in marker.args:
             why = dataset_missing(name)
-            require(f"dataset {name!r} not found: {why}" if why else None)
+            require(f"needs dataset {name!r}: {why}" if why else None)

@@ -1,7 +1,7 @@
 """Keras model -> int8 .tflite (full-integer post-training quantization), and op listing.
 
-`ops_of` needs only flatbuffers (no TensorFlow); `to_int8_tflite` imports
-TensorFlow lazily through `tinyconv.keras_compat`.
+`ops_of` reads the file through the one .tflite reader (tinyconv/ir/schema, no
+TensorFlow); `to_int8_tflite` imports TensorFlow lazily through `tinyconv.keras_compat`.
 """
 
 from __future__ import annotations
@@ -50,20 +50,12 @@ def to_int8_tflite(
     if int8_io:
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    with warnings.catch_warnings():
+    from tinyconv.quiet import native_stderr
+
+    with warnings.catch_warnings(), native_stderr():
         # Emitted whenever int8 I/O is requested; the statistics come from calibration.
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
         return bytes(converter.convert())
-
-
-def _builtin_operator_names() -> dict[int, str]:
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-
-    return {
-        value: name
-        for name, value in vars(schema.BuiltinOperator).items()
-        if not name.startswith("_") and isinstance(value, int)
-    }
 
 
 def ops_of(tflite_bytes: bytes) -> list[str]:
@@ -71,20 +63,6 @@ def ops_of(tflite_bytes: bytes) -> list[str]:
 
     Custom ops are listed as `CUSTOM:<code>`.
     """
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    from tinyconv.ir.schema import tflite as schema
 
-    model = schema.ModelT.InitFromPackedBuf(bytearray(tflite_bytes), 0)
-    names = _builtin_operator_names()
-    # Old converters wrote the code into the int8 `deprecatedBuiltinCode`, new ones
-    # into the int32 `builtinCode` (with 127 = PLACEHOLDER in the deprecated slot).
-    codes = [max(code.builtinCode, code.deprecatedBuiltinCode) for code in model.operatorCodes]
-    result: list[str] = []
-    for subgraph in model.subgraphs or []:
-        for op in subgraph.operators or []:
-            code = codes[op.opcodeIndex]
-            if code == schema.BuiltinOperator.CUSTOM:
-                custom = model.operatorCodes[op.opcodeIndex].customCode
-                result.append(f"CUSTOM:{custom.decode() if isinstance(custom, bytes) else custom}")
-            else:
-                result.append(names.get(code, f"UNKNOWN_{code}"))
-    return result
+    return schema.ops_of(schema.parse(tflite_bytes))

@@ -14,16 +14,13 @@ from pathlib import Path
 
 from . import FIRMWARE_DIR
 from .codegen.emit import ModelSource, generate, write_model
+from .defaults import DEFAULT_STACK_BYTES, RUNTIME_RAM_BYTES  # re-exported: deploy.X
 from .errors import BudgetError, TinyconvError
 from .ir.graph import Graph
 from .ir.ops import Isa
 from .planner import Plan, plan_memory
 from .targets import Board
 from .units import format_bytes
-
-DEFAULT_STACK_BYTES = 8192
-# Static RAM of the app and runtime beside the arena (semihosting buffers, counters).
-RUNTIME_RAM_BYTES = 512
 
 FIRMWARE_PARTS = ("Makefile", "kernels", "boards", "app", "tools")
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import FIRMWARE_DIR
+from .defaults import DEFAULT_STACK_BYTES
 from .errors import TinyconvError
 from .targets import Board
 
@@ -155,7 +156,7 @@ def _measure(elf: Path, board: Board, build_dir: Path) -> BuildResult:
 
 def build(model_dir: Path, board: Board, build_dir: Path, *, kernels: str = "opt",
           ram_bytes: int | None = None, flash_bytes: int | None = None,
-          stack_bytes: int = 8192, rounding: str = "tflite",
+          stack_bytes: int = DEFAULT_STACK_BYTES, rounding: str = "tflite",
           firmware_dir: Path | None = None, extra_cflags: str = "",
           include_kernels: bool = True) -> BuildResult:
     """Compiles kernels, app, board startup and the model in `model_dir` with

@@ -4,7 +4,14 @@ Codegen precomputes every multiplier and shift here, on the host, with the same 
 arithmetic as TFLite's `QuantizeMultiplier` (tensorflow/lite/kernels/internal/
 quantization_util.cc), so the firmware only does integer work. The integer functions
 (`multiply_by_quantized_multiplier` ...) mirror firmware/kernels/include/tc_nn_support.h
-and exist for tests and for reasoning about kernels in Python.
+and are checked against LiteRT BUILTIN_REF itself (tests/unit/test_quant.py).
+
+"Exactly" includes the corners TFLite leaves to its compiler, as the LiteRT build that is
+the oracle (x86-64) computes them:
+- int32 arithmetic wraps (`acc * (1 << left_shift)`, `acc + output_offset`);
+- `1 << left_shift` uses the shift modulo 32 (shifts above 31 come from effective scales
+  of 2^31 and more: TFLite's double-rounding QuantizeMultiplier does not cap them);
+- a double converted to int32 outside its range (or NaN) gives INT32_MIN.
 """
 
 from __future__ import annotations
@@ -13,20 +20,48 @@ import math
 
 import numpy as np
 
+from .errors import TinyconvError
 from .ir.ops import Activation
 
 INT8_MIN, INT8_MAX = -128, 127
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
+def wrap_int32(x: int) -> int:
+    """x reduced to int32 as two's-complement arithmetic does (C's int32 overflow on the
+    targets TFLite runs on)."""
+    return ((int(x) + 2**31) % 2**32) - 2**31
+
+
 def tflite_round(x: float) -> int:
-    """std::round: halves go away from zero (Python's round() goes to even)."""
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+    """std::round: halves go away from zero (Python's round() goes to even). Exact for
+    every finite double (no `+ 0.5` that rounds 0.49999999999999994 up)."""
+    magnitude = abs(x)
+    whole = math.floor(magnitude)
+    if magnitude - whole >= 0.5:  # exact: the fraction of a double is a double
+        whole += 1
+    return int(whole) if x >= 0 else -int(whole)
 
 
-def quantize_multiplier_unclamped(real_multiplier: float) -> tuple[int, int]:
-    """QuantizeMultiplier as LiteRT's double-rounding path builds it: no cap on large shifts."""
-    if real_multiplier == 0.0:
+def double_to_int32(x: float) -> int:
+    """static_cast<int32_t>(double) as x86-64 computes it (cvttsd2si): toward zero, and
+    INT32_MIN for NaN and for values outside the int32 range."""
+    if not math.isfinite(x) or not (INT32_MIN - 1 < x < INT32_MAX + 1):
+        return INT32_MIN
+    return int(x)
+
+
+def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
+    """(q31 multiplier, shift) with real = q * 2**(shift - 31): TFLite's QuantizeMultiplier.
+
+    As LiteRT's double-rounding build computes it: frexp, std::round of the mantissa times
+    2^31, a mantissa that rounds up to 2^31 halved; a shift below -31 gives (0, 0) (every
+    bit would be shifted out); a shift above 30 is kept (only TFLITE_SINGLE_ROUNDING caps
+    it, and tc_requantize does that itself under -DTC_SINGLE_ROUNDING). Zero, NaN and
+    infinity give (0, 0), which is what LiteRT computes for them. Negative multipliers
+    (negative scales, which LiteRT's CONV_2D accepts) keep their sign.
+    """
+    if real_multiplier == 0.0 or not math.isfinite(real_multiplier):
         return 0, 0
     mantissa, shift = math.frexp(real_multiplier)  # same as C frexp on a double
     q_fixed = tflite_round(mantissa * (1 << 31))
@@ -38,12 +73,9 @@ def quantize_multiplier_unclamped(real_multiplier: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
-def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
-    """(q31 multiplier, shift) with real = q * 2**(shift - 31), as TFLite computes it."""
-    q_fixed, shift = quantize_multiplier_unclamped(real_multiplier)
-    if shift > 30:
-        return (1 << 31) - 1, 30
-    return q_fixed, shift
+# The name the softmax lowering imports: QuantizeMultiplier has no cap on large shifts in
+# LiteRT's double-rounding build, so it is the same function.
+quantize_multiplier_unclamped = quantize_multiplier
 
 
 def quantize_multiplier_smaller_than_one(real_multiplier: float) -> tuple[int, int]:
@@ -53,17 +85,37 @@ def quantize_multiplier_smaller_than_one(real_multiplier: float) -> tuple[int, i
     return q, shift
 
 
+def effective_scale(input_scale: float, filter_scale: float, output_scale: float) -> float:
+    """(double)s_in * (double)s_w / (double)s_out, in that order, with IEEE semantics
+    (x / 0 is inf or NaN, not an exception), each scale first rounded to float32 as the
+    .tflite stores it: TFLite's PopulateConvolutionQuantizationParams and the reference
+    FULLY_CONNECTED's per-unit scale."""
+    with np.errstate(all="ignore"):
+        return float(np.float64(f32(input_scale)) * np.float64(f32(filter_scale))
+                     / np.float64(f32(output_scale)))
+
+
 def f32(x: float) -> float:
     """Round a Python double to float32, as C code that keeps the value in a float."""
-    return float(np.float32(x))
+    with np.errstate(over="ignore"):
+        return float(np.float32(x))
 
 
 def activation_range(activation: Activation, scale: float, zero_point: int,
                      qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> tuple[int, int]:
-    """TFLite's CalculateActivationRangeQuantized (float division, std::round)."""
+    """TFLite's CalculateActivationRangeQuantized: q = zero_point + round(f / scale) in
+    float. Where LiteRT's Prepare refuses the model (f / scale rounds outside the int32
+    range, or is NaN: a zero output scale with RELU), a TinyconvError says so."""
 
     def quantize(value: float) -> int:
-        return zero_point + tflite_round(f32(f32(value) / f32(scale)))
+        with np.errstate(all="ignore"):
+            ratio = float(np.float32(f32(value)) / np.float32(f32(scale)))
+        rounded = float(tflite_round(ratio)) if math.isfinite(ratio) else ratio
+        if not -(2.0**31) <= rounded <= 2.0**31:  # also NaN
+            raise TinyconvError(
+                f"{activation.name} on an output of scale {scale!r}: {value} / scale = "
+                f"{ratio!r} overflows int32 (LiteRT refuses such a model)")
+        return wrap_int32(zero_point + double_to_int32(rounded))
 
     if activation is Activation.RELU:
         return max(qmin, quantize(0.0)), qmax
@@ -74,9 +126,22 @@ def activation_range(activation: Activation, scale: float, zero_point: int,
     return qmin, qmax
 
 
+def bias_scale_accepted(input_scale: float, filter_scale: float, bias_scale: float,
+                        output_scale: float) -> bool:
+    """LiteRT's check on a per-tensor FULLY_CONNECTED with a bias
+    (GetQuantizedConvolutionMultipler): |s_in * s_w - s_bias| / s_out <= 0.02 in double,
+    and s_in * s_w >= 0 in float. A bias without quantization has scale 0."""
+    with np.errstate(all="ignore"):
+        product = np.float64(f32(input_scale)) * np.float64(f32(filter_scale))
+        ratio = abs(product - np.float64(f32(bias_scale))) / np.float64(f32(output_scale))
+        float_product = np.float32(f32(input_scale)) * np.float32(f32(filter_scale))
+    return bool(ratio <= 0.02) and bool(float_product >= 0)
+
+
 # -- integer arithmetic, mirrors tc_nn_support.h ------------------------------------------
 
 def saturating_rounding_doubling_high_mul(a: int, b: int) -> int:
+    """gemmlowp's SaturatingRoundingDoublingHighMul on int32 a and b."""
     if a == b == INT32_MIN:
         return INT32_MAX
     ab = a * b
@@ -88,6 +153,7 @@ def saturating_rounding_doubling_high_mul(a: int, b: int) -> int:
 
 
 def rounding_divide_by_pot(x: int, exponent: int) -> int:
+    """gemmlowp's RoundingDivideByPOT: x / 2^exponent, halves away from zero (0..31)."""
     mask = (1 << exponent) - 1
     remainder = x & mask
     threshold = (mask >> 1) + (1 if x < 0 else 0)
@@ -95,8 +161,32 @@ def rounding_divide_by_pot(x: int, exponent: int) -> int:
 
 
 def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int:
-    """TFLite's double-rounding MultiplyByQuantizedMultiplier."""
+    """TFLite's double-rounding MultiplyByQuantizedMultiplier on an int32 x:
+    RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * (1 << left_shift), q),
+    right_shift), with `x * (1 << left_shift)` wrapping and the shift taken modulo 32."""
     left = shift if shift > 0 else 0
     right = 0 if shift > 0 else -shift
-    shifted = max(INT32_MIN, min(INT32_MAX, x * (1 << left)))
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+    shifted = wrap_int32(x << (left & 31))
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier),
+                                  right)
+
+
+def requantize_output(acc: int, multiplier: int, shift: int, output_offset: int,
+                      act_min: int = INT8_MIN, act_max: int = INT8_MAX) -> int:
+    """One output of TFLite's reference CONV_2D / DEPTHWISE_CONV_2D / fixed-point
+    FULLY_CONNECTED: scale the int32 accumulator, add the output offset (int32, wrapping),
+    clamp to the activation range."""
+    scaled = multiply_by_quantized_multiplier(wrap_int32(acc), multiplier, shift)
+    return max(act_min, min(act_max, wrap_int32(scaled + output_offset)))
+
+
+def requantize_output_f64(acc: int, scale: float, output_offset: int,
+                          act_min: int = INT8_MIN, act_max: int = INT8_MAX) -> int:
+    """One output of LiteRT's reference FULLY_CONNECTED, which requantizes in double:
+    static_cast<int32_t>(round((double)acc * scale)) + output_offset, clamped. `scale` is
+    `effective_scale(...)` of the unit."""
+    with np.errstate(all="ignore"):
+        product = float(np.float64(wrap_int32(acc)) * np.float64(scale))
+    scaled = double_to_int32(float(tflite_round(product))) if math.isfinite(product) \
+        else INT32_MIN
+    return max(act_min, min(act_max, wrap_int32(scaled + output_offset)))

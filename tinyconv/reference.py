@@ -14,13 +14,10 @@ import numpy as np
 
 from .errors import TinyconvError
 from .ir.graph import Quant
+from .ir.schema import tflite as schema
 
 # Quiet TensorFlow/LiteRT's C++ logging (INFO lines on every interpreter creation).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-_TENSOR_TYPE_NAMES = {
-    0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8",
-}
 
 
 @dataclass(frozen=True)
@@ -34,68 +31,45 @@ class IoTensor:
     quant: Quant | None  # None for float tensors and unquantized ones
 
 
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-    return schema
-
-
-def parse_model(model: bytes):
+def parse_model(model: bytes, source: str = "model"):
     """The flatbuffer's object tree (schema ModelT); TinyconvError when it is no .tflite."""
-    if not isinstance(model, (bytes, bytearray, memoryview)) or len(model) < 8:
-        raise TinyconvError("not a .tflite model: too short")
-    if bytes(model[4:8]) != b"TFL3":
-        raise TinyconvError("not a .tflite model: missing the TFL3 file identifier")
-    schema = _schema()
-    try:
-        parsed = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
-    except Exception as exc:  # a corrupt flatbuffer raises anything from struct to index errors
-        raise TinyconvError(f"corrupt .tflite model: {type(exc).__name__}: {exc}") from None
-    if not parsed.subgraphs:
-        raise TinyconvError("the .tflite model has no subgraph")
-    return parsed
+    return schema.parse(model, source)
 
 
 def _io_tensor(subgraph, index: int) -> IoTensor:
-    t = subgraph.tensors[index]
-    name = t.name.decode() if isinstance(t.name, bytes) else (t.name or f"t{index}")
-    dtype_name = _TENSOR_TYPE_NAMES.get(t.type)
-    if dtype_name is None:
-        raise TinyconvError(f"tensor {name!r} has an unsupported type code {t.type}")
-    q = t.quantization
-    quant = None
-    if q is not None and q.scale is not None and len(q.scale) > 0:
-        zps = [int(z) for z in q.zeroPoint] if q.zeroPoint is not None else [0] * len(q.scale)
-        quant = Quant(tuple(float(s) for s in q.scale), tuple(zps), int(q.quantizedDimension))
-    shape = tuple(int(d) for d in t.shape) if t.shape is not None else ()
-    return IoTensor(index, name, shape, np.dtype(dtype_name), quant)
+    tensors = subgraph.tensors or []
+    if not 0 <= index < len(tensors):
+        raise TinyconvError(f"malformed .tflite model: tensor {index} does not exist (the "
+                            f"subgraph has {len(tensors)})")
+    t = tensors[index]
+    name = schema.tensor_name(t, index)
+    dtype = schema.tensor_dtype(t, name)
+    return IoTensor(index, name, schema.tensor_shape(t), dtype.numpy,
+                    schema.quantization(t, name))
 
 
 def model_io(model: bytes) -> tuple[list[IoTensor], list[IoTensor]]:
     """Inputs and outputs of the main subgraph: shapes, dtypes and quantization."""
-    subgraph = parse_model(model).subgraphs[0]
-    try:
-        return ([_io_tensor(subgraph, int(i)) for i in subgraph.inputs],
-                [_io_tensor(subgraph, int(i)) for i in subgraph.outputs])
-    except (IndexError, TypeError) as exc:
-        raise TinyconvError(f"malformed .tflite model: bad input/output tensor ({exc})") from None
+    parsed = parse_model(model)
+    subgraph = schema.main_subgraph(parsed)
+    return ([_io_tensor(subgraph, i) for i in schema.ints(subgraph.inputs)],
+            [_io_tensor(subgraph, i) for i in schema.ints(subgraph.outputs)])
 
 
 def _quantize_consumers(model: bytes) -> dict[int, Quant]:
     """Input tensor index -> quantization of the int8 output of the QUANTIZE that reads it."""
     parsed = parse_model(model)
-    subgraph = parsed.subgraphs[0]
-    schema = _schema()
+    subgraph = schema.main_subgraph(parsed)
     result: dict[int, Quant] = {}
-    graph_inputs = {int(i) for i in subgraph.inputs}
+    graph_inputs = set(schema.ints(subgraph.inputs))
     for op in subgraph.operators or []:
-        opcode = parsed.operatorCodes[op.opcodeIndex]
-        code = max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
-        # op.inputs is a numpy array: test its length, not its truth value
-        if code != schema.BuiltinOperator.QUANTIZE or op.inputs is None or len(op.inputs) == 0:
+        inputs, outputs = schema.ints(op.inputs), schema.ints(op.outputs)
+        if schema.op_name(parsed, int(op.opcodeIndex)) != "QUANTIZE" or not inputs \
+                or not outputs:
             continue
-        src = int(op.inputs[0])
+        src = inputs[0]
         if src in graph_inputs and src not in result:
-            out = _io_tensor(subgraph, int(op.outputs[0]))
+            out = _io_tensor(subgraph, outputs[0])
             if out.quant is not None and out.dtype == np.int8:
                 result[src] = out.quant
     return result
@@ -132,15 +106,17 @@ def random_inputs(model: bytes, n: int, seed: int) -> list[list[np.ndarray]]:
     return samples
 
 
-def litert_interpreter(model: bytes):
-    """A LiteRT interpreter on TFLite's reference kernels, tensors allocated."""
+def litert_interpreter(model: bytes, *, preserve_all_tensors: bool = False):
+    """A LiteRT interpreter on TFLite's reference kernels, tensors allocated.
+    `preserve_all_tensors` keeps every intermediate tensor readable after invoke()."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     parse_model(model)  # a clear error for non-models before LiteRT's own messages
     try:
         interpreter = Interpreter(
             model_content=bytes(model),
-            experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+            experimental_preserve_all_tensors=preserve_all_tensors)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise TinyconvError(f"LiteRT cannot load the model: {_one_line(exc)}") from None
@@ -184,4 +160,25 @@ def litert_outputs(model: bytes, samples: list[list[np.ndarray]]) -> list[list[n
         except RuntimeError as exc:
             raise TinyconvError(f"LiteRT failed on sample {k}: {_one_line(exc)}") from None
         results.append([interpreter.get_tensor(t.index).copy() for t in outputs])
+    return results
+
+
+def litert_intermediates(model: bytes,
+                         samples: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
+    """Every op's output tensors after running each sample through LiteRT BUILTIN_REF
+    (all tensors preserved): one dict per sample, tensor index -> value, in LiteRT's
+    execution order."""
+    interpreter = litert_interpreter(model, preserve_all_tensors=True)
+    inputs, _ = model_io(model)
+    produced = [int(t) for op in interpreter._get_ops_details() for t in op["outputs"]
+                if int(t) >= 0]
+    results = []
+    for k, sample in enumerate(samples):
+        for t, x in zip(inputs, check_sample(sample, inputs, k)):
+            interpreter.set_tensor(t.index, x)
+        try:
+            interpreter.invoke()
+        except RuntimeError as exc:
+            raise TinyconvError(f"LiteRT failed on sample {k}: {_one_line(exc)}") from None
+        results.append({t: interpreter.get_tensor(t).copy() for t in produced})
     return results

@@ -1,14 +1,19 @@
-"""Per-layer memory and compute tables, and the memory plot, from the IR and the plan."""
+"""Per-layer memory and compute tables, and the memory plot, from the IR and the plan;
+the per-layer lines of a verify report."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .ir.graph import Graph
 from .planner import Plan
 from .units import format_bytes
+
+if TYPE_CHECKING:
+    from .verify import VerifyReport
 
 
 @dataclass
@@ -101,3 +106,32 @@ def plot_memory(graph: Graph, plan: Plan, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def format_layer_check(report: "VerifyReport") -> list[str]:
+    """What verify --layers found: every op output equal, or the first layer that differs
+    (the one to look at: the later ones inherit its error); skipped tensors with why."""
+    if not report.layers:
+        return []
+    compared = [r for r in report.layers if not r.skipped]
+    lines = []
+    first = report.first_mismatched_layer
+    if first is None:
+        lines.append(f"layers: all {len(compared)} op outputs compared equal "
+                     f"({sum(r.bytes_compared for r in compared):,} bytes)")
+    else:
+        differing = sum(1 for r in compared if r.mismatched_bytes)
+        lines.append(f"layers: {differing} of {len(compared)} op outputs differ; the first "
+                     f"is {first.describe()}: {first.mismatched_bytes:,} of "
+                     f"{first.bytes_compared:,} bytes, largest difference "
+                     f"{first.max_abs_diff}")
+        if first.first_mismatch:
+            lines.append(f"  first differing value: {first.first_mismatch}")
+        if compared.index(first):
+            lines.append(f"  the {compared.index(first)} op outputs before it are equal")
+    for r in report.layers:
+        if r.skipped:
+            lines.append(f"  not compared: {r.describe()}: {r.skipped}")
+    for name in report.reference_tensors_not_compared:
+        lines.append(f"  not compared: LiteRT tensor {name} (no op of ours produces it)")
+    return lines

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import FIRMWARE_DIR
+from .defaults import DEFAULT_BOARD
 from .errors import TinyconvError
 from .ir.ops import Isa
 from .units import parse_bytes
-
-DEFAULT_BOARD = "qemu-m7"
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*(?::=|\?=|=)\s*(.*?)\s*$")
 

@@ -1,5 +1,10 @@
 """Run an exported model on the (emulated) device and compare every output byte with
 LiteRT's reference kernels; report memory and instructions beside it.
+
+With `layers=True` every op's output tensor is compared too: a second build of the same
+model, with TC_DUMP_LAYERS defined in model.h, dumps each tensor right after the op that
+produced it, and the first one that differs from LiteRT's (all tensors preserved) is
+the layer to look at. Memory and instructions are always measured on the normal build.
 """
 
 from __future__ import annotations
@@ -12,10 +17,33 @@ from pathlib import Path
 import numpy as np
 
 from . import deploy, firmware, reference
+from .codegen.emit import LayerDump, write_model
 from .errors import TinyconvError
 from .ir.graph import Graph
 from .ir.tflite_import import import_tflite
 from .targets import Board
+
+
+@dataclass
+class LayerResult:
+    """One op's output tensor compared with LiteRT's tensor of the same index."""
+
+    step: int            # position in the firmware's execution order, from 0
+    op_index: int        # the op's index in the .tflite
+    kind: str
+    tensor_index: int    # the output tensor's index in the .tflite (LiteRT's too)
+    tensor: str
+    shape: list[int]
+    bytes_compared: int
+    mismatched_bytes: int
+    max_abs_diff: int
+    first_mismatch: str = ""  # where the first differing value is, when any
+    skipped: str = ""         # why it was not compared, when it was not
+
+    def describe(self) -> str:
+        return (f"op #{self.op_index} {self.kind} -> tensor {self.tensor_index} "
+                f"{self.tensor!r} {'x'.join(map(str, self.shape))} "
+                f"(step {self.step + 1} of the firmware)")
 
 
 @dataclass
@@ -36,16 +64,24 @@ class VerifyReport:
     stack_reserved_bytes: int
     static_ram_bytes: int
     ram_bytes: int
+    planned_ram_bytes: int  # what deploy budgeted: arena + reserved stack + runtime statics
     flash_bytes: int
     instructions_per_inference: int | None
     tflm_arena_bytes: int | None = None
     tflm_mismatched_bytes: int | None = None
     plan_strategy: str = ""
     mismatches: list[str] = field(default_factory=list)
+    # verify(layers=True): every op output in execution order, the first that differs,
+    # and LiteRT's op outputs that no firmware op produces (none while the importer keeps
+    # every op); all empty when layers were not compared.
+    layers: list[LayerResult] = field(default_factory=list)
+    layer_samples: int = 0  # how many samples (the first ones) the layers were compared on
+    first_mismatched_layer: LayerResult | None = None
+    reference_tensors_not_compared: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.mismatched_bytes == 0
+        return self.mismatched_bytes == 0 and self.first_mismatched_layer is None
 
     def write_json(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -67,6 +103,71 @@ def split_outputs(raw: bytes, graph: Graph, count: int) -> list[list[np.ndarray]
     if pos != len(raw):
         raise TinyconvError(f"firmware wrote {len(raw)} output bytes, expected {pos}")
     return result
+
+
+def split_layer_dumps(raw: bytes, layers: list[LayerDump], graph: Graph,
+                      count: int) -> tuple[list[list[np.ndarray]], bytes]:
+    """A TC_DUMP_LAYERS run's output file: per sample, one record per layer (three uint32
+    little-endian: op index, tensor index, bytes; then the bytes) and the model's outputs.
+    Returns the layers' arrays per sample and the outputs' bytes of all samples."""
+    dumps: list[list[np.ndarray]] = []
+    outputs = bytearray()
+    output_bytes = sum(t.nbytes for t in graph.outputs)
+    pos = 0
+    for sample in range(count):
+        arrays = []
+        for layer in layers:
+            t = layer.tensor
+            header = raw[pos:pos + 12]
+            want = (layer.op.index, t.index, t.nbytes)
+            got = tuple(int(v) for v in np.frombuffer(header, "<u4")) if len(header) == 12 \
+                else None
+            if got != want:
+                raise TinyconvError(f"layer dump of sample {sample}: expected op {want[0]} "
+                                    f"tensor {want[1]} ({want[2]} B) at byte {pos}, found "
+                                    f"{got or 'the end of the file'}")
+            pos += 12
+            arrays.append(np.frombuffer(raw[pos:pos + t.nbytes], dtype=t.dtype.numpy)
+                          .reshape(t.shape))
+            pos += t.nbytes
+        dumps.append(arrays)
+        outputs += raw[pos:pos + output_bytes]
+        pos += output_bytes
+    if pos != len(raw):
+        raise TinyconvError(f"firmware wrote {len(raw)} bytes of layer dumps and outputs, "
+                            f"expected {pos}")
+    return dumps, bytes(outputs)
+
+
+def _compare_layers(layers: list[LayerDump], ours: list[list[np.ndarray]],
+                    theirs: list[dict[int, np.ndarray]]) -> list[LayerResult]:
+    results = []
+    for step, layer in enumerate(layers):
+        t = layer.tensor
+        result = LayerResult(step=step, op_index=layer.op.index, kind=layer.op.kind,
+                             tensor_index=t.index, tensor=t.name, shape=list(t.shape),
+                             bytes_compared=0, mismatched_bytes=0, max_abs_diff=0)
+        results.append(result)
+        if t.index not in theirs[0]:
+            result.skipped = "LiteRT has no op that produces this tensor"
+            continue
+        reference_t = theirs[0][t.index]
+        if reference_t.dtype != t.dtype.numpy or reference_t.size != t.size:
+            result.skipped = (f"LiteRT's tensor is {reference_t.dtype} "
+                              f"{'x'.join(map(str, reference_t.shape))}")
+            continue
+        for sample, (arrays, expected) in enumerate(zip(ours, theirs)):
+            a = arrays[step]
+            b = np.asarray(expected[t.index]).reshape(a.shape)
+            examples: list[str] | None = [] if not result.first_mismatch else None
+            compared, mismatched, max_diff = _diff([[a]], [[b]], examples)
+            result.bytes_compared += compared
+            result.mismatched_bytes += mismatched
+            result.max_abs_diff = max(result.max_abs_diff, max_diff)
+            if examples:
+                result.first_mismatch = examples[0].replace("sample 0 output 0",
+                                                            f"sample {sample}")
+    return results
 
 
 def load_inputs(path: Path, graph: Graph) -> list[list[np.ndarray]]:
@@ -117,27 +218,63 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
            kernels: str = "opt", sram: int | None = None, flash: int | None = None,
            stack_bytes: int = deploy.DEFAULT_STACK_BYTES, count_instructions: bool = True,
            compare_tflm: bool = False, work_dir: Path | None = None,
-           match: str = "litert") -> VerifyReport:
+           match: str = "litert", layers: bool = False,
+           layer_samples: int | None = None) -> VerifyReport:
     """`match="tflm"` generates code that reproduces TFLite Micro where it differs from
-    LiteRT's reference kernels, and then TFLite Micro's outputs are the ones compared."""
+    LiteRT's reference kernels, and then TFLite Micro's outputs are the ones compared.
+    `layers=True` compares every op's output tensor with LiteRT's as well, on the first
+    `layer_samples` samples (default: all of them)."""
     graph = import_tflite(model_bytes, source=source)
     deployment = deploy.prepare(graph, board, kernels=kernels, sram=sram, flash=flash,
                                 stack_bytes=stack_bytes, match=match)
     samples = inputs if inputs is not None else reference.random_inputs(model_bytes, n, seed)
+    return verify_deployment(deployment, model_bytes, samples,
+                             count_instructions=count_instructions, compare_tflm=compare_tflm,
+                             work_dir=work_dir, layers=layers, layer_samples=layer_samples)
+
+
+def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
+                      samples: list[list[np.ndarray]], *, count_instructions: bool = True,
+                      compare_tflm: bool = False, work_dir: Path | None = None,
+                      layers: bool = False,
+                      layer_samples: int | None = None) -> VerifyReport:
+    """Build and run `deployment` (prepared from `model_bytes`) on `samples` and compare
+    with the reference. The work directory ends up holding the normal build."""
+    graph, board, match = deployment.graph, deployment.board, deployment.match
+    source, kernels = graph.source, deployment.kernels
+    if layers and match != "litert":
+        raise TinyconvError("--layers compares with LiteRT's intermediate tensors; it cannot "
+                            "be combined with --match tflm")
     if match == "tflm":
         from . import tflm
         expected = tflm.tflm_outputs(model_bytes, samples)
     else:
         expected = reference.litert_outputs(model_bytes, samples)
+    inputs = samples_to_bytes(samples)
+    if layer_samples is not None and layer_samples < 1:
+        raise TinyconvError(f"layer_samples must be at least 1, not {layer_samples}")
+    layer_inputs = samples[:layer_samples] if layer_samples is not None else samples
+    if layers and not layer_inputs:
+        raise TinyconvError("--layers needs at least one sample to compare")
 
     with tempfile.TemporaryDirectory(prefix="tinyconv-verify-") as tmp:
         root = Path(work_dir) if work_dir is not None else Path(tmp)
         model_dir = root / "model"
+
+        def build() -> firmware.BuildResult:
+            return firmware.build(model_dir, board, root / "build", kernels=kernels,
+                                  ram_bytes=deployment.ram_budget,
+                                  flash_bytes=deployment.flash_budget,
+                                  stack_bytes=deployment.stack_bytes)
+        dump_run = None
+        if layers:
+            # The dump build first; the normal one then differs only in model.h, so
+            # `make` recompiles just model.c and the app.
+            write_model(deployment.source, model_dir, dump_layers=True)
+            dump_run = firmware.run(build(), samples_to_bytes(layer_inputs), len(layer_inputs))
         deploy.write_model_dir(deployment, model_dir)
-        built = firmware.build(model_dir, board, root / "build", kernels=kernels,
-                               ram_bytes=deployment.ram_budget,
-                               flash_bytes=deployment.flash_budget, stack_bytes=stack_bytes)
-        run = firmware.run(built, samples_to_bytes(samples), len(samples),
+        built = build()
+        run = firmware.run(built, inputs, len(samples),
                            count_instructions=count_instructions and board.qemu_machine is not None)
     ours = split_outputs(run.outputs, graph, len(samples))
     examples: list[str] = []
@@ -153,9 +290,25 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
         stack_bytes=run.stack_bytes, stack_reserved_bytes=built.stack_reserved,
         static_ram_bytes=built.static_ram_bytes,
         ram_bytes=built.static_ram_bytes + run.stack_bytes,
+        planned_ram_bytes=deployment.planned_ram_bytes,
         flash_bytes=built.flash_bytes,
         instructions_per_inference=run.instructions_per_inference,
         plan_strategy=deployment.plan.strategy, mismatches=examples)
+    if dump_run is not None:
+        dumped, dump_outputs = split_layer_dumps(dump_run.outputs, deployment.source.layers,
+                                                 graph, len(layer_inputs))
+        if dump_outputs != run.outputs[:len(dump_outputs)]:
+            raise TinyconvError("the layer-dump build's outputs differ from the normal "
+                                "build's: the dumps disturbed the model")
+        reference_layers = reference.litert_intermediates(model_bytes, layer_inputs)
+        report.layers = _compare_layers(deployment.source.layers, dumped, reference_layers)
+        report.first_mismatched_layer = next(
+            (r for r in report.layers if r.mismatched_bytes), None)
+        dumped_indices = {layer.tensor.index for layer in deployment.source.layers}
+        report.reference_tensors_not_compared = [
+            f"{i} {graph.tensors[i].name!r}" if i < len(graph.tensors) else str(i)
+            for i in reference_layers[0] if i not in dumped_indices]
+        report.layer_samples = len(layer_inputs)
     if built.arena_bytes != deployment.plan.arena_bytes:
         raise TinyconvError(f"firmware arena is {built.arena_bytes} B, the plan said "
                             f"{deployment.plan.arena_bytes} B")

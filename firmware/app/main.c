@@ -13,6 +13,12 @@
  *
  * and the exit code is 0, the model's error status, or a TC_EXIT_* code (tc_platform.h),
  * e.g. TC_EXIT_STACK when the whole reserved stack was used.
+ *
+ * Built with TC_DUMP_LAYERS (`make EXTRA_CFLAGS=-DTC_DUMP_LAYERS`, or a model.h written
+ * by `tinyconv verify --layers`), every op's output tensor is dumped right after the op:
+ * into the output file, before that sample's outputs, as a record of three little-endian
+ * uint32 (op index, tensor index, byte count) and the tensor's bytes; with no arguments,
+ * as a console line with its CRC-32.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +88,26 @@ static uint32_t tc_crc32(const uint8_t *data, size_t bytes)
     return ~crc;
 }
 
+#ifdef TC_DUMP_LAYERS
+/* Where layer dumps go: the open output file, or the console when it is -1. */
+static int tc_dump_file = -1;
+static int tc_dump_failed = 0;
+
+void tc_model_dump_layer(int op_index, int tensor_index, const void *data, size_t bytes)
+{
+    if (tc_dump_file < 0) {
+        tc_printf("layer op %d tensor %d: %zu bytes, crc32 0x%08x\n", op_index, tensor_index,
+                  bytes, (unsigned)tc_crc32((const uint8_t *)data, bytes));
+        return;
+    }
+    const uint32_t header[3] = {(uint32_t)op_index, (uint32_t)tensor_index, (uint32_t)bytes};
+    if (tc_file_write(tc_dump_file, header, sizeof header) != 0 ||
+        tc_file_write(tc_dump_file, data, bytes) != 0) {
+        tc_dump_failed = 1;
+    }
+}
+#endif
+
 static int tc_run_on_zero_input(void)
 {
     for (int i = 0; i < TC_MODEL_NUM_INPUTS; i++) {
@@ -140,6 +166,9 @@ static int tc_run_on_files(const char *input_path, const char *output_path,
         tc_printf("tinyconv: cannot create output file %s\n", output_path);
         return TC_EXIT_IO;
     }
+#ifdef TC_DUMP_LAYERS
+    tc_dump_file = output;
+#endif
 
     int status = 0;
     long invokes = 0;
@@ -152,6 +181,12 @@ static int tc_run_on_files(const char *input_path, const char *output_path,
         }
         status = tc_bench_invoke();
         invokes++;
+#ifdef TC_DUMP_LAYERS
+        if (tc_dump_failed) {
+            tc_printf("tinyconv: cannot write layer dumps to %s\n", output_path);
+            return TC_EXIT_IO;
+        }
+#endif
         for (int o = 0; status == 0 && o < TC_MODEL_NUM_OUTPUTS; o++) {
             if (tc_file_write(output, tc_model_output(o), tc_model_output_bytes(o)) != 0) {
                 tc_printf("tinyconv: cannot write %s\n", output_path);

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import math
 import os
-import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -28,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import harness
 import tflite_builder as tb
+from harness import board_params
 from kernel_abi import Act, Context, Dims, PerChannelQuant, Tile
 from tinyconv.codegen.lowering.conv import f64_scale
 from tinyconv.quant import quantize_multiplier
@@ -253,253 +254,11 @@ def test_kernels_reject_inconsistent_arguments(host_lib):
 
 # -- 2. QEMU: SIMD kernels against the portable ones --------------------------------------
 
-# Bare-metal test program: each optimized kernel (this ISA) against the portable kernel
-# compiled into the same image under ref_* names, on random shapes and parameters.
-DIFF_MAIN = r"""
-#include <stdint.h>
-#include <string.h>
-#include "tc_nn_conv.h"
+# Bare-metal test program (c/conv_simd_vs_portable.c): each optimized kernel (this ISA)
+# against the portable kernel compiled into the same image under ref_* names, on random
+# shapes and parameters, with a minimal runtime (c/cortex_m_test_startup.c).
+C_DIR = Path(__file__).resolve().parent / "c"
 
-#define REF_ARGS(P, Q) const tc_context *, const P *, const Q *, const tc_dims *, \
-    const int8_t *, const tc_dims *, const int8_t *, const tc_dims *, const int32_t *, \
-    const tc_dims *, int8_t *
-tc_status ref_convolve_s8(REF_ARGS(tc_conv_params, tc_per_channel_quant_params));
-tc_status ref_convolve_1x1_s8(REF_ARGS(tc_conv_params, tc_per_channel_quant_params));
-tc_status ref_fully_connected_s8(REF_ARGS(tc_fc_params, tc_per_channel_quant_params));
-tc_status ref_fully_connected_f64_s8(REF_ARGS(tc_fc_params, tc_f64_scale_params));
-
-void put(const char *s);
-static uint32_t seed = 12345;
-static uint32_t rnd(void) { seed = seed * 1664525u + 1013904223u; return seed >> 8; }
-static int32_t rr(int32_t lo, int32_t hi)
-{
-    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
-}
-static int ilog2(int32_t v) { int r = 0; while (v > 1) { v >>= 1; ++r; } return r; }
-static void put_int(int32_t v)
-{
-    char b[16]; int i = 15; uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-    b[i] = 0; do { b[--i] = (char)('0' + u % 10); u /= 10; } while (u);
-    if (v < 0) b[--i] = '-';
-    put(b + i);
-}
-
-#define GUARD 16
-static int8_t input[40000], filter[40000], out_ref[40000], out_opt[40000];
-static int32_t bias[512], mult[512], shift[512], expo[512];
-static int64_t mant[512];
-static uint8_t scratch[8192 + 2 * GUARD + 4];
-
-static void fill(int8_t *p, int32_t n)
-{
-    for (int32_t i = 0; i < n; ++i) p[i] = (int8_t)rr(-128, 127);
-}
-static void fill_quant(int32_t channels, int32_t depth)
-{
-    for (int32_t c = 0; c < channels; ++c) {
-        mult[c] = (int32_t)(0x40000000u + rnd() % 0x3FFFFFFFu);
-        shift[c] = -6 - ilog2(depth) / 2 - rr(0, 3);
-        mant[c] = (int64_t)((1ull << 52) | ((uint64_t)rnd() << 28) | rnd());
-        expo[c] = 53 + 6 + ilog2(depth) / 2 + rr(0, 3);
-        bias[c] = rr(-30000, 30000);
-    }
-}
-static tc_activation random_activation(void)
-{
-    tc_activation a = {-128, 127};
-    if (rr(0, 2) == 0) { a.min = rr(-128, 0); a.max = rr(0, 127); }
-    return a;
-}
-/* Runs one kernel on the current buffers; 1 when it reports an error. */
-#define RUN(fn, ctx, params, quant, in_dims, f_dims, out_dims, out) \
-    (fn(ctx, params, quant, &in_dims, input, &f_dims, filter, &bias_dims, b, &out_dims, out) \
-     != TC_OK)
-
-static int compare(const char *what, int iteration, int32_t n)
-{
-    for (int32_t i = 0; i < n; ++i) {
-        if (out_ref[i] != out_opt[i]) {
-            put("MISMATCH "); put(what); put(" iteration "); put_int(iteration);
-            put(" byte "); put_int(i); put("\n");
-            return 1;
-        }
-    }
-    return 0;
-}
-
-int run_tests(void)
-{
-    int failures = 0;
-    int32_t compared = 0;
-    const tc_context none = {NULL, 0};
-    for (int it = 0; it < ITERATIONS; ++it) {
-        /* General convolution: groups, strides, dilations, SAME/VALID, batches. */
-        const int32_t groups = rr(1, 3);
-        tc_dims in = {rr(1, 2), rr(1, 11), rr(1, 11), 0}, out;
-        tc_dims f = {0, rr(1, 5), rr(1, 5), rr(1, 19)};
-        if (rr(0, 1)) {
-            f.c = DIRECT_CHANNELS * rr(1, 3); /* whole SIMD words per tap */
-        }
-        in.c = f.c * groups;
-        f.n = rr(1, 7) * groups;
-        tc_conv_params p = {rr(-127, 128), rr(-128, 127), {rr(1, 3), rr(1, 3)}, {0, 0},
-                            {rr(1, 3), rr(1, 3)}, random_activation()};
-        const int32_t eh = (f.h - 1) * p.dilation.h + 1, ew = (f.w - 1) * p.dilation.w + 1;
-        if (rr(0, 1) == 0 || eh > in.h || ew > in.w) { /* SAME */
-            out.h = (in.h + p.stride.h - 1) / p.stride.h;
-            out.w = (in.w + p.stride.w - 1) / p.stride.w;
-        } else { /* VALID */
-            out.h = (in.h - eh) / p.stride.h + 1;
-            out.w = (in.w - ew) / p.stride.w + 1;
-        }
-        const int32_t pad_h = (out.h - 1) * p.stride.h + eh - in.h;
-        const int32_t pad_w = (out.w - 1) * p.stride.w + ew - in.w;
-        p.padding.h = pad_h > 0 ? pad_h / 2 : 0;
-        p.padding.w = pad_w > 0 ? pad_w / 2 : 0;
-        out.n = in.n;
-        out.c = f.n;
-        const int32_t depth = f.h * f.w * f.c;
-        fill(input, in.n * in.h * in.w * in.c);
-        fill(filter, f.n * depth);
-        fill_quant(f.n, depth);
-        const tc_per_channel_quant_params q = {mult, shift};
-        const tc_f64_scale_params fq = {mant, expo};
-        tc_dims bias_dims = {1, 1, 1, f.n};
-        const int32_t *b = rr(0, 3) ? bias : NULL;
-        const int32_t fast = tc_convolve_s8_get_fast_buffer_size(&in, &f);
-        const int32_t minimum = tc_convolve_s8_get_buffer_size(&in, &f);
-        if (fast != 4 * depth || minimum != 0) {
-            put("SCRATCH SIZE "); put_int(minimum); put(" "); put_int(fast); put("\n");
-            ++failures;
-        }
-        /* No scratch (the direct path, any channel count), or enough for im2col. */
-        const int32_t need = rr(0, 1) ? minimum : fast;
-        /* Misaligned scratch fenced by guard bytes: the kernel must stay inside. */
-        uint8_t *buf = scratch + GUARD + rr(0, 3);
-        memset(scratch, 0xA5, sizeof scratch);
-        const tc_context ctx = {need > 0 ? buf : NULL, need};
-        int32_t n = out.n * out.h * out.w * out.c;
-        memset(out_ref, 0x55, (size_t)n);
-        memset(out_opt, 0x66, (size_t)n);
-        failures += RUN(ref_convolve_s8, &none, &p, &q, in, f, out, out_ref);
-        failures += RUN(tc_convolve_s8, &ctx, &p, &q, in, f, out, out_opt);
-        failures += compare("conv", it, n);
-        for (int32_t i = 0; i < (int32_t)sizeof scratch; ++i) {
-            if ((scratch + i < buf || scratch + i >= buf + need) && scratch[i] != 0xA5) {
-                put("SCRATCH OVERRUN conv iteration "); put_int(it); put("\n");
-                ++failures;
-                break;
-            }
-        }
-        compared += n;
-
-        /* 1x1 convolution (GEMM). */
-        tc_dims in1 = {rr(1, 2), rr(1, 9), rr(1, 9), rr(1, 40)}, f1 = {rr(1, 20), 1, 1, 0}, out1;
-        f1.c = in1.c;
-        out1 = in1;
-        out1.c = f1.n;
-        p.stride.h = p.stride.w = 1;
-        p.padding.h = p.padding.w = 0;
-        fill(input, in1.n * in1.h * in1.w * in1.c);
-        fill(filter, f1.n * f1.c);
-        fill_quant(f1.n, f1.c);
-        bias_dims.c = f1.n;
-        n = out1.n * out1.h * out1.w * out1.c;
-        memset(out_ref, 0x55, (size_t)n);
-        memset(out_opt, 0x66, (size_t)n);
-        failures += RUN(ref_convolve_1x1_s8, &none, &p, &q, in1, f1, out1, out_ref);
-        failures += RUN(tc_convolve_1x1_s8, &none, &p, &q, in1, f1, out1, out_opt);
-        failures += compare("conv_1x1", it, n);
-        compared += n;
-
-        /* Fully connected, both requantizations, with a weight zero point at times. */
-        tc_dims fin = {rr(1, 3), 1, 1, rr(1, 300)}, ff = {rr(1, 40), 1, 1, 0}, fout;
-        ff.c = fin.c;
-        fout = fin;
-        fout.c = ff.n;
-        const tc_fc_params fp = {rr(-127, 128), rr(0, 2) ? 0 : rr(-127, 128), rr(-128, 127),
-                                 random_activation()};
-        fill(input, fin.n * fin.c);
-        fill(filter, ff.n * ff.c);
-        fill_quant(ff.n, ff.c);
-        bias_dims.c = ff.n;
-        n = fout.n * fout.c;
-        memset(out_ref, 0x55, (size_t)n);
-        memset(out_opt, 0x66, (size_t)n);
-        failures += RUN(ref_fully_connected_s8, &none, &fp, &q, fin, ff, fout, out_ref);
-        failures += RUN(tc_fully_connected_s8, &none, &fp, &q, fin, ff, fout, out_opt);
-        failures += compare("fully_connected", it, n);
-        memset(out_ref, 0x55, (size_t)n);
-        memset(out_opt, 0x66, (size_t)n);
-        failures += RUN(ref_fully_connected_f64_s8, &none, &fp, &fq, fin, ff, fout, out_ref);
-        failures += RUN(tc_fully_connected_f64_s8, &none, &fp, &fq, fin, ff, fout, out_opt);
-        failures += compare("fully_connected_f64", it, n);
-        compared += 2 * n;
-    }
-    put("compared "); put_int(compared); put(" failures "); put_int(failures); put("\n");
-    return failures;
-}
-"""
-
-# Minimal Cortex-M runtime for the test program: vector table, .data/.bss, FPU/MVE
-# enable, semihosting console and exit code.
-DIFF_STARTUP = r"""
-#include <stddef.h>
-#include <stdint.h>
-extern uint32_t __stack_top, __data_load, __data_start, __data_end, __bss_start, __bss_end;
-int run_tests(void);
-
-static int semihost(int op, const void *arg)
-{
-    register int r0 __asm__("r0") = op;
-    register const void *r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-void put(const char *s) { semihost(0x04, s); }
-static void __attribute__((noreturn)) leave(int code)
-{
-    const uint32_t block[2] = {0x20026u, (uint32_t)code};
-    semihost(0x20, block);
-    for (;;) {}
-}
-void *memcpy(void *d, const void *s, size_t n)
-{
-    uint8_t *o = d; const uint8_t *i = s;
-    while (n--) *o++ = *i++;
-    return d;
-}
-void *memset(void *d, int c, size_t n)
-{
-    uint8_t *o = d;
-    while (n--) *o++ = (uint8_t)c;
-    return d;
-}
-void Reset_Handler(void)
-{
-    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20; /* CP10/CP11: FPU and MVE */
-    __asm__ volatile("dsb\n\tisb");
-    for (uint32_t *s = &__data_load, *d = &__data_start; d < &__data_end;) *d++ = *s++;
-    for (uint32_t *d = &__bss_start; d < &__bss_end;) *d++ = 0;
-    leave(run_tests() ? 1 : 0);
-}
-static void Fault_Handler(void) { put("FAULT\n"); leave(99); }
-__attribute__((section(".vectors"), used)) static const void *const vectors[16] = {
-    &__stack_top, Reset_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler,
-};
-"""
-
-DIFF_LINKER = """
-MEMORY {{ FLASH (rx) : ORIGIN = {flash}, LENGTH = 512K  RAM (rwx) : ORIGIN = {ram}, LENGTH = 512K }}
-SECTIONS {{
-  .text : {{ KEEP(*(.vectors)) *(.text*) *(.rodata*) . = ALIGN(4); }} > FLASH
-  .data : {{ __data_start = .; *(.data*) . = ALIGN(4); __data_end = .; }} > RAM AT > FLASH
-  __data_load = LOADADDR(.data);
-  .bss (NOLOAD) : {{ __bss_start = .; *(.bss*) *(COMMON) . = ALIGN(4); __bss_end = .; }} > RAM
-  __stack_top = ORIGIN(RAM) + LENGTH(RAM);
-}}
-"""
 
 # board: (QEMU machine, CPU flags, code origin, RAM origin, input channels per group that
 # fill whole SIMD words/vectors: the direct path's fast case, drawn in half the cases)
@@ -518,28 +277,22 @@ RENAMED = ["tc_convolve_s8", "tc_convolve_s8_get_buffer_size",
            "tc_fully_connected_f64_s8", "tc_fully_connected_s8_get_buffer_size",
            "tc_fully_connected_s8_run"]
 
-needs_qemu = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-    reason="needs arm-none-eabi-gcc and qemu-system-arm")
-
-
 def _simd_vs_reference(board: str, work: Path, iterations: int) -> str:
     machine, cpu, flash, ram, direct_channels = SIMD_BOARDS[board]
     cc = ["arm-none-eabi-gcc", *CFLAGS, "-mthumb", *cpu, "-ffreestanding"]
-    (work / "main.c").write_text(DIFF_MAIN)
-    (work / "startup.c").write_text(DIFF_STARTUP)
-    (work / "link.ld").write_text(DIFF_LINKER.format(flash=flash, ram=ram))
+    (work / "link.ld").write_text(
+        (C_DIR / "cortex_m_test.ld.in").read_text().format(flash=flash, ram=ram))
     jobs = []  # (command, object)
     for src in CONV_SOURCES:
         for variant, defines in (("opt", []), ("ref", ["-DTC_REFERENCE_KERNELS"] + [
                 f"-D{name}=ref_{name.removeprefix('tc_')}" for name in RENAMED])):
             obj = work / f"{src.stem}.{variant}.o"
             jobs.append(([*cc, *defines, "-c", str(src), "-o", str(obj)], obj))
-    for name, extra in (("main", [f"-DITERATIONS={iterations}",
-                                  f"-DDIRECT_CHANNELS={direct_channels}"]),
-                        ("startup", [])):
+    for name, extra in (("conv_simd_vs_portable", [f"-DITERATIONS={iterations}",
+                                                   f"-DDIRECT_CHANNELS={direct_channels}"]),
+                        ("cortex_m_test_startup", [])):
         obj = work / f"{name}.o"
-        jobs.append(([*cc, *extra, "-c", str(work / f"{name}.c"), "-o", str(obj)], obj))
+        jobs.append(([*cc, *extra, "-c", str(C_DIR / f"{name}.c"), "-o", str(obj)], obj))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for done in pool.map(lambda job: subprocess.run(job[0], capture_output=True, text=True),
                              jobs):
@@ -557,7 +310,7 @@ def _simd_vs_reference(board: str, work: Path, iterations: int) -> str:
     return run.stdout
 
 
-@needs_qemu
+@pytest.mark.arm
 @pytest.mark.parametrize("board", sorted(SIMD_BOARDS))
 def test_simd_kernels_equal_portable_kernels(board, tmp_path):
     out = _simd_vs_reference(board, tmp_path, iterations=250)
@@ -656,7 +409,6 @@ def _fc_cases(rng: np.random.Generator) -> list[bytes]:
 
 def _assert_matches_litert(model: bytes, board: str, tmp_path: Path, n_inputs: int = 2,
                            seed: int = 0) -> None:
-    harness = pytest.importorskip("harness")
     result = harness.compare_single_op(model, board=board, n_inputs=n_inputs, seed=seed,
                                        work_dir=tmp_path)
     assert result.outputs_compared > 0
@@ -666,13 +418,14 @@ def _assert_matches_litert(model: bytes, board: str, tmp_path: Path, n_inputs: i
 PIPELINE_BOARDS = ["host", "qemu-m3", "qemu-m4", "qemu-m55"]
 
 
-@pytest.mark.parametrize("board", PIPELINE_BOARDS)
+@pytest.mark.parametrize("board", board_params(PIPELINE_BOARDS))
 def test_conv_and_fc_match_litert(board, tmp_path):
     rng = np.random.default_rng(2024)
     model = merge_models(_conv_cases(rng) + _fc_cases(rng))
     _assert_matches_litert(model, board, tmp_path)
 
 
+@pytest.mark.arm
 @pytest.mark.parametrize("scratch", ["always", "never"])
 @pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
 def test_conv_with_and_without_im2col_scratch_matches_litert(board, scratch, monkeypatch,
@@ -691,6 +444,7 @@ def test_conv_with_and_without_im2col_scratch_matches_litert(board, scratch, mon
     _assert_matches_litert(model, board, tmp_path)
 
 
+@pytest.mark.arm
 def test_fixed_point_lowering_matches_tflite_micro_end_to_end(tmp_path):
     """`match="tflm"` (the CLI's --match tflm) gives TFLite Micro's bytes on QEMU with the DSP
     kernels, and differs from LiteRT on the large-multiplier case: the two references really
@@ -722,19 +476,27 @@ def test_merged_model_is_the_sum_of_its_parts():
         assert np.array_equal(litert_outputs(part, [[samples[0][k]]])[0][0], merged_out[k])
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("board", PIPELINE_BOARDS + ["qemu-m7"])
-def test_random_conv_and_fc_sweep_match_litert(board, tmp_path):
-    """Random configurations from tflite_builder's own distributions, 24 ops a build."""
-    for batch in range(3):
+# CI runs a sample of the random sweep on every board (one build of 8 conv + 4 FC ops);
+# the slow marker keeps the long sweep (three builds of 16 + 8) and adds Cortex-M7.
+SWEEP = [pytest.param((1, 8, 4), id="sample"),
+         pytest.param((3, 16, 8), id="sweep", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("size", SWEEP)
+@pytest.mark.parametrize("board", board_params(PIPELINE_BOARDS)
+                         + board_params(["qemu-m7"], slow=True))
+def test_random_conv_and_fc_sweep_match_litert(board, size, tmp_path):
+    """Random configurations from tflite_builder's own distributions."""
+    batches, convs, fcs = size
+    for batch in range(batches):
         rng = np.random.default_rng(100 + batch)
         models = []
-        for _ in range(16):
+        for _ in range(convs):
             models.append(tb.conv2d_model(rng, input_shape=None if rng.random() < 0.7 else (
                 int(rng.integers(1, 3)), int(rng.integers(3, 14)), int(rng.integers(3, 14)),
                 int(rng.integers(1, 5)) * 2), groups=None if rng.random() < 0.7 else 2,
                 input_quant=(float(10 ** rng.uniform(-4, 1)), int(rng.integers(-128, 128)))))
-        for _ in range(8):
+        for _ in range(fcs):
             models.append(tb.fully_connected_model(rng, input_quant=(
                 float(10 ** rng.uniform(-4, 1)), int(rng.integers(-128, 128)))))
         _assert_matches_litert(merge_models(models), board, tmp_path / f"b{batch}",
@@ -742,7 +504,7 @@ def test_random_conv_and_fc_sweep_match_litert(board, tmp_path):
 
 
 @pytest.mark.slow
-@needs_qemu
+@pytest.mark.arm
 @pytest.mark.parametrize("board", sorted(SIMD_BOARDS))
 def test_simd_kernels_equal_portable_kernels_long(board, tmp_path):
     out = _simd_vs_reference(board, tmp_path, iterations=4000)

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 import tflite_builder as tb
-from harness import compare_single_op
+from harness import board_params, compare_single_op
 from tflite_builder import ModelBuilder, schema
 from tinyconv import targets
 from tinyconv.codegen.lowering.elementwise import lut_int8, sigmoid_f32, tanh_f32
 from tinyconv.verify import verify
 
-FAST_BOARDS = ["host", "qemu-m3", "qemu-m4", "qemu-m55"]
+FAST_BOARDS = board_params(["host", "qemu-m3", "qemu-m4", "qemu-m55"])
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 
 
@@ -234,13 +234,16 @@ def test_all_ops_one_build(board):
     check(battery(seed=1), board, seed=1)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", ["ADD", "SUB", "MUL", "SOFTMAX", "LOGISTIC", "TANH",
-                                  "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU", "QUANTIZE",
-                                  "DEQUANTIZE"])
+SHARED_BUILDERS_IN_CI = ["MUL", "SOFTMAX", "HARD_SWISH"]
+
+
+@pytest.mark.parametrize("kind", [
+    pytest.param(kind, marks=[] if kind in SHARED_BUILDERS_IN_CI else [pytest.mark.slow])
+    for kind in ["ADD", "SUB", "MUL", "SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "RELU",
+                 "RELU6", "LEAKY_RELU", "QUANTIZE", "DEQUANTIZE"]])
 def test_shared_builders_on_host(kind):
-    """The shared single-op builders (tests/support/tflite_builder.py) through the public harness
-    (one build per op: slow)."""
+    """The shared single-op builders (tests/support/tflite_builder.py) through the public
+    harness, one build per op: CI runs a sample of the ops, slow all of them."""
     model = tb.SINGLE_OP_BUILDERS[kind](np.random.default_rng(7))
     result = compare_single_op(model, "host", n_inputs=3, seed=7)
     assert result.outputs_compared > 0 and result.mismatched_bytes == 0, result.detail
@@ -266,15 +269,20 @@ def test_lookup_tables_match_litert_exhaustively():
                                           err_msg=f"{kind} scale {scale} zp {zp}")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("board", FAST_BOARDS + ["qemu-m7"])
-@pytest.mark.parametrize("seed", [11, 12, 13])
-def test_sweep(board, seed):
-    check(battery(seed, quantizations=4), board, seed)
+# CI: one seed with one quantization per op; slow: three seeds of four, and Cortex-M7.
+SWEEP = [pytest.param((11, 1), id="sample")] + [
+    pytest.param((seed, 4), id=f"sweep{seed}", marks=pytest.mark.slow) for seed in (11, 12, 13)]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("board", ["host", "qemu-m4", "qemu-m55"])
+@pytest.mark.parametrize("sweep", SWEEP)
+@pytest.mark.parametrize("board", FAST_BOARDS + board_params(["qemu-m7"], slow=True))
+def test_sweep(board, sweep):
+    seed, quantizations = sweep
+    check(battery(seed, quantizations=quantizations), board, seed)
+
+
+@pytest.mark.parametrize("board", board_params(["qemu-m4", "qemu-m55"])
+                         + board_params(["host"], slow=True))
 def test_reference_kernels_match_too(board):
     """-DTC_REFERENCE_KERNELS (the portable path on every core) gives the same bytes."""
     bat = battery(21)

@@ -1,48 +1,24 @@
 """`graph_from_keras` builds the same graph IR as importing the converter's int8 .tflite.
 
 For every zoo family (and random MCUNet configurations, the NAS's search space) the Keras
-model is converted for real (cached on disk, see `converted_spec`) and both graphs are
-compared: op kinds in order, every tensor shape and dtype, per-channel quantization
-structure, the planner's arena on every ISA, weight (flash) bytes, the deployment's const
-arrays, and MACs.
+model is converted for real (cached on disk, see zoo_models.converted_spec) and both graphs
+are compared (zoo_models.assert_same_graph): op kinds in order, every tensor shape and
+dtype, per-channel quantization structure, MACs, weight bytes, and per kernel family (ref,
+DSP, MVE) the planned arena, the deployment's RAM, its const arrays and its flash. The
+search space's own graph (`ArchConfig.graph`, the same ir.builder without Keras) is compared
+with `graph_from_keras` of the same config here, and with converted models in
+tests/unit/test_space.py.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
-import os
 import random
-from dataclasses import asdict
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-import zoo_models
-from zoo_models import Spec
-
-from tinyconv.ir.ops import Isa
-
-# Small MCU-scale configurations of the families tests/support/zoo_models.py does not cover.
-EXTRA_SPECS: dict[str, Spec] = {
-    "lenet5": Spec("lenet5", (28, 28, 1), 10),
-    "alexnet": Spec("alexnet", (32, 32, 3), 10, 0.25),
-    "vgg": Spec("vgg", (32, 32, 3), 10, 0.25),
-    "inception": Spec("inception", (32, 32, 3), 10, 0.25, {"modules": (1, 1, 1)}),
-    "densenet": Spec("densenet", (32, 32, 3), 10, 0.5, {"blocks": (2, 2, 2)}),
-    "mobilenetv1": Spec("mobilenetv1", (48, 48, 3), 10, 0.25),
-    "mcunet": Spec("mcunet", (64, 64, 3), 10, 0.35,
-                   {"kernels": (3, 5, 7, 3, 5, 7, 3, 5), "expansions": (1, 3, 4, 6, 3, 4, 6, 3),
-                    "depths": (1, 1, 2, 1, 1, 1, 1), "last_channels": 160}),
-    "efficientnet": Spec("efficientnet", (32, 32, 3), 10, 0.25),
-}
-ALL_FAMILIES = list(zoo_models.SPECS) + list(EXTRA_SPECS)
-
-
-def spec_of(name: str) -> Spec:
-    return zoo_models.SPECS.get(name) or EXTRA_SPECS[name]
+from zoo_models import (ALL_FAMILIES, EXTRA_SPECS, Spec, assert_same_graph,  # noqa: F401
+                        assert_same_signature, build_model, converted_family, converted_spec,
+                        spec_of)
 
 
 def random_mcunet_spec(seed: int) -> Spec:
@@ -62,115 +38,10 @@ def random_mcunet_spec(seed: int) -> Spec:
                  "last_channels": last})
 
 
-def _cache_key(spec: Spec) -> str:
-    digest = hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, default=list).encode())
-    for path in zoo_models._sources(spec.family):
-        digest.update(path.read_bytes())
-    digest.update(Path(__file__).read_bytes().split(b"# -- end of cached" + b" definitions")[0])
-    import importlib.metadata
-    for package in ("tensorflow", "tf-keras"):
-        digest.update(importlib.metadata.version(package).encode())
-    return digest.hexdigest()[:16]
-
-
-def representative(spec: Spec, samples: int = zoo_models.CALIBRATION_SAMPLES) -> np.ndarray:
-    rng = np.random.default_rng(zoo_models.SEED)
-    return rng.uniform(-1.0, 1.0, (samples, *spec.input_shape)).astype(np.float32)
-
-
-def build_model(spec: Spec):
-    from tinyconv import zoo
-    from tinyconv.keras_compat import keras
-
-    keras.utils.set_random_seed(zoo_models.SEED)
-    return zoo.build(spec.family, spec.input_shape, spec.num_classes, spec.width, **spec.params)
-
-
-def _convert(spec: Spec) -> bytes:
-    from tinyconv.convert import to_int8_tflite
-    from tinyconv.zoo.random_init import randomize_batchnorm
-
-    model = build_model(spec)
-    data = representative(spec)
-    randomize_batchnorm(model, data, seed=zoo_models.SEED)
-    zoo_models._temper_logits(model, data)
-    return to_int8_tflite(model, data)
-
-
-_converted: dict[str, bytes] = {}
-
-
-def converted_spec(label: str, spec: Spec) -> bytes:
-    """The int8 .tflite of `spec` (random weights, randomized BN, tempered logits), cached on
-    disk under a key of everything that determines it; a cache hit imports no TensorFlow."""
-    directory = zoo_models.cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{label}-{_cache_key(spec)}.tflite"
-    if str(path) in _converted:
-        return _converted[str(path)]
-    with open(directory / f"{label}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            blob = _convert(spec)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_bytes(blob)
-            os.replace(partial, path)
-    _converted[str(path)] = path.read_bytes()
-    return _converted[str(path)]
-
-
-def converted_family(name: str) -> bytes:
-    if name in zoo_models.SPECS:
-        return zoo_models.converted(name)
-    return converted_spec(name, EXTRA_SPECS[name])
-
-# -- end of cached definitions (edits below do not invalidate converted models) ------------
-
 # Families whose conversion takes over a minute on a loaded 2-core machine (cold cache).
 SLOW_FAMILIES = {"efficientnet"}
 FAST_RANDOM_CONFIGS = 2  # more in the slow run; tests/unit/test_space.py converts three more
 RANDOM_CONFIGS = 12
-
-_OPTIONS = ("stride", "dilation", "padding", "activation", "depth_multiplier", "keep_num_dims",
-            "filter_size", "axes", "keep_dims", "axis", "perm", "paddings", "beta", "alpha")
-
-
-def _tensor_signature(t):
-    if t is None:
-        return None
-    quant = None if t.quant is None else (len(t.quant.scale), t.quant.axis if t.quant.per_channel else 0)
-    return (t.shape, t.dtype.name, t.is_constant, quant)
-
-
-def signature(graph) -> list[tuple]:
-    """Everything about the ops that sizes, plans and codegen depend on (not the values)."""
-    return [(op.kind, tuple(_tensor_signature(t) for t in op.inputs),
-             tuple(_tensor_signature(t) for t in op.outputs),
-             tuple((k, getattr(op, k)) for k in _OPTIONS if hasattr(op, k)))
-            for op in graph.ops]
-
-
-def assert_same_graph(keras_graph, tflite_graph) -> None:
-    from tinyconv import deploy, targets
-    from tinyconv.planner import plan_memory
-
-    assert [op.kind for op in keras_graph.ops] == [op.kind for op in tflite_graph.ops]
-    ours, theirs = signature(keras_graph), signature(tflite_graph)
-    for i, (a, b) in enumerate(zip(ours, theirs)):
-        assert a == b, f"op #{i} differs:\n predicted {a}\n converted {b}"
-    assert [t.shape for t in keras_graph.inputs] == [t.shape for t in tflite_graph.inputs]
-    assert [t.shape for t in keras_graph.outputs] == [t.shape for t in tflite_graph.outputs]
-    assert keras_graph.weight_bytes() == tflite_graph.weight_bytes()
-    assert keras_graph.total_macs() == tflite_graph.total_macs()
-    for isa in Isa:
-        assert plan_memory(keras_graph, isa).arena_bytes == plan_memory(tflite_graph, isa).arena_bytes, isa
-    # What the NAS budgets: the deployment's RAM and the const arrays codegen emits
-    # (int8 weights, int32 biases, requantization multipliers and shifts).
-    board = targets.get_board("qemu-m7")
-    ours_d = deploy.prepare(keras_graph, board, sram=1 << 40, flash=1 << 40)
-    theirs_d = deploy.prepare(tflite_graph, board, sram=1 << 40, flash=1 << 40)
-    assert ours_d.planned_ram_bytes == theirs_d.planned_ram_bytes
-    assert ours_d.source.weights_bytes == theirs_d.source.weights_bytes
 
 
 def _family_param(name: str):
@@ -197,6 +68,27 @@ def test_random_mcunet_config_equals_converted(seed):
     spec = random_mcunet_spec(seed)
     blob = converted_spec(f"mcunet-rand{seed}", spec)
     assert_same_graph(graph_from_keras(build_model(spec)), import_tflite(blob))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_search_space_graph_equals_keras_import(seed):
+    """Both predictors emit through ir.builder from zoo.arch's constants: the search space's
+    converter-free graph of a config is graph_from_keras of the Keras model it builds."""
+    import numpy as np
+
+    from tinyconv.ir.keras_import import graph_from_keras
+    from tinyconv.keras_compat import keras
+    from tinyconv.space import ArchConfig, SearchSpace
+
+    rng = random.Random(seed)
+    cfg = SearchSpace().sample(rng) if seed else ArchConfig.mobilenetv2(0.35, 64)
+    channels, classes = rng.choice((1, 3)), rng.choice((2, 10))
+    keras.utils.set_random_seed(seed)
+    model = cfg.build_keras(channels, classes)
+    dense = model.get_layer("classifier_dense")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel, bias + 0.1])  # trained: the converter keeps the bias
+    assert_same_signature(cfg.graph(channels, classes), graph_from_keras(model))
 
 
 def test_prediction_is_fast_on_the_largest_search_space_model():
@@ -264,7 +156,7 @@ def test_zoo_command_reports_the_predicted_deployment():
     from click.testing import CliRunner
 
     from tinyconv.cli import cli
-    from tinyconv.commands.zoo import family_cost
+    from tinyconv.cli.zoo import family_cost
     from tinyconv.units import format_bytes
 
     result = CliRunner().invoke(cli, ["zoo", "--family", "lenet5", "--resolution", "32"])

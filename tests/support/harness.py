@@ -10,8 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tinyconv import targets
 from tinyconv.verify import VerifyReport, verify
+
+
+def board_params(boards: list[str], slow: bool = False) -> list:
+    """pytest params of `boards`: a QEMU board needs the Arm tools (@pytest.mark.arm), the
+    host board only the host compiler; `slow` marks them all slow."""
+    marks = [pytest.mark.slow] if slow else []
+    return [pytest.param(b, id=b, marks=marks + ([] if b == "host" else [pytest.mark.arm]))
+            for b in boards]
 
 
 @dataclass

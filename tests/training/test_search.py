@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from cli_process import interrupt_when, run_cli
 from tinyconv.errors import TinyconvError
 from tinyconv.search.budget import Budget, check_feasible, fitting_sample
 from tinyconv.search.evolution import Evolution, EvolutionSettings
@@ -27,8 +28,7 @@ TINY_PROXY = ProxySettings(train_images=128, val_images=128, epochs=1, batch_siz
 
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from tinyconv.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return run_cli(*args, timeout=timeout)
 
 
 @pytest.mark.parametrize("text", ["320kB", "320KiB", "327680", "0.3125MB"])
@@ -57,8 +57,10 @@ def test_no_config_fits_reports_smallest_footprint():
     with pytest.raises(TinyconvError, match="flash"):
         check_feasible(SPACE, Budget.parse("1MB", "20kB"), BOARD, 1, 10)
     assert check_feasible(SPACE, Budget(smallest.peak_sram, smallest.flash), BOARD, 1, 10) == smallest
-    # Through the CLI: one line, exit 2, at once (no TensorFlow, no training).
-    r = _cli("search", "--sram", "16kB", "--flash", "1MB", "-o", "/nonexistent/x")
+    # Through the CLI: one line, exit 2, at once (no TensorFlow, no training). digits has
+    # the same search space as a 28 px set (resolutions up to 64) and ships with scikit-learn.
+    r = _cli("search", "--sram", "16kB", "--flash", "1MB", "--dataset", "digits",
+             "-o", "/nonexistent/x")
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
     assert r.stderr.startswith("tinyconv: error: no configuration fits")
@@ -136,8 +138,8 @@ def test_evolution_is_deterministic_and_resumes_from_log(tmp_path):
 def test_resumed_search_adds_up_the_evolution_time(tmp_path):
     """search.json keeps the evolution's wall time, so a resumed search reports the total."""
     opts = SearchOptions(budget=Budget.parse("96kB", "1MB"), search_budget=SearchBudget(2),
-                         space_samples=4, population=2, parents=2, proxy=TINY_PROXY,
-                         train_final=False, proxy_kind="macs")
+                         dataset="digits", space_samples=4, population=2, parents=2,
+                         proxy=TINY_PROXY, train_final=False, proxy_kind="macs")
     out = tmp_path / "s"
     first = run_search(opts, out, BOARD, echo=lambda s: None)
     saved = json.loads((out / "search.json").read_text())["evolution_seconds"]
@@ -171,6 +173,7 @@ def test_pareto_front():
 
 
 @pytest.mark.slow
+@pytest.mark.dataset("fashion_mnist")
 def test_real_proxy_search_writes_log_and_resume_does_not_retrain(tmp_path):
     """The training proxy, through run_search: 1 candidate, then resume to 2."""
     opts = SearchOptions(budget=Budget.parse("96kB", "1MB"), search_budget=SearchBudget(1),
@@ -200,6 +203,7 @@ def test_workers_2_spawns_processes(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.dataset("fashion_mnist")
 def test_workers_2_training(tmp_path):
     evo = _evolve(tmp_path, "96kB", 2, evaluator=evaluate, workers=2)
     assert evo.state.evaluations == 2
@@ -208,6 +212,8 @@ def test_workers_2_training(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.arm
+@pytest.mark.dataset("fashion_mnist")
 def test_full_search_cli_exports_firmware_that_fits(tmp_path):
     """The whole command at a small budget, then the winner in QEMU (bit-exact, RAM/flash)."""
     from tinyconv.verify import verify
@@ -235,3 +241,82 @@ def test_full_search_cli_exports_firmware_that_fits(tmp_path):
     assert "0 evaluated now, 4 from the log" in r.stdout
     assert (out / "final" / "metrics.json").stat().st_mtime_ns == trained
     assert json.loads((out / "metrics.json").read_text())["key"] == metrics["key"]
+
+
+# ---- the whole command in CI: Ctrl-C, --resume, --export -> firmware bit-exact in QEMU ----------
+# digits (scikit-learn, no ../shared) at a budget where every candidate is small; the MACs
+# proxy skips the candidates' training, so the time goes to the winner's final training,
+# which is where a user's Ctrl-C lands, and its int8 conversion. (3 epochs of 6 steps leave
+# BatchNorm's moving statistics near their start, so accuracy is not asserted here; the
+# slow test above runs the training proxy and checks accuracy.)
+CI_SEARCH = ["search", "--sram", "48kB", "--flash", "256kB", "--dataset", "digits",
+             "--budget", "2", "--population", "2", "--space-samples", "4", "--proxy", "macs",
+             "--epochs", "3", "--no-qat", "--limit-train", "400", "--export",
+             "--target", "cortex-m4"]
+
+
+@pytest.mark.arm
+def test_search_ctrl_c_resume_and_export_run_bit_exact_in_qemu(tmp_path):
+    """One CI search: interrupted after the winner's first finished epoch, resumed, and the
+    firmware project it exported built with its own Makefile and run in QEMU on real test
+    images, every output byte equal to LiteRT's reference kernels'. (One test, not two on a
+    shared fixture: pytest -n 2 could run the search once per worker.)"""
+    import numpy as np
+
+    from tinyconv.data import load_dataset
+    from tinyconv.reference import litert_outputs
+    from tinyconv.train.quantize import quantize_input
+
+    out = tmp_path / "s"
+    state = out / "final" / "checkpoints" / "state.json"
+    started = time.monotonic()
+    stop = interrupt_when([*CI_SEARCH, "-o", out], state.exists)
+    interrupted_after = time.monotonic() - started
+    # One Ctrl-C: a prompt exit 130 with one line, no traceback, nothing half-written.
+    assert stop.returncode == 130, stop.stderr[-3000:]
+    assert "Traceback" not in stop.stderr and stop.exit_seconds < 30
+    assert stop.stderr.strip().splitlines()[-1].startswith("tinyconv: interrupted")
+    log = (out / "candidates.jsonl").read_text()
+    logged = [json.loads(line) for line in log.splitlines()]
+    assert len(logged) == 2 and len({c["key"] for c in logged}) == 2
+    saved = json.loads(state.read_text())
+    done = saved["epoch"]
+    assert 1 <= done < 3 and len(saved["history"]["val_accuracy"]) == done
+    assert (out / "final" / "checkpoints" / saved["checkpoint"]).is_dir()
+    assert not (out / "metrics.json").exists()
+
+    # --resume: no candidate evaluated again, the final training continues after `done`.
+    started = time.monotonic()
+    resumed = run_cli(*CI_SEARCH, "-o", out, "--resume")
+    print(f"CI search: interrupted after {interrupted_after:.0f} s (exit in "
+          f"{stop.exit_seconds:.1f} s), resumed run {time.monotonic() - started:.0f} s")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "0 evaluated now, 2 from the log" in resumed.stdout
+    assert f"resuming after epoch {done}" in resumed.stdout
+    assert (out / "candidates.jsonl").read_text() == log
+    final = json.loads((out / "final" / "metrics.json").read_text())
+    assert final["epochs_run"] == 3 and final["dataset_sizes"]["train"] == 360
+    history = json.loads((out / "final" / "history.json").read_text())["history"]
+    for key in ("loss", "val_accuracy"):  # the finished epochs kept, not trained again
+        assert history[key][:done] == saved["history"][key]
+    assert history["loss"][-1] < history["loss"][0]  # and training went on from there
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["key"] in {c["key"] for c in logged}
+    assert metrics["peak_sram_bytes"] <= 48 * 1024 and metrics["board"] == "qemu-m4"
+
+    # The exported project, as a user builds and runs it.
+    fw = out / "firmware"
+    assert "qemu-m4" in (fw / "config.mk").read_text()
+    blob = (out / "model_int8.tflite").read_bytes()
+    resolution = json.loads((out / "arch.json").read_text())["resolution"]
+    x = load_dataset("digits", input_shape=(resolution, resolution, 1), limit_test=12).x_test
+    q = quantize_input(blob, x)
+    (tmp_path / "in.bin").write_bytes(q.tobytes())
+    run = subprocess.run(["make", "-C", str(fw), "run", f"INPUT={tmp_path / 'in.bin'}",
+                          f"OUTPUT={tmp_path / 'out.bin'}", f"COUNT={len(q)}"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"invokes={len(q)} status=0" in run.stdout
+    expected = np.stack([o[0].reshape(-1) for o in litert_outputs(blob, [[s[None]] for s in q])])
+    ours = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(expected.shape)
+    assert np.array_equal(ours, expected), f"{np.count_nonzero(ours != expected)} bytes differ"

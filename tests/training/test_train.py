@@ -1,21 +1,19 @@
-"""Training pipeline on real Fashion-MNIST: train -> int8 -> ONNX -> metrics, resume, QAT, CLI errors."""
+"""Training pipeline on real Fashion-MNIST: train -> int8 -> ONNX -> metrics, resume, QAT, CLI errors.
+
+The Fashion-MNIST tests need the dataset (`make test` installs Debian's copy); Ctrl-C and
+--resume through the CLI run on scikit-learn's digits, so they run on any checkout."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_process import interrupt_when, run_cli
 from tinyconv.train import TrainConfig
 
-REPO = Path(__file__).resolve().parents[2]
+FASHION = pytest.mark.dataset("fashion_mnist")
 SMALL = dict(model="lenet5", dataset="fashion_mnist", epochs=2, batch_size=64, limit_train=2000,
              limit_test=300, calibration_samples=100, seed=0)
 
@@ -37,11 +35,10 @@ def small_data():
 
 
 def cli(*args, timeout=300):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-c", "from tinyconv.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+    return run_cli(*args, timeout=timeout)
 
 
+@FASHION
 def test_run_writes_every_artefact_and_sane_metrics(lenet_run):
     run_dir, result = lenet_run
     for name in ("model.h5", "model_int8.tflite", "model.onnx", "model_int8.onnx", "metrics.json",
@@ -65,6 +62,7 @@ def test_run_writes_every_artefact_and_sane_metrics(lenet_run):
     assert len(history["history"]["val_accuracy"]) == 2
 
 
+@FASHION
 def test_int8_accuracy_recomputes_from_the_file(lenet_run):
     from tinyconv.data import load_dataset
     from tinyconv.train import int8_accuracy
@@ -75,6 +73,7 @@ def test_int8_accuracy_recomputes_from_the_file(lenet_run):
     assert acc == pytest.approx(result.int8_accuracy, abs=1e-9)
 
 
+@FASHION
 def test_batched_int8_outputs_equal_one_by_one_reference_runs(lenet_run):
     from tinyconv.data import load_dataset
     from tinyconv.reference import litert_outputs
@@ -88,6 +87,7 @@ def test_batched_int8_outputs_equal_one_by_one_reference_runs(lenet_run):
     assert batched.dtype == np.int8 and np.array_equal(batched, single)
 
 
+@FASHION
 def test_onnx_files_run_in_onnxruntime_and_match_keras(lenet_run, small_data):
     from tinyconv import onnx_export
     from tinyconv.keras_compat import keras
@@ -103,6 +103,7 @@ def test_onnx_files_run_in_onnxruntime_and_match_keras(lenet_run, small_data):
     assert np.mean(np.argmax(q, 1) == np.argmax(ref, 1)) >= 0.8
 
 
+@FASHION
 def test_resume_continues_from_the_last_finished_epoch(tmp_path, small_data):
     from tinyconv import zoo
     from tinyconv.keras_compat import keras
@@ -126,6 +127,7 @@ def test_resume_continues_from_the_last_finished_epoch(tmp_path, small_data):
     assert [p.name for p in ckpt.glob("epoch-*")] == ["epoch-0002"]
 
 
+@FASHION
 def test_early_stopping_restores_the_best_epoch(tmp_path, small_data):
     from tinyconv import zoo
     from tinyconv.keras_compat import keras
@@ -141,6 +143,7 @@ def test_early_stopping_restores_the_best_epoch(tmp_path, small_data):
     assert hist.epochs_run == hist.best_epoch + 1 < 6
 
 
+@FASHION
 def test_qat_finetune_and_int8_export(small_data):
     from tinyconv import zoo
     from tinyconv.convert import ops_of
@@ -215,22 +218,15 @@ def test_cli_refuses_non_empty_output(tmp_path):
 
 
 @pytest.mark.slow
+@FASHION
 def test_cli_ctrl_c_keeps_checkpoints_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     args = ["train", "--model", "lenet5", "--epochs", "3", "--limit-train", "3000", "--limit-test", "200",
             "--no-onnx", "-o", str(out)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    p = subprocess.Popen([sys.executable, "-c", "from tinyconv.cli import main; main()", *args],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
     state = out / "checkpoints" / "state.json"
-    deadline = time.time() + 240
-    while not state.exists() and time.time() < deadline and p.poll() is None:
-        time.sleep(0.2)
-    assert state.exists(), "no checkpoint after the first epoch"
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err
-    assert "interrupted, resume with --resume" in err and "Traceback" not in err
+    stop = interrupt_when(args, state.exists, start_timeout=240, exit_timeout=120)
+    assert stop.returncode == 130, stop.stderr
+    assert "interrupted, resume with --resume" in stop.stderr and "Traceback" not in stop.stderr
     done = json.loads(state.read_text())["epoch"]
     assert 1 <= done < 3
     r = cli(*args, "--resume", timeout=400)
@@ -238,3 +234,33 @@ def test_cli_ctrl_c_keeps_checkpoints_and_resume_finishes(tmp_path):
     assert f"resuming after epoch {done}" in r.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["epochs_run"] == 3 and m["int8_accuracy"] > 0.5
+
+def test_cli_ctrl_c_mid_training_then_resume_on_digits(tmp_path):
+    """CI's Ctrl-C: SIGINT once during the second epoch of a real `tinyconv train`, then
+    --resume trains only the epochs that had not finished."""
+    out = tmp_path / "run"
+    args = ["train", "--model", "lenet5", "--dataset", "digits", "--resolution", "28",
+            "--epochs", "4", "--limit-train", "1000", "--limit-test", "100", "--no-onnx",
+            "-o", out]
+    state = out / "checkpoints" / "state.json"
+    stop = interrupt_when(args, state.exists)
+    assert stop.returncode == 130, stop.stderr[-3000:]
+    assert "Traceback" not in stop.stderr and stop.exit_seconds < 30
+    assert stop.stderr.strip().splitlines()[-1] == (
+        f"tinyconv: interrupted, resume with --resume (checkpoints kept in {out})")
+    saved = json.loads(state.read_text())
+    done = saved["epoch"]
+    assert 1 <= done < 4 and (out / "checkpoints" / saved["checkpoint"]).is_dir()
+    assert not (out / "metrics.json").exists() and not list(out.rglob(".tmp-*"))
+    r = run_cli(*args, "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"resuming after epoch {done}" in r.stdout
+    assert all(f"epoch {k}/4" not in r.stdout for k in range(1, done + 1))
+    assert "epoch 4/4" in r.stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["epochs_run"] == 4 and m["dataset_sizes"] == {"train": 900, "val": 100, "test": 100}
+    history = json.loads((out / "history.json").read_text())["history"]
+    for key in ("loss", "val_accuracy"):
+        assert history[key][:done] == saved["history"][key]
+    # 4 epochs of 900 8x8 digits upscaled to 28 px: far above chance (10 %).
+    assert m["int8_accuracy"] > 0.5

@@ -75,6 +75,7 @@ def _params():
         yield pytest.param(name, res, width, params, id=name, marks=marks)
 
 
+@pytest.mark.dataset("fashion_mnist")
 @pytest.mark.parametrize("name,resolution,width,params", list(_params()))
 def test_family_trains_and_int8_agrees_with_keras(name, resolution, width, params, datasets):
     from tinyconv.keras_compat import keras

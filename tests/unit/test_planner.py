@@ -114,3 +114,172 @@ def test_first_conv_with_one_channel_gets_scratch_only_where_it_fits():
     first = followed.ops[0]
     assert plan.scratch[first.index][1] == first.fast_scratch_bytes(O.Isa.DSP) == 36
     assert_valid(plan, followed)
+
+
+# -- brute force: every plan against lifetimes computed here, step by step ----------------
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def brute_force_check(plan, graph) -> int:
+    """Check `plan` against tensor lifetimes computed independently from its op order, and
+    return the largest sum of live bytes at one step (a lower bound of any arena).
+
+    A tensor lives from the step that produces it (graph inputs: step 0) to the last step
+    that reads it (graph outputs: after the last op); an op's scratch at its step. Two
+    regions live at the same step may share bytes only where the plan says they share a
+    buffer: an alias (RESHAPE) or an in-place op's output and its input.
+    """
+    order = plan.order
+    end = len(order)
+    first: dict[int, int] = {t.index: 0 for t in graph.inputs}
+    last: dict[int, int] = {}
+    for step, op in enumerate(order):
+        for t in op.outputs:
+            first[t.index] = step
+        for t in op.activation_inputs():
+            last[t.index] = step
+    for t in graph.outputs:
+        last[t.index] = end
+    tensors = {t.index: t for t in graph.activations()}
+    assert set(first) == set(tensors), "every activation is produced or a graph input"
+
+    # tensors allowed to share bytes: union-find over aliases and in-place pairs
+    parent = {i: i for i in tensors}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for op in order:
+        pair = None
+        if op.is_alias:
+            pair = (op.x, op.outputs[0])
+        elif op.index in plan.inplace_ops:
+            pair = (op.inputs[op.inplace_input()], op.outputs[0])
+        if pair is not None:
+            parent[root(pair[1].index)] = root(pair[0].index)
+
+    # (label, group, offset, size, first, last)
+    regions = []
+    for i, t in tensors.items():
+        offset = plan.tensor_offsets[i]
+        regions.append((t.name, ("t", root(i)), offset, t.nbytes, first[i],
+                        max(first[i], last.get(i, first[i]))))
+    for step, op in enumerate(order):
+        need = op.scratch_bytes(plan.isa, inplace=op.index in plan.inplace_ops)
+        if need:
+            assert op.index in plan.scratch and plan.scratch[op.index][1] >= need, \
+                f"{op.describe()} needs {need} B of scratch"
+        if op.index in plan.scratch:
+            offset, size = plan.scratch[op.index]
+            regions.append((f"scratch of {op.describe()}", ("s", op.index), offset, size,
+                            step, step))
+
+    peak = 0
+    for step in range(end + 1):
+        live = sorted((r for r in regions if r[4] <= step <= r[5]), key=lambda r: r[2])
+        for k, a in enumerate(live):
+            assert a[2] >= 0 and a[2] + a[3] <= plan.arena_bytes, \
+                f"{a[0]} ends at {a[2] + a[3]}, past the {plan.arena_bytes} B arena"
+            for b in live[k + 1:]:
+                if b[2] >= a[2] + a[3]:
+                    break
+                assert a[1] == b[1], f"step {step}: {a[0]} and {b[0]} overlap in the arena"
+        # bytes that must coexist: each sharing group counts once, at its largest member
+        groups: dict = {}
+        for r in live:
+            groups[r[1]] = max(groups.get(r[1], 0), r[3])
+        peak = max(peak, sum(groups.values()))
+    assert plan.arena_bytes >= peak
+    assert plan.peak_live_bytes >= peak  # the planner's own peak never understates
+    return peak
+
+
+def _zoo_graphs():
+    paths = sorted((REPO / "models").glob("*/*.tflite"))
+    return [pytest.param(p, id=p.parent.name) for p in paths]
+
+
+@pytest.mark.parametrize("path", _zoo_graphs())
+@pytest.mark.parametrize("isa", list(O.Isa))
+def test_brute_force_zoo_models(path, isa):
+    graph = import_tflite(path.read_bytes(), path.name)
+    plan = plan_memory(graph, isa)
+    peak = brute_force_check(plan, graph)
+    assert peak > 0
+    assert_valid(plan, graph)
+
+
+@pytest.mark.parametrize("kind", sorted(tb.SINGLE_OP_BUILDERS))
+def test_brute_force_single_op_models(kind):
+    rng = np.random.default_rng(11)
+    for _ in range(2):
+        graph = import_tflite(tb.SINGLE_OP_BUILDERS[kind](rng), kind)
+        for isa in O.Isa:
+            brute_force_check(plan_memory(graph, isa), graph)
+
+
+def random_graph(rng: np.random.Generator) -> bytes:
+    """A random int8 DAG: convs, depthwise, residual ADDs, CONCATENATION, RESHAPE, pools,
+    several outputs; branches keep earlier tensors alive across later steps."""
+    b = tb.ModelBuilder("random graph")
+    hw = int(rng.integers(4, 10))
+    x = tb._int8_input(b, rng, (1, hw, hw, int(rng.integers(1, 5))))
+    live = [x]
+    outputs = []
+    for _ in range(int(rng.integers(3, 10))):
+        src = live[int(rng.integers(len(live)))]
+        shape = b.tensors[src].shape
+        kind = rng.choice(["conv", "dw", "add", "concat", "reshape", "pool"])
+        if kind == "conv":
+            y = tb._conv(b, rng, src, int(rng.integers(1, 9)), int(rng.choice([1, 3])),
+                         int(rng.choice([1, 1, 2])))
+        elif kind == "dw":
+            y = tb._depthwise(b, rng, src)
+        elif kind == "add":
+            same = [t for t in live if b.tensors[t].shape == shape and t != src]
+            if not same:
+                continue
+            other = same[int(rng.integers(len(same)))]
+            y = b.like(src)
+            b.op("ADD", [src, other], [y], tb.schema.AddOptionsT())
+        elif kind == "concat":
+            same = [t for t in live if b.tensors[t].shape[:3] == shape[:3]]
+            other = same[int(rng.integers(len(same)))]
+            y = b.like(src, shape=tuple(shape[:3]) + (shape[3] + b.tensors[other].shape[3],))
+            b.op("CONCATENATION", [src, other], [y], tb.schema.ConcatenationOptionsT(axis=3))
+        elif kind == "reshape":
+            n = int(np.prod(shape))
+            r = b.like(src, shape=(1, n))
+            b.op("RESHAPE", [src, b.const(np.array([1, n], np.int32))], [r])
+            outputs.append(r)  # a rank-2 tensor ends its branch
+            continue
+        else:
+            if shape[1] < 2 or shape[2] < 2:
+                continue
+            y = b.like(src, shape=(1, shape[1] // 2, shape[2] // 2, shape[3]))
+            b.op("MAX_POOL_2D", [src], [y], tb.schema.Pool2DOptionsT(
+                padding=tb.Padding.VALID, strideH=2, strideW=2, filterHeight=2,
+                filterWidth=2))
+        live.append(y)
+    consumed = {i for op in b.operators for i in op.inputs}
+    outputs += [t for t in live[1:] if t not in consumed]
+    if not outputs:
+        outputs = [live[-1]] if len(live) > 1 else []
+    if not outputs:  # nothing was added: one conv
+        outputs = [tb._conv(b, rng, x, 4, 3, 1)]
+    return b.build([x], sorted(set(outputs)))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_brute_force_random_graphs(seed):
+    rng = np.random.default_rng(seed)
+    graph = import_tflite(random_graph(rng), f"random {seed}")
+    for isa in O.Isa:
+        plan = plan_memory(graph, isa)
+        brute_force_check(plan, graph)
+        without = plan_memory(graph, isa, allow_inplace=False)
+        brute_force_check(without, graph)
+        assert not without.inplace_ops

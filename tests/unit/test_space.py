@@ -2,75 +2,28 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
 import random
-from pathlib import Path
 
-import numpy as np
 import pytest
+from zoo_models import Spec, assert_same_graph, converted_spec
 
 from tinyconv import deploy
 from tinyconv.errors import TinyconvError
-from tinyconv.space import ArchConfig, SearchSpace, STAGE_CHANNELS, STAGE_STRIDES
+from tinyconv.space import ArchConfig, SearchSpace
 from tinyconv.targets import get_board
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = 4
-CONVERT_RECIPE = 1
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("TINYCONV_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "tinyconv"
-    return base / "space"
+def space_spec(cfg: ArchConfig, channels: int, classes: int = 10) -> Spec:
+    """The zoo model of `cfg` (zoo/mcunet.py), trained-like: its classifier has a bias."""
+    return Spec("mcunet", (cfg.resolution, cfg.resolution, channels), classes, cfg.width,
+                cfg.zoo_params(), classifier_bias=True)
 
 
-def _key(cfg: ArchConfig, channels: int, classes: int) -> str:
-    # CONVERT_RECIPE: bump when `converted` below changes what it produces.
-    h = hashlib.sha256(f"{cfg.to_json()}|{channels}|{classes}|{CONVERT_RECIPE}".encode())
-    for rel in ("tinyconv/zoo/mcunet.py", "tinyconv/zoo/mobilenetv2.py", "tinyconv/zoo/_common.py",
-                "tinyconv/convert.py"):
-        h.update((REPO / rel).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def converted(cfg: ArchConfig, channels: int, classes: int) -> bytes:
-    """The int8 .tflite of `cfg` (random weights, nonzero biases, sane logit spread), cached
-    on disk: conversion takes 15-35 s."""
-    directory = _cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{_key(cfg, channels, classes)}.tflite"
-    with open(directory / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            from zoo_models import _temper_logits
-
-            from tinyconv.convert import to_int8_tflite
-            from tinyconv.keras_compat import keras
-            from tinyconv.zoo.random_init import randomize_batchnorm
-
-            keras.utils.set_random_seed(SEED)
-            model = cfg.build_keras(channels, classes)
-            rng = np.random.default_rng(SEED)
-            data = rng.uniform(0, 1, (8, cfg.resolution, cfg.resolution, channels)).astype(np.float32)
-            randomize_batchnorm(model, data, seed=SEED)
-            dense = model.get_layer("classifier_dense")
-            kernel, bias = dense.get_weights()
-            # A trained classifier has a bias; the converter drops an all-zero one.
-            dense.set_weights([kernel, rng.normal(0, 0.1, bias.shape).astype(np.float32)])
-            _temper_logits(model, data)
-            blob = to_int8_tflite(model, data)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(blob)
-            os.replace(tmp, path)
-    return path.read_bytes()
-
-
-def test_constants_mirror_the_zoo():
-    from tinyconv.zoo import mcunet
-    assert STAGE_CHANNELS == mcunet.STAGE_CHANNELS and STAGE_STRIDES == mcunet.STAGE_STRIDES
+def converted(cfg: ArchConfig, channels: int, classes: int = 10) -> bytes:
+    """The int8 .tflite of `cfg` (cached on disk by zoo_models: conversion takes 15-35 s)."""
+    return converted_spec("space", space_spec(cfg, channels, classes))
 
 
 def test_sampling_is_deterministic_and_in_space():
@@ -101,6 +54,53 @@ def test_json_round_trip_and_key():
         ArchConfig(0.5, 64, (1,) * 7, (3,) * 6, (3,) * 7)
 
 
+def lifetime_sweep(graph, plan, arena: int) -> int:
+    """Brute force, independent of the planner's buffers and placement search: walk the
+    plan's order, give every activation tensor its lifetime (produced .. last read; graph
+    inputs from the start, outputs to the end) and check at every step that the tensors live
+    then, and the op's scratch, lie inside `arena` and overlap only where one reuses the
+    other's bytes (a RESHAPE alias, an op the plan runs in place). Returns the peak over
+    the steps of the bytes live at once: no arena can be smaller."""
+    steps = len(plan.order)
+    born = {t.index: 0 for t in graph.inputs}
+    last: dict[int, int] = {}
+    for step, op in enumerate(plan.order):
+        for t in op.activation_inputs():
+            last[t.index] = step
+        for t in op.outputs:
+            born.setdefault(t.index, step)
+    for t in graph.outputs:
+        last[t.index] = steps
+    group = {t.index: t.index for t in graph.activations()}
+
+    def find(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for op in plan.order:
+        if op.is_alias or op.index in plan.inplace_ops:
+            source = op.x if op.is_alias else op.inputs[op.inplace_input()]
+            group[find(op.y.index)] = find(source.index)
+    peak = 0
+    for step, op in enumerate(plan.order):
+        regions = [(plan.tensor_offsets[t.index], t.nbytes, find(t.index))
+                   for t in graph.activations()
+                   if born[t.index] <= step <= last.get(t.index, born[t.index])]
+        if op.index in plan.scratch:
+            offset, size = plan.scratch[op.index]
+            regions.append((offset, size, ("scratch", op.index)))
+        for i, (o1, s1, g1) in enumerate(regions):
+            assert 0 <= o1 and o1 + s1 <= arena, (step, o1, s1, arena)
+            for o2, s2, g2 in regions[i + 1:]:
+                assert g1 == g2 or o1 + s1 <= o2 or o2 + s2 <= o1, (step, op.describe())
+        live: dict = {}
+        for _, size, g in regions:
+            live[g] = max(live.get(g, 0), size)
+        peak = max(peak, sum(live.values()))
+    return peak
+
+
 def test_cost_is_fast_and_monotone():
     import time
     board = get_board("qemu-m7")
@@ -111,10 +111,32 @@ def test_cost_is_fast_and_monotone():
     assert time.perf_counter() - t < 5
     assert cs.peak_sram < cb.peak_sram and cs.flash < cb.flash and cs.macs < cb.macs
     assert cs.instructions < cb.instructions
-    # Peak SRAM is the deployment's own number: arena + stack + runtime.
-    d = deploy.prepare(small.graph(1, 10), board, sram=1 << 40, flash=1 << 40)
-    assert cs.peak_sram == d.planned_ram_bytes == d.plan.arena_bytes + 8192 + deploy.RUNTIME_RAM_BYTES
-    assert cs.constant_bytes == d.source.weights_bytes
+    # The arena a cost budgets holds the network: a brute-force lifetime sweep finds every
+    # live tensor and scratch inside it, none overlapping another, at every step, and the
+    # arena is no smaller than the peak of live bytes. (That it equals the converted model's
+    # is test_graph_equals_converted_model; that the linked firmware fits the peak SRAM,
+    # test_estimates_match_a_build.)
+    for cfg, cost in ((small, cs), (big, cb)):
+        graph = cfg.graph(1, 10)
+        d = deploy.prepare(graph, board, sram=1 << 40, flash=1 << 40)
+        peak = lifetime_sweep(graph, d.plan, cost.arena)
+        assert peak <= cost.arena < cost.peak_sram
+        assert cost.constant_bytes == d.source.weights_bytes
+        assert cost.flash == cost.constant_bytes + cost.code_bytes
+
+
+def test_lifetime_sweep_catches_a_wrong_arena():
+    """The sweep fails an arena one byte too small, and a plan with two live tensors moved
+    onto each other."""
+    graph = _FIXED.graph(1, 10)
+    plan = deploy.prepare(graph, get_board("qemu-m7"), sram=1 << 40, flash=1 << 40).plan
+    lifetime_sweep(graph, plan, plan.arena_bytes)
+    with pytest.raises(AssertionError):
+        lifetime_sweep(graph, plan, plan.arena_bytes - 1)
+    stem = graph.ops[0]
+    plan.tensor_offsets[stem.y.index] = plan.tensor_offsets[stem.x.index]
+    with pytest.raises(AssertionError):
+        lifetime_sweep(graph, plan, plan.arena_bytes)
 
 
 # Configs whose analytic graph is compared with the converted int8 model: a fixed one with
@@ -130,23 +152,18 @@ def _random_configs(n: int, seed: int) -> list[tuple[ArchConfig, int]]:
 
 
 def _check_equal(cfg: ArchConfig, channels: int, classes: int = 10) -> None:
+    """ArchConfig.graph (ir.builder, no TensorFlow) against the converter's real output for
+    the Keras model of the same config: same ops, shapes and quantization structure, and
+    the same arena, RAM, constants and flash on every kernel family."""
     from tinyconv.ir.tflite_import import import_tflite
     real = import_tflite(converted(cfg, channels, classes))
     ours = cfg.graph(channels, classes)
-    assert [o.kind for o in ours.ops] == [o.kind for o in real.ops]
-    for a, b in zip(ours.ops, real.ops):
-        sa = [t.shape if t is not None else None for t in a.inputs + a.outputs]
-        sb = [t.shape if t is not None else None for t in b.inputs + b.outputs]
-        assert sa == sb, f"op {a.index} {a.kind}"
-        assert a.inplace_input() == b.inplace_input()
-    assert ours.total_macs() == real.total_macs()
-    for board in ("qemu-m7", "qemu-m3", "qemu-m55"):
-        b = get_board(board)
-        d_ours = deploy.prepare(ours, b, sram=1 << 40, flash=1 << 40)
-        d_real = deploy.prepare(real, b, sram=1 << 40, flash=1 << 40)
-        assert d_ours.plan.arena_bytes == d_real.plan.arena_bytes, board
-        assert d_ours.planned_ram_bytes == d_real.planned_ram_bytes
-        assert d_ours.source.weights_bytes == d_real.source.weights_bytes, board
+    assert_same_graph(ours, real)
+    assert [op.inplace_input() for op in ours.ops] == [op.inplace_input() for op in real.ops]
+    cost = cfg.cost(get_board("qemu-m7"), channels, classes)
+    d_real = deploy.prepare(real, get_board("qemu-m7"), sram=1 << 40, flash=1 << 40)
+    assert (cost.arena, cost.peak_sram, cost.constant_bytes) == (
+        d_real.plan.arena_bytes, d_real.planned_ram_bytes, d_real.source.weights_bytes)
 
 
 @pytest.mark.parametrize("index", range(3))
@@ -162,15 +179,40 @@ def test_graph_equals_converted_model_many(index):
     _check_equal(cfg, channels)
 
 
-def test_flash_and_instruction_estimates_match_a_build():
-    """Build and run the converted _FIXED config on qemu-m7: flash (constants + code
-    estimate) within 1 % of the ELF's .text+.data, instructions within 15 % of QEMU's count."""
+# Built and run on qemu-m7 against the cost estimates: MobileNetV2 0.35 @ 64 px (all 3x3,
+# expansion 6: where the pre-im2col instruction fit was 29 % low) and _FIXED in CI; in the
+# slow run also the search.json baseline and winner and two random configs. (The fit of
+# space.INSN_COEFFS used these and 5 more.)
+_WINNER = ArchConfig.from_dict({"width": 0.7, "resolution": 48, "depths": [1, 2, 1, 4, 3, 1, 1],
+                                "kernels": [5, 7, 7, 5, 7, 7, 3, 5, 7, 7, 3, 3, 5],
+                                "expansions": [4, 3, 6, 6, 3, 4, 6, 6, 4, 3, 3, 3, 4]})
+_BUILT = [pytest.param(ArchConfig.mobilenetv2(0.35, 64), 3, id="mobilenetv2-0.35-64"),
+          pytest.param(_FIXED, 1, id="fixed"),
+          pytest.param(ArchConfig.mobilenetv2(0.6, 48), 3, id="mobilenetv2-0.6-48",
+                       marks=pytest.mark.slow),
+          pytest.param(_WINNER, 3, id="search-winner", marks=pytest.mark.slow)] + [
+    pytest.param(cfg, channels, id=f"random{i}", marks=pytest.mark.slow)
+    for i, (cfg, channels) in enumerate(_random_configs(2, SEED))]
+
+
+@pytest.mark.arm
+@pytest.mark.parametrize("cfg, channels", _BUILT)
+def test_estimates_match_a_build(cfg, channels):
+    """The converted model of `cfg`, built and run on qemu-m7: flash (constants + code
+    estimate) within 1 % of the ELF's .text+.data, instructions per inference within
+    space.INSN_TOLERANCE of QEMU's count, and the peak SRAM the search budgets covers what
+    the linked firmware reserves (its static RAM from the ELF + the reserved stack, which
+    the measured stack stays inside)."""
+    from tinyconv.space import INSN_TOLERANCE
     from tinyconv.verify import verify
     board = get_board("qemu-m7")
-    est = _FIXED.cost(board, 1, 10)
-    r = verify(converted(_FIXED, 1, 10), board, n=1, compare_tflm=False)
+    est = cfg.cost(board, channels, 10)
+    r = verify(converted(cfg, channels), board, n=1, compare_tflm=False)
     assert r.mismatched_bytes == 0
     assert abs(est.flash - r.flash_bytes) <= 0.01 * r.flash_bytes, (est.flash, r.flash_bytes)
     assert r.instructions_per_inference is not None
     err = (est.instructions - r.instructions_per_inference) / r.instructions_per_inference
-    assert abs(err) < 0.15, (est.instructions, r.instructions_per_inference)
+    assert abs(err) < INSN_TOLERANCE, (est.instructions, r.instructions_per_inference)
+    assert r.static_ram_bytes >= est.arena
+    assert r.static_ram_bytes + r.stack_reserved_bytes <= est.peak_sram
+    assert r.stack_bytes <= r.stack_reserved_bytes

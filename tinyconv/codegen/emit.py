@@ -53,6 +53,16 @@ class Param:
     init: str
 
 
+@dataclass(frozen=True)
+class LayerDump:
+    """A tensor the firmware hands to tc_model_dump_layer() right after the op that produced
+    it, when compiled with TC_DUMP_LAYERS (verify --layers)."""
+
+    op: Op
+    tensor: Tensor
+    ptr: str
+
+
 @dataclass
 class Step:
     op: Op
@@ -60,6 +70,7 @@ class Step:
     args: list[str]
     prologue: list[str]
     comment: str
+    dumps: list[LayerDump] = field(default_factory=list)  # after this step's call
 
 
 @dataclass
@@ -108,6 +119,10 @@ class ModelSource:
     arrays: list[ConstArray] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    # Every op's output, in execution order: what a TC_DUMP_LAYERS build dumps.
+    layers: list[LayerDump] = field(default_factory=list)
+    # Dumps of aliases (RESHAPE) that run before the first kernel call.
+    leading_dumps: list[LayerDump] = field(default_factory=list)
     _constants: dict[int, str] = field(default_factory=dict)
 
     def tensor_ptr(self, t: Tensor) -> str:
@@ -137,18 +152,28 @@ def generate(graph: Graph, plan: Plan, match: str = "litert") -> ModelSource:
     for op in plan.order:
         ctx = _OpContext(source, op, plan.isa, op.index in plan.inplace_ops, match)
         call = lowering.lower(op, ctx)
+        dumps = [LayerDump(op, t, source.tensor_ptr(t)) for t in op.outputs
+                 if t is not None and not t.is_constant]
+        source.layers += dumps
         if call is None:
+            # An alias: its output already holds its bytes, dumped where it "runs".
+            (source.steps[-1].dumps if source.steps else source.leading_dumps).extend(dumps)
             continue
         shapes = " + ".join("x".join(map(str, t.shape)) for t in op.activation_inputs())
         out = "x".join(map(str, op.y.shape))
         comment = f"#{op.index} {op.kind} {shapes} -> {out}" + (
             " (in place)" if ctx.inplace else "") + (f": {call.comment}" if call.comment else "")
-        source.steps.append(Step(op, call.function, call.args, call.prologue, comment))
+        source.steps.append(Step(op, call.function, call.args, call.prologue, comment,
+                                 dumps))
     return source
 
 
-def write_model(source: ModelSource, model_dir: Path) -> list[Path]:
-    """Write model.h, model.c, weights.h, weights.c; return the paths written."""
+def write_model(source: ModelSource, model_dir: Path, *,
+                dump_layers: bool = False) -> list[Path]:
+    """Write model.h, model.c, weights.h, weights.c; return the paths written.
+
+    model.c calls tc_model_dump_layer() after every op where TC_DUMP_LAYERS is defined;
+    `dump_layers` defines it in model.h (so the same build flags compile either build)."""
     model_dir.mkdir(parents=True, exist_ok=True)
     graph, plan = source.graph, source.plan
     context = dict(
@@ -156,11 +181,19 @@ def write_model(source: ModelSource, model_dir: Path) -> list[Path]:
         arrays=source.arrays,
         inputs=[(source.tensor_ptr(t), t.nbytes, t) for t in graph.inputs],
         outputs=[(source.tensor_ptr(t), t.nbytes, t) for t in graph.outputs],
-        macs=graph.total_macs(),
+        macs=graph.total_macs(), leading_dumps=source.leading_dumps,
+        num_layers=len(source.layers), dump_layers=dump_layers,
     )
     written = []
     for template in ("model.h", "model.c", "weights.h", "weights.c"):
         path = model_dir / template
-        path.write_text(_TEMPLATES.get_template(template + ".j2").render(**context))
+        _write_if_changed(path, _TEMPLATES.get_template(template + ".j2").render(**context))
         written.append(path)
     return written
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Leaves an unchanged file (and its time stamp) alone: an incremental `make` then
+    recompiles only what a changed file touches."""
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)

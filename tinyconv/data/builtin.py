@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def _keras_mnist_npz(path: Path):
     try:
         with np.load(path, allow_pickle=False) as d:
             return (d["x_train"], d["y_train"]), (d["x_test"], d["y_test"])
-    except (OSError, KeyError, ValueError) as e:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise TinyconvError(f"cannot read {path}: {e}") from None
 
 

@@ -1,7 +1,12 @@
-"""The last resort: Keras' downloaders, with one clear line when the machine is offline."""
+"""The last resort: Keras' downloaders, with one clear line when the machine is offline.
+
+TINYCONV_OFFLINE=1 turns the download off (the test suite sets it: a test must find its data
+locally or skip, never fetch it).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -15,6 +20,10 @@ _KERAS_NAMES = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "
 def keras_download(name: str, folder: str) -> tuple[tuple[np.ndarray, np.ndarray],
                                                      tuple[np.ndarray, np.ndarray]]:
     """((x_train, y_train), (x_test, y_test)) as uint8, fetched into ~/.keras/datasets."""
+    if os.environ.get("TINYCONV_OFFLINE", "").lower() in ("1", "true", "yes"):
+        raise TinyconvError(f"dataset {name!r} not found locally (looked in {looked_in(folder)}) "
+                            "and TINYCONV_OFFLINE is set; put the files in one of those folders "
+                            "or set TINYCONV_DATA")
     print(f"tinyconv: dataset {name!r} not found locally (looked in {looked_in(folder)}); "
           "trying to download it with Keras", file=sys.stderr)
     from ..keras_compat import keras  # TensorFlow only on this rare path

@@ -21,9 +21,10 @@ It mirrors what the converter does to a legacy-Keras (tf_keras) functional model
   the Keras layer graph (it decides e.g. which Inception branch runs first, which the
   planner's arena depends on).
 
-Quantization parameters are placeholders (they change no size or plan) but keep the dtypes
-and the per-channel structure, so codegen lowers the graph to the same const arrays.
-Constant data are zeros of the right shape except shapes, axes and permutations.
+The converter's rules (folding, fusion, bias handling, output shapes, placeholder
+quantization) live in `ir.builder.GraphBuilder`, which the NAS's search space
+(`tinyconv.space`) emits through too; this module maps Keras layers onto it and checks every
+shape it derives against Keras's own.
 """
 
 from __future__ import annotations
@@ -35,17 +36,8 @@ import numpy as np
 
 from ..errors import TinyconvError
 from . import ops as O
-from .graph import DType, Graph, Quant, Tensor
-
-# Placeholder activation quantization: any positive scale plans the same; this one keeps
-# every requantization multiplier codegen derives valid (all activations share it).
-_ACT_QUANT = Quant(scale=(0.05,), zero_point=(0,))
-# LiteRT requires exactly this output quantization of int8 LOGISTIC and SOFTMAX.
-_PROB_QUANT = Quant(scale=(1.0 / 256.0,), zero_point=(-128,))
-_WEIGHT_SCALE = 1.0 / 127.0
-
-_FUSIBLE = (O.Conv2D, O.DepthwiseConv2D, O.FullyConnected, O.Add, O.Mul)
-_FOLDS_BN = (O.Conv2D, O.DepthwiseConv2D, O.FullyConnected)
+from .builder import GraphBuilder
+from .graph import Graph, Tensor
 
 
 @dataclass(eq=False)
@@ -68,83 +60,18 @@ class _KNode:
         return name
 
 
-class _Builder:
+class _Lowering:
+    """Walks the Keras layer graph in the converter's order and emits each call."""
+
     def __init__(self, model) -> None:
         self.model = model
-        self.tensors: list[Tensor] = []
-        self.ops: list[O.Op] = []
+        self.b = GraphBuilder(model.name, source=f"keras:{model.name}")
         self.value: dict[int, Tensor] = {}  # KerasTensor id -> IR tensor
-        self.producer: dict[int, O.Op] = {}  # IR tensor index -> op that wrote it
-        self.shared: dict[tuple, Tensor] = {}  # deduplicated small constants
         self.uses: dict[int, int] = {}  # KerasTensor id -> number of consuming calls
         self.skip: set[int] = set()  # ids of _KNodes absorbed by a fused pattern
 
-    # -- tensors ----------------------------------------------------------------------
-    def tensor(self, name: str, shape, dtype: DType = DType.INT8, quant: Quant | None = None,
-               data: np.ndarray | None = None) -> Tensor:
-        t = Tensor(index=len(self.tensors), name=name, shape=tuple(int(d) for d in shape),
-                   dtype=dtype, quant=quant, data=data)
-        self.tensors.append(t)
-        return t
-
-    def activation(self, name: str, keras_tensor, quant: Quant = _ACT_QUANT) -> Tensor:
-        shape = tuple(1 if d is None else int(d) for d in keras_tensor.shape)
-        return self.tensor(name, shape, DType.INT8, quant)
-
-    def weights(self, name: str, shape, axis: int) -> Tensor:
-        channels = shape[axis]
-        quant = Quant(scale=(_WEIGHT_SCALE,) * channels, zero_point=(0,) * channels, axis=axis)
-        return self.tensor(name, shape, DType.INT8, quant, np.zeros(shape, np.int8))
-
-    def bias(self, name: str, channels: int) -> Tensor:
-        quant = Quant(scale=(_ACT_QUANT.s * _WEIGHT_SCALE,) * channels,
-                      zero_point=(0,) * channels, axis=0)
-        return self.tensor(name, (channels,), DType.INT32, quant, np.zeros(channels, np.int32))
-
-    def int32_const(self, name: str, values, shared: bool = True) -> Tensor:
-        values = np.asarray(values, dtype=np.int32)
-        key = ("int32", values.shape, values.tobytes())
-        if shared and key in self.shared:
-            return self.shared[key]
-        t = self.tensor(name, values.shape, DType.INT32, None, values)
-        self.shared[key] = t
-        return t
-
-    def scalar_const(self, value: float) -> Tensor:
-        """A scalar int8 operand (one value, per-tensor quantized); equal ones are shared."""
-        key = ("scalar", float(value))
-        if key not in self.shared:
-            scale = abs(float(value)) / 127.0 or 1.0
-            self.shared[key] = self.tensor(f"const_{value:g}", (), DType.INT8,
-                                           Quant(scale=(scale,), zero_point=(0,)),
-                                           np.array(127 if value else 0, np.int8))
-        return self.shared[key]
-
-    # -- ops --------------------------------------------------------------------------
-    def emit(self, op: O.Op) -> O.Op:
-        op.index = len(self.ops)
-        op.name = op.outputs[0].name
-        self.ops.append(op)
-        for t in op.outputs:
-            self.producer[t.index] = op
-        return op
-
     def single_use(self, kid: int) -> bool:
         return self.uses.get(kid, 0) == 1 and kid not in self.output_ids
-
-    def fusible_producer(self, kid: int, kinds=_FUSIBLE) -> O.Op | None:
-        t = self.value[kid]
-        op = self.producer.get(t.index)
-        if op is None or not isinstance(op, kinds) or not self.single_use(kid):
-            return None
-        if getattr(op, "activation", O.Activation.NONE) is not O.Activation.NONE:
-            return None
-        return op
-
-    def ensure_bias(self, op: O.Op) -> None:
-        if len(op.inputs) < 3 or op.inputs[2] is None:
-            bias = self.bias(f"{op.name}_bias", op.filter.shape[0])
-            op.inputs = list(op.inputs[:2]) + [bias]
 
     # -- the walk ---------------------------------------------------------------------
     def build(self) -> Graph:
@@ -154,48 +81,48 @@ class _Builder:
         for kn in knodes:
             for kid in kn.inputs:
                 self.uses[kid] = self.uses.get(kid, 0) + 1
-        by_output = {kid: kn for kn in knodes for kid in kn.outputs}
         consumers: dict[int, list[_KNode]] = {}
         for kn in knodes:
             for kid in dict.fromkeys(kn.inputs):
                 consumers.setdefault(kid, []).append(kn)
-        self.by_output, self.consumers = by_output, consumers
+        self.consumers = consumers
 
-        inputs: list[Tensor] = []
         for kt in model.inputs:
             shape = tuple(kt.shape)
             if any(d is None for d in shape[1:]):
                 raise TinyconvError(f"model {model.name!r}: input {kt.name} has an unknown "
                                     f"dimension {shape}; give the model a fixed input shape")
-            t = self.activation(kt.name, kt)
-            self.value[id(kt)] = t
-            inputs.append(t)
+            self.value[id(kt)] = self.b.input(kt.name, _static_shape(kt))
 
         for kn in _execution_order(model, knodes, consumers):
             if id(kn) in self.skip or kn.kind == "InputLayer":
                 continue
             try:
                 self.lower(kn)
-            except TinyconvError:
-                raise
+            except TinyconvError as e:
+                if kn.layer.name in str(e):
+                    raise
+                raise TinyconvError(f"model {model.name!r}: layer {kn.layer.name!r} "
+                                    f"({kn.kind}): {e}") from None
             except (KeyError, IndexError, TypeError, ValueError) as e:
                 raise TinyconvError(f"model {model.name!r}: cannot predict the int8 graph of "
                                     f"layer {kn.layer.name!r} ({kn.kind}): {e}") from None
-        outputs = [self.value[id(t)] for t in model.outputs]
-        return Graph(name=model.name, tensors=self.tensors, ops=self.ops, inputs=inputs,
-                     outputs=outputs, source=f"keras:{model.name}",
-                     metadata={"from": "keras", "predicted": True})
+        return self.b.graph([self.value[id(t)] for t in model.outputs], **{"from": "keras"})
 
     def alias(self, kn: _KNode, kid: int | None = None) -> None:
         self.value[kn.outputs[0]] = self.value[kn.inputs[0] if kid is None else kid]
 
-    def out(self, kn: _KNode, quant: Quant = _ACT_QUANT) -> Tensor:
-        t = self.activation(kn.layer.name, _keras_output(kn), quant)
-        self.value[kn.outputs[0]] = t
-        return t
+    def set(self, kn: _KNode, y: Tensor, keras_tensor=None) -> None:
+        """`y` is the call's output: its shape must be the one Keras derived."""
+        want = _static_shape(_keras_output(kn) if keras_tensor is None else keras_tensor)
+        if y.shape != want:
+            raise TinyconvError(f"model {self.model.name!r}: layer {kn.layer.name!r} "
+                                f"({kn.kind}): predicted shape {y.shape}, Keras says {want}")
+        self.value[kn.outputs[0]] = y
 
     def lower(self, kn: _KNode) -> None:  # noqa: C901 - one dispatch table, kept flat
-        kind, layer = kn.kind, kn.layer
+        kind, layer, b = kn.kind, kn.layer, self.b
+        name = layer.name
         x = self.value[kn.inputs[0]] if kn.inputs else None
         if kind in ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
                     "ActivityRegularization"):
@@ -207,12 +134,10 @@ class _Builder:
         if kind == "Dense":
             return self.dense(kn, x)
         if kind == "BatchNormalization":
-            op = self.fusible_producer(kn.inputs[0], _FOLDS_BN)
-            if op is None:
+            if not (self.single_use(kn.inputs[0]) and b.fold_into_bias(x)):
                 raise TinyconvError(f"model {self.model.name!r}: BatchNormalization "
-                                    f"{layer.name!r} does not directly follow a conv or dense "
+                                    f"{name!r} does not directly follow a conv or dense "
                                     "layer, so it cannot fold; tinyconv predicts only folded BN")
-            self.ensure_bias(op)
             return self.alias(kn)
         if kind in ("ReLU", "tf.nn.relu", "tf.nn.relu6"):
             if kind == "ReLU":
@@ -223,156 +148,107 @@ class _Builder:
         if kind == "Activation":
             return self.keras_activation(kn, x, _activation_name(layer.activation))
         if kind == "LeakyReLU":
-            y = self.out(kn)
-            self.emit(O.LeakyRelu(inputs=[x], outputs=[y], alpha=float(layer.alpha)))
-            return None
+            return self.set(kn, b.leaky_relu(x, float(layer.alpha), name=name))
         if kind == "Softmax":
-            y = self.out(kn, _PROB_QUANT)
-            self.emit(O.Softmax(inputs=[x], outputs=[y], beta=1.0))
-            return None
-        if kind in ("MaxPooling2D", "AveragePooling2D"):
-            cls = O.MaxPool2D if kind == "MaxPooling2D" else O.AveragePool2D
-            y = self.out(kn)
-            self.emit(cls(inputs=[x], outputs=[y], filter_size=tuple(layer.pool_size),
-                          stride=tuple(layer.strides), padding=_padding(layer.padding)))
-            return None
+            return self.set(kn, b.softmax(x, name=name))
+        if kind == "MaxPooling2D":
+            return self.set(kn, b.max_pool(x, tuple(layer.pool_size), tuple(layer.strides),
+                                           padding=_padding(layer.padding), name=name))
+        if kind == "AveragePooling2D":
+            return self.set(kn, b.average_pool(x, tuple(layer.pool_size), tuple(layer.strides),
+                                               padding=_padding(layer.padding), name=name))
         if kind == "GlobalAveragePooling2D":
             keep = bool(getattr(layer, "keepdims", False))
-            if keep and x.shape[1] == 1 and x.shape[2] == 1:
-                # A kept-dims mean over 1x1 is the identity and the converter drops it (it
-                # keeps the MEAN when the dims are dropped: measured with TF 2.21).
-                return self.alias(kn)
-            y = self.out(kn)
-            axes = self.int32_const("mean_axes", [1, 2])
-            self.emit(O.Mean(inputs=[x, axes], outputs=[y], axes=(1, 2), keep_dims=keep))
-            return None
+            return self.set(kn, b.mean(x, (1, 2), keep_dims=keep, name=name))
         if kind in ("Flatten", "Reshape", "tf.reshape"):
-            y = self.out(kn)
-            shape = self.int32_const(f"{layer.name}_shape", [-1, *y.shape[1:]], shared=False)
-            self.emit(O.Reshape(inputs=[x, shape], outputs=[y]))
-            return None
+            return self.set(kn, b.reshape(x, _static_shape(_keras_output(kn)), name=name))
         if kind in ("tf.transpose", "tf.compat.v1.transpose", "Permute"):
-            y = self.out(kn)
             if kind == "Permute":
                 perm = (0, *layer.dims)
             else:
                 perm = kn.kwargs.get("perm", kn.args[1] if len(kn.args) > 1 else None)
-            perm_t = self.int32_const("perm", list(perm))
-            self.emit(O.Transpose(inputs=[x, perm_t], outputs=[y], perm=tuple(int(p) for p in perm)))
-            return None
+            return self.set(kn, b.transpose(x, perm, name=name))
         if kind == "ZeroPadding2D":
             (top, bottom), (left, right) = layer.padding
-            paddings = ((0, 0), (top, bottom), (left, right), (0, 0))
-            y = self.out(kn)
-            pads = self.int32_const(f"{layer.name}_paddings", paddings, shared=False)
-            self.emit(O.Pad(inputs=[x, pads], outputs=[y], paddings=paddings))
-            return None
+            return self.set(kn, b.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)),
+                                      name=name))
         if kind == "Concatenate":
-            y = self.out(kn)
-            rank = len(y.shape)
-            self.emit(O.Concatenation(inputs=[self.value[k] for k in kn.inputs], outputs=[y],
-                                      axis=int(layer.axis) % rank))
-            return None
+            return self.set(kn, b.concat([self.value[k] for k in kn.inputs], int(layer.axis),
+                                         name=name))
         if kind in ("Add", "tf.__operators__.add", "tf.math.add"):
             return self.add(kn)
         if kind in ("Multiply", "tf.math.multiply", "tf.math.truediv"):
             return self.multiply(kn)
         if kind in ("tf.math.sigmoid", "tf.nn.sigmoid", "tf.sigmoid"):
             return self.keras_activation(kn, x, "sigmoid")
-        raise TinyconvError(f"model {self.model.name!r}: layer {layer.name!r} ({kind}) has no "
+        raise TinyconvError(f"model {self.model.name!r}: layer {name!r} ({kind}) has no "
                             "int8 TFLite op tinyconv can predict")
 
     # -- per-layer lowering -------------------------------------------------------------
     def conv(self, kn: _KNode, x: Tensor) -> None:
         layer = kn.layer
-        kernel = layer.kernel  # [kh, kw, in/groups, out]
-        kh, kw, cin, cout = (int(d) for d in kernel.shape)
-        y = self.out(kn)
-        w = self.weights(f"{layer.name}_weights", (cout, kh, kw, cin), 0)
-        b = self.bias(f"{layer.name}_bias", cout)
-        if tuple(layer.dilation_rate) != (1, 1) and tuple(layer.strides) != (1, 1):
-            raise TinyconvError(f"layer {layer.name!r}: dilated strided convolution")
-        op = O.Conv2D(inputs=[x, w, b], outputs=[y], stride=tuple(layer.strides),
-                      dilation=tuple(layer.dilation_rate), padding=_padding(layer.padding))
-        self.emit(op)
-        self.layer_activation(kn, op, y)
+        kh, kw, _, cout = (int(d) for d in layer.kernel.shape)  # [kh, kw, in/groups, out]
+        y = self.b.conv2d(x, cout, (kh, kw), tuple(layer.strides), name=layer.name,
+                          padding=_padding(layer.padding), dilation=tuple(layer.dilation_rate),
+                          groups=int(getattr(layer, "groups", 1)))
+        self.set(kn, y)
+        self.layer_activation(kn, y)
 
     def depthwise(self, kn: _KNode, x: Tensor) -> None:
         layer = kn.layer
-        kh, kw, cin, mult = (int(d) for d in layer.depthwise_kernel.shape)
-        y = self.out(kn)
-        w = self.weights(f"{layer.name}_weights", (1, kh, kw, cin * mult), 3)
-        b = self.bias(f"{layer.name}_bias", cin * mult)
-        op = O.DepthwiseConv2D(inputs=[x, w, b], outputs=[y], stride=tuple(layer.strides),
-                               dilation=tuple(layer.dilation_rate),
-                               padding=_padding(layer.padding), depth_multiplier=mult)
-        self.emit(op)
-        self.layer_activation(kn, op, y)
+        kh, kw, _, mult = (int(d) for d in layer.depthwise_kernel.shape)
+        y = self.b.depthwise(x, (kh, kw), tuple(layer.strides), name=layer.name,
+                             multiplier=mult, padding=_padding(layer.padding),
+                             dilation=tuple(layer.dilation_rate))
+        self.set(kn, y)
+        self.layer_activation(kn, y)
 
     def dense(self, kn: _KNode, x: Tensor) -> None:
         layer = kn.layer
-        depth, units = (int(d) for d in layer.kernel.shape)
-        y = self.out(kn)
-        if len(x.shape) != 2:
-            raise TinyconvError(f"layer {layer.name!r}: Dense on a rank-{len(x.shape)} input; "
-                                "flatten or pool to [N, C] first")
-        w = self.weights(f"{layer.name}_weights", (units, depth), 0)
-        inputs: list[Tensor | None] = [x, w, None]
+        _, units = (int(d) for d in layer.kernel.shape)
         # The converter drops an all-zero FULLY_CONNECTED bias (an untrained classifier).
-        if layer.use_bias and np.any(np.asarray(layer.bias.numpy()) != 0):
-            inputs[2] = self.bias(f"{layer.name}_bias", units)
-        op = O.FullyConnected(inputs=inputs, outputs=[y])
-        self.emit(op)
-        self.layer_activation(kn, op, y)
+        bias = bool(layer.use_bias and np.any(np.asarray(layer.bias.numpy()) != 0))
+        y = self.b.fully_connected(x, units, bias=bias, name=layer.name)
+        self.set(kn, y)
+        self.layer_activation(kn, y)
 
-    def layer_activation(self, kn: _KNode, op: O.Op, y: Tensor) -> None:
+    def layer_activation(self, kn: _KNode, y: Tensor) -> None:
         """A layer's own `activation=`: relu/relu6 fuse, others follow as their own op."""
         name = _activation_name(getattr(kn.layer, "activation", None))
         if name in ("linear", None):
             return
         if name in ("relu", "relu6"):
-            op.activation = O.Activation.RELU if name == "relu" else O.Activation.RELU6
+            self.b.fuse_activation(y, O.Activation.RELU if name == "relu" else O.Activation.RELU6)
             return
-        self.value[kn.outputs[0]] = self.unary(name, y, f"{kn.layer.name}_{name}",
-                                               _keras_output(kn))
+        self.set(kn, self.unary(name, y, f"{kn.layer.name}_{name}"))
 
-    def unary(self, name: str, x: Tensor, label: str, keras_tensor) -> Tensor:
+    def unary(self, name: str, x: Tensor, label: str) -> Tensor:
+        b = self.b
         if name == "sigmoid":
-            y = self.activation(label, keras_tensor, _PROB_QUANT)
-            self.emit(O.Logistic(inputs=[x], outputs=[y]))
-        elif name == "softmax":
-            y = self.activation(label, keras_tensor, _PROB_QUANT)
-            self.emit(O.Softmax(inputs=[x], outputs=[y], beta=1.0))
-        elif name == "tanh":
-            y = self.activation(label, keras_tensor)
-            self.emit(O.Tanh(inputs=[x], outputs=[y]))
-        elif name in ("relu", "relu6"):
-            y = self.activation(label, keras_tensor)
-            self.emit((O.Relu if name == "relu" else O.Relu6)(inputs=[x], outputs=[y]))
-        elif name == "hard_swish":
-            y = self.activation(label, keras_tensor)
-            self.emit(O.HardSwish(inputs=[x], outputs=[y]))
-        else:
-            raise TinyconvError(f"model {self.model.name!r}: activation {name!r} of "
-                                f"{label!r} has no int8 TFLite op tinyconv can predict")
-        return y
+            return b.logistic(x, name=label)
+        if name == "softmax":
+            return b.softmax(x, name=label)
+        if name == "tanh":
+            return b.tanh(x, name=label)
+        if name in ("relu", "relu6"):
+            act = O.Activation.RELU if name == "relu" else O.Activation.RELU6
+            return b.relu(x, act, name=label, fuse=False)
+        if name == "hard_swish":
+            return b.hard_swish(x, name=label)
+        raise TinyconvError(f"model {self.model.name!r}: activation {name!r} of "
+                            f"{label!r} has no int8 TFLite op tinyconv can predict")
 
     def keras_activation(self, kn: _KNode, x: Tensor, name: str | None) -> None:
         if name in ("linear", None):
             return self.alias(kn)
         if name in ("relu", "relu6"):
             return self.relu(kn, x, O.Activation.RELU if name == "relu" else O.Activation.RELU6)
-        self.value[kn.outputs[0]] = self.unary(name, x, kn.layer.name, _keras_output(kn))
+        self.set(kn, self.unary(name, x, kn.layer.name))
         return None
 
     def relu(self, kn: _KNode, x: Tensor, act: O.Activation) -> None:
-        op = self.fusible_producer(kn.inputs[0])
-        if op is not None:
-            op.activation = act
-            return self.alias(kn)
-        y = self.out(kn)
-        self.emit((O.Relu if act is O.Activation.RELU else O.Relu6)(inputs=[x], outputs=[y]))
-        return None
+        self.set(kn, self.b.relu(x, act, name=kn.layer.name,
+                                 fuse=self.single_use(kn.inputs[0])))
 
     def operands(self, kn: _KNode) -> tuple[list[int], list[float]]:
         """KerasTensor ids and Python scalars among the call's operands, in order."""
@@ -389,17 +265,15 @@ class _Builder:
             return None
         if len(tensors) == 1 and len(scalars) == 1:
             # relu6(conv + 3) of a hard-sigmoid: the constant folds into the conv's bias.
-            op = self.fusible_producer(tensors[0], _FOLDS_BN)
-            if op is None:
+            if not (self.single_use(tensors[0]) and self.b.fold_into_bias(self.value[tensors[0]])):
                 raise TinyconvError(f"model {self.model.name!r}: adding a constant "
                                     f"({kn.layer.name!r}) is only predicted right after a conv")
-            self.ensure_bias(op)
             return self.alias(kn)
         if len(tensors) != 2:
             raise TinyconvError(f"model {self.model.name!r}: Add {kn.layer.name!r} of "
                                 f"{len(tensors)} tensors (only 2 are predicted)")
-        y = self.out(kn)
-        self.emit(O.Add(inputs=[self.value[k] for k in tensors], outputs=[y]))
+        a, c = (self.value[k] for k in tensors)
+        self.set(kn, self.b.add(a, c, name=kn.layer.name))
         return None
 
     def multiply(self, kn: _KNode) -> None:
@@ -408,15 +282,13 @@ class _Builder:
             value = scalars[0]
             if kn.kind == "tf.math.truediv":
                 value = 1.0 / value
-            y = self.out(kn)
-            self.emit(O.Mul(inputs=[self.value[tensors[0]], self.scalar_const(value)],
-                            outputs=[y]))
+            self.set(kn, self.b.mul(self.value[tensors[0]], value, name=kn.layer.name))
             return None
         if len(tensors) != 2 or kn.kind == "tf.math.truediv":
             raise TinyconvError(f"model {self.model.name!r}: {kn.kind} {kn.layer.name!r} is "
                                 "predicted only for two tensors or a tensor and a scalar")
-        y = self.out(kn)
-        self.emit(O.Mul(inputs=[self.value[k] for k in tensors], outputs=[y]))
+        a, c = (self.value[k] for k in tensors)
+        self.set(kn, self.b.mul(a, c, name=kn.layer.name))
         return None
 
     def hard_swish(self, add: _KNode) -> bool:
@@ -447,9 +319,7 @@ class _Builder:
         else:
             return False
         chain.append(last)
-        y = self.activation(last.layer.name, _keras_output(last))
-        self.emit(O.HardSwish(inputs=[self.value[x_id]], outputs=[y]))
-        self.value[last.outputs[0]] = y
+        self.set(last, self.b.hard_swish(self.value[x_id], name=last.layer.name))
         self.skip.update(id(k) for k in chain)
         return True
 
@@ -467,6 +337,11 @@ def _is_sixth(kn: _KNode, scalars: list[float]) -> bool:
     if kn.kind == "tf.math.truediv":
         return abs(scalars[0] - 6.0) < 1e-6
     return abs(scalars[0] - 1.0 / 6.0) < 1e-6
+
+
+def _static_shape(keras_tensor) -> tuple[int, ...]:
+    """A KerasTensor's shape with the (None) batch as 1."""
+    return tuple(1 if d is None else int(d) for d in keras_tensor.shape)
 
 
 def _keras_output(kn: _KNode):
@@ -561,4 +436,4 @@ def graph_from_keras(model) -> Graph:
     if not getattr(model, "_is_graph_network", False):
         raise TinyconvError(f"model {getattr(model, 'name', model)!r} is not a functional "
                             "Keras model (subclassed models cannot be read without tracing)")
-    return _Builder(model).build()
+    return _Lowering(model).build()

@@ -4,8 +4,9 @@ Every op knows its MACs, weight bytes, output bytes, kernel scratch bytes and wh
 output may overwrite one of its inputs (in place) or simply alias it (reshape). The
 planner, the cost model of the NAS and the reports all call these same methods.
 
-Scratch rules mirror the `tc_*_get_buffer_size` functions of firmware/kernels exactly;
-tests/test_kernel_buffer_sizes.py checks the two against each other.
+Scratch sizes are not restated here: the scratch methods ask the kernels'
+`tc_*_get_buffer_size` functions themselves (tinyconv/kernel_lib.py builds them for the
+host, one library per ISA); tests/kernels/test_kernel_buffer_sizes.py checks the wiring.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .. import kernel_lib
 from .graph import Tensor
 
 
@@ -35,10 +37,6 @@ class Isa(enum.Enum):
     REF = "ref"
     DSP = "dsp"
     MVE = "mve"
-
-
-# In-place depthwise convolution works on this many channels at a time through scratch.
-DW_INPLACE_CHANNEL_BLOCK = 4
 
 
 @dataclass(eq=False, kw_only=True)
@@ -134,19 +132,25 @@ class Conv2D(Op):
         _, kh, kw, _ = self.filter.shape
         return kh == 1 and kw == 1 and self.stride == (1, 1) and self.groups == 1
 
+    def _kernel_dims(self) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+        """The kernel's input_dims and filter_dims (OHWI)."""
+        return self.x.nhwc(), tuple(self.filter.shape)  # type: ignore[return-value]
+
     def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
-        """None needed: without im2col columns the SIMD kernels read the taps in place
-        (firmware/kernels/conv/tc_conv_internal.h)."""
-        return 0
+        """tc_convolve_1x1_s8 / tc_convolve_s8_get_buffer_size: none, the SIMD kernels read
+        the taps in place without im2col columns."""
+        function = ("tc_convolve_1x1_s8_get_buffer_size" if self.is_pointwise
+                    else "tc_convolve_s8_get_buffer_size")
+        return kernel_lib.buffer_size(isa.value, function, *self._kernel_dims())
 
     def fast_scratch_bytes(self, isa: Isa) -> int:
-        """Optional scratch that makes the SIMD kernels faster (about 1.5x on Cortex-M4/M55):
-        im2col columns, DSP two widened to int16, MVE four int8. A kernel given at least this
-        much uses it; the output bytes are the same either way."""
-        if isa is Isa.REF or self.is_pointwise:
+        """tc_convolve_s8_get_fast_buffer_size: optional scratch that makes the SIMD kernels
+        faster (about 1.5x on Cortex-M4/M55), im2col columns. A kernel given at least this
+        much uses it; the output bytes are the same either way. The 1x1 kernel has none."""
+        if self.is_pointwise:
             return 0
-        _, kh, kw, ic_per_group = self.filter.shape
-        return 4 * kh * kw * ic_per_group
+        return kernel_lib.buffer_size(isa.value, "tc_convolve_s8_get_fast_buffer_size",
+                                      *self._kernel_dims())
 
 
 @dataclass(eq=False, kw_only=True)
@@ -180,10 +184,11 @@ class DepthwiseConv2D(Op):
         return None
 
     def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
-        if not inplace:
-            return 0
-        _, oh, ow, c = self.y.nhwc()
-        return oh * ow * min(c, DW_INPLACE_CHANNEL_BLOCK)
+        """tc_depthwise_conv_inplace_s8_get_buffer_size (one channel block of every output
+        pixel) in place, else tc_depthwise_conv_s8_get_buffer_size."""
+        function = ("tc_depthwise_conv_inplace_s8_get_buffer_size" if inplace
+                    else "tc_depthwise_conv_s8_get_buffer_size")
+        return kernel_lib.buffer_size(isa.value, function, self.y.nhwc())
 
 
 @dataclass(eq=False, kw_only=True)
@@ -203,6 +208,12 @@ class FullyConnected(Op):
     def macs(self) -> int:
         out_units, depth = self.filter.shape
         return (self.x.size // depth) * out_units * depth
+
+    def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
+        """tc_fully_connected_s8_get_buffer_size (filter_dims as the lowering passes them)."""
+        out_units, depth = self.filter.shape
+        return kernel_lib.buffer_size(isa.value, "tc_fully_connected_s8_get_buffer_size",
+                                      (out_units, 1, 1, depth))
 
 
 @dataclass(eq=False, kw_only=True)

@@ -1,8 +1,10 @@
 """.tflite flatbuffer -> Graph IR.
 
-Parsing uses the schema bindings shipped in the `tflite-micro` package (flatbuffers and
-numpy only). Everything a user can hand us wrongly (a truncated file, random bytes, a
-float model, an op we have no kernel for) becomes one TinyconvError naming the cause.
+The file is read by the one .tflite reader (ir/schema/tflite.py); this module maps its
+operators to typed IR ops and hands the graph to ir/validate.py. Whatever the bytes,
+everything a user can hand us wrongly (a truncated file, random or mutated bytes, a float
+model, an op we have no kernel for, shapes that do not add up) becomes one TinyconvError
+naming the cause.
 """
 
 from __future__ import annotations
@@ -14,18 +16,13 @@ import numpy as np
 
 from ..errors import TinyconvError, UnsupportedOpError
 from . import ops as O
-from .graph import DType, Graph, Quant, Tensor
+from .graph import Graph, Tensor
+from .schema import tflite as schema
+from .validate import validate
 
-_TYPES = {0: DType.FLOAT32, 2: DType.INT32, 3: DType.UINT8, 4: DType.INT64, 6: DType.BOOL,
-          7: DType.INT16, 9: DType.INT8}
 _ACTIVATIONS = {0: O.Activation.NONE, 1: O.Activation.RELU, 2: O.Activation.RELU_N1_TO_1,
                 3: O.Activation.RELU6}
 _PADDING = {0: O.Padding.SAME, 1: O.Padding.VALID}
-
-
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
-    return schema_py_generated
 
 
 def load_tflite(path: str | Path) -> Graph:
@@ -38,101 +35,59 @@ def load_tflite(path: str | Path) -> Graph:
 
 
 def import_tflite(data: bytes, source: str = "<bytes>") -> Graph:
-    schema = _schema()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise TinyconvError(f"{source}: not a TFLite flatbuffer (no 'TFL3' identifier); "
-                            "expected an int8 .tflite model")
-    try:
-        model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
-        subgraph = model.subgraphs[0]
-        op_names = _op_names(schema)
-        tensors = [_tensor(i, t, model, data) for i, t in enumerate(subgraph.tensors or [])]
-        codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
-        raw_ops = list(subgraph.operators or [])
-        graph_inputs = [tensors[i] for i in _ints(subgraph.inputs)]
-        graph_outputs = [tensors[i] for i in _ints(subgraph.outputs)]
-    except TinyconvError:
-        raise
-    except Exception as e:  # flatbuffers raises anything on garbage: IndexError, struct.error...
-        raise TinyconvError(f"{source}: corrupt or truncated .tflite file "
-                            f"({type(e).__name__} while parsing)") from None
+    model = schema.parse(data, source)
+    data = bytes(data)
+    subgraph = schema.main_subgraph(model)
+    raw_tensors = subgraph.tensors or []
+    tensors = [_tensor(i, t, model, data, source) for i, t in enumerate(raw_tensors)]
+
+    def tensor(i: int, what: str) -> Tensor:
+        if not 0 <= i < len(tensors):
+            raise TinyconvError(f"{source}: corrupt .tflite file: {what} refers to tensor "
+                                f"{i}, the subgraph has {len(tensors)}")
+        return tensors[i]
+
+    graph_inputs = [tensor(i, "the model input") for i in schema.ints(subgraph.inputs)]
+    graph_outputs = [tensor(i, "the model output") for i in schema.ints(subgraph.outputs)]
 
     graph_ops: list[O.Op] = []
-    for index, raw in enumerate(raw_ops):
-        name = op_names.get(codes[raw.opcodeIndex], f"BUILTIN_{codes[raw.opcodeIndex]}")
+    for index, raw in enumerate(subgraph.operators or []):
+        name = schema.op_name(model, int(raw.opcodeIndex), source)
         builder = _BUILDERS.get(name)
         if builder is None:
             supported = ", ".join(sorted(_BUILDERS))
             raise UnsupportedOpError(f"{source}: op #{index} {name} is not supported "
                                      f"(supported: {supported})")
-        inputs = [tensors[i] if i >= 0 else None for i in _ints(raw.inputs)]
-        outputs = [tensors[i] for i in _ints(raw.outputs)]
+        what = f"op #{index} {name}"
+        # -1 marks an absent optional input (a bias); validate says which may be absent.
+        inputs = [tensor(i, what) if i != -1 else None for i in schema.ints(raw.inputs)]
+        outputs = [tensor(i, what) for i in schema.ints(raw.outputs)]
+        if not inputs or inputs[0] is None or not outputs:
+            raise TinyconvError(f"{source}: {what} is malformed (it has {len(inputs)} inputs "
+                                f"and {len(outputs)} outputs)")
         try:
             op = builder(inputs, outputs, raw.builtinOptions)
-        except (IndexError, AttributeError, TypeError, ValueError) as e:
-            raise TinyconvError(f"{source}: op #{index} {name} is malformed ({e})") from None
+        except Exception as e:  # options of the wrong type or absent, values out of range
+            raise TinyconvError(f"{source}: {what} is malformed ({type(e).__name__}: {e})") \
+                from None
         op.index = index
-        op.name = outputs[0].name if outputs else name
+        op.name = outputs[0].name
         graph_ops.append(op)
 
     graph = Graph(name=Path(source).stem, tensors=tensors, ops=graph_ops, inputs=graph_inputs,
                   outputs=graph_outputs, source=source)
-    _check_quantized(graph)
+    validate(graph, source)
     return graph
 
 
-def _ints(values: Any) -> list[int]:
-    return [] if values is None else [int(v) for v in values]
-
-
-def _op_names(schema) -> dict[int, str]:
-    return {v: k for k, v in vars(schema.BuiltinOperator).items() if k.isupper()}
-
-
-def _tensor(index: int, t, model, data: bytes) -> Tensor:
-    dtype = _TYPES.get(t.type)
-    name = t.name.decode() if isinstance(t.name, bytes) else str(t.name or f"t{index}")
-    shape = tuple(_ints(t.shape))
-    if dtype is None:
-        type_names = {0: "FLOAT32", 1: "FLOAT16", 5: "STRING", 8: "COMPLEX64", 10: "FLOAT64",
-                      17: "INT4"}
-        raise TinyconvError(f"tensor {name!r} has type {type_names.get(t.type, t.type)}, "
-                            "which tinyconv does not support")
-    quant = None
-    q = t.quantization
-    if q is not None and q.scale is not None and len(q.scale) > 0:
-        zero_points = _ints(q.zeroPoint) or [0] * len(q.scale)
-        quant = Quant(scale=tuple(float(s) for s in q.scale), zero_point=tuple(zero_points),
-                      axis=int(q.quantizedDimension))
-    array = None
-    buffer = model.buffers[t.buffer] if t.buffer < len(model.buffers) else None
-    if buffer is not None:
-        raw = None
-        if buffer.data is not None and len(buffer.data) > 0:
-            raw = np.asarray(buffer.data, dtype=np.uint8).tobytes()
-        elif getattr(buffer, "offset", 0) and buffer.offset > 1:
-            raw = data[buffer.offset:buffer.offset + buffer.size]
-        if raw is not None:
-            expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            if len(raw) != expected:
-                raise TinyconvError(f"constant tensor {name!r} has {len(raw)} bytes, its shape "
-                                    f"{list(shape)} needs {expected}")
-            array = np.frombuffer(raw, dtype=dtype.numpy).reshape(shape)
+def _tensor(index: int, t: Any, model: Any, data: bytes, source: str) -> Tensor:
+    name = schema.tensor_name(t, index)
+    dtype = schema.tensor_dtype(t, name, source)
+    shape = schema.tensor_shape(t)
+    quant = schema.quantization(t, name, source)
+    raw = schema.buffer_bytes(model, t, data, name, source)
+    array = schema.constant(raw, dtype, shape, name, source)
     return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=array)
-
-
-def _check_quantized(graph: Graph) -> None:
-    """A float model gets one clear sentence instead of a failure deep in codegen."""
-    compute = (O.Conv2D, O.DepthwiseConv2D, O.FullyConnected)
-    for op in graph.ops:
-        if isinstance(op, compute) and op.filter.dtype is DType.FLOAT32:
-            raise TinyconvError(
-                f"{graph.source}: float model ({op.kind} #{op.index} has float32 weights); "
-                "tinyconv deploys full-integer int8 models: convert with a representative "
-                "dataset and TFLITE_BUILTINS_INT8 (see `tinyconv train`)")
-        if isinstance(op, compute) and op.filter.dtype is not DType.INT8:
-            raise TinyconvError(f"{graph.source}: {op.describe()} has {op.filter.dtype.name} "
-                                "weights; only int8 weights are supported")
 
 
 # -- per-op option parsing ------------------------------------------------------------------
@@ -157,12 +112,16 @@ def _conv(inputs, outputs, o) -> O.Op:
 
 
 def _depthwise(inputs, outputs, o) -> O.Op:
-    in_channels, out_channels = inputs[0].shape[3], inputs[1].shape[3]
-    # The options' depth_multiplier is unreliable in older files; the shapes are not.
+    # The options' depth_multiplier is unreliable in older files; the shapes are not (and
+    # validate rejects shapes from which this division gives no whole multiplier).
+    x_shape, w_shape = inputs[0].shape, inputs[1].shape
+    in_channels = x_shape[-1] if x_shape else 0
+    out_channels = w_shape[-1] if w_shape else 0
     return O.DepthwiseConv2D(inputs=inputs, outputs=outputs, stride=(o.strideH, o.strideW),
                              dilation=(o.dilationHFactor, o.dilationWFactor),
                              padding=_PADDING[o.padding], activation=_act(o),
-                             depth_multiplier=out_channels // in_channels)
+                             depth_multiplier=out_channels // in_channels
+                             if in_channels > 0 else 0)
 
 
 def _fully_connected(inputs, outputs, o) -> O.Op:
@@ -188,9 +147,17 @@ def _unary(cls) -> Callable:
     return lambda inputs, outputs, o: cls(inputs=inputs, outputs=outputs)
 
 
+def _axis(axis: int, rank: int, what: str) -> int:
+    """A TFLite axis in [-rank, rank) as a non-negative one."""
+    if not -rank <= axis < rank:
+        raise ValueError(f"{what} {axis} is outside a rank-{rank} tensor")
+    return axis % rank
+
+
 def _mean(inputs, outputs, o) -> O.Op:
     rank = len(inputs[0].shape)
-    axes = tuple(sorted({int(a) % rank for a in _const(inputs[1], "MEAN axes").reshape(-1)}))
+    values = _const(inputs[1], "MEAN axes").reshape(-1)
+    axes = tuple(sorted({_axis(int(a), rank, "MEAN axis") for a in values}))
     return O.Mean(inputs=inputs, outputs=outputs, axes=axes,
                   keep_dims=bool(getattr(o, "keepDims", False)))
 
@@ -206,7 +173,8 @@ def _pad(inputs, outputs, o) -> O.Op:
 
 def _concat(inputs, outputs, o) -> O.Op:
     rank = len(outputs[0].shape)
-    return O.Concatenation(inputs=inputs, outputs=outputs, axis=int(o.axis) % rank,
+    return O.Concatenation(inputs=inputs, outputs=outputs,
+                           axis=_axis(int(o.axis), rank, "CONCATENATION axis"),
                            activation=_act(o))
 
 

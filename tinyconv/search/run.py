@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..defaults import DEFAULT_STACK_BYTES
 from ..errors import TinyconvError
 from ..space import SearchSpace
 from ..targets import Board
@@ -63,7 +64,7 @@ class SearchOptions:
     parents: int = 4
     workers: int = 1
     seed: int = 0
-    stack_bytes: int = 8192
+    stack_bytes: int = DEFAULT_STACK_BYTES
     proxy: ProxySettings = field(default_factory=ProxySettings)
     final: FinalSettings = field(default_factory=FinalSettings)
     train_final: bool = True

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinyconv.errors import TinyconvError
+from tinyconv.zoo import arch
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,9 @@ FAMILIES: dict[str, ZooEntry] = {
             "MCUNet-style MobileNetV2 with a per-block kernel size (3/5/7) and expansion (3/4/6)",
             (96, 96, 3), 2,
             (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
-             Param("expansions", None, "expansion ratio of every block (list; default: 6 everywhere)"),
-             Param("depths", (1, 2, 3, 4, 3, 3, 1), "blocks per stage (7 stages as MobileNetV2)"),
+             Param("expansions", None,
+                   "expansion ratio of every block (list; default: 1 in the first block, 6 after)"),
+             Param("depths", arch.STAGE_DEPTHS, "blocks per stage (7 stages as MobileNetV2)"),
              Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
             32,
         ),
@@ -181,6 +183,7 @@ FAMILIES: dict[str, ZooEntry] = {
             "EfficientNet: MBConv + squeeze-excite + swish, compound scaling coefficient phi",
             (64, 64, 3), 10,
             (Param("phi", 0, "compound coefficient: width 1.1^phi, depth 1.2^phi (resolution is the input's)"),
+             Param("depth", 1.0, "multiplies the blocks per stage on top of phi (at least one each)"),
              Param("se_ratio", 0.25, "squeeze-excite reduction ratio"),
              Param("dropout", 0.2, "dropout before the classifier (training only)")),
             32,

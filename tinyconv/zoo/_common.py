@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from tinyconv.errors import TinyconvError
 from tinyconv.keras_compat import keras, layers, tf
-from tinyconv.zoo.channels import make_divisible  # noqa: F401  (re-exported to the builders)
+from tinyconv.zoo.arch import make_divisible  # noqa: F401  (re-exported to the builders)
 
 # Weight decay like the MLPerf Tiny references; harmless for int8 conversion.
 L2 = 1e-4

@@ -3,7 +3,8 @@
 Swish is x * sigmoid(x) (LOGISTIC + MUL) and the SE gate a sigmoid. The
 compound coefficient `phi` scales width by 1.1^phi and depth by 1.2^phi
 (the paper's alpha/beta); the resolution (1.15^phi) is the caller's choice of
-`input_shape`, see `resolution(phi)`. `width` multiplies on top of phi.
+`input_shape`, see `resolution(phi)`. `width` multiplies on top of phi, and so does
+`depth` (blocks per stage, at least one each: depth=0.1 keeps one block per stage).
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ def resolution(phi: float, base: int = 64) -> int:
 
 
 def build(input_shape: Sequence[int] = (64, 64, 3), num_classes: int = 10, width: float = 1.0, *,
-          phi: float = 0, se_ratio: float = 0.25, dropout: float = 0.2):
+          phi: float = 0, depth: float = 1.0, se_ratio: float = 0.25, dropout: float = 0.2):
     from tinyconv.keras_compat import layers
 
     if phi < 0:
         raise TinyconvError(f"efficientnet: phi must be >= 0, got {phi}")
     shape = c.check_input("efficientnet", input_shape, MIN_RESOLUTION)
     width = c.check_width("efficientnet", width) * WIDTH_BASE**phi
-    depth = DEPTH_BASE**phi
+    if not depth > 0:
+        raise TinyconvError(f"efficientnet: depth multiplier must be positive, got {depth}")
+    depth = DEPTH_BASE**phi * float(depth)
     num_classes = c.check_classes("efficientnet", num_classes)
     inputs = layers.Input(shape, name="input")
     x = c.conv_bn(inputs, c.make_divisible(32 * width), 3, 2, activation="swish", name="stem")

@@ -14,12 +14,10 @@ from tinyconv.errors import TinyconvError
 from tinyconv.keras_compat import layers
 
 from . import _common as c
+from . import arch
 from .mobilenetv2 import inverted_residual
 
-# Output channels and first stride of the seven MobileNetV2 stages.
-STAGE_CHANNELS = (16, 24, 32, 64, 96, 160, 320)
-STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
-MIN_RESOLUTION = 32  # stem + four stride-2 stages
+MIN_RESOLUTION = arch.MIN_RESOLUTION
 
 
 def block_count(depths: Sequence[int]) -> int:
@@ -28,16 +26,17 @@ def block_count(depths: Sequence[int]) -> int:
 
 def build(input_shape: Sequence[int] = (96, 96, 3), num_classes: int = 2, width: float = 1.0, *,
           kernels: Sequence[int] | None = None, expansions: Sequence[float] | None = None,
-          depths: Sequence[int] = (1, 2, 3, 4, 3, 3, 1), last_channels: int = 0):
+          depths: Sequence[int] = arch.STAGE_DEPTHS, last_channels: int = 0):
     """`kernels`/`expansions`: one value per block (sum(depths) of them); `last_channels=0`: no 1x1 head."""
     shape = c.check_input("mcunet", input_shape, MIN_RESOLUTION)
     width = c.check_width("mcunet", width)
     num_classes = c.check_classes("mcunet", num_classes)
-    if len(depths) != len(STAGE_CHANNELS) or any(int(d) < 1 for d in depths):
-        raise TinyconvError(f"mcunet: depths needs {len(STAGE_CHANNELS)} positive stage depths, got {tuple(depths)}")
+    stages = len(arch.STAGE_CHANNELS)
+    if len(depths) != stages or any(int(d) < 1 for d in depths):
+        raise TinyconvError(f"mcunet: depths needs {stages} positive stage depths, got {tuple(depths)}")
     n = block_count(depths)
-    kernels = [3] * n if kernels is None else [int(k) for k in kernels]
-    expansions = [1.0] + [6.0] * (n - 1) if expansions is None else [float(e) for e in expansions]
+    kernels = list(arch.default_kernels(depths) if kernels is None else [int(k) for k in kernels])
+    expansions = [float(e) for e in (arch.default_expansions(depths) if expansions is None else expansions)]
     for label, values in (("kernels", kernels), ("expansions", expansions)):
         if len(values) != n:
             raise TinyconvError(f"mcunet: {label} needs one value per block ({n}), got {len(values)}")
@@ -46,14 +45,12 @@ def build(input_shape: Sequence[int] = (96, 96, 3), num_classes: int = 2, width:
     if any(e < 1 for e in expansions):
         raise TinyconvError(f"mcunet: expansion ratios must be at least 1, got {expansions}")
     inputs = layers.Input(shape, name="input")
-    x = c.conv_bn(inputs, c.make_divisible(32 * width), 3, 2, activation="relu6", name="stem")
-    block = 0
-    for stage, (filters, stride, depth) in enumerate(zip(STAGE_CHANNELS, STAGE_STRIDES, depths)):
-        for i in range(int(depth)):
-            x = inverted_residual(x, expansions[block], c.make_divisible(filters * width),
-                                  stride if i == 0 else 1, kernels[block], name=f"block{stage}_{i}")
-            block += 1
+    x = c.conv_bn(inputs, arch.stem_channels(width), arch.STEM_KERNEL, arch.STEM_STRIDE,
+                  activation="relu6", name="stem")
+    for block, (stage, i, stride) in enumerate(arch.blocks(depths)):
+        x = inverted_residual(x, expansions[block], arch.stage_channels(stage, width), stride,
+                              kernels[block], name=f"block{stage}_{i}")
     if last_channels:
-        x = c.conv_bn(x, c.make_divisible(last_channels * width), 1, activation="relu6", name="head")
+        x = c.conv_bn(x, arch.head_channels(last_channels, width), 1, activation="relu6", name="head")
     x = c.global_pool(x)
     return c.model(inputs, c.classifier(x, num_classes), name=f"mcunet_{width:g}")

@@ -6,20 +6,14 @@
  * Helium: sixteen lookups per gather load (VLDRB with byte offsets).
  */
 #include "tc_nn_elementwise.h"
-
-#if !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-#include <arm_mve.h>
-#define TC_LUT_MVE 1
-#else
-#define TC_LUT_MVE 0
-#endif
+#include "tc_nn_simd.h"
 
 tc_status tc_lut_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output)
 {
     if (table == NULL || input == NULL || output == NULL || size < 0) {
         return TC_ARG_ERROR;
     }
-#if TC_LUT_MVE
+#if TC_ISA_MVE
     for (int32_t i = 0; i < size; i += 16) {
         const mve_pred16_t pred = vctp8q((uint32_t)(size - i));
         const uint8x16_t index = vreinterpretq_u8_s8(vldrbq_z_s8(input + i, pred));

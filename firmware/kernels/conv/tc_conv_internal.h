@@ -1,9 +1,7 @@
 /*
- * Private to the convolution family: which ISA variant this translation unit compiles,
- * argument checks and the shared output stage.
- *
- * Exactly one of TC_CONV_MVE, TC_CONV_DSP, TC_CONV_REF is 1, so each public kernel is
- * defined by exactly one of its files (tc_<op>_s8.c = portable C, _dsp.c, _mve.c).
+ * Private to the convolution family: argument checks, the shared output stage and the
+ * receptive-field walk. Each public kernel is defined once (tc_<op>_s8.c) and selects
+ * its inner loops with the ISA macros of tc_nn_math_types.h.
  */
 #ifndef TC_CONV_INTERNAL_H
 #define TC_CONV_INTERNAL_H
@@ -12,46 +10,18 @@
 #include <string.h>
 
 #include "tc_nn_conv.h"
-#include "tc_nn_support.h"
-
-#if !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-#define TC_CONV_MVE 1
-#define TC_CONV_DSP 0
-#define TC_CONV_REF 0
-#elif !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_DSP)
-#define TC_CONV_MVE 0
-#define TC_CONV_DSP 1
-#define TC_CONV_REF 0
-#else
-#define TC_CONV_MVE 0
-#define TC_CONV_DSP 0
-#define TC_CONV_REF 1
-#endif
+#include "tc_nn_simd.h"
 
 /* The output stage every variant shares: requantize, add the zero point, clamp. */
 static inline int8_t tc_conv_output(int32_t acc, int32_t multiplier, int32_t shift,
                                     int32_t output_offset, tc_activation act)
 {
-    return tc_clamp_s8(tc_requantize(acc, multiplier, shift) + output_offset, act);
+    return tc_clamp_s8(tc_add_wrap(tc_requantize(acc, multiplier, shift), output_offset), act);
 }
 
 static inline int32_t tc_conv_bias(const int32_t *bias, int32_t channel)
 {
     return bias != NULL ? bias[channel] : 0;
-}
-
-/* Unaligned 32-bit load: one LDR on cores with unaligned access. The builtin, because
- * -ffreestanding makes a plain memcpy an out-of-line call. */
-static inline int32_t tc_read_s32(const void *p)
-{
-    int32_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void tc_write_s32(void *p, int32_t v)
-{
-    __builtin_memcpy(p, &v, sizeof v);
 }
 
 static inline int tc_dims_positive(const tc_dims *d)
@@ -116,13 +86,13 @@ static inline int tc_fc_args_valid(const tc_fc_params *params, const tc_dims *in
 /*
  * round((double)acc * scale) with scale = mantissa * 2^-exponent, exactly as an IEEE
  * double multiply (round to nearest even, 53 significant bits) followed by C's round()
- * (halves away from zero) computes it, using only integer arithmetic. The magnitude is
- * saturated at 2^30, far outside anything an int8 output can use, so adding an output
- * offset afterwards cannot overflow.
+ * (halves away from zero) computes it, using only integer arithmetic, then converted to
+ * int32 as LiteRT's static_cast does on x86-64: INT32_MIN where the rounded value does not
+ * fit (tests/unit/test_quant.py checks this against LiteRT).
  */
 static inline int32_t tc_round_scaled_f64(int32_t acc, int64_t mantissa, int32_t exponent)
 {
-    const uint64_t limit = (uint64_t)1 << 30;
+    const uint64_t limit = (uint64_t)1 << 31;
     if (acc == 0 || mantissa <= 0) {
         return 0;
     }
@@ -154,7 +124,7 @@ static inline int32_t tc_round_scaled_f64(int32_t acc, int64_t mantissa, int32_t
     /* 2. round(): to the nearest integer, halves away from zero (on the magnitude). */
     uint64_t magnitude;
     if (scale_log2 >= 0) {
-        magnitude = (scale_log2 >= 30 || significand >= (limit >> scale_log2))
+        magnitude = (scale_log2 >= 31 || significand >= (limit >> scale_log2))
                         ? limit
                         : significand << scale_log2;
     } else if (scale_log2 <= -60) {
@@ -163,8 +133,8 @@ static inline int32_t tc_round_scaled_f64(int32_t acc, int64_t mantissa, int32_t
         const int32_t right = -scale_log2;
         magnitude = (significand + ((uint64_t)1 << (right - 1))) >> right;
     }
-    if (magnitude > limit) {
-        magnitude = limit;
+    if (magnitude >= limit) {
+        return INT32_MIN; /* (int32_t) of a double out of range: x86-64's cvttsd2si */
     }
     return acc < 0 ? -(int32_t)magnitude : (int32_t)magnitude;
 }
@@ -183,11 +153,11 @@ static inline int8_t tc_fc_output(const tc_fc_requant *rq, const tc_fc_params *p
             ? tc_round_scaled_f64(acc, rq->f64->mantissa[unit], rq->f64->exponent[unit])
             : tc_requantize(acc, rq->fixed_point->multiplier[unit],
                             rq->fixed_point->shift[unit]);
-    return tc_clamp_s8(scaled + params->output_offset, params->activation);
+    return tc_clamp_s8(tc_add_wrap(scaled, params->output_offset), params->activation);
 }
 
-/* The accumulate-and-store loop of the fully connected kernels, one per ISA
- * (tc_fully_connected_s8.c, _dsp.c, _mve.c); arguments are already checked. */
+/* The accumulate-and-store loop of both fully connected kernels, with its per-ISA inner
+ * loops (tc_fully_connected_s8_run.c); arguments are already checked. */
 void tc_fully_connected_s8_run(const tc_fc_params *params, const tc_fc_requant *rq,
                                const tc_dims *input_dims, const int8_t *input,
                                const tc_dims *filter_dims, const int8_t *filter,
@@ -274,7 +244,7 @@ static inline tc_field_layout tc_conv_field_layout(const tc_conv_params *params,
 }
 
 /*
- * The SIMD kernels have two ways to feed their dot products (tc_convolve_s8_dsp.c, _mve.c):
+ * The SIMD kernels have two ways to feed their dot products (tc_convolve_s8.c):
  * - im2col: copy each receptive field into scratch columns (DSP two int16 columns, MVE
  *   four int8 columns: 4 * kh * kw * cin bytes), then stream them. The fastest; taken
  *   whenever the caller gives that much scratch.

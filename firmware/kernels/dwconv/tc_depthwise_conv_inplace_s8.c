@@ -35,11 +35,6 @@
 #error "tc_dw_block_s8 must handle a whole in-place channel block"
 #endif
 
-int32_t tc_depthwise_conv_inplace_s8_get_buffer_size(const tc_dims *output_dims)
-{
-    return output_dims->h * output_dims->w * TC_MIN(output_dims->c, TC_DW_INPLACE_CHANNEL_BLOCK);
-}
-
 tc_status tc_depthwise_conv_inplace_s8(const tc_context *ctx, const tc_dw_conv_params *params,
                                        const tc_per_channel_quant_params *quant,
                                        const tc_dims *input_dims, const int8_t *input,
@@ -55,7 +50,7 @@ tc_status tc_depthwise_conv_inplace_s8(const tc_context *ctx, const tc_dw_conv_p
         pixels > input_dims->h * input_dims->w || params->stride.h < 1 ||
         params->stride.w < 1 || params->dilation.h < 1 || params->dilation.w < 1 ||
         ctx == NULL || ctx->buf == NULL ||
-        ctx->size < tc_depthwise_conv_inplace_s8_get_buffer_size(output_dims)) {
+        ctx->size < tc_dw_inplace_buffer_bytes(output_dims)) {
         return TC_ARG_ERROR;
     }
 

@@ -66,7 +66,7 @@ static void depthwise_reference(const tc_dw_conv_params *params,
                             acc += bias[oc];
                         }
                         acc = tc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-                        acc += params->output_offset;
+                        acc = tc_add_wrap(acc, params->output_offset);
                         output[((b * out_h + out_y) * out_w + out_x) * out_c + oc] =
                             (int8_t)TC_CLAMP(acc, params->activation.min,
                                              params->activation.max);
@@ -77,7 +77,7 @@ static void depthwise_reference(const tc_dw_conv_params *params,
     }
 }
 
-#if !defined(TC_DW_REF)
+#if !TC_ISA_PORTABLE
 static void depthwise_blocks(const tc_dw_conv_params *params,
                              const tc_per_channel_quant_params *quant,
                              const tc_dims *input_dims, const int8_t *input,
@@ -113,7 +113,7 @@ tc_status tc_depthwise_conv_s8(const tc_context *ctx, const tc_dw_conv_params *p
     if (check_shapes(params, input_dims, filter_dims, output_dims) != TC_OK) {
         return TC_ARG_ERROR;
     }
-#if !defined(TC_DW_REF)
+#if !TC_ISA_PORTABLE
     if (params->ch_mult == 1) {
         depthwise_blocks(params, quant, input_dims, input, filter_dims, filter, bias,
                          output_dims, output);
@@ -123,10 +123,4 @@ tc_status tc_depthwise_conv_s8(const tc_context *ctx, const tc_dw_conv_params *p
     depthwise_reference(params, quant, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
     return TC_OK;
-}
-
-int32_t tc_depthwise_conv_s8_get_buffer_size(const tc_dims *output_dims)
-{
-    (void)output_dims;
-    return 0;
 }

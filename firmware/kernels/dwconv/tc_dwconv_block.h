@@ -4,25 +4,22 @@
  *
  * Both depthwise kernels are built on tc_dw_block_s8: the plain kernel walks pixels and
  * steps through the channels TC_DW_BLOCK_CHANNELS at a time; the in-place kernel walks
- * blocks of TC_DW_INPLACE_CHANNEL_BLOCK channels and, inside a block, every pixel. Exactly
- * one of tc_dw_block_{ref,dsp,mve}_s8.c defines it, chosen by the compiler's ISA macros.
+ * blocks of TC_DW_INPLACE_CHANNEL_BLOCK channels and, inside a block, every pixel.
+ * tc_dw_block_s8.c defines it, its inner loops chosen by the ISA macros (tc_nn_math_types.h).
  */
 #ifndef TC_DWCONV_BLOCK_H
 #define TC_DWCONV_BLOCK_H
 
 #include <stdint.h>
 
-#include "tc_nn_types.h"
+#include "tc_nn_dwconv_pool.h"
+#include "tc_nn_math_types.h"
+#include "tc_nn_support.h"
 
-#if !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-#define TC_DW_MVE 1
+#if TC_ISA_MVE
 #define TC_DW_BLOCK_CHANNELS 16 /* four int32x4 accumulators */
-#elif !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_DSP)
-#define TC_DW_DSP 1
-#define TC_DW_BLOCK_CHANNELS 4 /* one 32-bit word of int8 lanes */
 #else
-#define TC_DW_REF 1
-#define TC_DW_BLOCK_CHANNELS 4
+#define TC_DW_BLOCK_CHANNELS 4 /* DSP: one 32-bit word of int8 lanes */
 #endif
 
 /* Everything about one image of a depthwise layer with depth multiplier 1. */
@@ -90,6 +87,13 @@ static inline void tc_dw_geometry_init(tc_dw_geometry *g, const tc_dw_conv_param
     g->output_offset = params->output_offset;
     g->act_min = params->activation.min;
     g->act_max = params->activation.max;
+}
+
+/* Scratch of the in-place kernel: output_h * output_w * min(C, TC_DW_INPLACE_CHANNEL_BLOCK)
+ * bytes (one channel block of every output pixel). */
+static inline int32_t tc_dw_inplace_buffer_bytes(const tc_dims *output_dims)
+{
+    return output_dims->h * output_dims->w * TC_MIN(output_dims->c, TC_DW_INPLACE_CHANNEL_BLOCK);
 }
 
 #endif /* TC_DWCONV_BLOCK_H */

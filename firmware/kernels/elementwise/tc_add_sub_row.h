@@ -35,7 +35,7 @@ static inline int32_t tc_add_rescale2(const tc_add_params *p, int32_t x)
                           p->input2_shift);
 }
 
-#if TC_EW_MVE
+#if TC_ISA_MVE
 static inline int32x4_t tc_add_rescale_x4(int32x4_t x, int32_t offset, int32_t left_shift,
                                           int32_t multiplier, int32_t shift)
 {
@@ -76,7 +76,7 @@ static inline void tc_add_sub_row_mve(const tc_add_params *p, int32_t sign,
 }
 #endif
 
-#if TC_EW_DSP
+#if TC_ISA_DSP
 /* Four int8 at a time: one word load, offsets added to both halfword lanes with SXTAB16
  * (the offsets are within int16), then the scalar requantization per element. */
 static inline void tc_add_sub_row_dsp(const tc_add_params *p, int32_t sign,
@@ -119,11 +119,11 @@ static inline void tc_add_sub_row(const tc_add_params *p, int32_t sign, const in
                                   int32_t step1, const int8_t *input2, int32_t step2,
                                   int8_t *output, int32_t len)
 {
-#if TC_EW_MVE
+#if TC_ISA_MVE
     tc_add_sub_row_mve(p, sign, input1, step1, input2, step2, output, len);
     return;
 #else
-#if TC_EW_DSP
+#if TC_ISA_DSP
     if (step1 && step2) {
         tc_add_sub_row_dsp(p, sign, input1, input2, output, len);
         return;

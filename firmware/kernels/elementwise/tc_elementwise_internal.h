@@ -1,6 +1,6 @@
 /*
- * Private to the binary elementwise kernels (add, sub, mul): which ISA variant is
- * compiled, and the broadcasting walk they share.
+ * Private to the binary elementwise kernels (add, sub, mul): the broadcasting walk they
+ * share (their SIMD helpers are in tc_nn_simd.h).
  *
  * Broadcasting: the output's NHWC dims are walked as contiguous runs ("rows"). Along each
  * dim an input either advances with the output or stays put (its dim is 1). Adjacent dims
@@ -13,34 +13,10 @@
 #define TC_ELEMENTWISE_INTERNAL_H
 
 #include <stdint.h>
-
-#include "tc_nn_elementwise.h"
-#include "tc_nn_support.h"
-
-#if !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-#define TC_EW_MVE 1
-#define TC_EW_DSP 0
-#elif !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_DSP)
-#define TC_EW_MVE 0
-#define TC_EW_DSP 1
-#else
-#define TC_EW_MVE 0
-#define TC_EW_DSP 0
-#endif
-
-#if TC_EW_MVE
-#include <arm_mve.h>
-#endif
-#if TC_EW_DSP
-#include <arm_acle.h>
 #include <string.h>
 
-/* Rotate right by 8 (GCC 12's arm_acle.h has no __ror); it folds into SXTAB16's ROR. */
-static inline uint32_t tc_ror8(uint32_t w)
-{
-    return (w >> 8) | (w << 24);
-}
-#endif
+#include "tc_nn_elementwise.h"
+#include "tc_nn_simd.h"
 
 /* One run of `len` outputs; step1/step2 are 1 (the input advances) or 0 (it repeats). */
 typedef void (*tc_ew_row_fn)(const void *params, const int8_t *input1, int32_t step1,
@@ -135,30 +111,5 @@ static inline tc_status tc_ew_broadcast(const void *params, tc_ew_row_fn row,
         }
     }
 }
-
-#if TC_EW_MVE
-/* TFLite's double-rounding requantization on four lanes. VQRDMULH is exactly gemmlowp's
- * SaturatingRoundingDoublingHighMul; VRSHL rounds halves up, so negative lanes are first
- * nudged down by one to make halves round away from zero like RoundingDivideByPOT. */
-static inline int32x4_t tc_requantize_x4(int32x4_t acc, int32_t multiplier, int32_t shift)
-{
-#if defined(TC_SINGLE_ROUNDING)
-    int32x4_t out;
-    for (int i = 0; i < 4; ++i) {
-        out[i] = tc_requantize(acc[i], multiplier, shift);
-    }
-    return out;
-#else
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
-    int32x4_t x = vqrdmulhq_n_s32(vshlq_s32(acc, vdupq_n_s32(left)), multiplier);
-    if (right > 0) {
-        x = vqaddq_s32(x, vshrq_n_s32(x, 31));
-        x = vrshlq_s32(x, vdupq_n_s32(-right));
-    }
-    return x;
-#endif
-}
-#endif
 
 #endif /* TC_ELEMENTWISE_INTERNAL_H */

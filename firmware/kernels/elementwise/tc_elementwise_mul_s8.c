@@ -14,7 +14,7 @@ static inline int8_t tc_mul_output(const tc_mul_params *p, int32_t product)
     return tc_clamp_s8(out, p->activation);
 }
 
-#if TC_EW_MVE
+#if TC_ISA_MVE
 static void tc_mul_row_mve(const tc_mul_params *p, const int8_t *input1, int32_t step1,
                            const int8_t *input2, int32_t step2, int8_t *output, int32_t len)
 {
@@ -36,7 +36,7 @@ static void tc_mul_row_mve(const tc_mul_params *p, const int8_t *input1, int32_t
 }
 #endif
 
-#if TC_EW_DSP
+#if TC_ISA_DSP
 /* Four pairs at a time: offsets added with SXTAB16, products of the halfword lanes with
  * SMLABB/SMLATT (accumulating onto 0). */
 static void tc_mul_row_dsp(const tc_mul_params *p, const int8_t *input1,
@@ -69,10 +69,10 @@ static void tc_mul_row(const void *params, const int8_t *input1, int32_t step1,
                        const int8_t *input2, int32_t step2, int8_t *output, int32_t len)
 {
     const tc_mul_params *p = (const tc_mul_params *)params;
-#if TC_EW_MVE
+#if TC_ISA_MVE
     tc_mul_row_mve(p, input1, step1, input2, step2, output, len);
 #else
-#if TC_EW_DSP
+#if TC_ISA_DSP
     if (step1 && step2) {
         tc_mul_row_dsp(p, input1, input2, output, len);
         return;

@@ -7,8 +7,8 @@
  *   out = clamp(tc_requantize(acc, multiplier[c], shift[c]) + output_offset, act.min, act.max)
  * (tc_fully_connected_f64_s8 requantizes as LiteRT does instead, see there.)
  * Each kernel has a portable C version and, selected by the compiler's target macros, an
- * Armv7E-M DSP (__ARM_FEATURE_DSP) and a Helium (__ARM_FEATURE_MVE) version; all give the
- * same bytes. -DTC_REFERENCE_KERNELS forces the portable version.
+ * Armv7E-M DSP (TC_ISA_DSP) and a Helium (TC_ISA_MVE) version; all give the
+ * same bytes. -DTC_REFERENCE_KERNELS forces the portable version (tc_nn_math_types.h).
  */
 #ifndef TC_NN_CONV_H
 #define TC_NN_CONV_H
@@ -41,7 +41,7 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
  * them whenever ctx->size allows; without them they read the input in place (fastest
  * when the input channels per group are a multiple of 4 (DSP) or 16 (MVE)).
  * get_buffer_size is the minimum, 0; get_fast_buffer_size the optional size.
- * Mirrors tinyconv.ir.ops.Conv2D.scratch_bytes and fast_scratch_bytes.
+ * tinyconv.ir.ops.Conv2D.scratch_bytes / fast_scratch_bytes ask these (tinyconv/kernel_lib.py).
  */
 int32_t tc_convolve_s8_get_buffer_size(const tc_dims *input_dims, const tc_dims *filter_dims);
 int32_t tc_convolve_s8_get_fast_buffer_size(const tc_dims *input_dims,

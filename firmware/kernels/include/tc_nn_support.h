@@ -36,20 +36,37 @@ static inline int32_t tc_divide_by_power_of_two(int32_t x, int32_t exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* acc * multiplier * 2^(shift - 31), rounded as TFLite does. */
+/*
+ * acc * multiplier * 2^(shift - 31), rounded as TFLite does, for every (multiplier, shift)
+ * QuantizeMultiplier produces: shifts from -31 up to any left shift (effective scales of
+ * 2^31 and more give shifts above 31, which TFLite's double-rounding build does not cap).
+ * Where TFLite's C++ has undefined behaviour, this computes what LiteRT's build does
+ * (tests/unit/test_quant.py checks it against LiteRT): `acc * (1 << left_shift)` wraps,
+ * and the shift is taken modulo 32 (x86's shl). Nothing here overflows a signed type.
+ */
 static inline int32_t tc_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
 #if defined(TC_SINGLE_ROUNDING)
+    /* TFLITE_SINGLE_ROUNDING's QuantizeMultiplier caps the shift at 30. */
+    if (shift > 30) {
+        multiplier = INT32_MAX;
+        shift = 30;
+    }
     const int32_t total_shift = 31 - shift;
     const int64_t rounded = (int64_t)acc * multiplier + (1LL << (total_shift - 1));
     return (int32_t)(rounded >> total_shift);
 #else
     const int32_t left_shift = shift > 0 ? shift : 0;
     const int32_t right_shift = shift > 0 ? 0 : -shift;
-    /* Unsigned multiply: TFLite's int32 product wraps on the targets it runs on. */
-    const int32_t shifted = (int32_t)((uint32_t)acc * ((uint32_t)1 << left_shift));
+    const int32_t shifted = (int32_t)((uint32_t)acc << (left_shift & 31));
     return tc_divide_by_power_of_two(tc_doubling_high_mult(shifted, multiplier), right_shift);
 #endif
+}
+
+/* a + b in int32 as TFLite's kernels compute it (`acc += output_offset`): wrapping. */
+static inline int32_t tc_add_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
 static inline int8_t tc_clamp_s8(int32_t x, tc_activation act)

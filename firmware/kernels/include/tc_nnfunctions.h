@@ -1,6 +1,14 @@
 /*
  * tinyconv int8 kernels: every public kernel, grouped by family.
- * Each kernel lives in its own file, firmware/kernels/<family>/tc_<op>_<variant>_s8.c.
+ *
+ * Layout, as CMSIS-NN's: one public function per file, named after it,
+ * firmware/kernels/<family>/tc_<op>[_<shape>]_s8[_<variant>].c, defined once; its inner
+ * loops per ISA are selected inside it by TC_ISA_MVE / TC_ISA_DSP / TC_ISA_PORTABLE
+ * (tc_nn_math_types.h, the only reader of the compiler's feature macros). SIMD helpers
+ * shared across families: tc_nn_simd.h. The scratch sizes of a family are in
+ * tc_<family>_get_buffer_sizes_s8.c (plain C, also built on the host per ISA so that the
+ * planner asks them: tinyconv/kernel_lib.py). Private headers (tc_*_internal.h,
+ * tc_dwconv_block.h, tc_pool_window.h, tc_add_sub_row.h) stay inside their family.
  */
 #ifndef TC_NNFUNCTIONS_H
 #define TC_NNFUNCTIONS_H

@@ -13,10 +13,7 @@
 #include "tc_nn_dwconv_pool.h"
 #include "tc_pool_window.h"
 
-#if defined(TC_POOL_MVE)
-#include <arm_mve.h>
-#elif defined(TC_POOL_DSP)
-#include <arm_acle.h>
+#if TC_ISA_DSP
 #include <string.h>
 #endif
 
@@ -40,7 +37,7 @@ static int32_t sum_reference(const int8_t *in, int32_t rows, int32_t cols, int32
     return sum;
 }
 
-#if defined(TC_POOL_DSP)
+#if TC_ISA_DSP
 /* 4 channels: __sxtab16 adds lanes 0,2 (and, shifted, 1,3) into 16-bit halves. */
 static void sum4_dsp(const int8_t *in, int32_t rows, int32_t cols, int32_t row_stride,
                      int32_t channels, int32_t *sums)
@@ -64,7 +61,7 @@ static void sum4_dsp(const int8_t *in, int32_t rows, int32_t cols, int32_t row_s
 }
 #endif
 
-#if defined(TC_POOL_MVE)
+#if TC_ISA_MVE
 static inline mve_pred16_t lanes_from(int32_t n, int32_t first)
 {
     const int32_t left = n - first;
@@ -119,7 +116,7 @@ tc_status tc_avgpool_s8(const tc_context *ctx, const tc_pool_params *params,
                 }
                 const int8_t *in = image + win.y * row_stride + win.x * channels;
                 int32_t c = 0;
-#if defined(TC_POOL_MVE)
+#if TC_ISA_MVE
                 for (; c < channels; c += 16) {
                     int32_t sums[16];
                     const int32_t n = TC_MIN(16, channels - c);
@@ -128,7 +125,7 @@ tc_status tc_avgpool_s8(const tc_context *ctx, const tc_pool_params *params,
                         output[c + j] = average(sums[j], count, params->activation);
                     }
                 }
-#elif defined(TC_POOL_DSP)
+#elif TC_ISA_DSP
                 if (count <= 256) {
                     for (; c + 4 <= channels; c += 4) {
                         int32_t sums[4];

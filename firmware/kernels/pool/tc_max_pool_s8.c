@@ -9,9 +9,7 @@
 #include "tc_nn_dwconv_pool.h"
 #include "tc_pool_window.h"
 
-#if defined(TC_POOL_MVE)
-#include <arm_mve.h>
-#elif defined(TC_POOL_DSP)
+#if TC_ISA_DSP
 #include <string.h>
 #endif
 
@@ -28,7 +26,7 @@ static int8_t max_reference(const int8_t *in, int32_t rows, int32_t cols, int32_
     return (int8_t)TC_CLAMP(best, act.min, act.max);
 }
 
-#if defined(TC_POOL_DSP)
+#if TC_ISA_DSP
 /* Per-byte signed maximum. One asm block: SEL reads the GE flags SSUB8 just set. */
 static inline uint32_t max_s8x4(uint32_t a, uint32_t b)
 {
@@ -58,7 +56,7 @@ static void max4_dsp(const int8_t *in, int32_t rows, int32_t cols, int32_t row_s
 }
 #endif
 
-#if defined(TC_POOL_MVE)
+#if TC_ISA_MVE
 /* Up to 16 channels; lanes past n are neither loaded nor stored. */
 static void max16_mve(const int8_t *in, int32_t rows, int32_t cols, int32_t row_stride,
                       int32_t channels, int32_t n, tc_activation act, int8_t *out)
@@ -97,12 +95,12 @@ tc_status tc_max_pool_s8(const tc_context *ctx, const tc_pool_params *params,
                     tc_pool_clip(params, input_dims, filter_dims, out_y, out_x);
                 const int8_t *in = image + win.y * row_stride + win.x * channels;
                 int32_t c = 0;
-#if defined(TC_POOL_MVE)
+#if TC_ISA_MVE
                 for (; c < channels; c += 16) {
                     max16_mve(in + c, win.rows, win.cols, row_stride, channels,
                               TC_MIN(16, channels - c), params->activation, output + c);
                 }
-#elif defined(TC_POOL_DSP)
+#elif TC_ISA_DSP
                 for (; c + 4 <= channels; c += 4) {
                     max4_dsp(in + c, win.rows, win.cols, row_stride, channels,
                              params->activation, output + c);

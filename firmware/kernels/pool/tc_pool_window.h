@@ -1,6 +1,6 @@
 /*
  * Private to firmware/kernels/pool: the clipped pooling window of one output pixel and
- * the ISA selection shared by the pooling kernels.
+ * its checks, shared by the pooling kernels.
  */
 #ifndef TC_POOL_WINDOW_H
 #define TC_POOL_WINDOW_H
@@ -8,13 +8,8 @@
 #include <stdint.h>
 
 #include "tc_nn_types.h"
-#include "tc_nn_support.h"
+#include "tc_nn_simd.h"
 
-#if !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-#define TC_POOL_MVE 1
-#elif !defined(TC_REFERENCE_KERNELS) && defined(__ARM_FEATURE_DSP)
-#define TC_POOL_DSP 1
-#endif
 
 /* The part of the filter window inside the image, as TFLite's reference clips it. */
 typedef struct {

@@ -15,7 +15,8 @@ import numpy as np
 
 from ...ir.graph import Tensor
 from ...ir.ops import Conv2D, FullyConnected, Op
-from ...quant import activation_range, quantize_multiplier
+from ...quant import (activation_range, bias_scale_accepted, effective_scale,
+                      quantize_multiplier)
 from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, conv_padding, dims,
                    dims_of, lowering, require, tile)
 
@@ -31,7 +32,7 @@ def per_channel_quant(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor
     check_quantized(op, x, w, y)
     mults, shifts = np.zeros(channels, np.int32), np.zeros(channels, np.int32)
     for c in range(channels):
-        real = float(x.quant.s) * float(w.quant.scale_at(c)) / float(y.quant.s)
+        real = effective_scale(x.quant.s, w.quant.scale_at(c), y.quant.s)
         mults[c], shifts[c] = quantize_multiplier(real)
     return ctx.param("tc_per_channel_quant_params", CStruct({
         "multiplier": CExpr(ctx.const_array(mults, "int32_t", f"{op.name}_mult")),
@@ -99,7 +100,7 @@ def f64_scales(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor,
     check_quantized(op, x, w, y)
     mantissas, exponents = np.zeros(units, np.int64), np.zeros(units, np.int32)
     for u in range(units):
-        real = float(x.quant.s) * float(w.quant.scale_at(u)) / float(y.quant.s)
+        real = effective_scale(x.quant.s, w.quant.scale_at(u), y.quant.s)
         require(real >= 0.0 and math.isfinite(real), op, f"invalid output scale {real}")
         mantissas[u], exponents[u] = f64_scale(real)
     return ctx.param("tc_f64_scale_params", CStruct({
@@ -115,6 +116,11 @@ def _fully_connected(op: FullyConnected, ctx: LowerContext, function: str,
     check_quantized(op, x, w, y)
     units, depth = w.shape
     require(x.size % depth == 0, op, f"input size {x.size} is not a multiple of {depth}")
+    if not w.quant.per_channel and op.bias is not None:
+        bias_scale = op.bias.quant.s if op.bias.quant is not None else 0.0
+        require(bias_scale_accepted(x.quant.s, w.quant.s, bias_scale, y.quant.s), op,
+                f"bias scale {bias_scale!r} is not input scale x weight scale (LiteRT "
+                "refuses the layer: |s_in * s_w - s_bias| / s_out > 0.02)")
     act = activation_range(op.activation, y.quant.s, y.quant.zp)
     # TFLite's per-channel kernels assume symmetric weights; the per-tensor ones apply
     # the weights' zero point.

@@ -1,10 +1,10 @@
 """`tinyconv zoo`: the model families, their parameters, and what each costs on an MCU.
 
 Numbers come from `graph_from_keras` (the int8 graph the converter would produce, predicted
-in milliseconds) planned and laid out exactly as `tinyconv export` would for qemu-m7:
-MACs, flash (the const arrays codegen emits: int8 weights, int32 biases, requantization
-data), float parameters, and peak SRAM (planned arena + stack + runtime statics). TensorFlow
-is imported only when numbers are computed, never when the CLI starts.
+in milliseconds) planned and laid out exactly as `tinyconv export` would for the default
+board: MACs, flash (the const arrays codegen emits: int8 weights, int32 biases,
+requantization data), float parameters, and peak SRAM (planned arena + stack + runtime
+statics). TensorFlow is imported only when numbers are computed, never when the CLI starts.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import click
 
+from ..defaults import DEFAULT_BOARD
 from ..errors import TinyconvError
+from . import options
 
-BOARD = "qemu-m7"
+BOARD = DEFAULT_BOARD
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,10 @@ def _human(n: int) -> str:
 
 @click.command()
 @click.option("--family", "family_name", help="Only this family (default: all of them).")
-@click.option("--resolution", type=click.IntRange(min=1),
-              help="Input height and width (default: each family's own).")
+@options.resolution("Input height and width (default: each family's own).")
 @click.option("--classes", type=click.IntRange(min=1),
               help="Number of classes (default: each family's own).")
-@click.option("--width", type=float, default=1.0, show_default=True,
-              help="Width multiplier.")
+@options.width()
 @click.option("--no-stats", is_flag=True,
               help="Only list families and parameters (instant: no TensorFlow).")
 def zoo(family_name, resolution, classes, width, no_stats) -> None:

@@ -1,16 +1,44 @@
 /*
- * Private Armv7E-M DSP helpers of the convolution family (only included when
- * TC_CONV_DSP). The trick, as in CMSIS-NN: SXTB16 widens bytes 0 and 2 of a word to two
- * int16 lanes, SXTB16 with ROR #8 widens bytes 1 and 3, and SMLAD does two 16x16 MACs.
- * Both operands of a dot product are widened the same way ("even" lanes = elements
- * 0 and 2 of a group of four, "odd" lanes = elements 1 and 3), so lanes pair up exactly.
+ * tinyconv int8 kernels: the SIMD helpers every kernel family shares (the role of
+ * CMSIS-NN's arm_nn_support functions). Each block exists only for its ISA
+ * (tc_nn_math_types.h); a kernel includes this header and calls the helpers inside its own
+ * `#if TC_ISA_DSP` / `#if TC_ISA_MVE` branch.
+ *
+ * Armv7E-M DSP, as in CMSIS-NN: SXTB16 widens bytes 0 and 2 of a word to two int16 lanes,
+ * SXTB16 with ROR #8 widens bytes 1 and 3, and SMLAD does two 16x16 MACs. Both operands
+ * of a dot product are widened the same way ("even" lanes = elements 0 and 2 of a group
+ * of four, "odd" lanes = elements 1 and 3), so lanes pair up exactly.
  */
-#ifndef TC_CONV_DSP_H
-#define TC_CONV_DSP_H
+#ifndef TC_NN_SIMD_H
+#define TC_NN_SIMD_H
 
+#include <stdint.h>
+
+#include "tc_nn_math_types.h"
+#include "tc_nn_support.h"
+
+/* Unaligned 32-bit load: one LDR on cores with unaligned access. The builtin, because
+ * -ffreestanding makes a plain memcpy an out-of-line call. */
+static inline int32_t tc_read_s32(const void *p)
+{
+    int32_t v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void tc_write_s32(void *p, int32_t v)
+{
+    __builtin_memcpy(p, &v, sizeof v);
+}
+
+#if TC_ISA_DSP
 #include <arm_acle.h>
 
-#include "tc_conv_internal.h"
+/* Rotate right by 8 (GCC 12's arm_acle.h has no __ror); it folds into SXTAB16's ROR. */
+static inline uint32_t tc_ror8(uint32_t w)
+{
+    return (w >> 8) | (w << 24);
+}
 
 /* Elements 1 and 3 of a group of four bytes, as two int16 lanes.
  * GCC 12's arm_acle.h has no __sxtb16_ror, hence the asm. */
@@ -163,5 +191,84 @@ static inline int32_t tc_dsp_mac_1x1(const int8_t *f, const int8_t *x, int32_t n
     }
     return acc;
 }
+#endif /* TC_ISA_DSP */
 
-#endif /* TC_CONV_DSP_H */
+#if TC_ISA_MVE
+#include <arm_mve.h>
+
+/*
+ * acc[j] += sum_k a[k] * b_j[k] for one vector a against four (a filter row against four
+ * im2col columns or pixels, or an input run against four filter rows); returns sum_k a[k]
+ * (the filter sum the input offset needs). One load of a per four VMLADAVA; full vectors
+ * first, then one tail under a VCTP predicate (lanes past the end load as 0 and add
+ * nothing). Not inlined: in a function of its own the loop keeps its values in registers,
+ * where GCC spills them inside the kernels' loop nests.
+ */
+static __attribute__((noinline, unused)) int32_t tc_mve_dot_1x4(const int8_t *a,
+                                                                const int8_t *b0,
+                                                                const int8_t *b1,
+                                                                const int8_t *b2,
+                                                                const int8_t *b3, int32_t n,
+                                                                int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], sum = 0;
+    int32_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        const int8x16_t v = vldrbq_s8(a + k);
+        sum = vaddvaq_s8(sum, v);
+        a0 = vmladavaq_s8(a0, v, vldrbq_s8(b0 + k));
+        a1 = vmladavaq_s8(a1, v, vldrbq_s8(b1 + k));
+        a2 = vmladavaq_s8(a2, v, vldrbq_s8(b2 + k));
+        a3 = vmladavaq_s8(a3, v, vldrbq_s8(b3 + k));
+    }
+    if (k < n) {
+        const mve_pred16_t tail = vctp8q((uint32_t)(n - k));
+        const int8x16_t v = vldrbq_z_s8(a + k, tail);
+        sum = vaddvaq_s8(sum, v);
+        a0 = vmladavaq_s8(a0, v, vldrbq_z_s8(b0 + k, tail));
+        a1 = vmladavaq_s8(a1, v, vldrbq_z_s8(b1 + k, tail));
+        a2 = vmladavaq_s8(a2, v, vldrbq_z_s8(b2 + k, tail));
+        a3 = vmladavaq_s8(a3, v, vldrbq_z_s8(b3 + k, tail));
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    return sum;
+}
+
+/* Sum of n bytes. */
+static inline int32_t tc_mve_sum(const int8_t *f, int32_t n)
+{
+    int32_t sum = 0;
+    for (int32_t k = 0; k < n; k += 16) {
+        sum = vaddvaq_s8(sum, vldrbq_z_s8(f + k, vctp8q((uint32_t)(n - k))));
+    }
+    return sum;
+}
+
+/* TFLite's double-rounding requantization on four lanes. VQRDMULH is exactly gemmlowp's
+ * SaturatingRoundingDoublingHighMul; VRSHL rounds halves up, so negative lanes are first
+ * nudged down by one to make halves round away from zero like RoundingDivideByPOT. */
+static inline int32x4_t tc_requantize_x4(int32x4_t acc, int32_t multiplier, int32_t shift)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    int32x4_t out;
+    for (int i = 0; i < 4; ++i) {
+        out[i] = tc_requantize(acc[i], multiplier, shift);
+    }
+    return out;
+#else
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    int32x4_t x = vqrdmulhq_n_s32(vshlq_s32(acc, vdupq_n_s32(left)), multiplier);
+    if (right > 0) {
+        x = vqaddq_s32(x, vshrq_n_s32(x, 31));
+        x = vrshlq_s32(x, vdupq_n_s32(-right));
+    }
+    return x;
+#endif
+}
+#endif /* TC_ISA_MVE */
+
+#endif /* TC_NN_SIMD_H */

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import TinyconvError
+from . import options
 
 
 def _param(text: str) -> tuple[str, object]:
@@ -27,22 +28,22 @@ def _param(text: str) -> tuple[str, object]:
 
 @click.command()
 @click.option("--model", "model_name", required=True, help="Zoo family, e.g. mobilenetv2, lenet5 (see `tinyconv zoo`).")
-@click.option("--dataset", default="fashion_mnist", show_default=True, help="Dataset name.")
-@click.option("--width", default=1.0, show_default=True, help="Width multiplier.")
-@click.option("--resolution", type=int, help="Square input side (default: the dataset's).")
+@options.dataset()
+@options.width()
+@options.resolution("Square input side (default: the dataset's).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Family parameter (repeatable).")
 @click.option("--epochs", default=10, show_default=True)
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--lr", "learning_rate", default=2e-3, show_default=True, help="Peak learning rate (cosine, 1 warmup epoch).")
 @click.option("--patience", type=int, help="Early stop after this many epochs without a better val accuracy.")
-@click.option("--qat/--no-qat", default=False, show_default=True, help="Quantization-aware fine-tuning before int8 conversion.")
+@options.qat(default=False)
 @click.option("--qat-epochs", default=1, show_default=True)
-@click.option("--augment/--no-augment", default=False, show_default=True)
-@click.option("--limit-train", type=int, help="Use only this many training images.")
+@options.augment()
+@options.limit_train()
 @click.option("--limit-test", type=int, help="Use only this many test images.")
 @click.option("--int8-eval-limit", type=int, help="Score int8 accuracy on this many test images (default all).")
 @click.option("--onnx/--no-onnx", default=True, show_default=True, help="Also write model.onnx and model_int8.onnx.")
-@click.option("--seed", default=0, show_default=True)
+@options.seed()
 @click.option("--resume", is_flag=True, help="Continue the run in -o from its last finished epoch.")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (new or empty, or an interrupted run with --resume).")

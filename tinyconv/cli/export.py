@@ -1,0 +1,47 @@
+"""`tinyconv export`: a buildable firmware project for a .tflite model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..units import format_bytes
+from . import options
+
+
+@click.command()
+@options.model()
+@options.target()
+@options.board()
+@options.sram()
+@options.flash()
+@options.kernels()
+@options.stack()
+@options.match()
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Directory for the firmware project (must not exist or be empty).")
+def export(model: Path, target, board, sram, flash, kernels, stack, match, out_dir: Path) -> None:
+    """Write a buildable firmware project (C model, kernels, boards, Makefile) for MODEL."""
+    from .. import deploy, report
+    from ..ir.tflite_import import load_tflite
+    from ..targets import board_for
+
+    graph = load_tflite(model)
+    b = board_for(target, board)
+    deployment = deploy.prepare(graph, b, kernels=kernels, sram=sram, flash=flash,
+                                stack_bytes=stack, match=match)
+    deploy.write_project(deployment, out_dir)
+    report.write_json(graph, deployment.plan, out_dir / "model" / "plan.json",
+                      {"board": b.name, "kernels": kernels, "match": match})
+    (out_dir / "model" / "plan.txt").write_text(report.format_table(graph, deployment.plan)
+                                               + "\n")
+    plan = deployment.plan
+    click.echo(f"wrote {out_dir} for {b.name} ({b.cpu}, {kernels} kernels)")
+    click.echo(f"  arena {plan.arena_bytes:,} B, stack reserved {deployment.stack_bytes:,} B, "
+               f"planned RAM {deployment.planned_ram_bytes:,} B of "
+               f"{format_bytes(deployment.ram_budget)}")
+    click.echo(f"  constants (flash) {deployment.source.weights_bytes:,} B of "
+               f"{format_bytes(deployment.flash_budget)}; {graph.total_macs():,} MACs")
+    click.echo(f"  next: make -C {out_dir} run" + ("" if b.qemu_machine else "   |   make -C "
+               f"{out_dir} flash"))

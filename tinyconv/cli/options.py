@@ -1,0 +1,108 @@
+"""The options several `tinyconv` commands share, each defined once.
+
+Each function returns a click decorator, so a command takes an option with
+`@options.target()`; the few that differ per command (whether --sram is required, the
+--qat default) take that as a parameter. Sizes (--sram, --flash, --stack) are read here
+into bytes: a command receives an int (or None where the option has no default). Bad
+values raise TinyconvError: one line, exit 2, like every other input error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..defaults import DEFAULT_BOARD, DEFAULT_STACK_BYTES
+from ..errors import TinyconvError
+from ..units import parse_bytes
+
+
+def _size(ctx, param, value: str | int | None) -> int | None:
+    return None if value is None else parse_bytes(value)
+
+
+def _positive(ctx, param, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise TinyconvError(f"{param.opts[0]} must be at least 1, got {value}")
+    return value
+
+
+def model():
+    return click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+
+
+def target():
+    return click.option("--target", help="CPU: cortex-m3, cortex-m4, cortex-m7, cortex-m55 "
+                        "(emulated in QEMU).")
+
+
+def board():
+    return click.option("--board", help="Board profile, e.g. qemu-m7, stm32f746-disco "
+                        f"(default: the --target's QEMU board, else {DEFAULT_BOARD}).")
+
+
+def sram(required: bool = False):
+    default = "" if required else " (default: the board's RAM)"
+    return click.option("--sram", required=required, metavar="SIZE", callback=_size,
+                        help=f"SRAM budget: arena + stack + runtime, e.g. 320kB{default}.")
+
+
+def flash():
+    return click.option("--flash", metavar="SIZE", callback=_size, help="Flash budget: weights, requantization "
+                        "data and code, e.g. 1MB (default: the board's flash).")
+
+
+def stack():
+    kib, rest = divmod(DEFAULT_STACK_BYTES, 1024)
+    return click.option("--stack", default=str(DEFAULT_STACK_BYTES) if rest else f"{kib}KiB",
+                        show_default=True, metavar="SIZE", callback=_size,
+                        help="Stack reserved in RAM for the app and kernels.")
+
+
+def kernels():
+    return click.option("--kernels", type=click.Choice(["opt", "ref"]), default="opt",
+                        show_default=True, help="SIMD kernels where the CPU has them, or the "
+                        "portable reference C kernels.")
+
+
+def match():
+    return click.option("--match", type=click.Choice(["litert", "tflm"]), default="litert",
+                        show_default=True, help="Reproduce LiteRT's reference kernels, or "
+                        "TFLite Micro where the two differ (FULLY_CONNECTED requantization).")
+
+
+def json_out():
+    return click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help="Write the report as JSON.")
+
+
+def seed():
+    return click.option("--seed", default=0, show_default=True, help="Random seed.")
+
+
+def dataset():
+    return click.option("--dataset", default="fashion_mnist", show_default=True,
+                        help="Dataset name.")
+
+
+def width():
+    return click.option("--width", type=float, default=1.0, show_default=True,
+                        help="Width multiplier.")
+
+
+def resolution(help: str):
+    return click.option("--resolution", type=int, callback=_positive, help=help)
+
+
+def qat(default: bool):
+    return click.option("--qat/--no-qat", default=default, show_default=True,
+                        help="Quantization-aware fine-tuning before int8 conversion.")
+
+
+def augment(help: str = "Shift/flip/brightness augmentation (photos)."):
+    return click.option("--augment/--no-augment", default=False, show_default=True, help=help)
+
+
+def limit_train(help: str = "Use only this many training images."):
+    return click.option("--limit-train", type=int, callback=_positive, help=help)

@@ -1,1 +1,0 @@
-"""`tinyconv` subcommands that live outside cli.py (training, search, the zoo listing)."""

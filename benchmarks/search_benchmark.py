@@ -73,6 +73,30 @@ def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budg
     }
 
 
+def refresh_estimates(path: Path) -> None:
+    """The cost model changed (space.py): recompute what it predicts for the two networks
+    and the baseline grid; every measured number stays as measured."""
+    from tinyconv.defaults import DEFAULT_STACK_BYTES
+    from tinyconv.space import ArchConfig
+    from tinyconv.targets import get_board
+
+    result = json.loads(path.read_text())
+    board = get_board(result["board"])
+    channels, classes = 3, 10  # cifar10
+    for row in result["rows"]:
+        cost = ArchConfig.from_dict(row["arch"]).cost(board, channels, classes,
+                                                      stack_bytes=DEFAULT_STACK_BYTES)
+        row.update(predicted_peak_sram_bytes=cost.peak_sram, flash_estimate_bytes=cost.flash,
+                   instructions_estimate=cost.instructions)
+        print(f"{row['name']}: instructions estimate {cost.instructions:,} vs measured "
+              f"{row['instructions_per_inference']:,} "
+              f"({cost.instructions / row['instructions_per_inference'] - 1:+.1%})")
+    for g in result["baseline_grid"]:
+        cost = ArchConfig.mobilenetv2(g["width"], g["resolution"]).cost(board, channels, classes)
+        g.update(peak_sram=cost.peak_sram, flash=cost.flash, macs=cost.macs)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sram", default="96kB")
@@ -87,7 +111,13 @@ def main() -> None:
     parser.add_argument("--limit-train", type=int, default=20000)
     parser.add_argument("--verify-samples", type=int, default=10)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--refresh-estimates", action="store_true",
+                        help="keep the measured search.json, recompute the cost model's "
+                             "predictions (peak SRAM, flash, instructions) of its networks")
     args = parser.parse_args()
+    if args.refresh_estimates:
+        refresh_estimates(args.out / "search.json")
+        return
 
     from tinyconv.data import resolve
     from tinyconv.search.budget import Budget

@@ -8,6 +8,8 @@ and the same test images (LiteRT reference kernels).
 
     python benchmarks/train_benchmark.py [--only lenet5-mnist] [--epochs 3]
     python benchmarks/train_benchmark.py --include runs/ship_cifar10_resnet8
+    python benchmarks/train_benchmark.py --refresh-costs   # planner changed: recompute the
+        # MACs / arena / peak SRAM / flash columns of train.json from each row's architecture
 Writes benchmarks/results/train.md and train.json; runs go to benchmarks/runs/ (resumable).
 """
 
@@ -17,6 +19,8 @@ import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +59,22 @@ def run_pair(pair: Pair, epochs: int, runs: Path) -> dict:
     return train(config, run_dir, resume=(run_dir / "checkpoints").exists()).metrics
 
 
+def refreshed_costs(row: dict) -> dict:
+    """The row's deployment columns recomputed with the current planner from its
+    architecture (the Keras model rebuilt untrained, imported through ir.builder: its plan
+    equals the converted model's, tests/pipeline/test_keras_import.py)."""
+    from tinyconv import zoo
+    from tinyconv.ir.keras_import import graph_from_keras
+    from tinyconv.train.run import graph_cost
+
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in row["params_config"].items()}
+    model = zoo.build(row["model"], row["input_shape"], row["num_classes"], row["width"], **params)
+    for layer in model.layers:  # trained Dense layers have nonzero biases, which the converter keeps
+        if getattr(layer, "use_bias", False) and getattr(layer, "bias", None) is not None:
+            layer.bias.assign(np.full(layer.bias.shape, 0.01, np.float32))
+    return graph_cost(graph_from_keras(model), row.get("board", "qemu-m7"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(p.name for p in PAIRS))
@@ -62,8 +82,16 @@ def main() -> None:
     parser.add_argument("--include", action="append", default=[], type=Path,
                         help="add the metrics.json of an existing `tinyconv train --qat` run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--refresh-costs", action="store_true",
+                        help="keep the measured rows of train.json, recompute their cost columns")
     args = parser.parse_args()
 
+    if args.refresh_costs:
+        rows = json.loads((args.out / "train.json").read_text())
+        for row in rows:
+            row.update(refreshed_costs(row))
+        write_results(rows, args.out)
+        return
     rows = []
     for pair in PAIRS:
         if pair.name in args.only.split(","):
@@ -72,8 +100,12 @@ def main() -> None:
         metrics = json.loads((run_dir / "metrics.json").read_text())
         rows.append({"run": f"{metrics['model']}-{metrics['dataset']} ({run_dir.name})", **metrics})
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "train.json").write_text(json.dumps(rows, indent=2) + "\n")
+    write_results(rows, args.out)
+
+
+def write_results(rows: list[dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = ["| run | epochs | float acc | int8 acc (QAT) | drop QAT (pts) | int8 acc (PTQ) | "
              "drop PTQ (pts) | s/epoch | peak SRAM | flash (weights) | MACs |", "|" + "---|" * 11]
     for r in rows:
@@ -88,7 +120,7 @@ def main() -> None:
                      f"{pct('ptq_int8_accuracy')} | {pts('ptq_int8_drop_points')} | "
                      f"{r['seconds_per_epoch']:.1f} | {r['planned_peak_sram_bytes']:,} | "
                      f"{r['flash_weights_bytes']:,} | {r['macs']:,} |")
-    (args.out / "train.md").write_text(
+    (out / "train.md").write_text(
         "# Training benchmark\n\nOne `tinyconv train --qat` run per row on this machine (2 cores): "
         "int8 accuracy with QAT, and of the same float model quantized post-training (PTQ); drops "
         "are float minus int8 on the same test images, int8 run with LiteRT's reference kernels. "

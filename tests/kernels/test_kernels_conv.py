@@ -128,7 +128,6 @@ def test_f64_requantization_is_double_multiply_then_round(host_lib):
     """tc_fully_connected_f64_s8 computes round((double)acc * scale) bit for bit, with
     integers only: one unit per (acc, scale) pair, acc = 1 * (+-1) + bias."""
     accs, scales = _f64_cases(np.random.default_rng(7))
-    units = len(accs)
     mantissa = np.array([f64_scale(s)[0] for s in scales], np.int64)
     exponent = np.array([f64_scale(s)[1] for s in scales], np.int32)
     for m, e, s in zip(mantissa, exponent, scales):
@@ -321,39 +320,10 @@ def test_simd_kernels_equal_portable_kernels(board, tmp_path):
 
 # -- 3. the pipeline against LiteRT -------------------------------------------------------
 
-_NP_TYPES = {v: k for k, v in tb._TENSOR_TYPES.items()}
 
 
 def merge_models(models: list[bytes]) -> bytes:
-    """One model holding every op of `models` side by side (inputs and outputs in order),
-    so that one firmware build checks them all."""
-    b = tb.ModelBuilder("merged conv/fc test ops")
-    inputs, outputs = [], []
-    for k, blob in enumerate(models):
-        m = parse_model(blob)
-        g = m.subgraphs[0]
-        index = {}
-        for i, t in enumerate(g.tensors):
-            dtype = _NP_TYPES[t.type]
-            raw = m.buffers[t.buffer].data if t.buffer else None
-            data = None
-            if raw is not None and len(raw):
-                data = np.frombuffer(bytes(np.asarray(raw, np.uint8)),
-                                     dtype.newbyteorder("<")).reshape(t.shape)
-            q = t.quantization
-            quantized = q is not None and q.scale is not None and len(q.scale) > 0
-            index[i] = b.tensor(t.shape, dtype, scale=list(q.scale) if quantized else None,
-                                zero_point=list(q.zeroPoint) if quantized else None,
-                                data=data, name=f"m{k}_t{i}",
-                                quantized_dimension=q.quantizedDimension if quantized else 0)
-        for op in g.operators:
-            code = m.operatorCodes[op.opcodeIndex]
-            b.op(max(code.builtinCode, code.deprecatedBuiltinCode),
-                 [index[i] if i >= 0 else -1 for i in op.inputs],
-                 [index[i] for i in op.outputs], op.builtinOptions, code.version)
-        inputs += [index[i] for i in g.inputs]
-        outputs += [index[i] for i in g.outputs]
-    return b.build(inputs, outputs)
+    return tb.merge_models(models, "merged conv/fc test ops")
 
 
 def _conv_cases(rng: np.random.Generator) -> list[bytes]:

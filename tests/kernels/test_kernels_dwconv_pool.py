@@ -33,9 +33,8 @@ from harness import board_params
 from kernel_abi import Act, Context, Dims, PerChannelQuant, Tile
 from tflite_builder import ModelBuilder, schema
 from tinyconv import deploy, firmware, targets
-from tinyconv.codegen.lowering.dwconv_pool import concat_input_quant, mean_multiplier
+from tinyconv.codegen.lowering.dwconv_pool import concat_input_quant
 from tinyconv.errors import TinyconvError
-from tinyconv.ir.graph import DType, Tensor
 from tinyconv.ir.ops import DepthwiseConv2D, Isa
 from tinyconv.ir.tflite_import import import_tflite
 from tinyconv.planner import plan_memory
@@ -606,35 +605,9 @@ SWEEP_BUILDERS = ["depthwise_conv2d_model", "average_pool2d_model", "max_pool2d_
 
 def _merged_random_model(seed: int, per_builder: int) -> bytes:
     """Random single-op models from the shared builders, merged side by side."""
-    from tinyconv.reference import parse_model
-    np_types = {v: k for k, v in tb._TENSOR_TYPES.items()}
     rng = np.random.default_rng(seed)
-    b = ModelBuilder(f"dwconv/pool sweep {seed}")
-    inputs, outputs = [], []
-    for name in SWEEP_BUILDERS:
-        for k in range(per_builder):
-            m = parse_model(getattr(tb, name)(rng))
-            g = m.subgraphs[0]
-            index = {}
-            for i, t in enumerate(g.tensors):
-                raw = m.buffers[t.buffer].data if t.buffer else None
-                dtype = np_types[t.type]
-                data = None if raw is None or not len(raw) else np.frombuffer(
-                    bytes(np.asarray(raw, np.uint8)), dtype.newbyteorder("<")).reshape(t.shape)
-                q = t.quantization
-                quantized = q is not None and q.scale is not None and len(q.scale) > 0
-                index[i] = b.tensor(t.shape, dtype, scale=list(q.scale) if quantized else None,
-                                    zero_point=list(q.zeroPoint) if quantized else None,
-                                    data=data, quantized_dimension=q.quantizedDimension
-                                    if quantized else 0)
-            for op in g.operators:
-                code = m.operatorCodes[op.opcodeIndex]
-                b.op(max(code.builtinCode, code.deprecatedBuiltinCode),
-                     [index[i] if i >= 0 else -1 for i in op.inputs],
-                     [index[i] for i in op.outputs], op.builtinOptions, code.version)
-            inputs += [index[i] for i in g.inputs]
-            outputs += [index[i] for i in g.outputs]
-    return b.build(inputs, outputs)
+    return tb.merge_models([getattr(tb, name)(rng) for name in SWEEP_BUILDERS
+                            for _ in range(per_builder)], f"dwconv/pool sweep {seed}")
 
 
 # CI: one seed, two models per builder; slow: three seeds of six, and Cortex-M7.

@@ -74,7 +74,6 @@ def test_random_mcunet_config_equals_converted(seed):
 def test_search_space_graph_equals_keras_import(seed):
     """Both predictors emit through ir.builder from zoo.arch's constants: the search space's
     converter-free graph of a config is graph_from_keras of the Keras model it builds."""
-    import numpy as np
 
     from tinyconv.ir.keras_import import graph_from_keras
     from tinyconv.keras_compat import keras

@@ -18,7 +18,9 @@ from typing import Callable, Sequence
 
 import flatbuffers
 import numpy as np
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+from tinyconv.ir.schema.tflite import bindings
+
+schema = bindings()  # the generated .tflite schema classes, loaded in one place
 
 BuiltinOperator = schema.BuiltinOperator
 Padding = schema.Padding
@@ -818,3 +820,40 @@ MULTI_OP_BUILDERS: dict[str, Callable[..., bytes]] = {
     "small_convnet": small_convnet_model,
     "float_io_conv": float_io_conv_model,
 }
+
+
+def merge_models(models: Sequence[bytes], description: str = "merged test ops") -> bytes:
+    """One model holding every op of `models` side by side (inputs and outputs in order),
+    so that one firmware build checks them all. Reads through tinyconv's .tflite schema
+    module, the one reader of the format."""
+    from tinyconv.ir.schema import tflite as tfl
+
+    np_types = {v: k for k, v in _TENSOR_TYPES.items()}
+    b = ModelBuilder(description)
+    inputs: list[int] = []
+    outputs: list[int] = []
+    for k, blob in enumerate(models):
+        m = tfl.parse(blob, f"model {k}")
+        g = tfl.main_subgraph(m)
+        index = {}
+        for i, t in enumerate(g.tensors):
+            dtype = np.dtype(np_types[t.type])
+            raw = m.buffers[t.buffer].data if t.buffer else None
+            data = None
+            if raw is not None and len(raw):
+                data = np.frombuffer(bytes(np.asarray(raw, np.uint8)),
+                                     dtype.newbyteorder("<")).reshape(t.shape)
+            q = t.quantization
+            quantized = q is not None and q.scale is not None and len(q.scale) > 0
+            index[i] = b.tensor(t.shape, dtype, scale=list(q.scale) if quantized else None,
+                                zero_point=list(q.zeroPoint) if quantized else None,
+                                data=data, name=f"m{k}_t{i}",
+                                quantized_dimension=q.quantizedDimension if quantized else 0)
+        for op in g.operators:
+            b.op(tfl.builtin_code(m.operatorCodes[op.opcodeIndex]),
+                 [index[i] if i >= 0 else -1 for i in op.inputs],
+                 [index[i] for i in op.outputs], op.builtinOptions,
+                 m.operatorCodes[op.opcodeIndex].version)
+        inputs += [index[i] for i in tfl.ints(g.inputs)]
+        outputs += [index[i] for i in tfl.ints(g.outputs)]
+    return b.build(inputs, outputs)

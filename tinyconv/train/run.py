@@ -65,11 +65,17 @@ def _save_keras(model, path: Path) -> None:
 
 def deployment_cost(tflite: bytes, board_name: str = EVAL_BOARD) -> dict[str, Any]:
     """MACs, flash and planned SRAM of the int8 model, from the same IR/planner as `export`."""
-    from .. import deploy
     from ..ir.tflite_import import import_tflite
+
+    return graph_cost(import_tflite(tflite, "model_int8.tflite"), board_name)
+
+
+def graph_cost(graph, board_name: str = EVAL_BOARD) -> dict[str, Any]:
+    """MACs, arena, planned peak SRAM and weight flash of a graph IR (from a .tflite, or from
+    a Keras model through ir.builder, whose plan equals the converted model's)."""
+    from .. import deploy
     from ..targets import get_board
 
-    graph = import_tflite(tflite, "model_int8.tflite")
     cost: dict[str, Any] = {"macs": int(graph.total_macs())}
     try:
         # No budget here: the report states the need, `tinyconv export` enforces a budget.

@@ -153,14 +153,19 @@ def litert_outputs(model: bytes, samples: list[list[np.ndarray]]) -> list[list[n
     inputs, outputs = model_io(model)
     results = []
     for k, sample in enumerate(samples):
-        for t, x in zip(inputs, check_sample(sample, inputs, k)):
-            interpreter.set_tensor(t.index, x)
-        try:
-            interpreter.invoke()
-        except RuntimeError as exc:
-            raise TinyconvError(f"LiteRT failed on sample {k}: {_one_line(exc)}") from None
+        _invoke(interpreter, inputs, sample, k)
         results.append([interpreter.get_tensor(t.index).copy() for t in outputs])
     return results
+
+
+def _invoke(interpreter, inputs: list[IoTensor], sample: list[np.ndarray], k: int) -> None:
+    """Set sample `k`'s inputs and run it; a LiteRT failure is one TinyconvError line."""
+    for t, x in zip(inputs, check_sample(sample, inputs, k)):
+        interpreter.set_tensor(t.index, x)
+    try:
+        interpreter.invoke()
+    except RuntimeError as exc:
+        raise TinyconvError(f"LiteRT failed on sample {k}: {_one_line(exc)}") from None
 
 
 def litert_intermediates(model: bytes,
@@ -174,11 +179,6 @@ def litert_intermediates(model: bytes,
                 if int(t) >= 0]
     results = []
     for k, sample in enumerate(samples):
-        for t, x in zip(inputs, check_sample(sample, inputs, k)):
-            interpreter.set_tensor(t.index, x)
-        try:
-            interpreter.invoke()
-        except RuntimeError as exc:
-            raise TinyconvError(f"LiteRT failed on sample {k}: {_one_line(exc)}") from None
+        _invoke(interpreter, inputs, sample, k)
         results.append({t: interpreter.get_tensor(t).copy() for t in produced})
     return results

@@ -293,15 +293,21 @@ def _accumulator(check: Check, x: Tensor, w: Tensor, bias: Tensor | None, axis: 
 
 # -- rules ---------------------------------------------------------------------------------
 
-@rule(O.Conv2D, inputs=(2, 3))
-def _conv(op: O.Conv2D, check: Check) -> None:
-    x, w, y = op.x, op.filter, op.y
+def _image_op(check: Check, x: Tensor, w: Tensor, y: Tensor) -> None:
+    """What CONV_2D and DEPTHWISE_CONV_2D share: int8 weights, NHWC int8 activations, one batch
+    size in and out."""
     _weights(check, w)
     check.rank(x, 4), check.rank(w, 4), check.rank(y, 4)
     _int8_activations(check, x, y)
-    ic, wic, oc = x.shape[3], w.shape[3], y.shape[3]
     check.require(x.shape[0] == y.shape[0], f"has batch {y.shape[0]}, the input {x.shape[0]}",
                   y)
+
+
+@rule(O.Conv2D, inputs=(2, 3))
+def _conv(op: O.Conv2D, check: Check) -> None:
+    x, w, y = op.x, op.filter, op.y
+    _image_op(check, x, w, y)
+    ic, wic, oc = x.shape[3], w.shape[3], y.shape[3]
     check.require(ic % wic == 0, f"takes {wic} input channels per group, the input has {ic} "
                   "(not a multiple)", w)
     groups = ic // wic
@@ -316,12 +322,8 @@ def _conv(op: O.Conv2D, check: Check) -> None:
 @rule(O.DepthwiseConv2D, inputs=(2, 3))
 def _depthwise(op: O.DepthwiseConv2D, check: Check) -> None:
     x, w, y = op.x, op.filter, op.y
-    _weights(check, w)
-    check.rank(x, 4), check.rank(w, 4), check.rank(y, 4)
-    _int8_activations(check, x, y)
+    _image_op(check, x, w, y)
     ic, oc = x.shape[3], y.shape[3]
-    check.require(x.shape[0] == y.shape[0], f"has batch {y.shape[0]}, the input {x.shape[0]}",
-                  y)
     check.require(w.shape[0] == 1 and w.shape[3] == oc,
                   f"has shape {list(w.shape)}, expected [1, KH, KW, {oc}]", w)
     check.require(oc % ic == 0 and op.depth_multiplier == oc // ic,

@@ -41,6 +41,17 @@
  */
 #include "tc_conv_internal.h"
 
+#if TC_ISA_DSP || TC_ISA_MVE
+/* Output channel oc of one pixel: bias, requantize, offset, clamp (the SIMD paths' tail). */
+static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int32_t *bias,
+                                const tc_conv_params *params,
+                                const tc_per_channel_quant_params *quant)
+{
+    out[oc] = tc_conv_output(acc + tc_conv_bias(bias, oc), quant->multiplier[oc],
+                             quant->shift[oc], params->output_offset, params->activation);
+}
+#endif
+
 #if TC_ISA_DSP
 
 /* Position of element k in a column whose first k4 elements are stored 0, 2, 1, 3. */
@@ -150,14 +161,6 @@ static int32_t dot_1x1(const int8_t *row, const int16_t *col, int32_t k_len)
         acc += row[k] * col[k];
     }
     return acc;
-}
-
-static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int32_t *bias,
-                                const tc_conv_params *params,
-                                const tc_per_channel_quant_params *quant)
-{
-    out[oc] = tc_conv_output(acc + tc_conv_bias(bias, oc), quant->multiplier[oc],
-                             quant->shift[oc], params->output_offset, params->activation);
 }
 
 static void convolve_im2col(const tc_context *ctx, const tc_conv_params *params,
@@ -355,14 +358,6 @@ static void fill_column(int8_t *column, const tc_conv_params *params, const tc_d
             }
         }
     }
-}
-
-static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int32_t *bias,
-                                const tc_conv_params *params,
-                                const tc_per_channel_quant_params *quant)
-{
-    out[oc] = tc_conv_output(acc + tc_conv_bias(bias, oc), quant->multiplier[oc],
-                             quant->shift[oc], params->output_offset, params->activation);
 }
 
 static void convolve_im2col(const tc_context *ctx, const tc_conv_params *params,

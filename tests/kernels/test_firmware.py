@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import zlib
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tinyconv import FIRMWARE_DIR, firmware, targets
+from tinyconv.defaults import DEFAULT_STACK_BYTES, RUNTIME_RAM_BYTES
 from tinyconv.errors import TinyconvError
 from tinyconv.ir.ops import Isa
 
@@ -26,13 +26,6 @@ PASSTHROUGH = Path(__file__).resolve().parents[1] / "data" / "passthrough_model"
 IN0_BYTES, IN1_BYTES = 300, 20
 EMULATED = ["qemu-m3", "qemu-m4", "qemu-m7", "qemu-m55", "host"]
 REAL = ["stm32f746-disco", "nucleo-h743zi", "nrf52840-dk"]
-# Static RAM the app and startup may add beside the model's arena: tinyconv's planner
-# budgets this much (tinyconv/deploy.py RUNTIME_RAM_BYTES).
-RUNTIME_RAM_BUDGET = 512
-
-needs_arm = pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("arm-none-eabi-gcc", "qemu-system-arm")),
-    reason="needs arm-none-eabi-gcc and qemu-system-arm")
 
 
 def passthrough_expected(inputs: bytes, count: int) -> bytes:
@@ -100,7 +93,7 @@ def test_board_for_maps_cpus_to_qemu_boards_and_checks_agreement():
 
 
 # --- the passthrough model on every emulated CPU and the host ---------------------------
-@needs_arm
+@pytest.mark.arm
 @pytest.mark.parametrize("board_name", EMULATED)
 def test_passthrough_model_runs_bit_correct(passthrough_builds, board_name):
     built = passthrough_builds(board_name)
@@ -113,16 +106,16 @@ def test_passthrough_model_runs_bit_correct(passthrough_builds, board_name):
     assert result.outputs == passthrough_expected(inputs, count)
     if board_name != "host":
         # Painted at reset, scanned after the run: used, and within the reserved 8 KiB.
-        assert built.stack_reserved == 8192
+        assert built.stack_reserved == DEFAULT_STACK_BYTES
         assert 0 < result.stack_bytes < built.stack_reserved
         # The arena is in .bss; what the runtime adds stays within the planner's allowance.
         assert built.arena_bytes <= built.static_ram_bytes
-        assert built.static_ram_bytes - built.arena_bytes <= RUNTIME_RAM_BUDGET
+        assert built.static_ram_bytes - built.arena_bytes <= RUNTIME_RAM_BYTES
         assert built.flash_bytes == built.text_bytes + built.data_bytes
         assert built.static_ram_bytes == built.data_bytes + built.bss_bytes
 
 
-@needs_arm
+@pytest.mark.arm
 @pytest.mark.parametrize("board_name", ["qemu-m4", "host"])
 def test_app_without_arguments_runs_one_invoke_on_zero_input(passthrough_builds, board_name):
     built = passthrough_builds(board_name)
@@ -139,14 +132,14 @@ def test_app_without_arguments_runs_one_invoke_on_zero_input(passthrough_builds,
     assert "TINYCONV arena=1040 " in result.stdout and "invokes=1 status=0" in result.stdout
 
 
-@needs_arm
+@pytest.mark.arm
 def test_short_input_fails_with_the_app_error(passthrough_builds):
     built = passthrough_builds("qemu-m7")
     with pytest.raises(TinyconvError, match="fewer than 2 samples"):
         firmware.run(built, bytes(IN0_BYTES + IN1_BYTES), 2)
 
 
-@needs_arm
+@pytest.mark.arm
 def test_passthrough_instruction_count_is_repeatable(passthrough_builds):
     built = passthrough_builds("qemu-m7")
     inputs = bytes(range(256)) * 5
@@ -204,7 +197,7 @@ def write_loop_model(directory: Path) -> Path:
     return directory
 
 
-@needs_arm
+@pytest.mark.arm
 @pytest.mark.parametrize("board_name", ["qemu-m3", "qemu-m55"])
 def test_instruction_counter_is_exact_on_a_known_loop(tmp_path, board_name):
     model = write_loop_model(tmp_path / "loop_model")
@@ -287,7 +280,7 @@ def fault_builds(tmp_path_factory):
     return get
 
 
-@needs_arm
+@pytest.mark.arm
 @pytest.mark.parametrize("board_name", ["qemu-m3", "qemu-m55"])
 def test_a_fault_is_reported_and_fails_the_run(fault_builds, board_name):
     with pytest.raises(TinyconvError, match=r"(?s)CPU faulted.*exception 0x00000003.*"
@@ -295,16 +288,16 @@ def test_a_fault_is_reported_and_fails_the_run(fault_builds, board_name):
         firmware.run(fault_builds(board_name), bytes([1, 0, 0, 0]), 1, timeout=60)
 
 
-@needs_arm
+@pytest.mark.arm
 def test_model_status_is_the_exit_code(fault_builds):
     with pytest.raises(TinyconvError, match=r"exit status 9(?s:.*)status=9"):
         firmware.run(fault_builds("qemu-m7"), bytes([9, 0, 0, 0]), 1, timeout=60)
 
 
-@needs_arm
+@pytest.mark.arm
 @pytest.mark.parametrize("board_name,message", [
     # QEMU's MPS2 boards ignore accesses below RAM: the exhausted paint gives it away.
-    ("qemu-m3", r"stack overflow(?s:.*)all 8192 reserved stack bytes were used"),
+    ("qemu-m3", rf"stack overflow(?s:.*)all {DEFAULT_STACK_BYTES} reserved stack bytes were used"),
     # Armv8-M's stack limit register faults at once; the fault cannot be stacked: lockup.
     ("qemu-m55", r"locked up"),
 ])
@@ -323,7 +316,7 @@ def test_host_build_runs_under_address_sanitizer(fault_builds):
 
 
 # --- the RAM budget is enforced at link time -------------------------------------------
-@needs_arm
+@pytest.mark.arm
 def test_ram_and_flash_budgets_are_enforced_by_the_linker(tmp_path):
     board = targets.get_board("qemu-m7")
     fits = firmware.build(PASSTHROUGH, board, tmp_path / "build", include_kernels=False)
@@ -337,13 +330,13 @@ def test_ram_and_flash_budgets_are_enforced_by_the_linker(tmp_path):
                        ram_bytes=needed - 4)
     with pytest.raises(TinyconvError, match=r"region `RAM' overflowed"):
         firmware.build(PASSTHROUGH, board, tmp_path / "build", include_kernels=False,
-                       ram_bytes=needed, stack_bytes=8192 + 64)
+                       ram_bytes=needed, stack_bytes=DEFAULT_STACK_BYTES + 64)
     with pytest.raises(TinyconvError, match=r"region `FLASH' overflowed"):
         firmware.build(PASSTHROUGH, board, tmp_path / "build", include_kernels=False,
                        flash_bytes=fits.flash_bytes - 8)
 
 
-@needs_arm
+@pytest.mark.arm
 def test_compile_error_is_reported_with_its_line(tmp_path):
     model = tmp_path / "broken"
     model.mkdir()
@@ -370,7 +363,7 @@ def test_flash_dry_run_prints_the_openocd_command():
     assert qemu.returncode != 0 and "make run" in qemu.stdout
 
 
-@needs_arm
+@pytest.mark.arm
 @pytest.mark.parametrize("board_name", REAL + ["qemu-m55"])
 def test_image_lands_in_the_boards_memory_regions(tmp_path, board_name):
     board = targets.get_board(board_name)
@@ -424,7 +417,7 @@ def test_print_config_reports_the_board_and_overrides():
     assert bad.returncode != 0 and "qemu-m7" in bad.stderr
 
 
-@needs_arm
+@pytest.mark.arm
 def test_insn_plugin_is_built_once_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYCONV_CACHE", str(tmp_path / "cache"))
     plugin = firmware.build_insn_plugin()

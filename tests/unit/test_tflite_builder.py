@@ -155,7 +155,7 @@ def test_relu6_agrees_with_tflm_when_quantization_is_unchanged():
 
 
 def test_keras_converted_model_parses_and_runs():
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf  # installed by `make deps` (the train extra): a missing one fails
     rng = np.random.default_rng(0)
     inputs = tf.keras.Input((8, 8, 3), batch_size=1)
     h = tf.keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)

@@ -63,6 +63,7 @@ class RunResult:
     instructions_per_inference: int | None  # mean over invokes; None unless counted
     console: str
     instructions_total: int | None = None
+    insn_report: str = ""    # the counter's whole report (its profile lines, when asked)
 
 
 # --- build ------------------------------------------------------------------------------
@@ -249,7 +250,8 @@ def _qemu_option_value(text: str) -> str:
     return text.replace(",", ",,")
 
 
-def _plugin_option(build: BuildResult, report: Path) -> str:
+def _plugin_option(build: BuildResult, report: Path,
+                   extra: dict[str, str] | None = None) -> str:
     markers = symbols(build.elf, ARM_NM)
     missing = [s for s in ("tc_bench_begin", "tc_bench_end", "tc_bench_overhead_insns")
                if s not in markers]
@@ -260,7 +262,8 @@ def _plugin_option(build: BuildResult, report: Path) -> str:
             f"begin={markers['tc_bench_begin'][0]:#x},"
             f"end={markers['tc_bench_end'][0]:#x},"
             f"overhead={markers['tc_bench_overhead_insns'][0]},"
-            f"out={_qemu_option_value(str(report))}")
+            f"out={_qemu_option_value(str(report))}"
+            + "".join(f",{k}={_qemu_option_value(v)}" for k, v in (extra or {}).items()))
 
 
 # --- run --------------------------------------------------------------------------------
@@ -308,10 +311,11 @@ def _explain_exit(build: BuildResult, returncode: int, console: str) -> str:
 
 
 def run(build: BuildResult, inputs: bytes, count: int, *, count_instructions: bool = False,
-        timeout: float = 300) -> RunResult:
+        timeout: float = 300, plugin_args: dict[str, str] | None = None) -> RunResult:
     """Runs `count` samples (each: every input tensor's bytes, in order) through the
     firmware; returns every output tensor's bytes, sample by sample. A non-zero exit, a
-    crash or a timeout raises TinyconvError with the tail of the console."""
+    crash or a timeout raises TinyconvError with the tail of the console.
+    `plugin_args` adds arguments to the instruction counter's (mark=, funcs=: profile.py)."""
     board = build.board
     if board.is_host:
         if count_instructions:
@@ -336,7 +340,7 @@ def run(build: BuildResult, inputs: bytes, count: int, *, count_instructions: bo
         else:
             command = qemu_command(build, args)
             if count_instructions:
-                command += ["-plugin", _plugin_option(build, report)]
+                command += ["-plugin", _plugin_option(build, report, plugin_args)]
         try:
             result = subprocess.run(command, cwd=work, stdin=subprocess.DEVNULL,
                                     capture_output=True, text=True, errors="replace",
@@ -355,11 +359,13 @@ def run(build: BuildResult, inputs: bytes, count: int, *, count_instructions: bo
         outputs = (work / "out.bin").read_bytes() if (work / "out.bin").exists() else b""
 
         per_inference = total = None
+        insn_report = ""
         if count_instructions:
             per_inference, total = _read_insn_report(report, invokes)
+            insn_report = report.read_text()
     return RunResult(outputs=outputs, stack_bytes=max(stack, 0), invokes=invokes,
                      instructions_per_inference=per_inference, console=console,
-                     instructions_total=total)
+                     instructions_total=total, insn_report=insn_report)
 
 
 def _read_insn_report(report: Path, invokes: int) -> tuple[int | None, int | None]:

@@ -169,11 +169,13 @@ def generate(graph: Graph, plan: Plan, match: str = "litert") -> ModelSource:
 
 
 def write_model(source: ModelSource, model_dir: Path, *,
-                dump_layers: bool = False) -> list[Path]:
+                dump_layers: bool = False, profile_layers: bool = False) -> list[Path]:
     """Write model.h, model.c, weights.h, weights.c; return the paths written.
 
     model.c calls tc_model_dump_layer() after every op where TC_DUMP_LAYERS is defined;
-    `dump_layers` defines it in model.h (so the same build flags compile either build)."""
+    `dump_layers` defines it in model.h (so the same build flags compile either build).
+    Likewise model.c calls tc_profile_mark() between two steps where TC_PROFILE_LAYERS is
+    defined, which `profile_layers` does (tinyconv profile)."""
     model_dir.mkdir(parents=True, exist_ok=True)
     graph, plan = source.graph, source.plan
     context = dict(
@@ -183,6 +185,7 @@ def write_model(source: ModelSource, model_dir: Path, *,
         outputs=[(source.tensor_ptr(t), t.nbytes, t) for t in graph.outputs],
         macs=graph.total_macs(), leading_dumps=source.leading_dumps,
         num_layers=len(source.layers), dump_layers=dump_layers,
+        num_steps=len(source.steps), profile_layers=profile_layers,
     )
     written = []
     for template in ("model.h", "model.c", "weights.h", "weights.c"):

@@ -6,9 +6,14 @@
  *
  * Portable C: the plain GEMM.
  *
- * Armv7E-M DSP: two pixels x two output channels per inner loop (tc_dsp_mac_2x2_raw:
- * SXTB16 widening, two MACs per SMLAD), the input offset added as
- * offset * sum(filter row) once per channel.
+ * Armv7E-M DSP: two pixels x two output channels per inner loop (SXTB16 widening, two
+ * MACs per SMLAD; 16 MACs cost 4 LDR, 8 SXTB16 and 8 SMLAD), the second pixel and
+ * filter row addressed from the first by one register offset (depth) so the loop keeps
+ * every value in registers; an odd last pixel or channel goes one row at a time. Per output channel, once per call: bias + input_offset * sum(filter row)
+ * as the accumulators' start, and the requantization's shift split
+ * (tc_requantize_split, two instructions fewer per output than tc_requantize's general
+ * form). A multiplier of INT32_MIN (never produced by QuantizeMultiplier) takes the
+ * portable loop, where tc_requantize_split would differ.
  *
  * Helium: one filter row against four pixel rows per pass (tc_mve_dot_1x4: 16 bytes per
  * VMLADAVA, the tail under a VCTP predicate). The input offset is applied once per dot
@@ -28,6 +33,156 @@ static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int3
                              quant->shift[oc], params->output_offset, params->activation);
 }
 
+#if !TC_ISA_MVE
+/* The plain GEMM: the portable kernel, and the DSP kernel's fallback. */
+static void convolve_1x1_plain(const tc_conv_params *params,
+                               const tc_per_channel_quant_params *quant, int32_t pixels,
+                               int32_t depth, const int8_t *input, const int8_t *filter,
+                               const int32_t *bias, int32_t out_c, int8_t *output)
+{
+    for (int32_t p = 0; p < pixels; ++p) {
+        const int8_t *in = input + p * depth;
+        for (int32_t oc = 0; oc < out_c; ++oc) {
+            const int8_t *f = filter + oc * depth;
+            int32_t acc = 0;
+            for (int32_t k = 0; k < depth; ++k) {
+                acc += f[k] * (in[k] + params->input_offset);
+            }
+            acc += tc_conv_bias(bias, oc);
+            output[p * out_c + oc] = tc_conv_output(acc, quant->multiplier[oc], quant->shift[oc],
+                                                    params->output_offset, params->activation);
+        }
+    }
+}
+
+#endif
+
+#if TC_ISA_DSP
+/* One output channel: the accumulators' start (bias + input_offset * sum(row), modulo
+ * 2^32 like the reference's int32 sum) and its requantization. */
+typedef struct {
+    int32_t start;
+    tc_requant_split rq;
+} pw_channel;
+
+static inline pw_channel pw_channel_of(const tc_conv_params *params,
+                                       const tc_per_channel_quant_params *quant,
+                                       const int8_t *row, int32_t depth, const int32_t *bias,
+                                       int32_t oc)
+{
+    pw_channel ch;
+    ch.start = (int32_t)((uint32_t)tc_conv_bias(bias, oc) +
+                         (uint32_t)params->input_offset * (uint32_t)tc_dsp_sum(row, depth));
+    ch.rq = tc_requant_split_of(quant->multiplier[oc], quant->shift[oc]);
+    return ch;
+}
+
+static inline int8_t pw_output(int32_t acc, const tc_requant_split *rq, int32_t output_offset,
+                               tc_activation act)
+{
+    return tc_clamp_s8(tc_add_wrap(tc_requantize_split(acc, rq), output_offset), act);
+}
+
+/*
+ * Filter rows f0 and f0 + depth against pixels x and x + depth, pairs of pixels at a time
+ * (`pixels` even); writes channels 0 and 1 of each output pixel. One register offset
+ * (depth) reaches the second row and the second pixel, so the inner loop's 14 values fit
+ * in the registers.
+ */
+static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels,
+                                             int32_t depth, const int8_t *f0,
+                                             const pw_channel ch[2], int8_t *out, int32_t out_c,
+                                             int32_t output_offset, tc_activation act)
+{
+    const int32_t words = depth >> 2;
+    const int32_t rest = depth & 3;
+    for (int32_t p = 0; p < pixels; p += 2, input += 2 * depth, out += 2 * out_c) {
+        int32_t a00 = ch[0].start, a01 = ch[0].start, a10 = ch[1].start, a11 = ch[1].start;
+        const int8_t *x = input, *f = f0;
+#if defined(__OPTIMIZE__)
+        if (words > 0) {
+            /* 16 MACs per iteration: 4 LDR, 8 SXTB16, 8 SMLAD, SUBS, BNE. In assembly because
+             * GCC 12 spills one of the 14 values the loop needs (unoptimized builds keep a
+             * frame pointer, leaving too few registers: the C loop below). */
+            int32_t n = words, w0, w1, fe0, fe1, v, xe;
+            __asm__ volatile(
+                "1:\n\t"
+                "ldr %[w1], [%[f], %[d]]\n\t"
+                "ldr %[w0], [%[f]], #4\n\t"
+                "sxtb16 %[fe0], %[w0]\n\t"
+                "sxtb16 %[w0], %[w0], ror #8\n\t"
+                "sxtb16 %[fe1], %[w1]\n\t"
+                "sxtb16 %[w1], %[w1], ror #8\n\t"
+                "ldr %[v], [%[x], %[d]]\n\t"
+                "sxtb16 %[xe], %[v]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad %[a01], %[fe0], %[xe], %[a01]\n\t"
+                "smlad %[a11], %[fe1], %[xe], %[a11]\n\t"
+                "smlad %[a01], %[w0], %[v], %[a01]\n\t"
+                "smlad %[a11], %[w1], %[v], %[a11]\n\t"
+                "ldr %[v], [%[x]], #4\n\t"
+                "sxtb16 %[xe], %[v]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad %[a00], %[fe0], %[xe], %[a00]\n\t"
+                "smlad %[a10], %[fe1], %[xe], %[a10]\n\t"
+                "smlad %[a00], %[w0], %[v], %[a00]\n\t"
+                "smlad %[a10], %[w1], %[v], %[a10]\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b"
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
+                  [x] "+r"(x), [f] "+r"(f), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1),
+                  [fe0] "=&r"(fe0), [fe1] "=&r"(fe1), [v] "=&r"(v), [xe] "=&r"(xe)
+                : [d] "r"(depth)
+                : "cc", "memory");
+        }
+#else
+        for (int32_t n = words; n > 0; --n) {
+            const int32_t w0 = tc_read_s32(f), w1 = tc_read_s32(f + depth);
+            const int32_t v0 = tc_read_s32(x), v1 = tc_read_s32(x + depth);
+            x += 4;
+            f += 4;
+            const int32_t f0e = tc_sxtb16_even(w0), f1e = tc_sxtb16_even(w1);
+            const int32_t x0e = tc_sxtb16_even(v0), x1e = tc_sxtb16_even(v1);
+            a00 = tc_smlad(f0e, x0e, a00);
+            a01 = tc_smlad(f0e, x1e, a01);
+            a10 = tc_smlad(f1e, x0e, a10);
+            a11 = tc_smlad(f1e, x1e, a11);
+            const int32_t f0o = tc_sxtb16_odd(w0), f1o = tc_sxtb16_odd(w1);
+            const int32_t x0o = tc_sxtb16_odd(v0), x1o = tc_sxtb16_odd(v1);
+            a00 = tc_smlad(f0o, x0o, a00);
+            a01 = tc_smlad(f0o, x1o, a01);
+            a10 = tc_smlad(f1o, x0o, a10);
+            a11 = tc_smlad(f1o, x1o, a11);
+        }
+#endif
+        for (int32_t k = 0; k < rest; ++k) {
+            const int32_t in0 = x[k], in1 = x[depth + k];
+            const int32_t w0 = f[k], w1 = f[depth + k];
+            a00 += w0 * in0;
+            a01 += w0 * in1;
+            a10 += w1 * in0;
+            a11 += w1 * in1;
+        }
+        out[0] = pw_output(a00, &ch[0].rq, output_offset, act);
+        out[1] = pw_output(a10, &ch[1].rq, output_offset, act);
+        out[out_c] = pw_output(a01, &ch[0].rq, output_offset, act);
+        out[out_c + 1] = pw_output(a11, &ch[1].rq, output_offset, act);
+    }
+}
+
+/* One filter row against the pixels [first, last): the odd last channel, or the odd last
+ * pixel of a channel pair. */
+static void pw_1xn(const int8_t *input, int32_t first, int32_t last, int32_t depth,
+                   const int8_t *row, const pw_channel *ch, int8_t *out, int32_t out_c,
+                   int32_t output_offset, tc_activation act)
+{
+    for (int32_t p = first; p < last; ++p) {
+        const int32_t acc = tc_dsp_mac_1x1(row, input + p * depth, depth, 0, ch->start);
+        out[p * out_c] = pw_output(acc, &ch->rq, output_offset, act);
+    }
+}
+#endif
+
 tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params,
                              const tc_per_channel_quant_params *quant,
                              const tc_dims *input_dims, const int8_t *input,
@@ -45,33 +200,30 @@ tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params
     const int32_t depth = input_dims->c;
     const int32_t out_c = output_dims->c;
 #if TC_ISA_DSP
-    for (int32_t oc = 0; oc < out_c; oc += 2) {
-        /* An odd last channel is computed twice and stored once. */
-        const int both = oc + 1 < out_c;
-        const int8_t *f0 = filter + oc * depth;
-        const int8_t *f1 = both ? f0 + depth : f0;
-        /* The input offset, once per channel: sum(f * (x + offset)) = sum(f * x) +
-         * offset * sum(f). */
-        const int32_t offset_term0 = params->input_offset * tc_dsp_sum(f0, depth);
-        const int32_t offset_term1 = params->input_offset * tc_dsp_sum(f1, depth);
-        for (int32_t p = 0; p < pixels; p += 2) {
-            /* A last odd pixel is computed twice and stored once. */
-            const int pair = p + 1 < pixels;
-            const int8_t *x0 = input + p * depth;
-            int32_t acc[4] = {offset_term0, offset_term0, offset_term1, offset_term1};
-            tc_dsp_mac_2x2_raw(f0, f1, x0, pair ? x0 + depth : x0, depth, acc);
-            int8_t *out0 = output + p * out_c;
-            store_output(out0, acc[0], oc, bias, params, quant);
-            if (pair) {
-                store_output(out0 + out_c, acc[1], oc, bias, params, quant);
-            }
-            if (both) {
-                store_output(out0, acc[2], oc + 1, bias, params, quant);
-                if (pair) {
-                    store_output(out0 + out_c, acc[3], oc + 1, bias, params, quant);
-                }
-            }
+    for (int32_t oc = 0; oc < out_c; ++oc) {
+        if (quant->multiplier[oc] == INT32_MIN) {
+            convolve_1x1_plain(params, quant, pixels, depth, input, filter, bias, out_c, output);
+            return TC_OK;
         }
+    }
+    const int32_t even_pixels = pixels & ~1;
+    int32_t oc = 0;
+    for (; oc + 2 <= out_c; oc += 2) {
+        const int8_t *f0 = filter + oc * depth;
+        const pw_channel ch[2] = {pw_channel_of(params, quant, f0, depth, bias, oc),
+                                  pw_channel_of(params, quant, f0 + depth, depth, bias, oc + 1)};
+        pw_2x2(input, even_pixels, depth, f0, ch, output + oc, out_c, params->output_offset,
+               params->activation);
+        for (int32_t c = 0; c < 2; ++c) {
+            pw_1xn(input, even_pixels, pixels, depth, f0 + c * depth, &ch[c], output + oc + c,
+                   out_c, params->output_offset, params->activation);
+        }
+    }
+    if (oc < out_c) {
+        const int8_t *row = filter + oc * depth;
+        const pw_channel ch = pw_channel_of(params, quant, row, depth, bias, oc);
+        pw_1xn(input, 0, pixels, depth, row, &ch, output + oc, out_c, params->output_offset,
+               params->activation);
     }
 #elif TC_ISA_MVE
     const int32_t offset = params->input_offset;
@@ -93,19 +245,7 @@ tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params
         }
     }
 #else
-    for (int32_t p = 0; p < pixels; ++p) {
-        const int8_t *in = input + p * depth;
-        for (int32_t oc = 0; oc < out_c; ++oc) {
-            const int8_t *f = filter + oc * depth;
-            int32_t acc = 0;
-            for (int32_t k = 0; k < depth; ++k) {
-                acc += f[k] * (in[k] + params->input_offset);
-            }
-            acc += tc_conv_bias(bias, oc);
-            output[p * out_c + oc] = tc_conv_output(acc, quant->multiplier[oc], quant->shift[oc],
-                                                    params->output_offset, params->activation);
-        }
-    }
+    convolve_1x1_plain(params, quant, pixels, depth, input, filter, bias, out_c, output);
 #endif
     return TC_OK;
 }

@@ -30,6 +30,7 @@
 #include "tc_nn_dwconv_pool.h"
 #include "tc_nn_support.h"
 #include "tc_dwconv_block.h"
+#include "tc_nn_simd.h"
 
 #if TC_DW_BLOCK_CHANNELS < TC_DW_INPLACE_CHANNEL_BLOCK
 #error "tc_dw_block_s8 must handle a whole in-place channel block"
@@ -61,18 +62,36 @@ tc_status tc_depthwise_conv_inplace_s8(const tc_context *ctx, const tc_dw_conv_p
     for (int32_t c0 = 0; c0 < channels; c0 += TC_DW_INPLACE_CHANNEL_BLOCK) {
         const int32_t count = TC_MIN(TC_DW_INPLACE_CHANNEL_BLOCK, channels - c0);
         int8_t *dst = scratch;
-        for (int32_t out_y = 0; out_y < output_dims->h; ++out_y) {
-            for (int32_t out_x = 0; out_x < output_dims->w; ++out_x) {
-                tc_dw_block_s8(&g, out_y, out_x, c0, count, dst);
-                dst += count;
+#if !TC_ISA_PORTABLE
+        if (count == 4) {
+            for (int32_t out_y = 0; out_y < output_dims->h; ++out_y) {
+                tc_dw_row4_s8(&g, out_y, output_dims->w, c0, dst, 4);
+                dst += output_dims->w * 4;
+            }
+        } else
+#endif
+        {
+            for (int32_t out_y = 0; out_y < output_dims->h; ++out_y) {
+                for (int32_t out_x = 0; out_x < output_dims->w; ++out_x) {
+                    tc_dw_block_s8(&g, out_y, out_x, c0, count, dst);
+                    dst += count;
+                }
             }
         }
         const int8_t *src = scratch;
         int8_t *out = output + c0;
-        for (int32_t p = 0; p < pixels; ++p) {
-            memcpy(out, src, (size_t)count);
-            src += count;
-            out += channels;
+        if (count == 4) {
+            for (int32_t p = 0; p < pixels; ++p) {
+                tc_write_s32(out, tc_read_s32(src));
+                src += 4;
+                out += channels;
+            }
+        } else {
+            for (int32_t p = 0; p < pixels; ++p) {
+                memcpy(out, src, (size_t)count);
+                src += count;
+                out += channels;
+            }
         }
     }
     return TC_OK;

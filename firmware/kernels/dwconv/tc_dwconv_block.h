@@ -45,6 +45,17 @@ typedef struct {
 void tc_dw_block_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_x, int32_t c,
                     int32_t count, int8_t *dst);
 
+#if !TC_ISA_PORTABLE
+/*
+ * Channels [c, c + 4) of output row out_y, pixels 0 .. out_w - 1, into dst, dst_step bytes
+ * from one pixel's four bytes to the next (4 into a scratch block, C into the output). The
+ * four channels' filter (widened once for a 3x3 one), bias and requantization constants
+ * stay in registers or on the stack for the whole row. c + 4 <= C.
+ */
+void tc_dw_row4_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_w, int32_t c,
+                   int8_t *dst, int32_t dst_step);
+#endif
+
 /* The taps k in [0, k_size) whose input coordinate base + k * dilation is in [0, size). */
 static inline int32_t tc_dw_first_tap(int32_t base, int32_t dilation)
 {

@@ -13,13 +13,13 @@
 static inline int32_t tc_add_rescale(int32_t x, int32_t offset, int32_t left_shift,
                                      int32_t multiplier, int32_t shift)
 {
-    return tc_requantize((x + offset) * (1 << left_shift), multiplier, shift);
+    return tc_ew_requantize((x + offset) * (1 << left_shift), multiplier, shift);
 }
 
 static inline int8_t tc_add_output(const tc_add_params *p, int32_t raw)
 {
     const int32_t out =
-        tc_requantize(raw, p->output_multiplier, p->output_shift) + p->output_offset;
+        tc_ew_requantize(raw, p->output_multiplier, p->output_shift) + p->output_offset;
     return tc_clamp_s8(out, p->activation);
 }
 
@@ -87,9 +87,8 @@ static inline void tc_add_sub_row_dsp(const tc_add_params *p, int32_t sign,
     const uint32_t off2 = ((uint32_t)(uint16_t)p->input2_offset) * 0x10001u;
     int32_t i = 0;
     for (; i + 4 <= len; i += 4) {
-        uint32_t w1, w2;
-        memcpy(&w1, input1 + i, 4);
-        memcpy(&w2, input2 + i, 4);
+        const uint32_t w1 = (uint32_t)tc_read_s32(input1 + i);
+        const uint32_t w2 = (uint32_t)tc_read_s32(input2 + i);
         /* Lanes 0 and 2, then (rotated) lanes 1 and 3, each with its offset added. */
         const uint32_t a02 = __sxtab16(off1, w1), a13 = __sxtab16(off1, tc_ror8(w1));
         const uint32_t b02 = __sxtab16(off2, w2), b13 = __sxtab16(off2, tc_ror8(w2));
@@ -99,13 +98,13 @@ static inline void tc_add_sub_row_dsp(const tc_add_params *p, int32_t sign,
                               (int16_t)(b13 >> 16)};
         int8_t y[4];
         for (int k = 0; k < 4; ++k) {
-            const int32_t ra = tc_requantize(a[k] * (1 << p->left_shift),
+            const int32_t ra = tc_ew_requantize(a[k] * (1 << p->left_shift),
                                              p->input1_multiplier, p->input1_shift);
-            const int32_t rb = tc_requantize(b[k] * (1 << p->left_shift),
+            const int32_t rb = tc_ew_requantize(b[k] * (1 << p->left_shift),
                                              p->input2_multiplier, p->input2_shift);
             y[k] = tc_add_output(p, ra + sign * rb);
         }
-        memcpy(output + i, y, 4);
+        tc_write_s32(output + i, tc_pack_s8x4(y[0], y[1], y[2], y[3]));
     }
     for (; i < len; ++i) {
         output[i] = tc_add_output(p, tc_add_rescale1(p, input1[i]) +

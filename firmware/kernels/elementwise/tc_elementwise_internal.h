@@ -18,6 +18,14 @@
 #include "tc_nn_elementwise.h"
 #include "tc_nn_simd.h"
 
+/* The scalar requantization of the SIMD builds: tc_requantize_fast (tc_nn_simd.h), the same
+ * bits without the 64-bit division; the portable build keeps the reference tc_requantize. */
+#if TC_ISA_PORTABLE
+#define tc_ew_requantize tc_requantize
+#else
+#define tc_ew_requantize tc_requantize_fast
+#endif
+
 /* One run of `len` outputs; step1/step2 are 1 (the input advances) or 0 (it repeats). */
 typedef void (*tc_ew_row_fn)(const void *params, const int8_t *input1, int32_t step1,
                              const int8_t *input2, int32_t step2, int8_t *output,

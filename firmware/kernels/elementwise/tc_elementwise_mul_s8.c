@@ -10,7 +10,7 @@
 static inline int8_t tc_mul_output(const tc_mul_params *p, int32_t product)
 {
     const int32_t out =
-        tc_requantize(product, p->output_multiplier, p->output_shift) + p->output_offset;
+        tc_ew_requantize(product, p->output_multiplier, p->output_shift) + p->output_offset;
     return tc_clamp_s8(out, p->activation);
 }
 
@@ -46,9 +46,8 @@ static void tc_mul_row_dsp(const tc_mul_params *p, const int8_t *input1,
     const uint32_t off2 = ((uint32_t)(uint16_t)p->input2_offset) * 0x10001u;
     int32_t i = 0;
     for (; i + 4 <= len; i += 4) {
-        uint32_t w1, w2;
-        memcpy(&w1, input1 + i, 4);
-        memcpy(&w2, input2 + i, 4);
+        const uint32_t w1 = (uint32_t)tc_read_s32(input1 + i);
+        const uint32_t w2 = (uint32_t)tc_read_s32(input2 + i);
         const uint32_t a02 = __sxtab16(off1, w1), a13 = __sxtab16(off1, tc_ror8(w1));
         const uint32_t b02 = __sxtab16(off2, w2), b13 = __sxtab16(off2, tc_ror8(w2));
         int8_t y[4];
@@ -56,7 +55,7 @@ static void tc_mul_row_dsp(const tc_mul_params *p, const int8_t *input1,
         y[1] = tc_mul_output(p, __smlabb(a13, b13, 0));
         y[2] = tc_mul_output(p, __smlatt(a02, b02, 0));
         y[3] = tc_mul_output(p, __smlatt(a13, b13, 0));
-        memcpy(output + i, y, 4);
+        tc_write_s32(output + i, tc_pack_s8x4(y[0], y[1], y[2], y[3]));
     }
     for (; i < len; ++i) {
         output[i] = tc_mul_output(p, (input1[i] + p->input1_offset) *

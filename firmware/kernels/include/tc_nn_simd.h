@@ -271,4 +271,134 @@ static inline int32x4_t tc_requantize_x4(int32x4_t acc, int32_t multiplier, int3
 }
 #endif /* TC_ISA_MVE */
 
+/*
+ * tc_requantize with the shift split once per channel (tc_requant_split_of), for kernels
+ * that requantize many outputs of one channel. Bit for bit tc_requantize's result whenever
+ * multiplier != INT32_MIN (QuantizeMultiplier gives 0 or [2^30, 2^31); callers fall back
+ * to tc_requantize otherwise): for a product p of two int32 other than INT32_MIN^2,
+ * TFLite's nudge-and-truncate (p + (p >= 0 ? 2^30 : 1 - 2^30)) / 2^31 equals
+ * floor((p + 2^30) / 2^31), i.e. SMULL, ADDS, ADC and a shift; RoundingDivideByPOT is
+ * tc_divide_by_power_of_two's arithmetic with the mask taken from the split.
+ */
+typedef struct {
+    int32_t multiplier;
+    int32_t left;  /* left shift, 0..31 (tc_requantize takes it modulo 32) */
+    int32_t right; /* right shift, 0..31 */
+    int32_t shift; /* the original shift (TC_SINGLE_ROUNDING) */
+    int32_t mask;  /* 2^right - 1 */
+} tc_requant_split;
+
+static inline tc_requant_split tc_requant_split_of(int32_t multiplier, int32_t shift)
+{
+    tc_requant_split s;
+    s.multiplier = multiplier;
+    s.left = shift > 0 ? (shift & 31) : 0;
+    s.right = shift > 0 ? 0 : -shift;
+    s.shift = shift;
+    s.mask = (int32_t)((1u << s.right) - 1u);
+    return s;
+}
+
+static inline int32_t tc_requantize_split(int32_t acc, const tc_requant_split *s)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    return tc_requantize(acc, s->multiplier, s->shift);
+#else
+    const int32_t x = (int32_t)((uint32_t)acc << s->left);
+    const int32_t high = (int32_t)(((int64_t)x * s->multiplier + (1LL << 30)) >> 31);
+    const int32_t threshold = (s->mask >> 1) - (high >> 31);
+    return (high >> s->right) + ((high & s->mask) > threshold ? 1 : 0);
+#endif
+}
+
+
+/* -- appended for the depthwise / pool / elementwise kernels (issue 10) ----------------- */
+#ifndef TC_NN_SIMD_DW_HELPERS
+#define TC_NN_SIMD_DW_HELPERS
+
+/* Four int8 values as one little-endian word, for a single tc_write_s32. */
+static inline int32_t tc_pack_s8x4(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
+{
+    return (int32_t)(((uint32_t)(uint8_t)b0) | ((uint32_t)(uint8_t)b1 << 8) |
+                     ((uint32_t)(uint8_t)b2 << 16) | ((uint32_t)(uint8_t)b3 << 24));
+}
+
+#if TC_ISA_DSP
+/* offsets + elements 1 and 3 of a word, as two int16 lanes (SXTAB16 with ROR #8). */
+static inline int32_t tc_sxtab16_odd(int32_t offsets, int32_t four_bytes)
+{
+    int32_t lanes;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(lanes) : "r"(offsets), "r"(four_bytes));
+    return lanes;
+}
+
+/* offsets + elements 0 and 2 of a word, as two int16 lanes. */
+static inline int32_t tc_sxtab16_even(int32_t offsets, int32_t four_bytes)
+{
+    return (int32_t)__sxtab16(offsets, four_bytes);
+}
+#endif
+
+/*
+ * tc_requantize, bit for bit, as a core without a fast 64-bit division computes it:
+ * gemmlowp's SaturatingRoundingDoublingHighMul is (a * b + nudge) / 2^31 truncated toward
+ * zero with nudge = 2^30 or 1 - 2^30 by the product's sign, which equals
+ * floor((a * b + 2^30) / 2^31) for every product (for ab = -m < 0:
+ * -floor((m + 2^30 - 1) / 2^31) = -ceil((m - 2^30) / 2^31) = floor((2^30 - m) / 2^31)):
+ * one SMULL, an add with carry and a 64-bit shift. Its one saturating case needs the
+ * multiplier to be INT32_MIN (a negative scale rounding to -2^31), left to tc_requantize.
+ */
+static __attribute__((noinline, cold, unused)) int32_t tc_requantize_cold(int32_t acc,
+                                                                          int32_t multiplier,
+                                                                          int32_t shift)
+{
+    return tc_requantize(acc, multiplier, shift);
+}
+
+static inline int32_t tc_requantize_fast(int32_t acc, int32_t multiplier, int32_t shift)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    return tc_requantize(acc, multiplier, shift);
+#else
+    if (multiplier == INT32_MIN) {
+        return tc_requantize_cold(acc, multiplier, shift);
+    }
+    const int32_t left_shift = shift > 0 ? shift : 0;
+    const int32_t right_shift = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)acc << (left_shift & 31));
+    const int32_t high =
+        (int32_t)(((int64_t)shifted * multiplier + (1LL << 30)) >> 31);
+    return tc_divide_by_power_of_two(high, right_shift);
+#endif
+}
+
+#if TC_ISA_MVE
+/*
+ * tc_requantize on four lanes with per-lane multipliers and shifts (per-channel
+ * quantization), bit for bit: the left shift wraps and is taken modulo 32 as in
+ * tc_requantize; VQRDMULH is SaturatingRoundingDoublingHighMul exactly; VRSHL rounds halves
+ * up, so lanes with a right shift are first nudged down by one where negative (as in
+ * tc_requantize_x4), lanes without one are left alone.
+ */
+static inline int32x4_t tc_requantize_x4_pc(int32x4_t acc, int32x4_t multiplier,
+                                            int32x4_t shift)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    int32x4_t out;
+    for (int i = 0; i < 4; ++i) {
+        out[i] = tc_requantize(acc[i], multiplier[i], shift[i]);
+    }
+    return out;
+#else
+    const int32x4_t left = vandq_s32(vmaxq_s32(shift, vdupq_n_s32(0)), vdupq_n_s32(31));
+    const int32x4_t right = vminq_s32(shift, vdupq_n_s32(0)); /* -(right shift) */
+    int32x4_t x = vqrdmulhq_s32(vshlq_s32(acc, left), multiplier);
+    const mve_pred16_t shifting = vcmpltq_n_s32(shift, 0);
+    x = vqaddq_m_s32(x, x, vshrq_n_s32(x, 31), shifting);
+    return vrshlq_s32(x, right);
+#endif
+}
+#endif
+#endif /* TC_NN_SIMD_DW_HELPERS */
+
 #endif /* TC_NN_SIMD_H */

@@ -13,10 +13,6 @@
 #include "tc_nn_dwconv_pool.h"
 #include "tc_pool_window.h"
 
-#if TC_ISA_DSP
-#include <string.h>
-#endif
-
 static inline int8_t average(int32_t sum, int32_t count, tc_activation act)
 {
     const int32_t avg = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
@@ -47,8 +43,7 @@ static void sum4_dsp(const int8_t *in, int32_t rows, int32_t cols, int32_t row_s
     for (int32_t y = 0; y < rows; ++y) {
         const int8_t *p = in + y * row_stride;
         for (int32_t x = 0; x < cols; ++x) {
-            uint32_t word;
-            memcpy(&word, p, sizeof(word));
+            const uint32_t word = (uint32_t)tc_read_s32(p);
             even = __sxtab16(even, (int32_t)word);
             odd = __sxtab16(odd, (int32_t)(word >> 8));
             p += channels;

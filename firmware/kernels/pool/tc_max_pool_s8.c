@@ -9,10 +9,6 @@
 #include "tc_nn_dwconv_pool.h"
 #include "tc_pool_window.h"
 
-#if TC_ISA_DSP
-#include <string.h>
-#endif
-
 static int8_t max_reference(const int8_t *in, int32_t rows, int32_t cols, int32_t row_stride,
                             int32_t channels, int32_t c, tc_activation act)
 {
@@ -42,16 +38,12 @@ static void max4_dsp(const int8_t *in, int32_t rows, int32_t cols, int32_t row_s
     for (int32_t y = 0; y < rows; ++y) {
         const int8_t *p = in + y * row_stride;
         for (int32_t x = 0; x < cols; ++x) {
-            uint32_t word;
-            memcpy(&word, p, sizeof(word));
-            best = max_s8x4(best, word);
+            best = max_s8x4(best, (uint32_t)tc_read_s32(p));
             p += channels;
         }
     }
-    int8_t lanes[4];
-    memcpy(lanes, &best, sizeof(lanes));
     for (int32_t j = 0; j < 4; ++j) {
-        out[j] = (int8_t)TC_CLAMP(lanes[j], act.min, act.max);
+        out[j] = (int8_t)TC_CLAMP((int8_t)(best >> (8 * j)), act.min, act.max);
     }
 }
 #endif

@@ -16,14 +16,31 @@
  *                  measured code (the firmware exports it as tc_bench_overhead_insns);
  *                  subtracted once per region
  *   out=FILE       where to write the report (default: stderr)
- * Report, one line:
+ *   mark=ADDR      (profiling) address of tc_profile_mark: every call inside a region
+ *                  closes the current layer bucket and opens the next, so bucket k
+ *                  counts [entry of mark k-1, entry of mark k) (bucket 0 from the
+ *                  region's begin, the last one up to its end): the buckets of a region
+ *                  add up exactly to the region's count
+ *   funcs=FILE     (profiling) text file, one function per line: "START END" (hex or
+ *                  decimal, END exclusive, ranges sorted and disjoint); every instruction
+ *                  inside a region is counted for the range that holds its PC, or for
+ *                  "outside" (index = number of ranges) where none does
+ * Report: the first line
  *   insn_count regions=R instructions=NET raw=RAW unbalanced=U
  * where NET = RAW - R * overhead, summed over all regions, and U counts markers that
- * arrived out of order (a begin inside a region, an end outside one).
+ * arrived out of order (a begin inside a region, an end or mark outside one, a region
+ * with a different number of marks than the first). With mark= or funcs=, then
+ *   profile layers=L funcs=F
+ *   layer K N                (L lines: bucket K's instructions, summed over regions,
+ *                             with R * overhead taken off bucket 0, so they add up to NET)
+ *   func J N                 (F + 1 lines, J = F is "outside every range"; raw counts,
+ *                             the harness's own instructions included)
+ *   layer_func K J N         (the nonzero instructions of range J inside bucket K)
  *
  * Build: gcc -shared -fPIC -O2 -o insn_count.so insn_count.c
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +61,76 @@ static uint64_t raw_total;
 static uint64_t regions;
 static uint64_t unbalanced;
 
+/* Profiling: layer buckets split by tc_profile_mark, and per-function counters. */
+static uint64_t mark_addr = UINT64_MAX;
+static uint64_t bucket_start;
+static size_t bucket;             /* the open bucket of the current region */
+static size_t buckets_per_region = SIZE_MAX; /* of the first region */
+static size_t layer_capacity;
+static uint64_t *layer_counts;    /* [layer_capacity] */
+static uint64_t *layer_func;      /* [layer_capacity][n_funcs + 1] */
+
+static size_t n_funcs;
+static uint64_t *func_start;      /* [n_funcs], sorted */
+static uint64_t *func_end;        /* [n_funcs], exclusive */
+static uint64_t *func_executed;   /* [n_funcs + 1]: incremented inline, all the time */
+static uint64_t *func_snapshot;   /* [n_funcs + 1]: func_executed when the bucket opened */
+static uint64_t *func_counts;     /* [n_funcs + 1]: inside regions */
+
+static void *xcalloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size);
+    if (p == NULL) {
+        fprintf(stderr, "insn_count: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static void grow_layers(size_t needed)
+{
+    if (needed <= layer_capacity) {
+        return;
+    }
+    size_t capacity = layer_capacity ? layer_capacity : 64;
+    while (capacity < needed) {
+        capacity *= 2;
+    }
+    uint64_t *counts = xcalloc(capacity, sizeof *counts);
+    uint64_t *matrix = xcalloc(capacity * (n_funcs + 1), sizeof *matrix);
+    if (layer_counts != NULL) {
+        memcpy(counts, layer_counts, layer_capacity * sizeof *counts);
+        memcpy(matrix, layer_func, layer_capacity * (n_funcs + 1) * sizeof *matrix);
+        free(layer_counts);
+        free(layer_func);
+    }
+    layer_counts = counts;
+    layer_func = matrix;
+    layer_capacity = capacity;
+}
+
+static void open_bucket(void)
+{
+    bucket_start = executed;
+    if (func_executed != NULL) {
+        memcpy(func_snapshot, func_executed, (n_funcs + 1) * sizeof *func_snapshot);
+    }
+}
+
+static void close_bucket(void)
+{
+    grow_layers(bucket + 1);
+    layer_counts[bucket] += executed - bucket_start;
+    if (func_executed != NULL) {
+        uint64_t *row = layer_func + bucket * (n_funcs + 1);
+        for (size_t j = 0; j <= n_funcs; j++) {
+            const uint64_t d = func_executed[j] - func_snapshot[j];
+            row[j] += d;
+            func_counts[j] += d;
+        }
+    }
+}
+
 static void on_begin(unsigned int vcpu_index, void *userdata)
 {
     (void)vcpu_index;
@@ -53,6 +140,21 @@ static void on_begin(unsigned int vcpu_index, void *userdata)
     }
     region_start = executed;
     inside_region = 1;
+    bucket = 0;
+    open_bucket();
+}
+
+static void on_mark(unsigned int vcpu_index, void *userdata)
+{
+    (void)vcpu_index;
+    (void)userdata;
+    if (!inside_region) {
+        unbalanced++;
+        return;
+    }
+    close_bucket();
+    bucket++;
+    open_bucket();
 }
 
 static void on_end(unsigned int vcpu_index, void *userdata)
@@ -66,6 +168,27 @@ static void on_end(unsigned int vcpu_index, void *userdata)
     raw_total += executed - region_start;
     regions++;
     inside_region = 0;
+    close_bucket();
+    if (buckets_per_region == SIZE_MAX) {
+        buckets_per_region = bucket + 1;
+    } else if (buckets_per_region != bucket + 1) {
+        unbalanced++;
+    }
+}
+
+/* The index of the range holding pc, or n_funcs where none does. */
+static size_t func_of(uint64_t pc)
+{
+    size_t lo = 0, hi = n_funcs;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (func_start[mid] <= pc) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return (lo > 0 && pc < func_end[lo - 1]) ? lo - 1 : n_funcs;
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -79,8 +202,14 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_begin, QEMU_PLUGIN_CB_NO_REGS, NULL);
         } else if (pc == end_addr) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        } else if (pc == mark_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+        if (func_executed != NULL) {
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                       &func_executed[func_of(pc)], 1);
+        }
     }
 }
 
@@ -101,6 +230,25 @@ static void write_report(qemu_plugin_id_t id, void *userdata)
             "insn_count regions=%" PRIu64 " instructions=%" PRIu64 " raw=%" PRIu64
             " unbalanced=%" PRIu64 "\n",
             regions, net, raw_total, unbalanced);
+    if (mark_addr != UINT64_MAX || func_executed != NULL) {
+        const size_t layers = buckets_per_region == SIZE_MAX ? 0 : buckets_per_region;
+        fprintf(out, "profile layers=%zu funcs=%zu\n", layers, n_funcs);
+        for (size_t k = 0; k < layers && k < layer_capacity; k++) {
+            const uint64_t count = layer_counts[k] - (k == 0 ? regions * overhead_per_region : 0);
+            fprintf(out, "layer %zu %" PRIu64 "\n", k, count);
+        }
+        for (size_t j = 0; func_counts != NULL && j <= n_funcs; j++) {
+            fprintf(out, "func %zu %" PRIu64 "\n", j, func_counts[j]);
+        }
+        for (size_t k = 0; func_counts != NULL && k < layers && k < layer_capacity; k++) {
+            for (size_t j = 0; j <= n_funcs; j++) {
+                const uint64_t count = layer_func[k * (n_funcs + 1) + j];
+                if (count != 0) {
+                    fprintf(out, "layer_func %zu %zu %" PRIu64 "\n", k, j, count);
+                }
+            }
+        }
+    }
     if (out != stderr) {
         fclose(out);
     }
@@ -114,6 +262,52 @@ static int parse_address(const char *text, uint64_t *value)
         return -1;
     }
     *value = (uint64_t)parsed;
+    return 0;
+}
+
+/* Reads the funcs= file: "START END" per line, sorted, disjoint. */
+static int load_funcs(const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (in == NULL) {
+        fprintf(stderr, "insn_count: cannot read %s\n", path);
+        return -1;
+    }
+    size_t capacity = 256;
+    func_start = xcalloc(capacity, sizeof *func_start);
+    func_end = xcalloc(capacity, sizeof *func_end);
+    unsigned long long start, end;
+    int fields;
+    while ((fields = fscanf(in, "%lli %lli", &start, &end)) == 2) {
+        if (n_funcs == capacity) {
+            capacity *= 2;
+            func_start = realloc(func_start, capacity * sizeof *func_start);
+            func_end = realloc(func_end, capacity * sizeof *func_end);
+            if (func_start == NULL || func_end == NULL) {
+                fprintf(stderr, "insn_count: out of memory\n");
+                fclose(in);
+                return -1;
+            }
+        }
+        if (end < start || (n_funcs > 0 && start < func_end[n_funcs - 1])) {
+            fprintf(stderr, "insn_count: %s: ranges must be sorted and disjoint (line %zu)\n",
+                    path, n_funcs + 1);
+            fclose(in);
+            return -1;
+        }
+        func_start[n_funcs] = start & ~1ULL;
+        func_end[n_funcs] = end & ~1ULL;
+        n_funcs++;
+    }
+    const int bad = fields != EOF;
+    fclose(in);
+    if (bad) {
+        fprintf(stderr, "insn_count: %s: unreadable line %zu\n", path, n_funcs + 1);
+        return -1;
+    }
+    func_executed = xcalloc(n_funcs + 1, sizeof *func_executed);
+    func_snapshot = xcalloc(n_funcs + 1, sizeof *func_snapshot);
+    func_counts = xcalloc(n_funcs + 1, sizeof *func_counts);
     return 0;
 }
 
@@ -140,6 +334,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             bad = parse_address(value, &overhead_per_region);
         } else if (strncmp(arg, "out=", 4) == 0) {
             report_path = strdup(value);
+        } else if (strncmp(arg, "mark=", 5) == 0) {
+            bad = parse_address(value, &mark_addr);
+            mark_addr &= ~(uint64_t)1;
+        } else if (strncmp(arg, "funcs=", 6) == 0) {
+            bad = load_funcs(value);
         } else {
             bad = 1;
         }

@@ -272,12 +272,24 @@ static inline int32x4_t tc_requantize_x4(int32x4_t acc, int32_t multiplier, int3
 #endif /* TC_ISA_MVE */
 
 /*
+ * gemmlowp's SaturatingRoundingDoublingHighMul for every multiplier but INT32_MIN, as a core
+ * without a fast 64-bit division computes it: (a * b + nudge) / 2^31 truncated toward zero
+ * with nudge = 2^30 or 1 - 2^30 by the product's sign equals floor((a * b + 2^30) / 2^31)
+ * for every product (for ab = -m < 0: -floor((m + 2^30 - 1) / 2^31) =
+ * -ceil((m - 2^30) / 2^31) = floor((2^30 - m) / 2^31)): one SMULL, an add with carry and a
+ * 64-bit shift. Its one saturating case needs a = b = INT32_MIN, which callers exclude by
+ * sending INT32_MIN multipliers to tc_requantize.
+ */
+static inline int32_t tc_rounding_high_mul(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + (1LL << 30)) >> 31);
+}
+
+/*
  * tc_requantize with the shift split once per channel (tc_requant_split_of), for kernels
  * that requantize many outputs of one channel. Bit for bit tc_requantize's result whenever
  * multiplier != INT32_MIN (QuantizeMultiplier gives 0 or [2^30, 2^31); callers fall back
- * to tc_requantize otherwise): for a product p of two int32 other than INT32_MIN^2,
- * TFLite's nudge-and-truncate (p + (p >= 0 ? 2^30 : 1 - 2^30)) / 2^31 equals
- * floor((p + 2^30) / 2^31), i.e. SMULL, ADDS, ADC and a shift; RoundingDivideByPOT is
+ * to tc_requantize otherwise), with tc_rounding_high_mul; RoundingDivideByPOT is
  * tc_divide_by_power_of_two's arithmetic with the mask taken from the split.
  */
 typedef struct {
@@ -305,7 +317,7 @@ static inline int32_t tc_requantize_split(int32_t acc, const tc_requant_split *s
     return tc_requantize(acc, s->multiplier, s->shift);
 #else
     const int32_t x = (int32_t)((uint32_t)acc << s->left);
-    const int32_t high = (int32_t)(((int64_t)x * s->multiplier + (1LL << 30)) >> 31);
+    const int32_t high = tc_rounding_high_mul(x, s->multiplier);
     const int32_t threshold = (s->mask >> 1) - (high >> 31);
     return (high >> s->right) + ((high & s->mask) > threshold ? 1 : 0);
 #endif
@@ -339,15 +351,8 @@ static inline int32_t tc_sxtab16_even(int32_t offsets, int32_t four_bytes)
 }
 #endif
 
-/*
- * tc_requantize, bit for bit, as a core without a fast 64-bit division computes it:
- * gemmlowp's SaturatingRoundingDoublingHighMul is (a * b + nudge) / 2^31 truncated toward
- * zero with nudge = 2^30 or 1 - 2^30 by the product's sign, which equals
- * floor((a * b + 2^30) / 2^31) for every product (for ab = -m < 0:
- * -floor((m + 2^30 - 1) / 2^31) = -ceil((m - 2^30) / 2^31) = floor((2^30 - m) / 2^31)):
- * one SMULL, an add with carry and a 64-bit shift. Its one saturating case needs the
- * multiplier to be INT32_MIN (a negative scale rounding to -2^31), left to tc_requantize.
- */
+/* tc_requantize, bit for bit, with tc_rounding_high_mul (INT32_MIN multipliers, which a
+ * negative scale rounding to -2^31 would give, go to tc_requantize). */
 static __attribute__((noinline, cold, unused)) int32_t tc_requantize_cold(int32_t acc,
                                                                           int32_t multiplier,
                                                                           int32_t shift)
@@ -366,9 +371,7 @@ static inline int32_t tc_requantize_fast(int32_t acc, int32_t multiplier, int32_
     const int32_t left_shift = shift > 0 ? shift : 0;
     const int32_t right_shift = shift > 0 ? 0 : -shift;
     const int32_t shifted = (int32_t)((uint32_t)acc << (left_shift & 31));
-    const int32_t high =
-        (int32_t)(((int64_t)shifted * multiplier + (1LL << 30)) >> 31);
-    return tc_divide_by_power_of_two(high, right_shift);
+    return tc_divide_by_power_of_two(tc_rounding_high_mul(shifted, multiplier), right_shift);
 #endif
 }
 

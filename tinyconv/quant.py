@@ -73,11 +73,6 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
-# The name the softmax lowering imports: QuantizeMultiplier has no cap on large shifts in
-# LiteRT's double-rounding build, so it is the same function.
-quantize_multiplier_unclamped = quantize_multiplier
-
-
 def quantize_multiplier_smaller_than_one(real_multiplier: float) -> tuple[int, int]:
     """TFLite's QuantizeMultiplierSmallerThanOneExp: the shift is <= 0."""
     q, shift = quantize_multiplier(real_multiplier)

@@ -30,16 +30,12 @@ import pytest
 import harness
 import tflite_builder as tb
 from harness import board_params
-from kernel_abi import Act, Context, Dims, PerChannelQuant, Tile
+from kernel_abi import CFLAGS, KERNELS, Act, Context, Dims, PerChannelQuant, Tile, host_library
 from tinyconv.codegen.lowering.conv import f64_scale
 from tinyconv.quant import quantize_multiplier
 from tinyconv.reference import litert_outputs, parse_model
 
-ROOT = Path(__file__).resolve().parents[2]
-KERNELS = ROOT / "firmware" / "kernels"
 CONV_SOURCES = sorted((KERNELS / "conv").glob("*.c"))
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
-          f"-I{KERNELS / 'include'}"]
 
 schema = tb.schema
 
@@ -68,11 +64,7 @@ def _ptr(a: np.ndarray, ctype):
 @pytest.fixture(scope="module")
 def host_lib(tmp_path_factory) -> ctypes.CDLL:
     """The portable kernels as a shared library; UBSan aborts on undefined behaviour."""
-    lib = tmp_path_factory.mktemp("conv_host") / "libtcconv.so"
-    subprocess.run(["gcc", *CFLAGS, "-g", "-shared", "-fPIC", "-fsanitize=undefined",
-                    "-fno-sanitize-recover=all", *map(str, CONV_SOURCES), "-o", str(lib)],
-                   check=True, capture_output=True, text=True)
-    return ctypes.CDLL(str(lib))
+    return host_library(CONV_SOURCES, tmp_path_factory.mktemp("conv_host") / "libtcconv.so")
 
 
 def _round_half_away(x: float) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ import pytest
 
 import tflite_builder as tb
 from harness import board_params
-from kernel_abi import Act, Context, Dims, PerChannelQuant, Tile
+from kernel_abi import KERNELS, Act, Context, Dims, PerChannelQuant, Tile, host_library
 from tflite_builder import ModelBuilder, schema
 from tinyconv import deploy, firmware, targets
 from tinyconv.codegen.lowering.dwconv_pool import concat_input_quant
@@ -41,11 +40,7 @@ from tinyconv.planner import plan_memory
 from tinyconv.quant import quantize_multiplier
 from tinyconv.verify import samples_to_bytes, split_outputs, verify
 
-ROOT = Path(__file__).resolve().parents[2]
-KERNELS = ROOT / "firmware" / "kernels"
 SOURCES = sorted(p for d in ("dwconv", "pool", "shape") for p in (KERNELS / d).glob("*.c"))
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
-          f"-I{KERNELS / 'include'}"]
 FAST_BOARDS = board_params(["host", "qemu-m3", "qemu-m4", "qemu-m55"])
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 PADDINGS = {"SAME": schema.Padding.SAME, "VALID": schema.Padding.VALID}
@@ -362,11 +357,7 @@ def _ptr(a: np.ndarray, ctype=ctypes.c_int8):
 @pytest.fixture(scope="module")
 def host_lib(tmp_path_factory) -> ctypes.CDLL:
     """The portable kernels as a shared library; UBSan aborts on undefined behaviour."""
-    lib = tmp_path_factory.mktemp("dwconv_host") / "libtcdwconv.so"
-    subprocess.run(["gcc", *CFLAGS, "-g", "-shared", "-fPIC", "-fsanitize=undefined",
-                    "-fno-sanitize-recover=all", *map(str, SOURCES), "-o", str(lib)],
-                   check=True, capture_output=True, text=True)
-    return ctypes.CDLL(str(lib))
+    return host_library(SOURCES, tmp_path_factory.mktemp("dwconv_host") / "libtcdwconv.so")
 
 
 GUARD = 64  # bytes of a known pattern after each buffer: any overrun changes them

@@ -1,9 +1,26 @@
 """ctypes mirrors of the structs in firmware/kernels/include/tc_nn_types.h that the host
-kernel tests share (one definition, so a change to the C header is mirrored once)."""
+kernel tests share (one definition, so a change to the C header is mirrored once), and the
+one way those tests build the portable kernels into a host library."""
 
 from __future__ import annotations
 
 import ctypes
+import subprocess
+from pathlib import Path
+
+KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
+# Warnings are errors; no FP contraction, so float code rounds as written.
+CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
+          f"-I{KERNELS / 'include'}"]
+
+
+def host_library(sources: list[Path], path: Path) -> ctypes.CDLL:
+    """`sources` (portable kernels on the host) as the shared library `path`, with UBSan
+    aborting on undefined behaviour."""
+    subprocess.run(["gcc", *CFLAGS, "-g", "-shared", "-fPIC", "-fsanitize=undefined",
+                    "-fno-sanitize-recover=all", *map(str, sources), "-o", str(path)],
+                   check=True, capture_output=True, text=True)
+    return ctypes.CDLL(str(path))
 
 
 class Dims(ctypes.Structure):

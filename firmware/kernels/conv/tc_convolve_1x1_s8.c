@@ -94,8 +94,10 @@ static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels
                                              const pw_channel ch[2], int8_t *out, int32_t out_c,
                                              int32_t output_offset, tc_activation act)
 {
+#if defined(__OPTIMIZE__)
     const int32_t words = depth >> 2;
     const int32_t rest = depth & 3;
+#endif
     for (int32_t p = 0; p < pixels; p += 2, input += 2 * depth, out += 2 * out_c) {
         int32_t a00 = ch[0].start, a01 = ch[0].start, a10 = ch[1].start, a11 = ch[1].start;
         const int8_t *x = input, *f = f0;
@@ -135,26 +137,6 @@ static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels
                 : [d] "r"(depth)
                 : "cc", "memory");
         }
-#else
-        for (int32_t n = words; n > 0; --n) {
-            const int32_t w0 = tc_read_s32(f), w1 = tc_read_s32(f + depth);
-            const int32_t v0 = tc_read_s32(x), v1 = tc_read_s32(x + depth);
-            x += 4;
-            f += 4;
-            const int32_t f0e = tc_sxtb16_even(w0), f1e = tc_sxtb16_even(w1);
-            const int32_t x0e = tc_sxtb16_even(v0), x1e = tc_sxtb16_even(v1);
-            a00 = tc_smlad(f0e, x0e, a00);
-            a01 = tc_smlad(f0e, x1e, a01);
-            a10 = tc_smlad(f1e, x0e, a10);
-            a11 = tc_smlad(f1e, x1e, a11);
-            const int32_t f0o = tc_sxtb16_odd(w0), f1o = tc_sxtb16_odd(w1);
-            const int32_t x0o = tc_sxtb16_odd(v0), x1o = tc_sxtb16_odd(v1);
-            a00 = tc_smlad(f0o, x0o, a00);
-            a01 = tc_smlad(f0o, x1o, a01);
-            a10 = tc_smlad(f1o, x0o, a10);
-            a11 = tc_smlad(f1o, x1o, a11);
-        }
-#endif
         for (int32_t k = 0; k < rest; ++k) {
             const int32_t in0 = x[k], in1 = x[depth + k];
             const int32_t w0 = f[k], w1 = f[depth + k];
@@ -163,6 +145,11 @@ static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels
             a10 += w1 * in0;
             a11 += w1 * in1;
         }
+#else
+        int32_t acc[4] = {a00, a01, a10, a11};
+        tc_dsp_mac_2x2_raw(f, f + depth, x, x + depth, depth, acc);
+        a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+#endif
         out[0] = pw_output(a00, &ch[0].rq, output_offset, act);
         out[1] = pw_output(a10, &ch[1].rq, output_offset, act);
         out[out_c] = pw_output(a01, &ch[0].rq, output_offset, act);

@@ -21,7 +21,7 @@ from ...ir.graph import DType, Tensor
 from ...ir.ops import (Activation, Add, Dequantize, HardSwish, LeakyRelu, Logistic, Mul,
                        Op, Quantize, Relu, Relu6, Softmax, Sub, Tanh)
 from ...quant import (INT8_MAX, INT8_MIN, activation_range, f32, quantize_multiplier,
-                      quantize_multiplier_unclamped, tflite_round)
+                      tflite_round)
 from .base import CStruct, KernelCall, LowerContext, activation, dims_of, lowering, require
 
 # ADD/SUB put both int8 inputs on a common scale with this much headroom (add.cc).
@@ -338,7 +338,7 @@ def softmax_params(op: Softmax) -> dict:
                float(1 << (31 - SOFTMAX_DIFF_INTEGER_BITS)), float(2**31 - 1))
     require(real > 1.0, op, f"beta * input scale ({real / 2**26!r}) is too small for the "
             "int8 softmax")
-    multiplier, left_shift = quantize_multiplier_unclamped(real)
+    multiplier, left_shift = quantize_multiplier(real)  # no cap: LiteRT's double rounding
     radius = math.floor(1.0 * ((1 << SOFTMAX_DIFF_INTEGER_BITS) - 1) *
                         (1 << (31 - SOFTMAX_DIFF_INTEGER_BITS)) / (1 << left_shift))
     return {"input_multiplier": multiplier, "input_left_shift": left_shift,

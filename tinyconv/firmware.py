@@ -112,18 +112,31 @@ def sections(elf: Path) -> list[Section]:
     return found
 
 
-def symbols(elf: Path, nm: str) -> dict[str, tuple[int, int | None]]:
-    """name -> (value, size or None) of every defined symbol."""
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    value: int
+    size: int | None  # None: nm printed no size
+    kind: str         # nm's type letter (t/T: code, d/D/b/B: data, ...)
+
+
+def symbol_table(elf: Path, nm: str) -> list[Symbol]:
+    """Every defined symbol of the ELF, as `nm -S --defined-only` lists it."""
     text = subprocess.run([nm, "-S", "--defined-only", str(elf)], capture_output=True,
                           text=True, check=True).stdout
-    symbols: dict[str, tuple[int, int | None]] = {}
+    table = []
     for line in text.splitlines():
         fields = line.split()
         if len(fields) == 4:
-            symbols[fields[3]] = (int(fields[0], 16), int(fields[1], 16))
+            table.append(Symbol(fields[3], int(fields[0], 16), int(fields[1], 16), fields[2]))
         elif len(fields) == 3:
-            symbols[fields[2]] = (int(fields[0], 16), None)
-    return symbols
+            table.append(Symbol(fields[2], int(fields[0], 16), None, fields[1]))
+    return table
+
+
+def symbols(elf: Path, nm: str) -> dict[str, tuple[int, int | None]]:
+    """name -> (value, size or None) of every defined symbol."""
+    return {sym.name: (sym.value, sym.size) for sym in symbol_table(elf, nm)}
 
 
 def _nm_for(board: Board) -> str:

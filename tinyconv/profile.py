@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -139,21 +138,16 @@ class _Function:
 
 def _functions(elf: Path) -> list[_Function]:
     """Every sized code symbol of the ELF, sorted, one per address range (aliases merged)."""
-    text = subprocess.run([firmware.ARM_NM, "-S", "--defined-only", str(elf)],
-                          capture_output=True, text=True, check=True).stdout
     found: dict[int, _Function] = {}
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) != 4 or fields[2] not in ("t", "T", "w", "W"):
+    for sym in firmware.symbol_table(elf, firmware.ARM_NM):
+        if sym.kind not in ("t", "T", "w", "W") or not sym.size:
             continue
-        start, size = int(fields[0], 16) & ~1, int(fields[1], 16)
-        if size == 0:
-            continue
+        start, size = sym.value & ~1, sym.size
         if start in found:  # an alias: keep the name listed first (sorted: deterministic)
-            name = min(found[start].name, fields[3])
+            name = min(found[start].name, sym.name)
             found[start] = _Function(name, start, max(found[start].end, start + size))
         else:
-            found[start] = _Function(fields[3], start, start + size)
+            found[start] = _Function(sym.name, start, start + size)
     ordered, end = [], -1
     for f in sorted(found.values(), key=lambda f: f.start):
         if f.start >= end:  # overlapping ranges (none in practice): the first one wins

@@ -32,6 +32,7 @@ ISA_DEFINES = {"ref": "-DTC_REFERENCE_KERNELS", "dsp": "-DTC_FORCE_ISA_DSP",
 SIZE_FUNCTIONS = {
     "tc_convolve_s8_get_buffer_size": 2,        # (input_dims, filter_dims)
     "tc_convolve_s8_get_fast_buffer_size": 2,   # (input_dims, filter_dims)
+    "tc_convolve_s8_get_stack_buffer_size": 2,  # (input_dims, filter_dims)
     "tc_convolve_1x1_s8_get_buffer_size": 2,    # (input_dims, filter_dims)
     "tc_fully_connected_s8_get_buffer_size": 1,  # (filter_dims)
     "tc_depthwise_conv_s8_get_buffer_size": 1,   # (output_dims)
@@ -104,8 +105,9 @@ def library(isa: str) -> ctypes.CDLL:
                 os.replace(tmp, target)  # atomic: another process may have won the race
             except subprocess.CalledProcessError as e:
                 lines = (e.stderr or "").strip().splitlines()
+                errors = [line for line in lines if "error" in line] or lines
                 raise TinyconvError("building the kernels' scratch-size library failed: "
-                                    + (lines[-1] if lines else str(e))) from None
+                                    + (errors[0] if errors else str(e))) from None
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)

@@ -33,6 +33,11 @@ def wrap_int32(x: int) -> int:
     return ((int(x) + 2**31) % 2**32) - 2**31
 
 
+def wrap_int32_array(x: np.ndarray) -> np.ndarray:
+    """wrap_int32 on every element of an integer array."""
+    return (((np.asarray(x, np.int64) + 2**31) % 2**32) - 2**31).astype(np.int32)
+
+
 def tflite_round(x: float) -> int:
     """std::round: halves go away from zero (Python's round() goes to even). Exact for
     every finite double (no `+ 0.5` that rounds 0.49999999999999994 up)."""
@@ -185,3 +190,34 @@ def requantize_output_f64(acc: int, scale: float, output_offset: int,
     scaled = double_to_int32(float(tflite_round(product))) if math.isfinite(product) \
         else INT32_MIN
     return max(act_min, min(act_max, wrap_int32(scaled + output_offset)))
+
+
+def accumulator_bounds(weights: np.ndarray, channel_axis: int, bias: np.ndarray | None,
+                       input_zero_point: int, weight_zero_point: int = 0) -> np.ndarray:
+    """Per output channel, the largest |acc| a conv-like op can reach on any int8 input:
+    acc = bias + sum (w - w_zp) * (x - x_zp) over x in [-128, 127] (padded taps contribute
+    0, fewer taps only lower the bound)."""
+    w = np.moveaxis(np.asarray(weights, np.int64) - weight_zero_point, channel_axis, 0)
+    w_abs = np.abs(w.reshape(w.shape[0], -1)).sum(axis=1)
+    x_max = max(abs(INT8_MIN - input_zero_point), abs(INT8_MAX - input_zero_point))
+    b = np.zeros(w.shape[0], np.int64) if bias is None else np.abs(np.asarray(bias, np.int64))
+    return b + w_abs * x_max
+
+
+def narrow_requantization(acc_bounds: np.ndarray, multipliers: np.ndarray,
+                          shifts: np.ndarray, output_offset: int) -> bool:
+    """Whether tc_requantize_narrow (firmware/kernels/include/tc_nn_simd.h) equals the
+    general requantization for every accumulator within `acc_bounds`: |acc| < 2^30, a right
+    shift e of 1..31 and no left shift, a non-negative multiplier, and
+    |high| + |2^(e-1) + offset * 2^e| < 2^31 with high the doubling high product's bound.
+    (The elementwise kernels check the same rule per call, tc_rq_narrow_ok, with e = 0
+    allowed for their six-instruction form.)"""
+    for bound, m, shift in zip(acc_bounds.tolist(), multipliers.tolist(), shifts.tolist()):
+        right = -shift
+        if bound >= 1 << 30 or not 1 <= right <= 31 or m < 0:
+            return False
+        high = (bound * m + (1 << 30)) >> 31
+        add = (1 << right >> 1) + output_offset * (1 << right)
+        if high + abs(add) >= 1 << 31:
+            return False
+    return True

@@ -1,5 +1,6 @@
-"""Per-layer memory and compute tables, and the memory plot, from the IR and the plan;
-the per-layer lines of a verify report."""
+"""Per-layer memory and compute tables (with the latency model's estimated instructions,
+tinyconv.cost), and the memory plot, from the IR and the plan; the per-layer lines of a
+verify report."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import cost
 from .ir.graph import Graph
 from .planner import Plan
 from .units import format_bytes
@@ -28,9 +30,11 @@ class LayerRow:
     live_bytes: int
     output_offset: int
     in_place: bool
+    instructions_estimate: int  # the latency model's, on the plan's kernels (0: no kernel)
 
 
 def layer_rows(graph: Graph, plan: Plan) -> list[LayerRow]:
+    estimates = cost.estimate(graph, plan.isa, plan).by_op()
     rows = []
     for step, op in enumerate(plan.order):
         rows.append(LayerRow(
@@ -41,7 +45,8 @@ def layer_rows(graph: Graph, plan: Plan) -> list[LayerRow]:
             scratch_bytes=plan.scratch.get(op.index, (0, 0))[1],
             live_bytes=plan.live_bytes[step],
             output_offset=plan.tensor_offsets.get(op.y.index, -1),
-            in_place=op.index in plan.inplace_ops))
+            in_place=op.index in plan.inplace_ops,
+            instructions_estimate=estimates.get(op.index, 0)))
     return rows
 
 
@@ -57,25 +62,29 @@ def summary(graph: Graph, plan: Plan) -> dict:
         "in_place_ops": len(plan.inplace_ops),
         "plan_strategy": plan.strategy,
         "isa": plan.isa.value,
+        "instructions_estimate": cost.estimate(graph, plan.isa, plan).instructions,
     }
 
 
 def format_table(graph: Graph, plan: Plan) -> str:
     rows = layer_rows(graph, plan)
     header = f"{'#':>3} {'op':<18} {'input':<22} {'output':<14} {'MACs':>10} {'weights':>9} " \
-             f"{'scratch':>8} {'live':>9} {'offset':>8}"
+             f"{'scratch':>8} {'live':>9} {'offset':>8} {'est. instr':>12}"
     lines = [header, "-" * len(header)]
     for r in rows:
         op = r.op + ("*" if r.in_place else "")
         lines.append(f"{r.index:>3} {op:<18} {r.inputs[:22]:<22} {r.output[:14]:<14} "
                      f"{r.macs:>10,} {r.weight_bytes:>9,} {r.scratch_bytes:>8,} "
-                     f"{r.live_bytes:>9,} {r.output_offset:>8}")
+                     f"{r.live_bytes:>9,} {r.output_offset:>8} "
+                     f"{r.instructions_estimate:>12,}")
     s = summary(graph, plan)
     lines += ["-" * len(header),
               f"MACs {s['macs']:,}   weights {s['weight_bytes']:,} B   "
               f"arena {s['arena_bytes']:,} B ({format_bytes(s['arena_bytes'])})   "
               f"peak live {s['peak_live_bytes']:,} B   layer lower bound "
               f"{s['layer_lower_bound_bytes']:,} B",
+              f"estimated instructions per inference {s['instructions_estimate']:,} "
+              f"({s['isa']} kernels; latency model tinyconv/cost.py)",
               "* runs in place (output overwrites its input)"]
     return "\n".join(lines)
 

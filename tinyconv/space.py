@@ -15,7 +15,7 @@ come from the same code that deploys it:
   planner and code generator): peak SRAM = arena + reserved stack + runtime static RAM;
   flash = constant arrays the generated model.c holds (int8 weights, int32 biases,
   requantization multipliers/shifts) + an estimate of the code (see `CODE_BYTES`);
-  MACs; and instructions per inference from a per-op model (see `INSN_COEFFS`).
+  MACs; and instructions per inference from the latency model (tinyconv.cost).
 
 This module imports no TensorFlow; `build_keras` loads it lazily.
 """
@@ -28,6 +28,7 @@ import random
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
+from . import cost
 from .defaults import DEFAULT_STACK_BYTES  # the one target default
 from .errors import TinyconvError
 from .ir import ops as O
@@ -161,73 +162,10 @@ def _graph(cfg: ArchConfig, channels: int, classes: int) -> Graph:
     return g.graph([g.softmax(x, name="classifier_softmax")], **{"from": "arch"})
 
 
-# -- flash: code estimate ------------------------------------------------------------------
-# Firmware flash = .text + .data of the linked ELF (tinyconv.firmware.build). Of that, the
-# constant arrays of model.c are known exactly (ModelSource.weights_bytes); the rest is code:
-# startup, app, semihosting, the kernels linked in, and one call per op in the generated
-# invoke function. Every MCUNet config links the same six kernels (CONV_2D,
-# DEPTHWISE_CONV_2D, ADD, MEAN, FULLY_CONNECTED, SOFTMAX), so code = base + per_step x ops.
-# Measured: `tinyconv.verify` (arm-none-eabi-gcc 12.2, the firmware's -O2 build) of 8
-# converted random mcunet configs (29-49 ops, 48-80 px) per ISA; flash - constants fits
-# the line within +-35 B on qemu-m7 (dsp), 6 configs within +-40 B on qemu-m55 (mve) and
-# qemu-m3 (ref). tests/test_space.py::test_flash_and_instruction_estimates_match_a_build
-# rebuilds one.
-CODE_BASE_BYTES = {"dsp": 23897, "mve": 15054, "ref": 12254}
-CODE_PER_STEP_BYTES = {"dsp": 189, "mve": 189, "ref": 189}
-
-
-def code_bytes(graph: Graph, isa: O.Isa) -> int:
-    steps = sum(1 for op in graph.ops if not op.is_alias)
-    return CODE_BASE_BYTES[isa.value] + CODE_PER_STEP_BYTES[isa.value] * steps
-
-
 # -- latency: instructions per inference -----------------------------------------------------
-# instructions = sum of coefficient x feature (see `insn_features`), per ISA.
-# dsp (qemu-m7) and mve (qemu-m55): non-negative least squares, relative error, on the QEMU
-# instruction counter (tinyconv.verify's instructions_per_inference, TCG plugin counting the
-# invoke function) of 12 converted mcunet configs (MobileNetV2 0.6 @ 48 and 0.35 @ 64, the
-# search.json winner, tests/unit/test_space.py's fixed config and 8 random ones, 48-96 px,
-# 1 and 3 channels), refitted for the row-wise 3x3 depthwise and register-tiled 1x1 kernels:
-# dsp residuals -4.6 % .. +2.4 %, leave-one-out -6.8 % .. +5.6 %; mve residuals -4.1 % ..
-# +2.9 %, leave-one-out -8.5 % .. +5.2 %. (ADD's large per-element price absorbs what is
-# collinear with the op count.) To refit: count instructions with tinyconv.verify on those
-# configs and solve scipy.optimize.nnls on features / count.
-# tests/unit/test_space.py::test_estimates_match_a_build checks 2 configs in CI, 6 in the
-# slow run, within INSN_TOLERANCE.
-INSN_COEFFS: dict[str, dict[str, float]] = {
-    "dsp": {"CONV_1X1": 1.991, "CONV": 2.081, "DEPTHWISE_CONV_2D": 4.870, "DEPTHWISE_OUT": 10.31,
-            "ADD": 492.3, "OP": 71730.0},
-    "mve": {"CONV_1X1": 0.6918, "CONV": 4.111, "DEPTHWISE_CONV_2D": 2.429, "DEPTHWISE_OUT": 91.61,
-            "ADD": 54.75, "OP": 74830.0},
-    # qemu-m3 (portable C kernels, no im2col), 6 configs, residuals -9.5 % .. +15.2 %.
-    "ref": {"CONV_1X1": 7.469, "CONV": 7.469, "DEPTHWISE_CONV_2D": 14.52, "DEPTHWISE_OUT": 0.0,
-            "ADD": 0.0, "OP": 207500.0},
-}
-INSN_TOLERANCE = 0.10  # qemu-m7 (dsp)
-
-
-def insn_features(graph: Graph) -> dict[str, float]:
-    """Work per op kind: MACs of 1x1 CONV_2D (a GEMM) and of the other CONV_2D (the stem,
-    through im2col), DEPTHWISE_CONV_2D MACs and output elements, ADD output elements, and
-    the op count (per-call overhead, and the small MEAN/FC/SOFTMAX)."""
-    f = dict.fromkeys(("CONV_1X1", "CONV", "DEPTHWISE_CONV_2D", "DEPTHWISE_OUT", "ADD", "OP"), 0.0)
-    for op in graph.ops:
-        if op.is_alias:
-            continue
-        f["OP"] += 1
-        if isinstance(op, O.Conv2D):
-            f["CONV_1X1" if op.is_pointwise else "CONV"] += op.macs()
-        elif isinstance(op, O.DepthwiseConv2D):
-            f["DEPTHWISE_CONV_2D"] += op.macs()
-            f["DEPTHWISE_OUT"] += op.y.size
-        elif isinstance(op, O.Add):
-            f["ADD"] += op.y.size
-    return f
-
-
-def instructions(graph: Graph, isa: O.Isa) -> int:
-    coeffs = INSN_COEFFS[isa.value]
-    return int(round(sum(coeffs[k] * v for k, v in insn_features(graph).items())))
+# The latency model of tinyconv.cost (per-layer, fitted on the kernels by
+# benchmarks/fit_latency.py, which measures mcunet configs of this space among its data);
+# tests/unit/test_space.py::test_estimates_match_a_build checks it against builds.
 
 
 @lru_cache(maxsize=8192)
@@ -236,11 +174,11 @@ def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int, stack: int
     graph = _graph(cfg, channels, classes)
     # No budget here (the search compares costs with its own): the largest possible ones.
     d = prepare(graph, board, sram=1 << 62, flash=1 << 62, stack_bytes=stack)
-    code = code_bytes(graph, d.plan.isa)
+    code = cost.code_bytes(graph, d.plan.isa)
     consts = d.source.weights_bytes
     return Cost(peak_sram=d.planned_ram_bytes, arena=d.plan.arena_bytes, flash=consts + code,
                 constant_bytes=consts, code_bytes=code, macs=graph.total_macs(),
-                instructions=instructions(graph, d.plan.isa))
+                instructions=cost.instructions(graph, d.plan.isa, d.plan))
 
 
 # -- the space -----------------------------------------------------------------------------

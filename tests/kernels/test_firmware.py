@@ -223,10 +223,13 @@ FAULT_MODEL_C = """\
 
 uint8_t tc_arena[TC_MODEL_ARENA_BYTES] __attribute__((aligned(16)));
 
+/* Every byte of each frame written, so that no painted word survives between frames. */
 static __attribute__((noinline)) int recurse(volatile int depth)
 {
     volatile char frame[64];
-    frame[0] = (char)depth;
+    for (int i = 0; i < 64; ++i) {
+        frame[i] = (char)depth;
+    }
     return depth == 0 ? frame[0] : recurse(depth - 1) + frame[0];
 }
 

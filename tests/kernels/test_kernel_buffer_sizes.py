@@ -45,7 +45,7 @@ def _c(isa: Isa, function: str, *dims) -> int:
 def test_every_declared_size_function_is_asked_and_defined():
     declared = set()
     for header in (KERNELS / "include").glob("tc_nn_*.h"):
-        declared |= set(re.findall(r"int32_t (tc_\w+_get_(?:fast_)?buffer_size)\(",
+        declared |= set(re.findall(r"int32_t (tc_\w+_get_(?:fast_|stack_)?buffer_size)\(",
                                    header.read_text()))
     assert declared == set(kernel_lib.SIZE_FUNCTIONS)
     for isa in Isa:
@@ -138,7 +138,14 @@ def test_ops_give_the_planner_what_the_c_functions_say(isa, portable_kernels):
         fast = _c(isa, "tc_convolve_s8_get_fast_buffer_size", input_shape, filter_shape)
         assert op.fast_scratch_bytes(isa) == fast
         _, kh, kw, cin = filter_shape
-        assert fast == (0 if isa is Isa.REF else 4 * kh * kw * cin)  # im2col columns
+        k = kh * kw * cin
+        if isa is Isa.DSP:  # two int16 columns of K rounded up to 4, + a word to align
+            assert fast == (0 if k < 4 else 4 * ((k + 3) // 4 * 4) + 4)
+        else:  # MVE: four int8 columns; the portable kernel none
+            assert fast == (0 if isa is Isa.REF else 4 * k)
+        stack = _c(isa, "tc_convolve_s8_get_stack_buffer_size", input_shape, filter_shape)
+        assert op.stack_columns_bytes(isa) == stack
+        assert stack == (fast if fast <= 512 else 0)  # small columns (SIMD kernels)
     for shape in DW_CASES:
         op = _depthwise(shape)
         inplace = _c(isa, "tc_depthwise_conv_inplace_s8_get_buffer_size", shape)

@@ -263,10 +263,10 @@ SIMD_BOARDS = {
                  "0x10000000", "0x30000000", 16),
 }
 RENAMED = ["tc_convolve_s8", "tc_convolve_s8_get_buffer_size",
-           "tc_convolve_s8_get_fast_buffer_size", "tc_convolve_1x1_s8",
+           "tc_convolve_s8_get_fast_buffer_size", "tc_convolve_s8_get_stack_buffer_size",
+           "tc_convolve_1x1_s8",
            "tc_convolve_1x1_s8_get_buffer_size", "tc_fully_connected_s8",
-           "tc_fully_connected_f64_s8", "tc_fully_connected_s8_get_buffer_size",
-           "tc_fully_connected_s8_run"]
+           "tc_fully_connected_f64_s8", "tc_fully_connected_s8_get_buffer_size"]
 
 def _simd_vs_reference(board: str, work: Path, iterations: int) -> str:
     machine, cpu, flash, ram, direct_channels = SIMD_BOARDS[board]
@@ -308,6 +308,9 @@ def test_simd_kernels_equal_portable_kernels(board, tmp_path):
     assert "failures 0" in out, out
     compared = int(out.split("compared ")[1].split()[0])
     assert compared > 100_000, out
+    # Both requantization paths ran: cases with tc_per_channel_quant_params.narrow set (the
+    # harness sets it only where tinyconv.quant.narrow_requantization's rule holds).
+    assert int(out.split("narrow ")[1].split()[0]) > 100, out
 
 
 # -- 3. the pipeline against LiteRT -------------------------------------------------------
@@ -406,6 +409,55 @@ def test_conv_with_and_without_im2col_scratch_matches_litert(board, scratch, mon
     _assert_matches_litert(model, board, tmp_path)
 
 
+def _few_channel_cases(rng: np.random.Generator) -> list[bytes]:
+    """First-layer shapes of tc_convolve_s8: 1-4 input channels (RGB stems, spectrograms),
+    so K = kh * kw * cin rarely a multiple of 4 (the DSP im2col path's last, overlapping
+    group of four), strides 1 and 2, SAME and VALID, dilation, K < 4 (the direct path)."""
+    shapes = [  # cin, kernel, stride, padding, dilation
+        (3, (3, 3), (2, 2), "SAME", (1, 1)),   # VWW / MobileNet stem
+        (3, (3, 3), (1, 1), "SAME", (1, 1)),   # ResNet stem
+        (1, (10, 4), (2, 2), "SAME", (1, 1)),  # DS-CNN
+        (2, (3, 2), (1, 2), "VALID", (1, 1)),
+        (4, (2, 3), (2, 1), "SAME", (2, 1)),
+        (3, (3, 3), (1, 2), "SAME", (1, 2)),   # horizontal dilation: tap by tap
+        (1, (3, 1), (1, 1), "SAME", (1, 1)),   # K = 3
+        (3, (1, 1), (2, 2), "VALID", (1, 1)),  # 1x1 strided, K = 3
+    ]
+    cases = [tb.conv2d_model(rng, input_shape=(1, int(rng.integers(5, 13)),
+                                               int(rng.integers(5, 13)), cin),
+                             filters=int(rng.integers(1, 10)), kernel=kernel, stride=stride,
+                             padding=padding, dilation=dilation, groups=1)
+             for cin, kernel, stride, padding, dilation in shapes]
+    # A tiny output scale: a left-shifting multiplier, so the general requantization
+    # (tc_per_channel_quant_params.narrow = 0) where the others take the narrow one.
+    cases.append(tb.conv2d_model(rng, input_shape=(1, 7, 9, 3), filters=5, kernel=(3, 3),
+                                 stride=(2, 2), padding="SAME", dilation=(1, 1), groups=1,
+                                 output_quant=(1e-4, 3)))
+    return cases
+
+
+@pytest.mark.parametrize("scratch", ["planned", "always"])
+@pytest.mark.parametrize("board", board_params(["host", "qemu-m4", "qemu-m55"]))
+def test_few_input_channel_convs_match_litert(board, scratch, monkeypatch, tmp_path):
+    """The convolutions with few input channels, as the planner grants the im2col scratch
+    and with it forced everywhere, both requantizations (checked below)."""
+    from tinyconv.codegen.lowering import conv as conv_lowering
+    from tinyconv.ir.ops import Conv2D
+
+    if scratch == "always":
+        if board == "host":
+            pytest.skip("the portable kernel has no scratch")
+        monkeypatch.setattr(Conv2D, "scratch_bytes",
+                            lambda self, isa, inplace=False: self.fast_scratch_bytes(isa))
+    narrow_of = conv_lowering.narrow_requantization
+    narrow = []
+    monkeypatch.setattr(conv_lowering, "narrow_requantization",
+                        lambda *args: narrow.append(narrow_of(*args)) or narrow[-1])
+    _assert_matches_litert(merge_models(_few_channel_cases(np.random.default_rng(31))),
+                           board, tmp_path)
+    assert len(narrow) == 9 and True in narrow and False in narrow, narrow
+
+
 @pytest.mark.arm
 def test_fixed_point_lowering_matches_tflite_micro_end_to_end(tmp_path):
     """`match="tflm"` (the CLI's --match tflm) gives TFLite Micro's bytes on QEMU with the DSP
@@ -471,3 +523,81 @@ def test_random_conv_and_fc_sweep_match_litert(board, size, tmp_path):
 def test_simd_kernels_equal_portable_kernels_long(board, tmp_path):
     out = _simd_vs_reference(board, tmp_path, iterations=4000)
     assert "failures 0" in out, out
+
+
+def test_f64_requantization_near_halves_at_every_exponent(host_lib):
+    """The double requantization's 32-bit fast path (tc_fc_round_scaled_fast) and its
+    hand-over to the exact routine: products a hair either side of k + 1/2 and exact halves,
+    for scales from 2^-40 to 1/2 (every fast-path exponent, its edges and beyond), against
+    round((double)acc * scale) computed on the rationals."""
+    rng = np.random.default_rng(11)
+    accs, scales = [], []
+    for _ in range(6000):
+        scale = 2.0 ** -float(rng.uniform(1.0, 31.5))
+        limit = min(127, int(2**31 * scale - 0.5))  # |acc| < 2^31
+        half = int(rng.integers(-limit - 1, limit)) + 0.5
+        acc = int(round(half / scale))
+        if acc == 0 or abs(acc) >= 2**31:
+            continue
+        near = half / acc  # acc * near is within an ulp of the half, often exactly it
+        for s in (near, float(np.nextafter(near, 0.0)), float(np.nextafter(near, 1.0)), scale):
+            accs.append(acc)
+            scales.append(abs(s))
+    for s in (2.0**-32, 2.0**-33, 2.0**-31, 0.25, 0.125):  # the fast path's edges
+        for acc in (-2**31, 2**31 - 1, -2**30, 2**30 + 1, 3, -5):
+            for t in (s, float(np.nextafter(s, 0.0)), float(np.nextafter(s, 1.0))):
+                accs.append(acc)
+                scales.append(t)
+    mantissa = np.array([f64_scale(s)[0] for s in scales], np.int64)
+    exponent = np.array([f64_scale(s)[1] for s in scales], np.int32)
+    fast_exponents = set(range(55, 86))
+    assert fast_exponents <= set(exponent.tolist()) and exponent.min() < 55 < 86 <= exponent.max()
+    params = FcParams(0, 0, 0, Act(-128, 127))
+    quant = F64Scale(_ptr(mantissa, ctypes.c_int64), _ptr(exponent, ctypes.c_int32))
+    weights = np.array([[1 if a >= 0 else -1] for a in accs], np.int8)
+    bias = np.array([a - int(w[0]) for a, w in zip(accs, weights)], np.int32)
+    status, y = _run_fc(host_lib, "tc_fully_connected_f64_s8", params, quant,
+                        np.ones((1, 1), np.int8), weights, bias)
+    assert status == 0
+    want = np.array([max(-128, min(127, _round_half_away(float(a) * s)))
+                     for a, s in zip(accs, scales)])
+    ties = sum(abs(float(a) * s) % 1.0 == 0.5 for a, s in zip(accs, scales))
+    assert ties > 1000  # double products exactly on a half
+    bad = np.flatnonzero(y[0] != want)
+    assert bad.size == 0, [(accs[i], scales[i], int(y[0][i]), int(want[i])) for i in bad[:5]]
+
+
+@pytest.mark.parametrize("board", board_params(["qemu-m4", "qemu-m55"]))
+def test_fc_unit_groups_and_depth_tails_match_litert(board, tmp_path):
+    """The SIMD fully connected loops' shapes: 1 to 9 units (two-row and four-row passes, a
+    last group that overlaps the one before, the 32-unit requantization batches), depths
+    with an odd number of words, a byte tail, under one vector and over two."""
+    rng = np.random.default_rng(31)
+    models = [_fc_model(rng, depth, units, batches, (0.03, int(rng.integers(-128, 128))),
+                        0.004, 0, (0.05, int(rng.integers(-20, 20))), "NONE", True)
+              for depth, units, batches in [(4, 1, 2), (7, 2, 1), (12, 3, 2), (21, 4, 1),
+                                            (36, 5, 1), (13, 6, 2), (40, 9, 1), (3, 37, 1)]]
+    _assert_matches_litert(merge_models(models), board, tmp_path, n_inputs=3)
+
+
+def test_pointwise_input_offset_is_folded_into_the_bias_without_extra_flash():
+    """A 1x1 convolution's input zero point goes into its bias at export (the kernel runs
+    with input_offset 0): bias' = bias - x_zp * sum(w) in int32, the op's own bias array
+    replaced, so the constants are exactly the filter, the folded bias and the per-channel
+    multipliers and shifts."""
+    from tinyconv.deploy import prepare
+    from tinyconv.ir.tflite_import import import_tflite
+    from tinyconv.targets import get_board
+
+    model = tb.conv2d_model(np.random.default_rng(5), input_shape=(1, 4, 4, 24), filters=7,
+                            kernel=(1, 1), stride=(1, 1), padding="VALID", dilation=(1, 1),
+                            groups=1, input_quant=(0.05, -17))
+    graph = import_tflite(model)
+    (op,) = graph.ops
+    assert op.is_pointwise and op.bias is not None and op.x.quant.zp == -17
+    source = prepare(graph, get_board("qemu-m7"), sram=1 << 30, flash=1 << 30).source
+    assert source.weights_bytes == op.filter.nbytes + 3 * 4 * 7  # bias', multipliers, shifts
+    (folded,) = [a for a in source.arrays if "_bias" in a.name]
+    sums = op.filter.data.astype(np.int64).reshape(7, -1).sum(axis=1)
+    assert folded.values.tolist() == (op.bias.data + 17 * sums).tolist()
+    assert any(".input_offset = 0" in p.init for p in source.params)

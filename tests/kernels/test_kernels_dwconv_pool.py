@@ -87,7 +87,10 @@ class Battery:
 
     # ops
     def depthwise(self, x: int, kernel=(3, 3), stride=(1, 1), padding="SAME", dilation=(1, 1),
-                  mult=1, activation="NONE", per_channel=True, bias=True) -> int:
+                  mult=1, activation="NONE", per_channel=True, bias=True,
+                  gain: float | None = None) -> int:
+        """`gain`: the output scale set to input scale * mean weight scale / gain (an
+        effective scale near `gain`; from 1/2 up no right shift: not narrow)."""
         n, h, w, c = self.b.tensors[x].shape
         cout = c * mult
         s_in, zp_in = self.q_of(x)
@@ -107,7 +110,8 @@ class Battery:
                                          zero_point=[0] * (cout if per_channel else 1)))
         oh = _out_size(h, kernel[0], stride[0], dilation[0], padding)
         ow = _out_size(w, kernel[1], stride[1], dilation[1], padding)
-        y = self.output((n, oh, ow, cout), (float(np.float32(real_std / 40)),
+        out_scale = real_std / 40 if gain is None else s_in * float(np.mean(w_scales)) / gain
+        y = self.output((n, oh, ow, cout), (float(np.float32(out_scale)),
                                             int(rng.integers(-60, 61))))
         self.b.op("DEPTHWISE_CONV_2D", operands, [y], schema.DepthwiseConv2DOptionsT(
             padding=PADDINGS[padding], strideH=stride[0], strideW=stride[1],
@@ -211,6 +215,22 @@ def depthwise_battery(bat: Battery) -> None:
     bat.depthwise(bat.input((2, 5, 4, 3)), mult=3, kernel=(3, 2), padding="VALID", bias=False)
     bat.depthwise(bat.input((1, 5, 5, 18), (0.02, -128)), activation="RELU_N1_TO_1")
     bat.depthwise(bat.input((1, 5, 5, 18), (0.5, 127)))
+    # Depth multipliers 4 and 8 (four output channels of one input channel), micro_speech's
+    # 10x8 stride-2 kernel on one channel, and the general requantization (not narrow).
+    bat.depthwise(bat.input((1, 13, 12, 1)), kernel=(10, 8), stride=(2, 2), mult=8,
+                  activation="RELU")
+    bat.depthwise(bat.input((1, 7, 6, 3)), mult=4, stride=(2, 1), activation="RELU6")
+    bat.depthwise(bat.input((1, 6, 7, 8)), gain=0.8)
+    bat.depthwise(bat.input((1, 5, 6, 2)), kernel=(2, 3), mult=8, gain=3.0, padding="VALID")
+    for _ in range(4):  # random kernels, strides and multipliers
+        kh, kw = (int(v) for v in r.choice([1, 2, 3, 5, 8, 10], size=2))
+        sh, sw = (int(v) for v in r.integers(1, 4, size=2))
+        mult = int(r.integers(1, 9))
+        c = int(r.integers(1, 6)) if mult > 1 else int(r.integers(1, 12))
+        bat.depthwise(bat.input((1, int(r.integers(kh, kh + 6)), int(r.integers(kw, kw + 6)), c)),
+                      kernel=(kh, kw), stride=(sh, sw), mult=mult,
+                      padding=str(r.choice(["SAME", "VALID"])),
+                      activation=str(r.choice(ACTIVATIONS)))
     # One input read by two depthwise ops: the first cannot run in place (the second
     # still needs its input), the second can.
     shared = bat.input((1, 8, 8, 24))

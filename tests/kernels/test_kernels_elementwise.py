@@ -21,7 +21,8 @@ import tflite_builder as tb
 from harness import board_params, compare_single_op
 from tflite_builder import ModelBuilder, schema
 from tinyconv import targets
-from tinyconv.codegen.lowering.elementwise import lut_int8, sigmoid_f32, tanh_f32
+from tinyconv.codegen.lowering.elementwise import (hard_swish_lut, hard_swish_params, lut_int8,
+                                                   sigmoid_f32, tanh_f32)
 from tinyconv.verify import verify
 
 FAST_BOARDS = board_params(["host", "qemu-m3", "qemu-m4", "qemu-m55"])
@@ -267,6 +268,30 @@ def test_lookup_tables_match_litert_exhaustively():
             table = lut_int8(scale, zp, float(np.float32(qout[0])), qout[1], fn)
             np.testing.assert_array_equal(table[codes.view(np.uint8)], expected,
                                           err_msg=f"{kind} scale {scale} zp {zp}")
+
+
+def test_hard_swish_table_matches_litert_exhaustively():
+    """HARD_SWISH runs as a table of its integer arithmetic (hard_swish_lut): equal to
+    LiteRT's outputs on all 256 codes, for scales across four orders of magnitude, both
+    ways round (input finer or coarser than the output; no firmware build: fast)."""
+    from tinyconv.ir.tflite_import import import_tflite
+    from tinyconv.reference import litert_outputs
+    rng = np.random.default_rng(4)
+    codes = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    for i in range(24):
+        qin = (tb.random_scale(rng, 1e-3, 0.5), int(rng.integers(-128, 128)))
+        qout = (qin[0] * 10 ** rng.uniform(-2, 1) if i % 2 else qin[0] * rng.uniform(0.2, 1.5),
+                int(rng.integers(-128, 128)))
+        b = ModelBuilder("HARD_SWISH")
+        x = b.tensor((1, 256), "int8", *qin)
+        y = b.tensor((1, 256), "int8", *qout)
+        b.op("HARD_SWISH", [x], [y])
+        model = b.build([x], [y])
+        expected = litert_outputs(model, [[codes]])[0][0]
+        op = next(o for o in import_tflite(model).ops if o.kind == "HARD_SWISH")
+        table = hard_swish_lut(hard_swish_params(op))
+        np.testing.assert_array_equal(table[codes.view(np.uint8)], expected,
+                                      err_msg=f"HARD_SWISH in {qin} out {qout}")
 
 
 # CI: one seed with one quantization per op; slow: three seeds of four, and Cortex-M7.

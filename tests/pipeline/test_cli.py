@@ -48,6 +48,14 @@ def test_inspect_prints_the_plan_and_writes_json_and_plot(model, tmp_path):
     data = json.loads((tmp_path / "p.json").read_text())
     assert data["arena_bytes"] >= data["peak_live_bytes"] >= data["layer_lower_bound_bytes"] > 0
     assert len(data["layers"]) == 7
+    # The latency model's estimate per layer (a column) and in all, on cortex-m7's kernels.
+    assert data["isa"] == "dsp"
+    total = data["instructions_estimate"]
+    assert total == sum(layer["instructions_estimate"] for layer in data["layers"]) > 0
+    assert "est. instr" in result.stdout
+    assert f"estimated instructions per inference {total:,}" in result.stdout
+    for layer in data["layers"]:
+        assert f"{layer['instructions_estimate']:,}" in result.stdout
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -41,4 +41,5 @@ class Context(ctypes.Structure):
 
 class PerChannelQuant(ctypes.Structure):
     _fields_ = [("multiplier", ctypes.POINTER(ctypes.c_int32)),
-                ("shift", ctypes.POINTER(ctypes.c_int32))]
+                ("shift", ctypes.POINTER(ctypes.c_int32)),
+                ("narrow", ctypes.c_int32)]

@@ -229,7 +229,7 @@ def deployment_numbers(graph) -> dict[str, int]:
     """What the NAS budgets, per kernel family: the planned arena, the deployment's RAM, the
     const arrays codegen emits (int8 weights, int32 biases, requantization multipliers and
     shifts) and flash (those + the code estimate), plus MACs and weight bytes."""
-    from tinyconv import deploy, space, targets
+    from tinyconv import cost, deploy, targets
 
     numbers = {"macs": graph.total_macs(), "weight_bytes": graph.weight_bytes()}
     for name in ISA_BOARDS:
@@ -239,7 +239,7 @@ def deployment_numbers(graph) -> dict[str, int]:
         numbers.update({f"{name} arena": d.plan.arena_bytes,
                         f"{name} planned ram": d.planned_ram_bytes,
                         f"{name} constants": consts,
-                        f"{name} flash": consts + space.code_bytes(graph, d.plan.isa)})
+                        f"{name} flash": consts + cost.code_bytes(graph, d.plan.isa)})
     return numbers
 
 

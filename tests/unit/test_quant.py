@@ -19,9 +19,10 @@ from tinyconv.deploy import prepare
 from tinyconv.errors import TinyconvError
 from tinyconv.ir.ops import Activation
 from tinyconv.ir.tflite_import import import_tflite
-from tinyconv.quant import (INT32_MIN, activation_range, double_to_int32, effective_scale,
-                            multiply_by_quantized_multiplier, quantize_multiplier,
-                            tflite_round, wrap_int32)
+from tinyconv.quant import (INT32_MIN, accumulator_bounds, activation_range, double_to_int32,
+                            effective_scale, multiply_by_quantized_multiplier,
+                            narrow_requantization, quantize_multiplier, tflite_round,
+                            wrap_int32)
 from tinyconv.reference import litert_outputs
 
 
@@ -168,3 +169,49 @@ def test_activation_ranges():
     assert activation_range(Activation.RELU, 0.1, -5) == (-5, 127)
     assert activation_range(Activation.RELU6, 0.05, -128) == (-128, -8)
     assert activation_range(Activation.RELU6, 0.01, -128) == (-128, 127)
+
+
+def _narrow(acc: int, multiplier: int, shift: int, output_offset: int) -> int:
+    """tc_requantize_narrow (tc_nn_simd.h) step for step: SMMULR of 2 acc, then the
+    rounding shift with the output offset folded into the added constant."""
+    right = -shift
+    x = (2 * acc * multiplier + (1 << 31)) >> 32
+    add = (1 << right >> 1) + output_offset * (1 << right)
+    total = x + (x >> 31) + add
+    assert -(1 << 31) <= total < (1 << 31)  # the int32 sum never overflows
+    return total >> right
+
+
+def test_narrow_requantization_equals_tflite_where_the_generator_allows_it():
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(3000):
+        right = int(rng.integers(1, 32))
+        multiplier = int(rng.choice([1 << 30, (1 << 31) - 1, int(rng.integers(1 << 30, 1 << 31))]))
+        offset = int(rng.integers(-128, 128))
+        bound = int(rng.choice([(1 << 30) - 1, int(rng.integers(0, 1 << 30)),
+                                int(rng.integers(0, 1 << 20))]))
+        if not narrow_requantization(np.array([bound]), np.array([multiplier]),
+                                     np.array([-right]), offset):
+            continue
+        accs = [bound, -bound, 0, 1, -1] + rng.integers(-bound, bound + 1, 40).tolist()
+        # Ties of the rounding shift, where the two roundings could disagree.
+        half = 1 << right >> 1
+        accs += [a for a in (half, -half, 3 * half, -3 * half) if abs(a) <= bound]
+        for acc in accs:
+            want = wrap_int32(multiply_by_quantized_multiplier(acc, multiplier, -right) + offset)
+            assert _narrow(acc, multiplier, -right, offset) == want, (acc, multiplier, right)
+            checked += 1
+    assert checked > 10_000
+
+
+def test_narrow_requantization_refuses_what_it_cannot_hold():
+    m = np.array([1 << 30])
+    assert narrow_requantization(np.array([(1 << 30) - 1]), m, np.array([-8]), 0)
+    assert not narrow_requantization(np.array([1 << 30]), m, np.array([-8]), 0)  # |acc|
+    assert not narrow_requantization(np.array([100]), m, np.array([0]), 0)  # no right shift
+    assert not narrow_requantization(np.array([100]), m, np.array([3]), 0)  # left shift
+    assert not narrow_requantization(np.array([100]), m, np.array([-25]), 127)  # offset << 25
+    w = np.array([[1, -2], [3, 4]], np.int8)  # two channels on axis 0
+    assert accumulator_bounds(w, 0, np.array([-5, 0]), input_zero_point=-128).tolist() == \
+        [5 + 3 * 255, 7 * 255]

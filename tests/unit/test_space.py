@@ -181,8 +181,8 @@ def test_graph_equals_converted_model_many(index):
 
 # Built and run on qemu-m7 against the cost estimates: MobileNetV2 0.35 @ 64 px (all 3x3,
 # expansion 6: where the pre-im2col instruction fit was 29 % low) and _FIXED in CI; in the
-# slow run also the search.json baseline and winner and two random configs. (The fit of
-# space.INSN_COEFFS used these and 5 more.)
+# slow run also the search.json baseline and winner and two random configs. (The latency
+# model, tinyconv.cost, is fitted on these and 4 more by benchmarks/fit_latency.py.)
 _WINNER = ArchConfig.from_dict({"width": 0.7, "resolution": 48, "depths": [1, 2, 1, 4, 3, 1, 1],
                                 "kernels": [5, 7, 7, 5, 7, 7, 3, 5, 7, 7, 3, 3, 5],
                                 "expansions": [4, 3, 6, 6, 3, 4, 6, 6, 4, 3, 3, 3, 4]})
@@ -200,10 +200,10 @@ _BUILT = [pytest.param(ArchConfig.mobilenetv2(0.35, 64), 3, id="mobilenetv2-0.35
 def test_estimates_match_a_build(cfg, channels):
     """The converted model of `cfg`, built and run on qemu-m7: flash (constants + code
     estimate) within 1 % of the ELF's .text+.data, instructions per inference within
-    space.INSN_TOLERANCE of QEMU's count, and the peak SRAM the search budgets covers what
+    cost.TOLERANCE of QEMU's count, and the peak SRAM the search budgets covers what
     the linked firmware reserves (its static RAM from the ELF + the reserved stack, which
     the measured stack stays inside)."""
-    from tinyconv.space import INSN_TOLERANCE
+    from tinyconv.cost import TOLERANCE
     from tinyconv.verify import verify
     board = get_board("qemu-m7")
     est = cfg.cost(board, channels, 10)
@@ -212,7 +212,57 @@ def test_estimates_match_a_build(cfg, channels):
     assert abs(est.flash - r.flash_bytes) <= 0.01 * r.flash_bytes, (est.flash, r.flash_bytes)
     assert r.instructions_per_inference is not None
     err = (est.instructions - r.instructions_per_inference) / r.instructions_per_inference
-    assert abs(err) < INSN_TOLERANCE, (est.instructions, r.instructions_per_inference)
+    assert abs(err) < TOLERANCE, (est.instructions, r.instructions_per_inference)
     assert r.static_ram_bytes >= est.arena
     assert r.static_ram_bytes + r.stack_reserved_bytes <= est.peak_sram
     assert r.stack_bytes <= r.stack_reserved_bytes
+
+
+def test_inspect_shows_the_latency_model_per_layer():
+    """`tinyconv inspect`'s table and JSON (report.layer_rows / summary): every layer's
+    estimate is the latency model's for that op under the plan, the layers add up to the
+    total shown, which is the search's Cost.instructions; ops that run no kernel cost 0."""
+    from tinyconv import cost, report
+    graph = _FIXED.graph(1, 10)
+    for name in ("qemu-m7", "qemu-m55", "qemu-m3"):
+        board = get_board(name)
+        plan = deploy.prepare(graph, board, sram=1 << 40, flash=1 << 40).plan
+        rows = report.layer_rows(graph, plan)
+        ops = {op.index: op for op in graph.ops}
+        for row in rows:
+            op = ops[row.index]
+            assert row.instructions_estimate == cost.layer_instructions(op, plan)
+            assert (row.instructions_estimate > 0) == (not op.is_alias), row
+        total = report.summary(graph, plan)["instructions_estimate"]
+        assert sum(row.instructions_estimate for row in rows) == total
+        assert total == _FIXED.cost(board, 1, 10).instructions
+        assert f"estimated instructions per inference {total:,}" in report.format_table(graph,
+                                                                                        plan)
+
+
+def test_latency_model_matches_the_measured_search_configs():
+    """The fitted table (tinyconv.cost.COEFFS) against the per-layer counts it was fitted
+    on (benchmarks/results/latency_fit.json: mcunet configs of this space profiled on
+    Cortex-M4/M7/M55/M3; the kernel benchmark's models are reported by fit_latency.py):
+    every measured layer is an op the model prices, and each whole-inference estimate is
+    within cost.TOLERANCE on M4/M7/M55 (the portable C kernels on M3 within twice that)."""
+    import json
+    from pathlib import Path
+
+    from tinyconv import cost
+    from tinyconv.ir.ops import Isa
+    from tinyconv.planner import plan_memory
+    from tinyconv.targets import board_for
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "latency_fit.json"
+    runs = [r for r in json.loads(path.read_text())["runs"] if "arch" in r]
+    assert {r["cpu"] for r in runs} >= {"cortex-m4", "cortex-m7", "cortex-m55"}
+    for run in runs:
+        graph = ArchConfig.from_dict(run["arch"]).graph(run["channels"], run["classes"])
+        isa = Isa.REF if run["kernels"] == "ref" else board_for(run["cpu"], None).isa
+        est = cost.estimate(graph, isa, plan_memory(graph, isa))
+        kinds = {x.op_index: x.kind for x in est.layers}
+        assert [kinds.get(x["op_index"]) for x in run["layers"]] == \
+            [x["kind"] for x in run["layers"]]
+        err = est.instructions / run["instructions"] - 1
+        limit = cost.TOLERANCE * (2 if isa is Isa.REF else 1)
+        assert abs(err) < limit, (run["name"], run["cpu"], est.instructions, run["instructions"])

@@ -1,4 +1,5 @@
-"""`tinyconv inspect`: the per-layer memory plan of a model, without building anything."""
+"""`tinyconv inspect`: the per-layer memory plan of a model and the latency model's
+estimated instructions per layer (tinyconv.cost), without building anything."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from . import options
               help="Write a PNG of memory per layer.")
 @options.json_out()
 def inspect(model: Path, target, board, kernels, plot, json_path) -> None:
-    """Per-layer table: op, shapes, MACs, weights, live bytes, arena offsets, the peak."""
+    """Per-layer table: op, shapes, MACs, weights, live bytes, arena offsets, the peak, and
+    estimated instructions (latency model, on the target's kernels) per layer and in all."""
     from .. import deploy, report
     from ..ir.tflite_import import load_tflite
     from ..planner import plan_memory

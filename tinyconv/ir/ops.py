@@ -152,6 +152,15 @@ class Conv2D(Op):
         return kernel_lib.buffer_size(isa.value, "tc_convolve_s8_get_fast_buffer_size",
                                       *self._kernel_dims())
 
+    def stack_columns_bytes(self, isa: Isa) -> int:
+        """tc_convolve_s8_get_stack_buffer_size: where the plan gives less than the fast
+        scratch, the stack bytes the kernel's im2col columns then take (small columns
+        only; 0: it reads the taps in place)."""
+        if self.is_pointwise:
+            return 0
+        return kernel_lib.buffer_size(isa.value, "tc_convolve_s8_get_stack_buffer_size",
+                                      *self._kernel_dims())
+
 
 @dataclass(eq=False, kw_only=True)
 class DepthwiseConv2D(Op):

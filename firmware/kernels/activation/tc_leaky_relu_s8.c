@@ -12,7 +12,7 @@ tc_status tc_leaky_relu_s8(const tc_leaky_relu_params *params, int32_t size,
 {
     if (params == NULL || input == NULL || output == NULL || size < 0 ||
         params->alpha_multiplier == INT32_MIN) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const tc_leaky_relu_params p = *params;
     const int alpha_negative = p.alpha_multiplier < 0;

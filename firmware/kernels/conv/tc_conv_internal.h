@@ -24,6 +24,25 @@ static inline int32_t tc_conv_bias(const int32_t *bias, int32_t channel)
     return bias != NULL ? bias[channel] : 0;
 }
 
+#if TC_ISA_MVE
+/* Helium: output channel oc of `n` <= 4 pixels `out_c` bytes apart, from their
+ * accumulators plus `start` (bias and offset terms, int32 wrapping): requantized as one
+ * vector (tc_requantize_x4, bit for bit tc_requantize), offset, clamped, scattered. */
+static inline void tc_conv_store_4px(int8_t *out, int32_t out_c, const int32_t acc[4],
+                                     uint32_t start, int32_t n, int32_t oc,
+                                     const tc_conv_params *params,
+                                     const tc_per_channel_quant_params *quant)
+{
+    int32x4_t v = vaddq_n_s32(vldrwq_s32(acc), (int32_t)start);
+    v = tc_requantize_x4(v, quant->multiplier[oc], quant->shift[oc]);
+    v = vaddq_n_s32(v, params->output_offset);
+    v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(params->activation.min)),
+                  vdupq_n_s32(params->activation.max));
+    vstrbq_scatter_offset_p_s32(out + oc, vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_c), v,
+                                vctp32q((uint32_t)n));
+}
+#endif
+
 static inline int tc_dims_positive(const tc_dims *d)
 {
     return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
@@ -139,29 +158,7 @@ static inline int32_t tc_round_scaled_f64(int32_t acc, int64_t mantissa, int32_t
     return acc < 0 ? -(int32_t)magnitude : (int32_t)magnitude;
 }
 
-/* How a fully connected layer requantizes: exactly one of the two is set. */
-typedef struct {
-    const tc_per_channel_quant_params *fixed_point; /* TFLite's multiplier and shift */
-    const tc_f64_scale_params *f64;                 /* LiteRT's double scale */
-} tc_fc_requant;
-
-static inline int8_t tc_fc_output(const tc_fc_requant *rq, const tc_fc_params *params,
-                                  int32_t acc, int32_t unit)
-{
-    const int32_t scaled =
-        rq->f64 != NULL
-            ? tc_round_scaled_f64(acc, rq->f64->mantissa[unit], rq->f64->exponent[unit])
-            : tc_requantize(acc, rq->fixed_point->multiplier[unit],
-                            rq->fixed_point->shift[unit]);
-    return tc_clamp_s8(tc_add_wrap(scaled, params->output_offset), params->activation);
-}
-
-/* The accumulate-and-store loop of both fully connected kernels, with its per-ISA inner
- * loops (tc_fully_connected_s8_run.c); arguments are already checked. */
-void tc_fully_connected_s8_run(const tc_fc_params *params, const tc_fc_requant *rq,
-                               const tc_dims *input_dims, const int8_t *input,
-                               const tc_dims *filter_dims, const int8_t *filter,
-                               const int32_t *bias, int8_t *output);
+/* The fully connected kernels' loop and requantization: tc_fully_connected_run.h. */
 
 /* An output pixel's coordinates, stepped in NHWC order by tc_pixel_next. */
 typedef struct {
@@ -245,9 +242,10 @@ static inline tc_field_layout tc_conv_field_layout(const tc_conv_params *params,
 
 /*
  * The SIMD kernels have two ways to feed their dot products (tc_convolve_s8.c):
- * - im2col: copy each receptive field into scratch columns (DSP two int16 columns, MVE
- *   four int8 columns: 4 * kh * kw * cin bytes), then stream them. The fastest; taken
- *   whenever the caller gives that much scratch.
+ * - im2col: copy each receptive field into scratch columns (DSP two int16 columns of
+ *   K = kh * kw * cin rounded up to 4 plus a word for alignment, none when K < 4; MVE four
+ *   int8 columns: 4 * K bytes), then stream them. The fastest; taken whenever the caller
+ *   gives that much scratch.
  * - direct: read the taps in place from the NHWC input, no scratch. Interior pixels stream
  *   whole receptive-field rows (kw * cin contiguous bytes with one group and no horizontal
  *   dilation); border pixels go tap by tap. Any channel count works (scalar or predicated

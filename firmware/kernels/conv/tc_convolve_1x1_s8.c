@@ -9,29 +9,22 @@
  * Armv7E-M DSP: two pixels x two output channels per inner loop (SXTB16 widening, two
  * MACs per SMLAD; 16 MACs cost 4 LDR, 8 SXTB16 and 8 SMLAD), the second pixel and
  * filter row addressed from the first by one register offset (depth) so the loop keeps
- * every value in registers; an odd last pixel or channel goes one row at a time. Per output channel, once per call: bias + input_offset * sum(filter row)
- * as the accumulators' start, and the requantization's shift split
- * (tc_requantize_split, two instructions fewer per output than tc_requantize's general
- * form). A multiplier of INT32_MIN (never produced by QuantizeMultiplier) takes the
- * portable loop, where tc_requantize_split would differ.
+ * every value in registers; an odd last pixel or channel goes one row at a time. Per output
+ * channel, once per call: bias + input_offset * sum(filter row) as the accumulators' start,
+ * and the narrow requantization's constants (tc_requantize_narrow: five instructions per
+ * output, the output offset included). Layers the code generator did not mark narrow
+ * (tc_quant_narrow) take the portable loop.
  *
  * Helium: one filter row against four pixel rows per pass (tc_mve_dot_1x4: 16 bytes per
  * VMLADAVA, the tail under a VCTP predicate). The input offset is applied once per dot
- * product: sum(f * (x + offset)) = sum(f * x) + offset * sum(f), exact in int32.
+ * product: sum(f * (x + offset)) = sum(f * x) + offset * sum(f), exact in int32; the four
+ * pixels of a channel are requantized as one vector and scattered (tc_conv_store_4px).
  */
 #include "tc_conv_internal.h"
 
 #if TC_ISA_MVE
 #define PIXELS 4
 #endif
-
-static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int32_t *bias,
-                                const tc_conv_params *params,
-                                const tc_per_channel_quant_params *quant)
-{
-    out[oc] = tc_conv_output(acc + tc_conv_bias(bias, oc), quant->multiplier[oc],
-                             quant->shift[oc], params->output_offset, params->activation);
-}
 
 #if !TC_ISA_MVE
 /* The plain GEMM: the portable kernel, and the DSP kernel's fallback. */
@@ -62,7 +55,7 @@ static void convolve_1x1_plain(const tc_conv_params *params,
  * 2^32 like the reference's int32 sum) and its requantization. */
 typedef struct {
     int32_t start;
-    tc_requant_split rq;
+    tc_rq_narrow rq;
 } pw_channel;
 
 static inline pw_channel pw_channel_of(const tc_conv_params *params,
@@ -71,16 +64,37 @@ static inline pw_channel pw_channel_of(const tc_conv_params *params,
                                        int32_t oc)
 {
     pw_channel ch;
-    ch.start = (int32_t)((uint32_t)tc_conv_bias(bias, oc) +
-                         (uint32_t)params->input_offset * (uint32_t)tc_dsp_sum(row, depth));
-    ch.rq = tc_requant_split_of(quant->multiplier[oc], quant->shift[oc]);
+    ch.start = tc_conv_bias(bias, oc);
+    if (params->input_offset != 0) { /* 0 where the generator folded it into the bias */
+        ch.start = (int32_t)((uint32_t)ch.start +
+                             (uint32_t)params->input_offset * (uint32_t)tc_dsp_sum(row, depth));
+    }
+    ch.rq = tc_rq_narrow_of(quant->multiplier[oc], quant->shift[oc], params->output_offset);
     return ch;
 }
 
-static inline int8_t pw_output(int32_t acc, const tc_requant_split *rq, int32_t output_offset,
-                               tc_activation act)
+/* The four outputs of a 2x2 tile: (pixel 0, channels 0 and 1) at out, pixel 1 at
+ * out + out_c. A layer without a clamp inside int8 (`saturate_only`: the output range
+ * covers the activation's, the usual case) saturates with one SSAT per output. */
+static inline void pw_store_2x2(int32_t a00, int32_t a01, int32_t a10, int32_t a11,
+                                const tc_rq_narrow *rq0, const tc_rq_narrow *rq1, int8_t *out,
+                                int32_t out_c, tc_activation act, int saturate_only)
 {
-    return tc_clamp_s8(tc_add_wrap(tc_requantize_split(acc, rq), output_offset), act);
+    const int32_t v00 = tc_requantize_narrow(a00, rq0);
+    const int32_t v10 = tc_requantize_narrow(a10, rq1);
+    const int32_t v01 = tc_requantize_narrow(a01, rq0);
+    const int32_t v11 = tc_requantize_narrow(a11, rq1);
+    if (saturate_only) {
+        out[0] = (int8_t)__ssat(v00, 8);
+        out[1] = (int8_t)__ssat(v10, 8);
+        out[out_c] = (int8_t)__ssat(v01, 8);
+        out[out_c + 1] = (int8_t)__ssat(v11, 8);
+    } else {
+        out[0] = tc_clamp_s8(v00, act);
+        out[1] = tc_clamp_s8(v10, act);
+        out[out_c] = tc_clamp_s8(v01, act);
+        out[out_c + 1] = tc_clamp_s8(v11, act);
+    }
 }
 
 /*
@@ -92,14 +106,19 @@ static inline int8_t pw_output(int32_t acc, const tc_requant_split *rq, int32_t 
 static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels,
                                              int32_t depth, const int8_t *f0,
                                              const pw_channel ch[2], int8_t *out, int32_t out_c,
-                                             int32_t output_offset, tc_activation act)
+                                             tc_activation act)
 {
 #if defined(__OPTIMIZE__)
     const int32_t words = depth >> 2;
     const int32_t rest = depth & 3;
 #endif
-    for (int32_t p = 0; p < pixels; p += 2, input += 2 * depth, out += 2 * out_c) {
-        int32_t a00 = ch[0].start, a01 = ch[0].start, a10 = ch[1].start, a11 = ch[1].start;
+    /* Loop invariants as locals: spilled, they reload with one LDR from the stack. */
+    const tc_rq_narrow rq0 = ch[0].rq, rq1 = ch[1].rq;
+    const int32_t start0 = ch[0].start, start1 = ch[1].start;
+    const int saturate_only = act.min == INT8_MIN && act.max == INT8_MAX;
+    const int8_t *const end = input + pixels * depth;
+    for (; input < end; input += 2 * depth, out += 2 * out_c) {
+        int32_t a00 = start0, a01 = start0, a10 = start1, a11 = start1;
         const int8_t *x = input, *f = f0;
 #if defined(__OPTIMIZE__)
         if (words > 0) {
@@ -135,7 +154,7 @@ static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels
                   [x] "+r"(x), [f] "+r"(f), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1),
                   [fe0] "=&r"(fe0), [fe1] "=&r"(fe1), [v] "=&r"(v), [xe] "=&r"(xe)
                 : [d] "r"(depth)
-                : "cc", "memory");
+                : "cc");
         }
         for (int32_t k = 0; k < rest; ++k) {
             const int32_t in0 = x[k], in1 = x[depth + k];
@@ -150,10 +169,7 @@ static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels
         tc_dsp_mac_2x2_raw(f, f + depth, x, x + depth, depth, acc);
         a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
 #endif
-        out[0] = pw_output(a00, &ch[0].rq, output_offset, act);
-        out[1] = pw_output(a10, &ch[1].rq, output_offset, act);
-        out[out_c] = pw_output(a01, &ch[0].rq, output_offset, act);
-        out[out_c + 1] = pw_output(a11, &ch[1].rq, output_offset, act);
+        pw_store_2x2(a00, a01, a10, a11, &rq0, &rq1, out, out_c, act, saturate_only);
     }
 }
 
@@ -161,11 +177,11 @@ static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels
  * pixel of a channel pair. */
 static void pw_1xn(const int8_t *input, int32_t first, int32_t last, int32_t depth,
                    const int8_t *row, const pw_channel *ch, int8_t *out, int32_t out_c,
-                   int32_t output_offset, tc_activation act)
+                   tc_activation act)
 {
     for (int32_t p = first; p < last; ++p) {
         const int32_t acc = tc_dsp_mac_1x1(row, input + p * depth, depth, 0, ch->start);
-        out[p * out_c] = pw_output(acc, &ch->rq, output_offset, act);
+        out[p * out_c] = tc_clamp_s8(tc_requantize_narrow(acc, &ch->rq), act);
     }
 }
 #endif
@@ -181,17 +197,15 @@ tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params
     (void)bias_dims;
     if (!tc_conv_1x1_args_valid(params, quant, input_dims, input, filter_dims, filter,
                                 output_dims, output)) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const int32_t pixels = input_dims->n * input_dims->h * input_dims->w;
     const int32_t depth = input_dims->c;
     const int32_t out_c = output_dims->c;
 #if TC_ISA_DSP
-    for (int32_t oc = 0; oc < out_c; ++oc) {
-        if (quant->multiplier[oc] == INT32_MIN) {
-            convolve_1x1_plain(params, quant, pixels, depth, input, filter, bias, out_c, output);
-            return TC_OK;
-        }
+    if (!tc_quant_narrow(quant)) {
+        convolve_1x1_plain(params, quant, pixels, depth, input, filter, bias, out_c, output);
+        return TC_OK;
     }
     const int32_t even_pixels = pixels & ~1;
     int32_t oc = 0;
@@ -199,18 +213,16 @@ tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params
         const int8_t *f0 = filter + oc * depth;
         const pw_channel ch[2] = {pw_channel_of(params, quant, f0, depth, bias, oc),
                                   pw_channel_of(params, quant, f0 + depth, depth, bias, oc + 1)};
-        pw_2x2(input, even_pixels, depth, f0, ch, output + oc, out_c, params->output_offset,
-               params->activation);
+        pw_2x2(input, even_pixels, depth, f0, ch, output + oc, out_c, params->activation);
         for (int32_t c = 0; c < 2; ++c) {
             pw_1xn(input, even_pixels, pixels, depth, f0 + c * depth, &ch[c], output + oc + c,
-                   out_c, params->output_offset, params->activation);
+                   out_c, params->activation);
         }
     }
     if (oc < out_c) {
         const int8_t *row = filter + oc * depth;
         const pw_channel ch = pw_channel_of(params, quant, row, depth, bias, oc);
-        pw_1xn(input, 0, pixels, depth, row, &ch, output + oc, out_c, params->output_offset,
-               params->activation);
+        pw_1xn(input, 0, pixels, depth, row, &ch, output + oc, out_c, params->activation);
     }
 #elif TC_ISA_MVE
     const int32_t offset = params->input_offset;
@@ -224,11 +236,9 @@ tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params
         for (int32_t oc = 0; oc < out_c; ++oc) {
             const int8_t *row = filter + oc * depth;
             int32_t acc[PIXELS] = {0, 0, 0, 0};
-            const int32_t offset_term = tc_mve_dot_1x4(row, x0, x1, x2, x3, depth, acc) * offset;
-            for (int32_t j = 0; j < n_px; ++j) {
-                store_output(output + (p + j) * out_c, acc[j] + offset_term, oc, bias, params,
-                             quant);
-            }
+            const uint32_t start = (uint32_t)tc_mve_dot_1x4(row, x0, x1, x2, x3, depth, acc) *
+                                       (uint32_t)offset + (uint32_t)tc_conv_bias(bias, oc);
+            tc_conv_store_4px(output + p * out_c, out_c, acc, start, n_px, oc, params, quant);
         }
     }
 #else

@@ -14,9 +14,29 @@ int32_t tc_convolve_s8_get_fast_buffer_size(const tc_dims *input_dims,
 #if TC_ISA_PORTABLE
     (void)filter_dims;
     return 0;
+#elif TC_ISA_DSP
+    /* im2col: two word-aligned columns of K rounded up to 4 int16, K >= 4 (the last group
+     * of four starts at K - 4). */
+    const int32_t k_len = filter_dims->h * filter_dims->w * filter_dims->c;
+    return k_len < 4 ? 0 : 4 * ((k_len + 3) & ~3) + 4;
 #else
-    /* im2col: DSP two columns of int16, MVE four columns of int8. */
+    /* im2col: four columns of int8. */
     return 4 * filter_dims->h * filter_dims->w * filter_dims->c;
+#endif
+}
+
+int32_t tc_convolve_s8_get_stack_buffer_size(const tc_dims *input_dims,
+                                             const tc_dims *filter_dims)
+{
+#if !TC_ISA_PORTABLE
+    /* Small im2col columns (RGB and audio stems: DSP K <= 124, MVE K <= 128) go on the
+     * stack when the scratch is not given. */
+    const int32_t fast = tc_convolve_s8_get_fast_buffer_size(input_dims, filter_dims);
+    return fast <= TC_CONV_STACK_COLUMN_BYTES ? fast : 0;
+#else
+    (void)input_dims;
+    (void)filter_dims;
+    return 0;
 #endif
 }
 

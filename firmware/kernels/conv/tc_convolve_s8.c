@@ -6,15 +6,22 @@
  * Portable C: the reference loop nest, loop for loop.
  *
  * Armv7E-M DSP (Cortex-M4/M7/M33): two output pixels x two output channels per inner
- * loop, four bytes widened by each SXTB16 and two MACs per SMLAD. Two ways to feed the inner loop (see tc_conv_internal.h for which one runs):
+ * loop, two MACs per SMLAD. Two ways to feed the inner loop (see tc_conv_internal.h for
+ * which one runs):
  *
- * im2col (given the scratch): the receptive fields of the two pixels are copied into two
- * int16 "columns" of K = kh * kw * cin values with the input offset added (padding taps
- * are 0). Within every group of four a column stores elements in the order 0, 2, 1, 3, so
- * its words line up with SXTB16 / SXTB16 ROR #8 of four filter bytes and the filter needs
- * no repacking.
+ * im2col (given the scratch; K = kh * kw * cin >= 4): the receptive field of each of the
+ * two pixels is gathered into bytes in filter order (whole kernel rows of kw * cin
+ * contiguous input bytes at once where there is one group and no horizontal dilation,
+ * padding taps set to the input zero point), then widened four at a time with the input
+ * offset added by SXTAB16 / SXTAB16 ROR #8 into an int16 column: per group of four its
+ * elements 0, 2 then 1, 3, the lanes SXTB16 gives the four filter bytes, so the filter
+ * needs no repacking. The groups of four start at 0, 4, ... and the last one at K - 4
+ * (no read past a filter row): where it overlaps the group before, its column lanes are 0.
+ * Any channel count runs at the speed of whole words, the three input channels of an RGB
+ * image included.
  *
- * Direct (no scratch): the input is read in place, four bytes per word and a remainder
+ * Without the scratch, small columns (tc_convolve_s8_get_stack_buffer_size) go on the stack.
+ * Direct (no scratch, larger K): the input is read in place, four bytes per word and a remainder
  * one by one. For each pair of output channels, the input offset of interior pixels is
  * added once as offset * sum(filter row), and their receptive fields are streamed in runs
  * (a whole filter row of kw * cin contiguous bytes with one group and no horizontal
@@ -22,7 +29,8 @@
  * reference does, with the offset added to each input word.
  *
  * Helium (Cortex-M55/M85): filter rows dotted with input taps 16 bytes at a time
- * (VMLADAVA), a partial last vector under a VCTP tail predicate. The input offset is applied through the filter sums, sum(f * (x + offset)) = sum(f * x) +
+ * (VMLADAVA), a partial last vector under a VCTP tail predicate. The input offset is
+ * applied through the filter sums, sum(f * (x + offset)) = sum(f * x) +
  * offset * sum(f), exact in int32 like every other sum here, so the result equals the
  * portable kernel's byte for byte. Two ways to feed the dot products (tc_conv_internal.h
  * says which one runs):
@@ -36,131 +44,221 @@
  * (-input_offset, always an int8) so that every tap counts, and each filter row is dotted
  * with the four columns.
  *
+ * Every SIMD variant requantizes with tc_requantize_narrow where the code generator has
+ * checked that it is exact (tc_quant_narrow), else with tc_requantize.
  * Integer sums are exact, so every variant gives the portable kernel's bytes.
  * Scratch sizes: tc_convolve_get_buffer_sizes_s8.c.
  */
 #include "tc_conv_internal.h"
 
 #if TC_ISA_DSP || TC_ISA_MVE
-/* Output channel oc of one pixel: bias, requantize, offset, clamp (the SIMD paths' tail). */
-static inline void store_output(int8_t *out, int32_t acc, int32_t oc, const int32_t *bias,
-                                const tc_conv_params *params,
-                                const tc_per_channel_quant_params *quant)
+/* Output channel oc of n pixels, `stride` bytes apart (0: one pixel, stored n times):
+ * bias, requantize, offset, clamp (the SIMD paths' tail). */
+/* Out of line: smaller, and off the DSP im2col path's narrow case. */
+static __attribute__((noinline)) void store_channel(int8_t *out, int32_t stride,
+                                                    const int32_t *acc, int32_t n, int32_t oc,
+                                                    const int32_t *bias,
+                                                    const tc_conv_params *params,
+                                                    const tc_per_channel_quant_params *quant)
 {
-    out[oc] = tc_conv_output(acc + tc_conv_bias(bias, oc), quant->multiplier[oc],
-                             quant->shift[oc], params->output_offset, params->activation);
+    const int32_t b = tc_conv_bias(bias, oc);
+    out += oc;
+    if (tc_quant_narrow(quant)) {
+        /* Locals: the byte stores below could alias anything read through a pointer. */
+        const tc_rq_narrow rq =
+            tc_rq_narrow_of(quant->multiplier[oc], quant->shift[oc], params->output_offset);
+        const tc_activation act = params->activation;
+        for (int32_t i = 0; i < n; ++i, out += stride) {
+            *out = tc_clamp_s8(tc_requantize_narrow(acc[i] + b, &rq), act);
+        }
+    } else {
+        for (int32_t i = 0; i < n; ++i, out += stride) {
+            *out = tc_conv_output(acc[i] + b, quant->multiplier[oc], quant->shift[oc],
+                                  params->output_offset, params->activation);
+        }
+    }
 }
 #endif
 
 #if TC_ISA_DSP
 
-/* Position of element k in a column whose first k4 elements are stored 0, 2, 1, 3. */
-static inline int32_t column_slot(int32_t k, int32_t k4)
+/* n bytes from src to dst, by words where n >= 4 (the last word may overlap). */
+static void copy_run(int8_t *dst, const int8_t *src, int32_t n)
 {
-    if (k >= k4) {
-        return k;
-    }
-    const int32_t r = k & 3;
-    return (k & ~3) | ((r & 1) << 1) | (r >> 1);
-}
-
-/* Writes n taps starting at element k0: (src + offset), or zeros when src is NULL. */
-static void store_taps(int16_t *column, int32_t k0, int32_t k4, const int8_t *src, int32_t n,
-                       int32_t input_offset)
-{
-    int32_t i = 0;
-    if ((k0 & 3) == 0) {
-        /* Aligned to a group of four: widen four bytes at once, already in slot order. */
-        const int32_t offsets = tc_dup16(input_offset);
-        for (; i + 4 <= n && k0 + i + 4 <= k4; i += 4) {
-            int16_t *dst = column + k0 + i;
-            if (src == NULL) {
-                tc_write_s32(dst, 0);
-                tc_write_s32(dst + 2, 0);
-            } else {
-                const int32_t bytes = tc_read_s32(src + i);
-                tc_write_s32(dst, tc_sadd16(tc_sxtb16_even(bytes), offsets));
-                tc_write_s32(dst + 2, tc_sadd16(tc_sxtb16_odd(bytes), offsets));
-            }
+    if (n < 4) {
+        for (int32_t i = 0; i < n; ++i) {
+            dst[i] = src[i];
         }
+        return;
     }
-    for (; i < n; ++i) {
-        column[column_slot(k0 + i, k4)] = (int16_t)(src == NULL ? 0 : src[i] + input_offset);
+    for (int32_t i = 0; i + 4 < n; i += 4) {
+        tc_write_s32(dst + i, tc_read_s32(src + i));
     }
+    tc_write_s32(dst + n - 4, tc_read_s32(src + n - 4));
 }
 
-/* im2col of one output pixel for one group. */
-static void fill_column(int16_t *column, const tc_conv_params *params,
-                        const tc_dims *input_dims, const int8_t *input,
-                        const tc_dims *filter_dims, tc_pixel px, int32_t first_in_c)
+/* The receptive field of pixel px (group from first_in_c) as K bytes in filter order,
+ * taps in the padding set to the input zero point. With one group and no horizontal
+ * dilation the inside taps of a kernel row are one contiguous run. */
+static void gather_field(int8_t *field, const tc_conv_params *params,
+                         const tc_dims *input_dims, const int8_t *input,
+                         const tc_dims *filter_dims, tc_pixel px, int32_t first_in_c)
 {
-    const int32_t group_c = filter_dims->c;
-    const int32_t k4 = (filter_dims->h * filter_dims->w * group_c) & ~3;
+    /* Locals: the byte stores below could alias anything read through a pointer. */
+    const int32_t cin = filter_dims->c, k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
     const int32_t y0 = px.y * params->stride.h - params->padding.h;
     const int32_t x0 = px.x * params->stride.w - params->padding.w;
-    int32_t k = 0;
-    for (int32_t ky = 0; ky < filter_dims->h; ++ky) {
-        const int32_t iy = y0 + ky * params->dilation.h;
-        for (int32_t kx = 0; kx < filter_dims->w; ++kx, k += group_c) {
-            const int32_t ix = x0 + kx * params->dilation.w;
-            const int inside = iy >= 0 && iy < input_dims->h && ix >= 0 && ix < input_dims->w;
-            const int8_t *src = inside ? input + ((px.batch * input_dims->h + iy) * input_dims->w +
-                                                  ix) * input_dims->c + first_in_c
-                                       : NULL;
-            store_taps(column, k, k4, src, group_c, params->input_offset);
+    const int merge = dil_w == 1 && cin == in_c;
+    const int8_t zero_point = (int8_t)(-params->input_offset);
+    const int8_t *image = input + px.batch * in_h * in_w * in_c + first_in_c;
+    if (merge && y0 >= 0 && x0 >= 0 && y0 + (k_h - 1) * dil_h < in_h && x0 + k_w <= in_w) {
+        /* Interior: kh runs of kw * cin bytes. */
+        const int32_t run = k_w * cin, row_step = dil_h * in_w * in_c;
+        const int8_t *src = image + (y0 * in_w + x0) * in_c;
+        for (int32_t ky = 0; ky < k_h; ++ky, src += row_step, field += run) {
+            copy_run(field, src, run);
+        }
+        return;
+    }
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+        const int32_t iy = y0 + ky * dil_h;
+        const int row_inside = iy >= 0 && iy < in_h;
+        for (int32_t kx = 0; kx < k_w;) {
+            const int32_t ix = x0 + kx * dil_w;
+            int32_t n = 1;
+            if (row_inside && ix >= 0 && ix < in_w) {
+                if (merge) {
+                    n = TC_MIN(k_w, in_w - x0) - kx;
+                }
+                copy_run(field, image + (iy * in_w + ix) * in_c, n * cin);
+            } else {
+                __builtin_memset(field, zero_point, (size_t)cin);
+            }
+            field += n * cin;
+            kx += n;
         }
     }
 }
 
-/* Two filter rows against two columns: acc[row][column]. */
-/* Not inlined: in a function of its own the loop keeps its values in registers. */
-static __attribute__((noinline)) void dot_2x2(const int8_t *row0, const int8_t *row1,
-                                              const int16_t *col0, const int16_t *col1,
-                                              int32_t k_len, int32_t acc[2][2])
+/* Lanes kept in the last group of a column (which starts at K - 4 and overlaps the group
+ * before by 4 - K % 4 elements when K % 4 != 0): even word (elements 0, 2), odd (1, 3). */
+typedef struct {
+    uint32_t even;
+    uint32_t odd;
+} tail_lanes;
+
+static tail_lanes tail_lanes_of(int32_t k_len)
 {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    int32_t k = 0;
-    for (; k + 4 <= k_len; k += 4) {
-        const int32_t w0 = tc_read_s32(row0 + k), w1 = tc_read_s32(row1 + k);
-        const int32_t f0e = tc_sxtb16_even(w0), f0o = tc_sxtb16_odd(w0);
-        const int32_t f1e = tc_sxtb16_even(w1), f1o = tc_sxtb16_odd(w1);
-        const int32_t c0e = tc_read_s32(col0 + k), c0o = tc_read_s32(col0 + k + 2);
-        const int32_t c1e = tc_read_s32(col1 + k), c1o = tc_read_s32(col1 + k + 2);
-        a00 = tc_smlad(f0e, c0e, a00);
-        a00 = tc_smlad(f0o, c0o, a00);
-        a01 = tc_smlad(f0e, c1e, a01);
-        a01 = tc_smlad(f0o, c1o, a01);
-        a10 = tc_smlad(f1e, c0e, a10);
-        a10 = tc_smlad(f1o, c0o, a10);
-        a11 = tc_smlad(f1e, c1e, a11);
-        a11 = tc_smlad(f1o, c1o, a11);
+    const int32_t r = k_len & 3;
+    tail_lanes t = {0xFFFFFFFFu, 0xFFFFFFFFu};
+    if (r != 0) {
+        t.even = r == 1 ? 0u : 0xFFFF0000u;
+        t.odd = r == 3 ? 0xFFFFFFFFu : 0xFFFF0000u;
     }
-    for (; k < k_len; ++k) {
-        a00 += row0[k] * col0[k];
-        a01 += row0[k] * col1[k];
-        a10 += row1[k] * col0[k];
-        a11 += row1[k] * col1[k];
-    }
-    acc[0][0] = a00;
-    acc[0][1] = a01;
-    acc[1][0] = a10;
-    acc[1][1] = a11;
+    return t;
 }
 
-/* One filter row against one column. */
-static int32_t dot_1x1(const int8_t *row, const int16_t *col, int32_t k_len)
+/* im2col of one output pixel for one group: the field's bytes are gathered into the upper
+ * half of the column, then widened in place from the bottom (a group's two words never
+ * reach bytes not yet read). */
+static void fill_column(int32_t *column, int32_t k4, tail_lanes tail,
+                        const tc_conv_params *params, const tc_dims *input_dims,
+                        const int8_t *input, const tc_dims *filter_dims, tc_pixel px,
+                        int32_t first_in_c)
 {
-    int32_t acc = 0;
-    int32_t k = 0;
-    for (; k + 4 <= k_len; k += 4) {
-        const int32_t w = tc_read_s32(row + k);
-        acc = tc_smlad(tc_sxtb16_even(w), tc_read_s32(col + k), acc);
-        acc = tc_smlad(tc_sxtb16_odd(w), tc_read_s32(col + k + 2), acc);
+    const int32_t k_len = filter_dims->h * filter_dims->w * filter_dims->c;
+    const int8_t *field = (const int8_t *)column + k4;
+    gather_field((int8_t *)field, params, input_dims, input, filter_dims, px, first_in_c);
+    const int32_t offsets = tc_dup16(params->input_offset);
+    const int8_t *last = field + k_len - 4;
+    for (; field < last; field += 4, column += 2) {
+        const int32_t w = tc_read_s32(field);
+        column[0] = tc_sxtab16_even(offsets, w);
+        column[1] = tc_sxtab16_odd(offsets, w);
     }
-    for (; k < k_len; ++k) {
-        acc += row[k] * col[k];
+    const int32_t w = tc_read_s32(last);
+    column[0] = (int32_t)((uint32_t)tc_sxtab16_even(offsets, w) & tail.even);
+    column[1] = (int32_t)((uint32_t)tc_sxtab16_odd(offsets, w) & tail.odd);
+}
+
+/* The two words of a column group, by one LDRD that steps the (word-aligned) pointer:
+ * GCC splits a 64-bit load into two LDRs in this loop. */
+static inline void load_group(const int32_t **c, int32_t *even, int32_t *odd)
+{
+    __asm__("ldrd %0, %1, [%2], #8" : "=r"(*even), "=r"(*odd), "+r"(*c) : "m"(**c));
+}
+
+/* Four filter bytes against a group of two columns (stepped past it), two filter rows. */
+static inline void dot_group(const int8_t *f0, const int8_t *f1, const int32_t **c0,
+                             const int32_t **c1, int32_t *a00, int32_t *a01, int32_t *a10,
+                             int32_t *a11)
+{
+    const int32_t w0 = tc_read_s32(f0), w1 = tc_read_s32(f1);
+    const int32_t f0e = tc_sxtb16_even(w0), f0o = tc_sxtb16_odd(w0);
+    const int32_t f1e = tc_sxtb16_even(w1), f1o = tc_sxtb16_odd(w1);
+    int32_t c0e, c0o, c1e, c1o;
+    load_group(c0, &c0e, &c0o);
+    load_group(c1, &c1e, &c1o);
+    *a00 = tc_smlad(f0o, c0o, tc_smlad(f0e, c0e, *a00));
+    *a01 = tc_smlad(f0o, c1o, tc_smlad(f0e, c1e, *a01));
+    *a10 = tc_smlad(f1o, c0o, tc_smlad(f1e, c0e, *a10));
+    *a11 = tc_smlad(f1o, c1o, tc_smlad(f1e, c1e, *a11));
+}
+
+/* What the 2 x 2 tiles of a pair of output pixels share. */
+typedef struct {
+    const int8_t *filter;
+    const int32_t *c0;
+    const int32_t *c1;
+    int8_t *out;      /* the first pixel's outputs */
+    int32_t out_step; /* to the second pixel's, 0 when there is one pixel */
+    int32_t k_len;
+    const int32_t *bias;
+    const tc_conv_params *params;
+    const tc_per_channel_quant_params *quant;
+} tile_2x2_args;
+
+/* Output channels oc and oc + 1 (n_ch = 2) or oc alone of the two pixels: two filter
+ * rows against the two columns (fill_column), then requantized and stored. Not inlined:
+ * in a function of its own the loop keeps its values in registers. */
+static __attribute__((noinline)) void tile_2x2(const tile_2x2_args *t, int32_t oc,
+                                               int32_t n_ch)
+{
+    const int32_t k_len = t->k_len;
+    const int8_t *f0 = t->filter + oc * k_len;
+    const int8_t *f1 = f0 + (n_ch - 1) * k_len;
+    const int32_t *c0 = t->c0, *c1 = t->c1;
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    const int8_t *const last = f0 + k_len - 4;
+    for (; f0 < last; f0 += 4, f1 += 4) {
+        dot_group(f0, f1, &c0, &c1, &a00, &a01, &a10, &a11);
     }
-    return acc;
+    dot_group(last, f1 - f0 + last, &c0, &c1, &a00, &a01, &a10, &a11);
+    const int32_t acc[4] = {a00, a01, a10, a11};
+    const tc_per_channel_quant_params *quant = t->quant;
+    if (!tc_quant_narrow(quant)) {
+        for (int32_t j = 0; j < n_ch; ++j) {
+            store_channel(t->out, t->out_step, acc + 2 * j, 2, oc + j, t->bias, t->params,
+                          quant);
+        }
+        return;
+    }
+    /* Locals: the byte stores below could alias anything read through a pointer. */
+    const tc_activation act = t->params->activation;
+    const int32_t output_offset = t->params->output_offset;
+    const int32_t *bias = t->bias;
+    int8_t *out0 = t->out + oc, *out1 = out0 + t->out_step;
+    for (int32_t j = 0; j < n_ch; ++j) {
+        const tc_rq_narrow rq =
+            tc_rq_narrow_of(quant->multiplier[oc + j], quant->shift[oc + j], output_offset);
+        const int32_t b = tc_conv_bias(bias, oc + j);
+        const int8_t y0 = tc_clamp_s8(tc_requantize_narrow(acc[2 * j] + b, &rq), act);
+        const int8_t y1 = tc_clamp_s8(tc_requantize_narrow(acc[2 * j + 1] + b, &rq), act);
+        out1[j] = y1;
+        out0[j] = y0;
+    }
 }
 
 static void convolve_im2col(const tc_context *ctx, const tc_conv_params *params,
@@ -171,52 +269,42 @@ static void convolve_im2col(const tc_context *ctx, const tc_conv_params *params,
 {
     const int32_t group_c = filter_dims->c;
     const int32_t k_len = filter_dims->h * filter_dims->w * group_c;
+    const int32_t k4 = (k_len + 3) & ~3;
+    const tail_lanes tail = tail_lanes_of(k_len);
     const int32_t out_c = output_dims->c;
     const int32_t groups = input_dims->c / group_c;
     const int32_t filters_per_group = out_c / groups;
-    int16_t *col0 = (int16_t *)ctx->buf;
-    int16_t *col1 = col0 + k_len;
+    /* Two word-aligned columns of k4 int16 (the scratch has a word to spare). */
+    int32_t *col0 = (int32_t *)(((uintptr_t)ctx->buf + 3) & ~(uintptr_t)3);
+    int32_t *col1 = col0 + k4 / 2;
+    tile_2x2_args t = {filter, col0, col1, output, out_c, k_len, bias, params, quant};
 
     const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
     tc_pixel px = {0, 0, 0};
-    int32_t p = 0;
-    for (; p + 2 <= pixels; p += 2) {
+    for (int32_t p = 0; p < pixels; p += 2, t.out += 2 * out_c) {
+        /* A last odd pixel takes both columns' places and is stored twice. */
+        const int pair = p + 1 < pixels;
         tc_pixel px1 = px;
         tc_pixel_next(&px1, output_dims);
-        int8_t *out0 = output + p * out_c;
-        int8_t *out1 = out0 + out_c;
+        if (!pair) {
+            t.c1 = col0;
+            t.out_step = 0;
+        }
         for (int32_t g = 0; g < groups; ++g) {
-            fill_column(col0, params, input_dims, input, filter_dims, px, g * group_c);
-            fill_column(col1, params, input_dims, input, filter_dims, px1, g * group_c);
-            const int32_t oc_end = (g + 1) * filters_per_group;
-            int32_t oc = g * filters_per_group;
-            for (; oc + 2 <= oc_end; oc += 2) {
-                int32_t acc[2][2];
-                const int8_t *row0 = filter + oc * k_len;
-                dot_2x2(row0, row0 + k_len, col0, col1, k_len, acc);
-                store_output(out0, acc[0][0], oc, bias, params, quant);
-                store_output(out1, acc[0][1], oc, bias, params, quant);
-                store_output(out0, acc[1][0], oc + 1, bias, params, quant);
-                store_output(out1, acc[1][1], oc + 1, bias, params, quant);
+            fill_column(col0, k4, tail, params, input_dims, input, filter_dims, px,
+                        g * group_c);
+            if (pair) {
+                fill_column(col1, k4, tail, params, input_dims, input, filter_dims, px1,
+                            g * group_c);
             }
-            if (oc < oc_end) {
-                const int8_t *row = filter + oc * k_len;
-                store_output(out0, dot_1x1(row, col0, k_len), oc, bias, params, quant);
-                store_output(out1, dot_1x1(row, col1, k_len), oc, bias, params, quant);
+            const int32_t oc_end = (g + 1) * filters_per_group;
+            for (int32_t oc = g * filters_per_group; oc < oc_end; oc += 2) {
+                /* An odd last channel of a group is computed twice and stored once. */
+                tile_2x2(&t, oc, oc + 1 < oc_end ? 2 : 1);
             }
         }
         tc_pixel_next(&px1, output_dims);
         px = px1;
-    }
-    if (p < pixels) {
-        int8_t *out = output + p * out_c;
-        for (int32_t g = 0; g < groups; ++g) {
-            fill_column(col0, params, input_dims, input, filter_dims, px, g * group_c);
-            for (int32_t oc = g * filters_per_group; oc < (g + 1) * filters_per_group; ++oc) {
-                store_output(out, dot_1x1(filter + oc * k_len, col0, k_len), oc, bias, params,
-                             quant);
-            }
-        }
     }
 }
 
@@ -312,16 +400,9 @@ static void convolve_direct(const tc_conv_params *params,
                     direct_2x2(params, input_dims, input, filter_dims, f0, f1, px, px1,
                                g * group_c, acc);
                 }
-                int8_t *out0 = output + p * out_c;
-                store_output(out0, acc[0], oc, bias, params, quant);
-                if (pair) {
-                    store_output(out0 + out_c, acc[1], oc, bias, params, quant);
-                }
-                if (both) {
-                    store_output(out0, acc[2], oc + 1, bias, params, quant);
-                    if (pair) {
-                        store_output(out0 + out_c, acc[3], oc + 1, bias, params, quant);
-                    }
+                for (int32_t j = 0; j <= both; ++j) {
+                    store_channel(output + p * out_c, out_c, acc + 2 * j, 1 + pair, oc + j,
+                                  bias, params, quant);
                 }
                 tc_pixel_next(&px1, output_dims);
                 px = px1;
@@ -348,13 +429,13 @@ static void fill_column(int8_t *column, const tc_conv_params *params, const tc_d
         const int32_t iy = y0 + ky * params->dilation.h;
         for (int32_t kx = 0; kx < filter_dims->w; ++kx, column += group_c) {
             const int32_t ix = x0 + kx * params->dilation.w;
-            if (iy >= 0 && iy < input_dims->h && ix >= 0 && ix < input_dims->w) {
-                memcpy(column,
-                       input + ((px.batch * input_dims->h + iy) * input_dims->w + ix) *
-                                   input_dims->c + first_in_c,
-                       (size_t)group_c);
-            } else {
-                memset(column, pad, (size_t)group_c);
+            /* Predicated 16-byte copies (fills in the padding): no memcpy calls. */
+            const int inside = iy >= 0 && iy < input_dims->h && ix >= 0 && ix < input_dims->w;
+            const int8_t *src = input + ((px.batch * input_dims->h + iy) * input_dims->w + ix) *
+                                            input_dims->c + first_in_c;
+            for (int32_t k = 0; k < group_c; k += 16) {
+                const mve_pred16_t p = vctp8q((uint32_t)(group_c - k));
+                vstrbq_p_s8(column + k, inside ? vldrbq_z_s8(src + k, p) : vdupq_n_s8(pad), p);
             }
         }
     }
@@ -392,12 +473,11 @@ static void convolve_im2col(const tc_context *ctx, const tc_conv_params *params,
             for (int32_t oc = g * filters_per_group; oc < (g + 1) * filters_per_group; ++oc) {
                 const int8_t *row = filter + oc * k_len;
                 int32_t acc[COLUMNS] = {0, 0, 0, 0};
-                const int32_t offset_term =
-                    tc_mve_dot_1x4(row, columns, c1, c2, c3, k_len, acc) * input_offset;
-                for (int32_t j = 0; j < n_cols; ++j) {
-                    store_output(output + (p + j) * out_c, acc[j] + offset_term, oc, bias,
-                                 params, quant);
-                }
+                const uint32_t start =
+                    (uint32_t)tc_mve_dot_1x4(row, columns, c1, c2, c3, k_len, acc) *
+                        (uint32_t)input_offset + (uint32_t)tc_conv_bias(bias, oc);
+                tc_conv_store_4px(output + p * out_c, out_c, acc, start, n_cols, oc, params,
+                                  quant);
             }
         }
         for (int32_t j = 0; j < n_cols; ++j) {
@@ -462,15 +542,37 @@ static void convolve_direct(const tc_conv_params *params,
                         }
                     }
                 }
-                int8_t *out = output + p * out_c;
                 for (int32_t j = 0; j < n_ch; ++j) {
-                    store_output(out, acc[j] + sum[j] * offset, oc + j, bias, params, quant);
+                    acc[j] += sum[j] * offset;
+                    store_channel(output + p * out_c, 0, acc + j, 1, oc + j, bias, params,
+                                  quant);
                 }
             }
         }
     }
 }
 
+#endif
+
+#if TC_ISA_DSP || TC_ISA_MVE
+/*
+ * A convolution the planner gave no scratch (typically the first layer, whose input and
+ * output fill the arena at its peak) whose columns are small
+ * (tc_convolve_s8_get_stack_buffer_size: an RGB or audio stem) still takes the im2col
+ * path, with its columns on the stack: TC_CONV_STACK_COLUMN_BYTES more stack, within
+ * the firmware's measured high-water mark, against several hundred instructions per pixel
+ * on the direct path.
+ */
+static __attribute__((noinline)) void convolve_im2col_on_stack(
+    const tc_conv_params *params, const tc_per_channel_quant_params *quant,
+    const tc_dims *input_dims, const int8_t *input, const tc_dims *filter_dims,
+    const int8_t *filter, const int32_t *bias, const tc_dims *output_dims, int8_t *output)
+{
+    int32_t columns[TC_CONV_STACK_COLUMN_BYTES / 4];
+    const tc_context ctx = {columns, TC_CONV_STACK_COLUMN_BYTES};
+    convolve_im2col(&ctx, params, quant, input_dims, input, filter_dims, filter, bias,
+                    output_dims, output);
+}
 #endif
 
 tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
@@ -483,7 +585,7 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
     (void)bias_dims;
     if (!tc_conv_args_valid(ctx, params, quant, input_dims, input, filter_dims, filter,
                             output_dims, output, 0)) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
 #if TC_ISA_PORTABLE
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
@@ -530,6 +632,9 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
     if (tc_conv_uses_im2col(ctx, input_dims, filter_dims)) {
         convolve_im2col(ctx, params, quant, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
+    } else if (tc_convolve_s8_get_stack_buffer_size(input_dims, filter_dims) > 0) {
+        convolve_im2col_on_stack(params, quant, input_dims, input, filter_dims, filter, bias,
+                                 output_dims, output);
     } else {
         convolve_direct(params, quant, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);

@@ -1,9 +1,10 @@
 /*
  * tc_fully_connected_f64_s8: the fully connected layer requantized as LiteRT's reference
  * kernel does it, with a double scale (tc_round_scaled_f64); otherwise as
- * tc_fully_connected_s8. The loop (per ISA) is tc_fully_connected_s8_run.c.
+ * tc_fully_connected_s8. The loop (per ISA) is tc_fully_connected_run.h.
  */
-#include "tc_conv_internal.h"
+#define TC_FC_F64 1
+#include "tc_fully_connected_run.h"
 
 tc_status tc_fully_connected_f64_s8(const tc_context *ctx, const tc_fc_params *params,
                                     const tc_f64_scale_params *scale,
@@ -17,9 +18,8 @@ tc_status tc_fully_connected_f64_s8(const tc_context *ctx, const tc_fc_params *p
     if (scale == NULL || scale->mantissa == NULL || scale->exponent == NULL ||
         !tc_fc_args_valid(params, input_dims, input, filter_dims, filter, output_dims,
                           output)) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
-    const tc_fc_requant rq = {NULL, scale};
-    tc_fully_connected_s8_run(params, &rq, input_dims, input, filter_dims, filter, bias, output);
+    tc_fc_run(params, scale, input_dims, input, filter_dims, filter, bias, output);
     return TC_OK;
 }

@@ -3,9 +3,10 @@
  * the fixed-point multiplier and shift,
  *   output[b][u] = requantize(sum_k (filter[u][k] + filter_offset) *
  *                                   (input[b][k] + input_offset) + bias[u])
- * Argument checks here; the loop (per ISA) is tc_fully_connected_s8_run.c.
+ * Argument checks here; the loop (per ISA) is tc_fully_connected_run.h.
  */
-#include "tc_conv_internal.h"
+#define TC_FC_F64 0
+#include "tc_fully_connected_run.h"
 
 tc_status tc_fully_connected_s8(const tc_context *ctx, const tc_fc_params *params,
                                 const tc_per_channel_quant_params *quant,
@@ -19,9 +20,8 @@ tc_status tc_fully_connected_s8(const tc_context *ctx, const tc_fc_params *param
     if (quant == NULL || quant->multiplier == NULL || quant->shift == NULL ||
         !tc_fc_args_valid(params, input_dims, input, filter_dims, filter, output_dims,
                           output)) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
-    const tc_fc_requant rq = {quant, NULL};
-    tc_fully_connected_s8_run(params, &rq, input_dims, input, filter_dims, filter, bias, output);
+    tc_fc_run(params, quant, input_dims, input, filter_dims, filter, bias, output);
     return TC_OK;
 }

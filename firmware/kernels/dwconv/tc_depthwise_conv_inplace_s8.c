@@ -52,7 +52,7 @@ tc_status tc_depthwise_conv_inplace_s8(const tc_context *ctx, const tc_dw_conv_p
         params->stride.w < 1 || params->dilation.h < 1 || params->dilation.w < 1 ||
         ctx == NULL || ctx->buf == NULL ||
         ctx->size < tc_dw_inplace_buffer_bytes(output_dims)) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
 
     int8_t *scratch = (int8_t *)ctx->buf;
@@ -64,10 +64,7 @@ tc_status tc_depthwise_conv_inplace_s8(const tc_context *ctx, const tc_dw_conv_p
         int8_t *dst = scratch;
 #if !TC_ISA_PORTABLE
         if (count == 4) {
-            for (int32_t out_y = 0; out_y < output_dims->h; ++out_y) {
-                tc_dw_row4_s8(&g, out_y, output_dims->w, c0, dst, 4);
-                dst += output_dims->w * 4;
-            }
+            tc_dw_plane4_s8(&g, output_dims->h, output_dims->w, c0, dst, 4);
         } else
 #endif
         {

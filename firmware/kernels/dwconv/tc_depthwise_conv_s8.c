@@ -8,8 +8,9 @@
  * in the padding are skipped (they contribute nothing, which is what padding with the
  * input zero point means).
  *
- * With depth multiplier 1 on a DSP or MVE target, the pixels are computed block by block
- * with tc_dw_block_s8 (SIMD); every other case runs the reference loop.
+ * On a DSP or MVE target, with depth multiplier 1 or a multiple of 4, the output is
+ * computed four channels at a time (tc_dw_plane4_s8, tails tc_dw_block_s8: see
+ * tc_dw_block_s8.c); every other case runs the reference loop.
  */
 #include "tc_nn_dwconv_pool.h"
 #include "tc_nn_support.h"
@@ -22,7 +23,7 @@ static tc_status check_shapes(const tc_dw_conv_params *params, const tc_dims *in
         filter_dims->c != output_dims->c || filter_dims->n != 1 ||
         output_dims->n != input_dims->n || params->stride.h < 1 || params->stride.w < 1 ||
         params->dilation.h < 1 || params->dilation.w < 1) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     return TC_OK;
 }
@@ -78,6 +79,8 @@ static void depthwise_reference(const tc_dw_conv_params *params,
 }
 
 #if !TC_ISA_PORTABLE
+/* Depth multiplier 1 or a multiple of 4: four output channels at a time over the whole
+ * image (tc_dw_plane4_s8), a channel tail (multiplier 1) pixel by pixel. */
 static void depthwise_blocks(const tc_dw_conv_params *params,
                              const tc_per_channel_quant_params *quant,
                              const tc_dims *input_dims, const int8_t *input,
@@ -90,21 +93,14 @@ static void depthwise_blocks(const tc_dw_conv_params *params,
         tc_dw_geometry g;
         tc_dw_geometry_init(&g, params, quant, input_dims, input, filter_dims, filter, bias, b);
         int32_t c_done = 0;
-        /* Four channels at a time, row by row (tc_dw_row4_s8); the tail below. */
         for (; c_done + 4 <= channels; c_done += 4) {
-            for (int32_t out_y = 0; out_y < out_h; ++out_y) {
-                tc_dw_row4_s8(&g, out_y, out_w, c_done, output + out_y * out_w * channels + c_done,
-                              channels);
-            }
+            tc_dw_plane4_s8(&g, out_h, out_w, c_done, output + c_done, channels);
         }
         if (c_done < channels) {
             int8_t *out = output;
             for (int32_t out_y = 0; out_y < out_h; ++out_y) {
                 for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-                    for (int32_t c = c_done; c < channels; c += TC_DW_BLOCK_CHANNELS) {
-                        const int32_t count = TC_MIN(TC_DW_BLOCK_CHANNELS, channels - c);
-                        tc_dw_block_s8(&g, out_y, out_x, c, count, out + c);
-                    }
+                    tc_dw_block_s8(&g, out_y, out_x, c_done, channels - c_done, out + c_done);
                     out += channels;
                 }
             }
@@ -124,10 +120,10 @@ tc_status tc_depthwise_conv_s8(const tc_context *ctx, const tc_dw_conv_params *p
     (void)ctx;
     (void)bias_dims;
     if (check_shapes(params, input_dims, filter_dims, output_dims) != TC_OK) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
 #if !TC_ISA_PORTABLE
-    if (params->ch_mult == 1) {
+    if (params->ch_mult == 1 || params->ch_mult % 4 == 0) {
         depthwise_blocks(params, quant, input_dims, input, filter_dims, filter, bias,
                          output_dims, output);
         return TC_OK;

@@ -5,17 +5,18 @@
  *
  * Portable C: the reference arithmetic, channel by channel.
  *
- * Armv7E-M (Cortex-M4/M7/M33...) and Helium: full groups of four channels run in
- * tc_dw_row4_s8 (end of this file), a whole output row per call: the group's bias,
- * requantization constants and (3x3) widened filter are set up once per row, the pixels
- * whose 3x3 window lies inside the image run an unrolled loop without bounds, and the
- * rest a general loop. DSP: one LDR brings 4 channels of a tap, SXTAB16 widens lanes 0/2
- * (and, rotated, 1/3) while adding the input offset, SMLABB/SMLATT accumulate; the common
- * requantization (no left shift, |acc| < 2^30) is SMMULR plus a rounding shift, and the
- * clamp runs on four bytes at once (SSUB8/SEL). Helium: one int32x4 per group, the input
- * offset folded into the starting value on whole windows, the requantization on four
- * lanes (tc_requantize_x4_pc). tc_dw_block_s8 below is left with the channel tails
- * (DSP: scalar) and, on Helium, blocks of up to 16 channels:
+ * Armv7E-M (Cortex-M4/M7/M33...) and Helium: groups of four output channels run in
+ * tc_dw_plane4_s8 (end of this file), the whole image per call, the group's bias,
+ * requantization constants and (3x3) widened filter set up once; depth multiplier 1 (four
+ * input channels) or a multiple of 4 (one input channel for all four lanes). DSP: one LDR
+ * brings 4 channels of a tap, SXTAB16 widens lanes 0/2 (and, rotated, 1/3) while adding
+ * the input offset, SMLABB/SMLATT accumulate; 3x3 windows run unrolled (run3x3), border
+ * pixels on a copy of their window with the zero point in the padding; the narrow
+ * requantization (tc_requantize_narrow) where the code generator allows it, the clamp on
+ * four bytes at once (SSUB8/SEL). Helium: one int32x4 per group, the input offset folded
+ * into the starting value on whole windows, the requantization on four lanes
+ * (tc_requantize_x4_pc). tc_dw_block_s8 below is left with the channel tails (DSP:
+ * scalar) and, on Helium, blocks of up to 16 channels:
  *
  * Helium (Cortex-M55/M85): up to 16 channels of one pixel.
  *
@@ -29,29 +30,44 @@
 #include "tc_dwconv_block.h"
 #include "tc_nn_simd.h"
 
+/* Fills a geometry from the public kernel arguments, for image `batch`. */
+void tc_dw_geometry_init(tc_dw_geometry *g, const tc_dw_conv_params *params,
+                         const tc_per_channel_quant_params *quant, const tc_dims *input_dims,
+                         const int8_t *input, const tc_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias, int32_t batch)
+{
+    g->input = input + (int32_t)batch * input_dims->h * input_dims->w * input_dims->c;
+    g->filter = filter;
+    g->bias = bias;
+    g->multiplier = quant->multiplier;
+    g->shift = quant->shift;
+    g->narrow = tc_quant_narrow(quant);
+    g->ch_mult = params->ch_mult;
+    g->out_c = input_dims->c * params->ch_mult;
+    g->in_h = input_dims->h;
+    g->in_w = input_dims->w;
+    g->channels = input_dims->c;
+    g->k_h = filter_dims->h;
+    g->k_w = filter_dims->w;
+    g->stride_h = params->stride.h;
+    g->stride_w = params->stride.w;
+    g->pad_h = params->padding.h;
+    g->pad_w = params->padding.w;
+    g->dil_h = params->dilation.h;
+    g->dil_w = params->dilation.w;
+    g->input_offset = params->input_offset;
+    g->output_offset = params->output_offset;
+    g->act_min = params->activation.min;
+    g->act_max = params->activation.max;
+}
+
+
 #if TC_ISA_DSP
 
 /* Four accumulators, one per channel of a group of four. */
 typedef struct {
     int32_t acc0, acc1, acc2, acc3;
 } acc4;
-
-/* One tap of four channels: 2 LDR, 4 SXTAB16/SXTB16 (the input offset is added while
- * widening), 4 SMLABB/SMLATT. */
-static inline __attribute__((always_inline)) void mac4(acc4 *a, const int8_t *in,
-                                                       const int8_t *f, int32_t offset2)
-{
-    const int32_t x = tc_read_s32(in);
-    const int32_t w = tc_read_s32(f);
-    const int32_t x02 = tc_sxtab16_even(offset2, x);
-    const int32_t x13 = tc_sxtab16_odd(offset2, x);
-    const int32_t w02 = tc_sxtb16_even(w);
-    const int32_t w13 = tc_sxtb16_odd(w);
-    a->acc0 = __smlabb(x02, w02, a->acc0);
-    a->acc2 = __smlatt(x02, w02, a->acc2);
-    a->acc1 = __smlabb(x13, w13, a->acc1);
-    a->acc3 = __smlatt(x13, w13, a->acc3);
-}
 
 /* What the requantization reads, copied out of the geometry once per call: the compiler
  * cannot keep g's fields in registers across the int8 stores to dst, which may alias it. */
@@ -190,40 +206,6 @@ void tc_dw_block_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_x, int32
 }
 
 #if TC_ISA_DSP
-/* Requantization constants of one channel, with the rounding divide's mask precomputed. */
-typedef struct {
-    int32_t multiplier, shift, left, right, mask, half;
-} rq_channel;
-
-/* (a * b + 2^31) >> 32, rounded: SMMULR. */
-static inline int32_t smmulr(int32_t a, int32_t b)
-{
-    int32_t r;
-    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-
-/*
- * The requantization of an accumulator with |acc| < 2^30, for a channel with no left shift
- * and a right shift of at least 1 (the usual depthwise case), in four instructions:
- * - the doubling high multiply floor((acc * m + 2^30) / 2^31) (see tc_requantize_fast) is
- *   floor((2 acc * m + 2^31) / 2^32), SMMULR of 2 acc, which fits in int32 (and no
- *   operand is INT32_MIN, so nothing saturates);
- * - RoundingDivideByPOT(x, e), floor(x / 2^e) plus one where the remainder exceeds
- *   2^(e-1) - 1 (x >= 0) or 2^(e-1) (x < 0), is floor((x + 2^(e-1) - (x < 0)) / 2^e),
- *   and |x| <= |acc| < 2^30 keeps the sum in int32.
- */
-static inline int32_t rq_apply_small(int32_t multiplier, int32_t round, int32_t right,
-                                     int32_t acc2)
-{
-    const int32_t x = smmulr(acc2, multiplier); /* acc2 = 2 * acc */
-    return (x + round + (x >> 31)) >> right;
-}
-
-/* Bias bound under which a 3x3 depthwise accumulator stays below 2^30 in magnitude:
- * nine taps add at most 9 * 255 * 128 < 2^19. */
-#define DW3X3_SMALL_BIAS (1 << 29)
-
 /* Per-byte signed maximum and minimum (SEL reads the GE flags SSUB8 just set). */
 static inline uint32_t max_s8x4(uint32_t a, uint32_t b)
 {
@@ -249,221 +231,222 @@ static inline uint32_t pack_sat_s8x4(int32_t v0, int32_t v1, int32_t v2, int32_t
     return __uxtb16(even) | (__uxtb16(odd) << 8);
 }
 
-static inline rq_channel rq_of(int32_t multiplier, int32_t shift)
+/* One tap of four channels: x02/x13 the (offset) inputs of lanes 0/2 and 1/3 as int16
+ * pairs, w02/w13 the filter's. */
+static inline __attribute__((always_inline)) void mac4(acc4 *a, int32_t x02, int32_t x13,
+                                                       int32_t w02, int32_t w13)
 {
-    rq_channel r;
-    r.multiplier = multiplier;
-    r.shift = shift;
-    r.left = shift > 0 ? (shift & 31) : 0; /* tc_requantize's shift is taken modulo 32 */
-    r.right = shift > 0 ? 0 : -shift;
-    r.mask = (int32_t)((1LL << r.right) - 1);
-    r.half = r.mask >> 1;
-    return r;
+    a->acc0 = __smlabb(x02, w02, a->acc0);
+    a->acc2 = __smlatt(x02, w02, a->acc2);
+    a->acc1 = __smlabb(x13, w13, a->acc1);
+    a->acc3 = __smlatt(x13, w13, a->acc3);
 }
 
-/* tc_requantize_fast with the constants above (the same arithmetic, step for step), for a
- * multiplier other than INT32_MIN. */
-static inline int32_t rq_apply_plain(const rq_channel *r, int32_t acc)
+/* The taps of window rows [ky0, ky1), columns [kx0, kx1) at `in` (the window's origin)
+ * and `f` (the filter's), any kernel size. mult1: the four lanes are four input channels
+ * (one word per tap); otherwise one input channel feeds all four. */
+static inline __attribute__((always_inline)) void window_taps(
+    acc4 *a, const tc_dw_geometry *g, const int8_t *in, const int8_t *f, int32_t ky0,
+    int32_t ky1, int32_t kx0, int32_t kx1, int32_t offset2, const int mult1)
 {
-#if defined(TC_SINGLE_ROUNDING)
-    return tc_requantize(acc, r->multiplier, r->shift);
-#else
-    const int32_t shifted = (int32_t)((uint32_t)acc << r->left);
-    const int32_t x = (int32_t)(((int64_t)shifted * r->multiplier + (1LL << 30)) >> 31);
-    const int32_t threshold = r->half + (int32_t)((uint32_t)x >> 31);
-    return (x >> r->right) + ((x & r->mask) > threshold ? 1 : 0);
-#endif
-}
-
-/* Any multiplier. */
-static inline int32_t rq_apply(const rq_channel *r, int32_t acc)
-{
-    if (r->multiplier == INT32_MIN) {
-        return tc_requantize(acc, r->multiplier, r->shift);
-    }
-    return rq_apply_plain(r, acc);
-}
-
-/* The nine taps of a 3x3 window at `in` into a (filter widened in wv, offset2 in scope). */
-#define DW3X3_TAPS(a, in, wv)                                                               \
-    do {                                                                                  \
-        _Pragma("GCC unroll 9") for (int32_t t = 0; t < 9; ++t)                           \
-        {                                                                                 \
-            const int32_t x_ = tc_read_s32((in) + (t / 3) * row_stride + (t % 3) * channels); \
-            const int32_t x02_ = tc_sxtab16_even(offset2, x_);                            \
-            const int32_t x13_ = tc_sxtab16_odd(offset2, x_);                             \
-            (a).acc0 = __smlabb(x02_, wv[2 * t], (a).acc0);                               \
-            (a).acc2 = __smlatt(x02_, wv[2 * t], (a).acc2);                               \
-            (a).acc1 = __smlabb(x13_, wv[2 * t + 1], (a).acc1);                           \
-            (a).acc3 = __smlatt(x13_, wv[2 * t + 1], (a).acc3);                           \
-        }                                                                                 \
-    } while (0)
-
-void tc_dw_row4_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_w, int32_t c,
-                   int8_t *dst, int32_t dst_step)
-{
-    const int32_t channels = g->channels;
-    const int32_t row_stride = g->in_w * channels;
-    const int32_t base_y = out_y * g->stride_h - g->pad_h;
-    const int32_t ky_begin = tc_dw_first_tap(base_y, g->dil_h);
-    const int32_t ky_end = tc_dw_end_tap(base_y, g->dil_h, g->in_h, g->k_h);
-    const int32_t offset2 = tc_dup16(g->input_offset);
-    const int32_t output_offset = g->output_offset, act_min = g->act_min, act_max = g->act_max;
-    const int8_t *const input = g->input + c;
-    const int8_t *const filter = g->filter + c;
-    const int32_t k_w = g->k_w, dil_w = g->dil_w, stride_w = g->stride_w, pad_w = g->pad_w;
-    const int32_t in_w = g->in_w;
-    const int full_rows = ky_begin == 0 && ky_end == 3;
-    const int is_3x3 = g->k_h == 3 && k_w == 3 && g->dil_h == 1 && dil_w == 1;
-
-    rq_channel rq[4];
-    int32_t bias[4] = {0, 0, 0, 0};
-    for (int32_t j = 0; j < 4; ++j) {
-        rq[j] = rq_of(g->multiplier[c + j], g->shift[c + j]);
-        if (g->bias != NULL) {
-            bias[j] = g->bias[c + j];
+    const int32_t row_step = g->dil_h * g->in_w * g->channels, in_step = g->dil_w * g->channels;
+    const int32_t out_c = g->out_c;
+    in += ky0 * row_step + kx0 * in_step;
+    f += (ky0 * g->k_w + kx0) * out_c;
+    for (int32_t ky = ky0; ky < ky1; ++ky) {
+        const int8_t *x_at = in, *w_at = f;
+        for (int32_t kx = kx0; kx < kx1; ++kx) {
+            const int32_t w = tc_read_s32(w_at);
+            int32_t x02, x13;
+            if (mult1) {
+                const int32_t x = tc_read_s32(x_at);
+                x02 = tc_sxtab16_even(offset2, x);
+                x13 = tc_sxtab16_odd(offset2, x);
+            } else {
+                x02 = x13 = tc_sadd16(tc_dup16(*x_at), offset2);
+            }
+            mac4(a, x02, x13, tc_sxtb16_even(w), tc_sxtb16_odd(w));
+            x_at += in_step;
+            w_at += out_c;
         }
+        in += row_step;
+        f += g->k_w * out_c;
     }
-    /* The 3x3 filter of these four channels, widened once: even and odd lanes per tap. */
-    int32_t wv[18];
-    if (is_3x3) {
+}
+
+/* The requantization of one group's four accumulators into a word of int8 (see below). */
+typedef struct {
+    tc_rq_narrow rq[4];
+    const int32_t *multiplier, *shift;
+    uint32_t lo4, hi4;
+    int32_t narrow, output_offset, act_min, act_max;
+} out4;
+
+static __attribute__((noinline)) uint32_t finish4_general(const out4 *q, int32_t acc0,
+                                                          int32_t acc1, int32_t acc2,
+                                                          int32_t acc3)
+{
+    const int32_t accs[4] = {acc0, acc1, acc2, acc3};
+    int32_t v[4];
+    for (int32_t j = 0; j < 4; ++j) {
+        v[j] = tc_add_wrap(tc_requantize_fast(accs[j], q->multiplier[j], q->shift[j]),
+                           q->output_offset);
+        v[j] = TC_CLAMP(v[j], q->act_min, q->act_max);
+    }
+    return (uint32_t)tc_pack_s8x4(v[0], v[1], v[2], v[3]);
+}
+
+static inline __attribute__((always_inline)) uint32_t finish4(const out4 *q, const acc4 *a)
+{
+    if (q->narrow) {
+        const uint32_t y = pack_sat_s8x4(
+            tc_requantize_narrow(a->acc0, &q->rq[0]), tc_requantize_narrow(a->acc1, &q->rq[1]),
+            tc_requantize_narrow(a->acc2, &q->rq[2]), tc_requantize_narrow(a->acc3, &q->rq[3]));
+        return max_s8x4(min_s8x4(y, q->hi4), q->lo4); /* as TC_CLAMP */
+    }
+    return finish4_general(q, a->acc0, a->acc1, a->acc2, a->acc3);
+}
+
+/* What a 3x3 run of pixels reads besides the input, set up once per plane. */
+typedef struct {
+    out4 q;
+    int32_t bias[4];
+    int32_t wv[18]; /* the filter widened: even and odd lanes per tap */
+    int32_t offset2, in_step, dst_step;
+} run3x3_args;
+
+/*
+ * `count` pixels of one output row, 3x3 windows (depth multiplier 1, no dilation) at in,
+ * in + in_step, ...: rows `row_stride` and columns `step` bytes apart. Per pixel: 9 LDR,
+ * 18 SXTAB16 (the input offset added while widening), 36 SMLABB/SMLATT, the requantization.
+ */
+static __attribute__((noinline)) int8_t *run3x3(const int8_t *in, int32_t count,
+                                                int32_t row_stride, int32_t step,
+                                                const run3x3_args *r, int8_t *dst)
+{
+    const int32_t offset2 = r->offset2;
+    for (; count > 0; --count) {
+        acc4 a = {r->bias[0], r->bias[1], r->bias[2], r->bias[3]};
 #pragma GCC unroll 9
         for (int32_t t = 0; t < 9; ++t) {
-            const int32_t w = tc_read_s32(filter + t * channels);
-            wv[2 * t] = tc_sxtb16_even(w);
-            wv[2 * t + 1] = tc_sxtb16_odd(w);
+            const int32_t x = tc_read_s32(in + (t / 3) * row_stride + (t % 3) * step);
+            mac4(&a, tc_sxtab16_even(offset2, x), tc_sxtab16_odd(offset2, x), r->wv[2 * t],
+                 r->wv[2 * t + 1]);
         }
+        tc_write_s32(dst, (int32_t)finish4(&r->q, &a));
+        dst += r->dst_step;
+        in += r->in_step;
     }
+    return dst;
+}
 
-    /* Pixels whose whole 3x3 window is inside the image: x_lo <= out_x <= x_hi. */
-    int32_t x_lo = out_w, x_hi = -1;
-    const int fast = is_3x3 && full_rows && rq[0].multiplier != INT32_MIN &&
-                     rq[1].multiplier != INT32_MIN && rq[2].multiplier != INT32_MIN &&
-                     rq[3].multiplier != INT32_MIN;
-    /* rq_apply_small's conditions, for all four channels (TFLite's double rounding only). */
-    int small = 0;
-#if !defined(TC_SINGLE_ROUNDING)
-    small = 1;
+/*
+ * Four channels of every output pixel. Per pixel: the bias, the taps, then the
+ * requantization: the narrow one (tc_requantize_narrow, offset included) when the code
+ * generator has checked it, four values saturated to int8 and clamped bytewise (SSUB8/SEL:
+ * exact, as -128 <= act_min <= act_max <= 127), else tc_requantize_fast per channel.
+ * 3x3 (multiplier 1, no dilation): the filter is widened once; a row's interior runs
+ * run3x3 without bounds, and a pixel whose window sticks out of the image runs it on a
+ * 3x3x4 copy of its window with the input zero point in the padding ((zero point + input
+ * offset) * w = 0: what skipping the tap means). Other kernels: the taps inside the image.
+ */
+void tc_dw_plane4_s8(const tc_dw_geometry *g, int32_t out_h, int32_t out_w, int32_t c,
+                     int8_t *dst, int32_t dst_step)
+{
+    const tc_dw_geometry geo = *g; /* locals: the int8 stores below may alias *g */
+    const int32_t in_c = geo.channels, row_stride = geo.in_w * in_c;
+    const int8_t *const input = geo.input + c / geo.ch_mult;
+    const int8_t *const filter = geo.filter + c;
+    const int mult1 = geo.ch_mult == 1;
+    const int is_3x3 = mult1 && geo.k_h == 3 && geo.k_w == 3 && geo.dil_h == 1 && geo.dil_w == 1;
+    const int32_t zp4 = (int32_t)((uint32_t)(uint8_t)(-geo.input_offset) * 0x01010101u);
+
+    run3x3_args r;
+    out4 *const q = &r.q;
+    q->multiplier = geo.multiplier + c;
+    q->shift = geo.shift + c;
+    q->lo4 = (uint32_t)(uint8_t)geo.act_min * 0x01010101u;
+    q->hi4 = (uint32_t)(uint8_t)geo.act_max * 0x01010101u;
+    q->narrow = geo.narrow;
+    q->output_offset = geo.output_offset;
+    q->act_min = geo.act_min;
+    q->act_max = geo.act_max;
     for (int32_t j = 0; j < 4; ++j) {
-        small &= rq[j].left == 0 && rq[j].right >= 1 && bias[j] <= DW3X3_SMALL_BIAS &&
-                 bias[j] >= -DW3X3_SMALL_BIAS;
+        r.bias[j] = geo.bias != NULL ? geo.bias[c + j] : 0;
+        if (q->narrow) {
+            q->rq[j] = tc_rq_narrow_of(q->multiplier[j], q->shift[j], q->output_offset);
+        }
     }
-    small &= act_min >= -128 && act_max <= 127;
-#endif
-    /* rq_apply_small also holds for any window of at most 4096 taps (the borders, other
-     * kernel sizes): |sum| <= 4096 * 255 * 128 < 2^27, so |acc| < 2^30 still. */
-    const int small_any = small && g->k_h * k_w <= 4096;
-    const uint32_t lo4 = (uint32_t)(uint8_t)act_min * 0x01010101u;
-    const uint32_t hi4 = (uint32_t)(uint8_t)act_max * 0x01010101u;
-    if (fast && in_w - 3 + pad_w >= 0) {
-        x_lo = (pad_w + stride_w - 1) / stride_w;
-        x_hi = TC_MIN((in_w - 3 + pad_w) / stride_w, out_w - 1);
+    r.offset2 = tc_dup16(geo.input_offset);
+    r.in_step = geo.stride_w * in_c;
+    r.dst_step = dst_step;
+    /* Output columns whose 3x3 window lies inside the image: x_lo <= out_x <= x_hi. */
+    int32_t x_lo = out_w, x_hi = -1;
+    if (is_3x3) {
+        for (int32_t t = 0; t < 9; ++t) {
+            const int32_t w = tc_read_s32(filter + t * geo.out_c);
+            r.wv[2 * t] = tc_sxtb16_even(w);
+            r.wv[2 * t + 1] = tc_sxtb16_odd(w);
+        }
+        if (geo.in_w - 3 + geo.pad_w >= 0) {
+            x_lo = (geo.pad_w + geo.stride_w - 1) / geo.stride_w;
+            x_hi = TC_MIN((geo.in_w - 3 + geo.pad_w) / geo.stride_w, out_w - 1);
+        }
     }
 
-    for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-        if (out_x == x_lo && x_lo <= x_hi && small) {
-            /* The interior of the row: no bounds, filter and constants as they are. */
-            const int8_t *in = input + base_y * row_stride + (out_x * stride_w - pad_w) * channels;
-            const int32_t in_step = stride_w * channels;
-            if (small) {
-                /* Weights and bias doubled (|2w| <= 256 fits a lane; |2 bias| < 2^30), so the
-                 * accumulators hold 2 acc, SMMULR's operand. The clamp runs on four bytes
-                 * at once: saturating to int8 first changes nothing, as
-                 * -128 <= act_min <= act_max <= 127. */
-                int32_t wv2[18];
-                for (int32_t t = 0; t < 18; ++t) {
-                    wv2[t] = (int32_t)__sadd16(wv[t], wv[t]);
-                }
-                const int32_t b0 = 2 * bias[0], b1 = 2 * bias[1];
-                const int32_t b2 = 2 * bias[2], b3 = 2 * bias[3];
-                const int32_t m0 = rq[0].multiplier, m1 = rq[1].multiplier;
-                const int32_t m2 = rq[2].multiplier, m3 = rq[3].multiplier;
-                const int32_t r0 = rq[0].half + 1, r1 = rq[1].half + 1;
-                const int32_t r2 = rq[2].half + 1, r3 = rq[3].half + 1;
-                const int32_t e0 = rq[0].right, e1 = rq[1].right;
-                const int32_t e2 = rq[2].right, e3 = rq[3].right;
-                for (; out_x <= x_hi; ++out_x) {
-                    acc4 a = {b0, b1, b2, b3};
-                    DW3X3_TAPS(a, in, wv2);
-                    uint32_t y = pack_sat_s8x4(rq_apply_small(m0, r0, e0, a.acc0) + output_offset,
-                                               rq_apply_small(m1, r1, e1, a.acc1) + output_offset,
-                                               rq_apply_small(m2, r2, e2, a.acc2) + output_offset,
-                                               rq_apply_small(m3, r3, e3, a.acc3) + output_offset);
-                    y = max_s8x4(min_s8x4(y, hi4), lo4); /* as TC_CLAMP */
-                    tc_write_s32(dst, (int32_t)y);
-                    dst += dst_step;
-                    in += in_step;
-                }
+    for (int32_t out_y = 0; out_y < out_h; ++out_y) {
+        const int32_t base_y = out_y * geo.stride_h - geo.pad_h;
+        const int32_t ky_begin = tc_dw_first_tap(base_y, geo.dil_h);
+        const int32_t ky_end = tc_dw_end_tap(base_y, geo.dil_h, geo.in_h, geo.k_h);
+        const int whole_rows = ky_begin == 0 && ky_end == 3;
+        for (int32_t out_x = 0; out_x < out_w; ++out_x) {
+            const int32_t base_x = out_x * geo.stride_w - geo.pad_w;
+            const int8_t *in = input + base_y * row_stride + base_x * in_c;
+            if (whole_rows && out_x == x_lo && x_lo <= x_hi) {
+                dst = run3x3(in, x_hi - x_lo + 1, row_stride, in_c, &r, dst);
+                out_x = x_hi;
+                continue;
             }
-            if (out_x >= out_w) {
-                break;
+            const int32_t kx_begin = tc_dw_first_tap(base_x, geo.dil_w);
+            const int32_t kx_end = tc_dw_end_tap(base_x, geo.dil_w, geo.in_w, geo.k_w);
+            if (is_3x3) {
+                /* A window sticking out of the image: a copy with the zero point around. */
+                int32_t window[9] = {zp4, zp4, zp4, zp4, zp4, zp4, zp4, zp4, zp4};
+                for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+                    const int8_t *row = in + ky * row_stride;
+                    for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+                        window[ky * 3 + kx] = tc_read_s32(row + kx * in_c);
+                    }
+                }
+                dst = run3x3((const int8_t *)window, 1, 12, 4, &r, dst);
+                continue;
             }
+            acc4 a = {r.bias[0], r.bias[1], r.bias[2], r.bias[3]};
+            if (mult1) {
+                window_taps(&a, &geo, in, filter, ky_begin, ky_end, kx_begin, kx_end, r.offset2, 1);
+            } else {
+                window_taps(&a, &geo, in, filter, ky_begin, ky_end, kx_begin, kx_end, r.offset2, 0);
+            }
+            tc_write_s32(dst, (int32_t)finish4(q, &a));
+            dst += dst_step;
         }
-        const int32_t base_x = out_x * stride_w - pad_w;
-        const int32_t kx_begin = tc_dw_first_tap(base_x, dil_w);
-        const int32_t kx_end = tc_dw_end_tap(base_x, dil_w, in_w, k_w);
-        acc4 a = {bias[0], bias[1], bias[2], bias[3]};
-        if (is_3x3) {
-            const int8_t *in = input + base_y * row_stride + base_x * channels;
-            for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
-                for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
-                    const int32_t t = ky * 3 + kx;
-                    const int32_t x = tc_read_s32(in + ky * row_stride + kx * channels);
-                    const int32_t x02 = tc_sxtab16_even(offset2, x);
-                    const int32_t x13 = tc_sxtab16_odd(offset2, x);
-                    a.acc0 = __smlabb(x02, wv[2 * t], a.acc0);
-                    a.acc2 = __smlatt(x02, wv[2 * t], a.acc2);
-                    a.acc1 = __smlabb(x13, wv[2 * t + 1], a.acc1);
-                    a.acc3 = __smlatt(x13, wv[2 * t + 1], a.acc3);
-                }
-            }
-        } else {
-            for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
-                const int8_t *in = input + (base_y + ky * g->dil_h) * row_stride +
-                                   (base_x + kx_begin * dil_w) * channels;
-                const int8_t *f = filter + (ky * k_w + kx_begin) * channels;
-                for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
-                    mac4(&a, in, f, offset2);
-                    in += dil_w * channels;
-                    f += channels;
-                }
-            }
-        }
-        if (small_any) {
-            uint32_t y = pack_sat_s8x4(
-                rq_apply_small(rq[0].multiplier, rq[0].half + 1, rq[0].right, 2 * a.acc0) + output_offset,
-                rq_apply_small(rq[1].multiplier, rq[1].half + 1, rq[1].right, 2 * a.acc1) + output_offset,
-                rq_apply_small(rq[2].multiplier, rq[2].half + 1, rq[2].right, 2 * a.acc2) + output_offset,
-                rq_apply_small(rq[3].multiplier, rq[3].half + 1, rq[3].right, 2 * a.acc3) + output_offset);
-            tc_write_s32(dst, (int32_t)max_s8x4(min_s8x4(y, hi4), lo4));
-        } else {
-            const int32_t y0 = TC_CLAMP(tc_add_wrap(rq_apply(&rq[0], a.acc0), output_offset), act_min, act_max);
-            const int32_t y1 = TC_CLAMP(tc_add_wrap(rq_apply(&rq[1], a.acc1), output_offset), act_min, act_max);
-            const int32_t y2 = TC_CLAMP(tc_add_wrap(rq_apply(&rq[2], a.acc2), output_offset), act_min, act_max);
-            const int32_t y3 = TC_CLAMP(tc_add_wrap(rq_apply(&rq[3], a.acc3), output_offset), act_min, act_max);
-            tc_write_s32(dst, tc_pack_s8x4(y0, y1, y2, y3));
-        }
-        dst += dst_step;
     }
 }
 #endif
 
 #if TC_ISA_MVE
-void tc_dw_row4_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_w, int32_t c,
-                   int8_t *dst, int32_t dst_step)
+void tc_dw_plane4_s8(const tc_dw_geometry *g, int32_t out_h, int32_t out_w, int32_t c,
+                     int8_t *dst, int32_t dst_step)
 {
-    const int32_t channels = g->channels;
-    const int32_t row_stride = g->in_w * channels;
-    const int32_t base_y = out_y * g->stride_h - g->pad_h;
-    const int32_t ky_begin = tc_dw_first_tap(base_y, g->dil_h);
-    const int32_t ky_end = tc_dw_end_tap(base_y, g->dil_h, g->in_h, g->k_h);
+    const int32_t in_c = g->channels, out_c = g->out_c;
+    const int32_t row_stride = g->in_w * in_c;
     const int32_t offset = g->input_offset, output_offset = g->output_offset;
-    const int8_t *const input = g->input + c;
+    const int8_t *const input = g->input + c / g->ch_mult;
     const int8_t *const filter = g->filter + c;
     const int32_t k_w = g->k_w, dil_w = g->dil_w, dil_h = g->dil_h;
     const int32_t stride_w = g->stride_w, pad_w = g->pad_w, in_w = g->in_w;
-    const int is_3x3 = g->k_h == 3 && k_w == 3 && g->dil_h == 1 && dil_w == 1;
-    const int full_rows = ky_begin == 0 && ky_end == 3;
+    const int mult1 = g->ch_mult == 1;
+    const int is_3x3 = mult1 && g->k_h == 3 && k_w == 3 && dil_h == 1 && dil_w == 1;
     const int32x4_t multiplier = vldrwq_s32(g->multiplier + c);
     const int32x4_t shift = vldrwq_s32(g->shift + c);
     const int32x4_t lo = vdupq_n_s32(g->act_min), hi = vdupq_n_s32(g->act_max);
@@ -474,56 +457,61 @@ void tc_dw_row4_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_w, int32_
     int32x4_t wsum = vdupq_n_s32(0);
     if (is_3x3) {
         for (int32_t t = 0; t < 9; ++t) {
-            wsum = vaddq_s32(wsum, vldrbq_s32(filter + t * channels));
+            wsum = vaddq_s32(wsum, vldrbq_s32(filter + t * out_c));
         }
     }
     const int32x4_t bias_full = vmlaq_n_s32(bias, wsum, offset);
 
     int32_t x_lo = out_w, x_hi = -1;
-    if (is_3x3 && full_rows && in_w - 3 + pad_w >= 0) {
+    if (is_3x3 && in_w - 3 + pad_w >= 0) {
         x_lo = (pad_w + stride_w - 1) / stride_w;
         x_hi = TC_MIN((in_w - 3 + pad_w) / stride_w, out_w - 1);
     }
 
-    for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-        int32x4_t acc;
-        if (out_x >= x_lo && out_x <= x_hi) {
-            const int8_t *in = input + base_y * row_stride + (out_x * stride_w - pad_w) * channels;
-            const int8_t *in1 = in + row_stride, *in2 = in1 + row_stride;
-            const int8_t *f = filter;
-            acc = bias_full;
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in), vldrbq_s32(f)));
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in + channels), vldrbq_s32(f + channels)));
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in + 2 * channels), vldrbq_s32(f + 2 * channels)));
-            f += 3 * channels;
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in1), vldrbq_s32(f)));
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in1 + channels), vldrbq_s32(f + channels)));
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in1 + 2 * channels), vldrbq_s32(f + 2 * channels)));
-            f += 3 * channels;
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in2), vldrbq_s32(f)));
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in2 + channels), vldrbq_s32(f + channels)));
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in2 + 2 * channels), vldrbq_s32(f + 2 * channels)));
-        } else {
-            const int32_t base_x = out_x * stride_w - pad_w;
-            const int32_t kx_begin = tc_dw_first_tap(base_x, dil_w);
-            const int32_t kx_end = tc_dw_end_tap(base_x, dil_w, in_w, k_w);
-            acc = bias;
-            for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
-                const int8_t *in = input + (base_y + ky * dil_h) * row_stride +
-                                   (base_x + kx_begin * dil_w) * channels;
-                const int8_t *f = filter + (ky * k_w + kx_begin) * channels;
-                for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
-                    acc = vaddq_s32(acc, vmulq_s32(vaddq_n_s32(vldrbq_s32(in), offset),
-                                                   vldrbq_s32(f)));
-                    in += dil_w * channels;
-                    f += channels;
+    for (int32_t out_y = 0; out_y < out_h; ++out_y) {
+        const int32_t base_y = out_y * g->stride_h - g->pad_h;
+        const int32_t ky_begin = tc_dw_first_tap(base_y, dil_h);
+        const int32_t ky_end = tc_dw_end_tap(base_y, dil_h, g->in_h, g->k_h);
+        const int full_rows = ky_begin == 0 && ky_end == 3;
+        for (int32_t out_x = 0; out_x < out_w; ++out_x) {
+            int32x4_t acc;
+            if (full_rows && out_x >= x_lo && out_x <= x_hi) {
+                const int8_t *in =
+                    input + base_y * row_stride + (out_x * stride_w - pad_w) * in_c;
+                const int8_t *f = filter;
+                acc = bias_full;
+                for (int32_t ky = 0; ky < 3; ++ky) {
+                    acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in), vldrbq_s32(f)));
+                    acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in + in_c), vldrbq_s32(f + out_c)));
+                    acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(in + 2 * in_c),
+                                                   vldrbq_s32(f + 2 * out_c)));
+                    in += row_stride;
+                    f += 3 * out_c;
+                }
+            } else {
+                const int32_t base_x = out_x * stride_w - pad_w;
+                const int32_t kx_begin = tc_dw_first_tap(base_x, dil_w);
+                const int32_t kx_end = tc_dw_end_tap(base_x, dil_w, in_w, k_w);
+                acc = bias;
+                for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+                    const int8_t *in = input + (base_y + ky * dil_h) * row_stride +
+                                       (base_x + kx_begin * dil_w) * in_c;
+                    const int8_t *f = filter + (ky * k_w + kx_begin) * out_c;
+                    for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+                        /* Multiplier 1: four input channels; else one for all four. */
+                        const int32x4_t x = mult1 ? vaddq_n_s32(vldrbq_s32(in), offset)
+                                                  : vdupq_n_s32(*in + offset);
+                        acc = vaddq_s32(acc, vmulq_s32(x, vldrbq_s32(f)));
+                        in += dil_w * in_c;
+                        f += out_c;
+                    }
                 }
             }
+            acc = tc_requantize_x4_pc(acc, multiplier, shift);
+            acc = vminq_s32(vmaxq_s32(vaddq_n_s32(acc, output_offset), lo), hi);
+            vstrbq_s32(dst, acc);
+            dst += dst_step;
         }
-        acc = tc_requantize_x4_pc(acc, multiplier, shift);
-        acc = vminq_s32(vmaxq_s32(vaddq_n_s32(acc, output_offset), lo), hi);
-        vstrbq_s32(dst, acc);
-        dst += dst_step;
     }
 }
 #endif

@@ -1,11 +1,10 @@
 /*
- * Private to firmware/kernels/dwconv: one output pixel, a block of channels, depth
- * multiplier 1.
- *
- * Both depthwise kernels are built on tc_dw_block_s8: the plain kernel walks pixels and
- * steps through the channels TC_DW_BLOCK_CHANNELS at a time; the in-place kernel walks
- * blocks of TC_DW_INPLACE_CHANNEL_BLOCK channels and, inside a block, every pixel.
- * tc_dw_block_s8.c defines it, its inner loops chosen by the ISA macros (tc_nn_math_types.h).
+ * Private to firmware/kernels/dwconv: the building blocks of both depthwise kernels,
+ * defined in tc_dw_block_s8.c, their inner loops chosen by the ISA macros
+ * (tc_nn_math_types.h):
+ * - tc_dw_plane4_s8 (DSP, Helium): four output channels of every output pixel;
+ * - tc_dw_block_s8: one output pixel, a block of channels, depth multiplier 1 (the channel
+ *   tails, and every pixel of the portable build's in-place kernel).
  */
 #ifndef TC_DWCONV_BLOCK_H
 #define TC_DWCONV_BLOCK_H
@@ -22,14 +21,16 @@
 #define TC_DW_BLOCK_CHANNELS 4 /* DSP: one 32-bit word of int8 lanes */
 #endif
 
-/* Everything about one image of a depthwise layer with depth multiplier 1. */
+/* Everything about one image of a depthwise layer. */
 typedef struct {
     const int8_t *input;  /* this batch's image, H x W x C */
-    const int8_t *filter; /* KH x KW x C */
-    const int32_t *bias;  /* C entries, or NULL */
+    const int8_t *filter; /* KH x KW x (C * ch_mult) */
+    const int32_t *bias;  /* C * ch_mult entries, or NULL */
     const int32_t *multiplier;
     const int32_t *shift;
-    int32_t in_h, in_w, channels;
+    int32_t narrow; /* tc_quant_narrow: tc_requantize_narrow is exact for every channel */
+    int32_t in_h, in_w, channels; /* channels: of the input */
+    int32_t ch_mult, out_c;       /* out_c = channels * ch_mult */
     int32_t k_h, k_w;
     int32_t stride_h, stride_w;
     int32_t pad_h, pad_w;
@@ -47,13 +48,14 @@ void tc_dw_block_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_x, int32
 
 #if !TC_ISA_PORTABLE
 /*
- * Channels [c, c + 4) of output row out_y, pixels 0 .. out_w - 1, into dst, dst_step bytes
- * from one pixel's four bytes to the next (4 into a scratch block, C into the output). The
- * four channels' filter (widened once for a 3x3 one), bias and requantization constants
- * stay in registers or on the stack for the whole row. c + 4 <= C.
+ * Output channels [c, c + 4) of every output pixel (out_h x out_w, row by row) into dst,
+ * dst_step bytes from one pixel's four bytes to the next (4 into a scratch block, out_c
+ * into the output). c + 4 <= out_c; depth multiplier 1, or a multiple of 4 (then the four
+ * channels read one input channel, c / ch_mult). The group's filter (widened once for a
+ * 3x3 one), bias and requantization constants are set up once for the whole plane.
  */
-void tc_dw_row4_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_w, int32_t c,
-                   int8_t *dst, int32_t dst_step);
+void tc_dw_plane4_s8(const tc_dw_geometry *g, int32_t out_h, int32_t out_w, int32_t c,
+                     int8_t *dst, int32_t dst_step);
 #endif
 
 /* The taps k in [0, k_size) whose input coordinate base + k * dilation is in [0, size). */
@@ -72,33 +74,10 @@ static inline int32_t tc_dw_end_tap(int32_t base, int32_t dilation, int32_t size
 }
 
 /* Fills a geometry from the public kernel arguments, for image `batch`. */
-static inline void tc_dw_geometry_init(tc_dw_geometry *g, const tc_dw_conv_params *params,
-                                       const tc_per_channel_quant_params *quant,
-                                       const tc_dims *input_dims, const int8_t *input,
-                                       const tc_dims *filter_dims, const int8_t *filter,
-                                       const int32_t *bias, int32_t batch)
-{
-    g->input = input + (int32_t)batch * input_dims->h * input_dims->w * input_dims->c;
-    g->filter = filter;
-    g->bias = bias;
-    g->multiplier = quant->multiplier;
-    g->shift = quant->shift;
-    g->in_h = input_dims->h;
-    g->in_w = input_dims->w;
-    g->channels = input_dims->c;
-    g->k_h = filter_dims->h;
-    g->k_w = filter_dims->w;
-    g->stride_h = params->stride.h;
-    g->stride_w = params->stride.w;
-    g->pad_h = params->padding.h;
-    g->pad_w = params->padding.w;
-    g->dil_h = params->dilation.h;
-    g->dil_w = params->dilation.w;
-    g->input_offset = params->input_offset;
-    g->output_offset = params->output_offset;
-    g->act_min = params->activation.min;
-    g->act_max = params->activation.max;
-}
+void tc_dw_geometry_init(tc_dw_geometry *g, const tc_dw_conv_params *params,
+                         const tc_per_channel_quant_params *quant, const tc_dims *input_dims,
+                         const int8_t *input, const tc_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias, int32_t batch);
 
 /* Scratch of the in-place kernel: output_h * output_w * min(C, TC_DW_INPLACE_CHANNEL_BLOCK)
  * bytes (one channel block of every output pixel). */

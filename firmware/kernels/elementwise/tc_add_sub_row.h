@@ -35,6 +35,15 @@ static inline int32_t tc_add_rescale2(const tc_add_params *p, int32_t x)
                           p->input2_shift);
 }
 
+/* One ADD or SUB call: its parameters and what the DSP path derives from them once. */
+typedef struct {
+    const tc_add_params *p;
+#if TC_ISA_DSP
+    int narrow;
+    tc_rq_narrow in1, in2, out;
+#endif
+} tc_add_sub_call;
+
 #if TC_ISA_MVE
 static inline int32x4_t tc_add_rescale_x4(int32x4_t x, int32_t offset, int32_t left_shift,
                                           int32_t multiplier, int32_t shift)
@@ -77,14 +86,30 @@ static inline void tc_add_sub_row_mve(const tc_add_params *p, int32_t sign,
 #endif
 
 #if TC_ISA_DSP
-/* Four int8 at a time: one word load, offsets added to both halfword lanes with SXTAB16
- * (the offsets are within int16), then the scalar requantization per element. */
-static inline void tc_add_sub_row_dsp(const tc_add_params *p, int32_t sign,
-                                      const int8_t *input1, const int8_t *input2,
-                                      int8_t *output, int32_t len)
+/*
+ * Four int8 at a time: one word load per input, offsets added to both halfword lanes with
+ * SXTAB16, each lane shifted to 2 * ((in + offset) << 20) (|in + offset| <= 255, so the
+ * lane's high bits fall off), the three requantizations tc_requantize_narrow_any's six
+ * instructions each, SSAT to int8 and the activation clamp on the packed word. For
+ * parameters within tc_rq_narrow's bounds (tc_add_sub_call.narrow: left shift 20, |each
+ * rescaled input| < 2^28, their sum < 2^29), which TFLite's ADD parameters are.
+ */
+static inline int32_t tc_add_sub_narrow(const tc_add_sub_call *c, int32_t sign, int32_t a21,
+                                        int32_t b21)
 {
+    const int32_t sum = tc_requantize_narrow_any(a21, &c->in1) +
+                        sign * tc_requantize_narrow_any(b21, &c->in2);
+    return __ssat(tc_requantize_narrow_any(sum * 2, &c->out), 8);
+}
+
+static void tc_add_sub_row_dsp(const tc_add_sub_call *c, int32_t sign, const int8_t *input1,
+                               const int8_t *input2, int8_t *output, int32_t len)
+{
+    const tc_add_params *p = c->p;
     const uint32_t off1 = ((uint32_t)(uint16_t)p->input1_offset) * 0x10001u;
     const uint32_t off2 = ((uint32_t)(uint16_t)p->input2_offset) * 0x10001u;
+    const uint32_t lo4 = tc_ew_dup_s8x4(p->activation.min);
+    const uint32_t hi4 = tc_ew_dup_s8x4(p->activation.max);
     int32_t i = 0;
     for (; i + 4 <= len; i += 4) {
         const uint32_t w1 = (uint32_t)tc_read_s32(input1 + i);
@@ -92,19 +117,17 @@ static inline void tc_add_sub_row_dsp(const tc_add_params *p, int32_t sign,
         /* Lanes 0 and 2, then (rotated) lanes 1 and 3, each with its offset added. */
         const uint32_t a02 = __sxtab16(off1, w1), a13 = __sxtab16(off1, tc_ror8(w1));
         const uint32_t b02 = __sxtab16(off2, w2), b13 = __sxtab16(off2, tc_ror8(w2));
-        const int32_t a[4] = {(int16_t)a02, (int16_t)a13, (int16_t)(a02 >> 16),
-                              (int16_t)(a13 >> 16)};
-        const int32_t b[4] = {(int16_t)b02, (int16_t)b13, (int16_t)(b02 >> 16),
-                              (int16_t)(b13 >> 16)};
-        int8_t y[4];
-        for (int k = 0; k < 4; ++k) {
-            const int32_t ra = tc_ew_requantize(a[k] * (1 << p->left_shift),
-                                             p->input1_multiplier, p->input1_shift);
-            const int32_t rb = tc_ew_requantize(b[k] * (1 << p->left_shift),
-                                             p->input2_multiplier, p->input2_shift);
-            y[k] = tc_add_output(p, ra + sign * rb);
-        }
-        tc_write_s32(output + i, tc_pack_s8x4(y[0], y[1], y[2], y[3]));
+        const uint32_t hi = 0xFFFF0000u;
+        const int32_t y0 =
+            tc_add_sub_narrow(c, sign, (int32_t)(a02 << 21), (int32_t)(b02 << 21));
+        const int32_t y1 =
+            tc_add_sub_narrow(c, sign, (int32_t)(a13 << 21), (int32_t)(b13 << 21));
+        const int32_t y2 =
+            tc_add_sub_narrow(c, sign, (int32_t)((a02 & hi) << 5), (int32_t)((b02 & hi) << 5));
+        const int32_t y3 =
+            tc_add_sub_narrow(c, sign, (int32_t)((a13 & hi) << 5), (int32_t)((b13 & hi) << 5));
+        tc_write_s32(output + i,
+                     (int32_t)tc_ew_clamp_s8x4((uint32_t)tc_pack_s8x4(y0, y1, y2, y3), lo4, hi4));
     }
     for (; i < len; ++i) {
         output[i] = tc_add_output(p, tc_add_rescale1(p, input1[i]) +
@@ -114,17 +137,19 @@ static inline void tc_add_sub_row_dsp(const tc_add_params *p, int32_t sign,
 #endif
 
 /* Portable C: the repeated operand (step 0) is rescaled once for the whole run. */
-static inline void tc_add_sub_row(const tc_add_params *p, int32_t sign, const int8_t *input1,
+static inline void tc_add_sub_row(const void *call, int32_t sign, const int8_t *input1,
                                   int32_t step1, const int8_t *input2, int32_t step2,
                                   int8_t *output, int32_t len)
 {
+    const tc_add_sub_call *c = (const tc_add_sub_call *)call;
+    const tc_add_params *p = c->p;
 #if TC_ISA_MVE
     tc_add_sub_row_mve(p, sign, input1, step1, input2, step2, output, len);
     return;
 #else
 #if TC_ISA_DSP
-    if (step1 && step2) {
-        tc_add_sub_row_dsp(p, sign, input1, input2, output, len);
+    if (step1 && step2 && c->narrow) {
+        tc_add_sub_row_dsp(c, sign, input1, input2, output, len);
         return;
     }
 #endif
@@ -145,6 +170,36 @@ static inline void tc_add_sub_row(const tc_add_params *p, int32_t sign, const in
         }
     }
 #endif
+}
+
+/* The kernel of ADD and SUB: `row` calls tc_add_sub_row with the sign of input 2 (1 or -1)
+ * as a constant. */
+static inline tc_status tc_add_sub(const tc_add_params *params, tc_ew_row_fn row,
+                                   const tc_dims *input1_dims, const int8_t *input1,
+                                   const tc_dims *input2_dims, const int8_t *input2,
+                                   const tc_dims *output_dims, int8_t *output)
+{
+    if (params == NULL) {
+        TC_RETURN_ARG_ERROR();
+    }
+    tc_add_sub_call c;
+    c.p = params;
+#if TC_ISA_DSP
+    const int32_t rescaled = 1 << 28; /* |(in + offset) << 20| < 2^28 */
+    c.narrow = params->left_shift == 20 &&
+               tc_rq_narrow_ok(params->input1_multiplier, params->input1_shift, 0, rescaled) &&
+               tc_rq_narrow_ok(params->input2_multiplier, params->input2_shift, 0, rescaled) &&
+               tc_rq_narrow_ok(params->output_multiplier, params->output_shift,
+                           params->output_offset, 2 * rescaled);
+    if (c.narrow) {
+        c.in1 = tc_rq_narrow_of(params->input1_multiplier, params->input1_shift, 0);
+        c.in2 = tc_rq_narrow_of(params->input2_multiplier, params->input2_shift, 0);
+        c.out = tc_rq_narrow_of(params->output_multiplier, params->output_shift,
+                            params->output_offset);
+    }
+#endif
+    return tc_ew_broadcast(&c, row, input1_dims, input1, input2_dims, input2,
+                           output_dims, output);
 }
 
 #endif /* TC_ADD_SUB_ROW_H */

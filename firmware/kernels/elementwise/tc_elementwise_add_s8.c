@@ -4,11 +4,10 @@
  */
 #include "tc_add_sub_row.h"
 
-static void tc_add_row(const void *params, const int8_t *input1, int32_t step1,
+static void tc_add_row(const void *call, const int8_t *input1, int32_t step1,
                        const int8_t *input2, int32_t step2, int8_t *output, int32_t len)
 {
-    tc_add_sub_row((const tc_add_params *)params, 1, input1, step1, input2, step2, output,
-                   len);
+    tc_add_sub_row(call, 1, input1, step1, input2, step2, output, len);
 }
 
 tc_status tc_elementwise_add_s8(const tc_add_params *params,
@@ -16,6 +15,6 @@ tc_status tc_elementwise_add_s8(const tc_add_params *params,
                                 const tc_dims *input2_dims, const int8_t *input2,
                                 const tc_dims *output_dims, int8_t *output)
 {
-    return tc_ew_broadcast(params, tc_add_row, input1_dims, input1, input2_dims, input2,
-                           output_dims, output);
+    return tc_add_sub(params, tc_add_row, input1_dims, input1, input2_dims, input2,
+                      output_dims, output);
 }

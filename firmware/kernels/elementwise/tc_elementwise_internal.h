@@ -26,6 +26,35 @@
 #define tc_ew_requantize tc_requantize_fast
 #endif
 
+#if TC_ISA_DSP
+/* Per byte: clamp a word of four int8 to [lo, hi] (each repeated in four bytes). */
+static inline uint32_t tc_ew_clamp_s8x4(uint32_t v, uint32_t lo4, uint32_t hi4)
+{
+    (void)__ssub8(v, lo4); /* GE where v >= lo */
+    v = __sel(v, lo4);
+    (void)__ssub8(v, hi4); /* GE where v >= hi */
+    return __sel(hi4, v);
+}
+
+#endif
+
+static inline uint32_t tc_ew_dup_s8x4(int32_t v)
+{
+    return (uint32_t)(uint8_t)v * 0x01010101u;
+}
+
+/* For loops that read four elements of each input a pass: a repeated operand (step 0) is
+ * read from `repeated`, four copies of its value, which does not advance. Returns how far
+ * the input advances per pass. */
+static inline int32_t tc_ew_word_source(const int8_t **input, int32_t step, int8_t repeated[4])
+{
+    if (!step) {
+        tc_write_s32(repeated, (int32_t)tc_ew_dup_s8x4((*input)[0]));
+        *input = repeated;
+    }
+    return 4 * step;
+}
+
 /* One run of `len` outputs; step1/step2 are 1 (the input advances) or 0 (it repeats). */
 typedef void (*tc_ew_row_fn)(const void *params, const int8_t *input1, int32_t step1,
                              const int8_t *input2, int32_t step2, int8_t *output,
@@ -49,7 +78,7 @@ static inline tc_status tc_ew_broadcast(const void *params, tc_ew_row_fn row,
 {
     if (params == NULL || input1_dims == NULL || input2_dims == NULL ||
         output_dims == NULL || input1 == NULL || input2 == NULL || output == NULL) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const int32_t out[TC_EW_DIMS] = {output_dims->n, output_dims->h, output_dims->w,
                                      output_dims->c};
@@ -59,7 +88,7 @@ static inline tc_status tc_ew_broadcast(const void *params, tc_ew_row_fn row,
                                      input2_dims->c};
     for (int d = 0; d < TC_EW_DIMS; ++d) {
         if (out[d] < 1 || !tc_ew_dim_ok(in1[d], out[d]) || !tc_ew_dim_ok(in2[d], out[d])) {
-            return TC_ARG_ERROR;
+            TC_RETURN_ARG_ERROR();
         }
     }
 

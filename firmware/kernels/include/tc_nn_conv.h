@@ -47,6 +47,13 @@ int32_t tc_convolve_s8_get_buffer_size(const tc_dims *input_dims, const tc_dims 
 int32_t tc_convolve_s8_get_fast_buffer_size(const tc_dims *input_dims,
                                             const tc_dims *filter_dims);
 
+/* Stack bytes tc_convolve_s8 takes for its im2col columns when ctx gives fewer than the
+ * fast size: the fast size where it is at most TC_CONV_STACK_COLUMN_BYTES (DSP, MVE), else
+ * 0 (the in-place path). */
+#define TC_CONV_STACK_COLUMN_BYTES 512
+int32_t tc_convolve_s8_get_stack_buffer_size(const tc_dims *input_dims,
+                                             const tc_dims *filter_dims);
+
 /* 1x1 filter, stride 1, no padding, one group: a GEMM over pixels. No scratch. */
 tc_status tc_convolve_1x1_s8(const tc_context *ctx, const tc_conv_params *params,
                              const tc_per_channel_quant_params *quant,

@@ -123,35 +123,17 @@ typedef struct {
 tc_status tc_leaky_relu_s8(const tc_leaky_relu_params *params, int32_t size,
                            const int8_t *input, int8_t *output);
 
-/* ---- LOGISTIC, TANH: table lookup ------------------------------------------------------- */
+/* ---- LOGISTIC, TANH, HARD_SWISH: table lookup -------------------------------------------- */
 
 /*
  * out[i] = table[(uint8_t)in[i]]. LiteRT's int8 LOGISTIC and TANH are 256-entry tables
- * built from float math when the model is prepared (LUTPopulate); tinyconv builds the
- * identical table on the host and passes it in flash, in LiteRT's order (index = the
- * input byte as unsigned: 0..127, then -128..-1).
+ * built from float math when the model is prepared (LUTPopulate); int8 HARD_SWISH is a
+ * function of the one input byte too (16-bit fixed point, reference_ops::HardSwish).
+ * tinyconv builds the identical table on the host (tinyconv/codegen/lowering/
+ * elementwise.py) and passes it in flash, in LiteRT's order (index = the input byte as
+ * unsigned: 0..127, then -128..-1).
  */
 tc_status tc_lut_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
-
-/* ---- HARD_SWISH ------------------------------------------------------------------------ */
-
-/*
- * TFLite reference_ops::HardSwish (int8): 16-bit fixed point. The input is put on a
- * "hires" scale (x 128), a "reluish" factor in [0, 1] is computed from it, and the two are
- * multiplied and shifted onto the output scale. Parameters as HardSwishPrepare derives them
- * (int16 fixed-point multipliers, exponents; output_multiplier_exponent <= 0).
- */
-typedef struct {
-    int32_t input_zero_point;
-    int32_t output_zero_point;
-    int32_t reluish_multiplier_fixedpoint_int16;
-    int32_t reluish_multiplier_exponent;
-    int32_t output_multiplier_fixedpoint_int16;
-    int32_t output_multiplier_exponent;
-} tc_hard_swish_params;
-
-tc_status tc_hard_swish_s8(const tc_hard_swish_params *params, int32_t size,
-                           const int8_t *input, int8_t *output);
 
 /* ---- SOFTMAX ----------------------------------------------------------------------------- */
 

@@ -38,4 +38,12 @@
 
 #define TC_ISA_PORTABLE (!TC_ISA_MVE && !TC_ISA_DSP)
 
+/* The DSP extension's scalar instructions (SMMULR, SSAT, ...) exist on the target: every
+ * DSP core, and the Helium cores (Armv8.1-M with MVE includes them). */
+#if !TC_ISA_PORTABLE && defined(__ARM_FEATURE_DSP)
+#define TC_HAS_DSP_INSNS 1
+#else
+#define TC_HAS_DSP_INSNS 0
+#endif
+
 #endif /* TC_NN_MATH_TYPES_H */

@@ -259,7 +259,7 @@ static inline int32x4_t tc_requantize_x4(int32x4_t acc, int32_t multiplier, int3
     }
     return out;
 #else
-    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t left = shift > 0 ? (shift & 31) : 0; /* modulo 32, as tc_requantize */
     const int32_t right = shift > 0 ? 0 : -shift;
     int32x4_t x = vqrdmulhq_n_s32(vshlq_s32(acc, vdupq_n_s32(left)), multiplier);
     if (right > 0) {
@@ -283,6 +283,103 @@ static inline int32x4_t tc_requantize_x4(int32x4_t acc, int32_t multiplier, int3
 static inline int32_t tc_rounding_high_mul(int32_t a, int32_t b)
 {
     return (int32_t)(((int64_t)a * b + (1LL << 30)) >> 31);
+}
+
+/*
+ * The narrow requantization: tc_requantize plus the output offset in five instructions
+ * (LSL, SMMULR, two ADDs, ASR), where the accumulators and constants allow it:
+ * |acc| < 2^30, no left shift, 0 <= multiplier, and |high| + |add| < 2^31 below
+ * (high = floor((bound * m + 2^30) / 2^31), bound >= |acc|). Then, with m the multiplier
+ * and e = -shift:
+ * - SaturatingRoundingDoublingHighMul(acc, m) = floor((acc * m + 2^30) / 2^31)
+ *   (tc_rounding_high_mul) = floor((2 acc * m + 2^31) / 2^32): SMMULR of 2 acc, which fits
+ *   in int32;
+ * - RoundingDivideByPOT(x, e), floor(x / 2^e) plus one where the remainder exceeds
+ *   2^(e-1) - 1 (x >= 0) or 2^(e-1) (x < 0), is floor((x + 2^(e-1) - (x < 0)) / 2^e) for
+ *   e >= 1, and x for e = 0;
+ * - adding the output offset after the shift is adding offset * 2^e before it.
+ * So out = (x + (x >> 31) + add) >> e with add = 2^(e-1) + offset * 2^e for e >= 1
+ * (tc_requantize_narrow: the convolutions, whose layers the code generator checks,
+ * tinyconv.quant.narrow_requantization setting tc_per_channel_quant_params.narrow, e in
+ * [1, 31]), and out = (x + ((x >> 31) & nudge) + add) >> e with the nudge -1 for e >= 1,
+ * 0 for e = 0, one instruction more (tc_requantize_narrow_any: the elementwise kernels,
+ * whose accumulator bound is a constant of the op and whose input shifts are often 0;
+ * they check per call with tc_rq_narrow_ok, e in [0, 31]). Both are bit for bit
+ * tc_add_wrap(tc_requantize(acc, m, shift), offset). Under TC_SINGLE_ROUNDING (a build
+ * option the generated model does not know) neither check passes.
+ */
+typedef struct {
+    int32_t multiplier;
+    int32_t right; /* -shift, 0..31 */
+    int32_t nudge; /* -1 where right > 0, else 0 */
+    int32_t add;   /* 2^(right-1) (0 for right 0) + output_offset * 2^right */
+} tc_rq_narrow;
+
+static inline int tc_quant_narrow(const tc_per_channel_quant_params *quant)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    (void)quant;
+    return 0;
+#else
+    return quant->narrow != 0;
+#endif
+}
+
+/* The rule above for one (multiplier, shift, output offset) and a bound on |acc|, for
+ * tc_requantize_narrow_any (shift in [-31, 0]). */
+static inline int tc_rq_narrow_ok(int32_t multiplier, int32_t shift, int32_t output_offset,
+                                  int32_t bound)
+{
+#if defined(TC_SINGLE_ROUNDING)
+    (void)multiplier, (void)shift, (void)output_offset, (void)bound;
+    return 0;
+#else
+    if (multiplier < 0 || shift > 0 || shift < -31 || bound < 0 || bound >= (1 << 30)) {
+        return 0;
+    }
+    const int64_t high = ((int64_t)bound * multiplier + (1LL << 30)) >> 31;
+    const int64_t add = (int64_t)output_offset * (1LL << -shift) +
+                        (shift < 0 ? 1LL << (-shift - 1) : 0);
+    return high + (add < 0 ? -add : add) < (1LL << 31);
+#endif
+}
+
+static inline tc_rq_narrow tc_rq_narrow_of(int32_t multiplier, int32_t shift,
+                                           int32_t output_offset)
+{
+    tc_rq_narrow rq;
+    rq.multiplier = multiplier;
+    rq.right = -shift;
+    rq.nudge = shift < 0 ? -1 : 0;
+    rq.add = (int32_t)((shift < 0 ? 1u << (-shift - 1) : 0u) +
+                       ((uint32_t)output_offset << rq.right));
+    return rq;
+}
+
+/* floor((a * b + 2^31) / 2^32): SMMULR where the core has it. */
+static inline int32_t tc_mul_high_rounded(int32_t a, int32_t b)
+{
+#if TC_HAS_DSP_INSNS
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * b + (1LL << 31)) >> 32);
+#endif
+}
+
+/* Shift in [-31, -1] (e >= 1): the five instructions. */
+static inline int32_t tc_requantize_narrow(int32_t acc, const tc_rq_narrow *rq)
+{
+    const int32_t x = tc_mul_high_rounded(acc * 2, rq->multiplier);
+    return (x + (x >> 31) + rq->add) >> rq->right;
+}
+
+/* Shift in [-31, 0], from 2 * acc (the elementwise kernels have it doubled for free). */
+static inline int32_t tc_requantize_narrow_any(int32_t twice_acc, const tc_rq_narrow *rq)
+{
+    const int32_t x = tc_mul_high_rounded(twice_acc, rq->multiplier);
+    return (x + ((x >> 31) & rq->nudge) + rq->add) >> rq->right;
 }
 
 /*

@@ -69,9 +69,12 @@ static inline int32_t tc_add_wrap(int32_t a, int32_t b)
     return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
+/* TC_CLAMP(x, act.min, act.max), written so that GCC keeps it to two compares. */
 static inline int8_t tc_clamp_s8(int32_t x, tc_activation act)
 {
-    return (int8_t)TC_CLAMP(x, act.min, act.max);
+    x = x > act.max ? act.max : x;
+    x = x < act.min ? act.min : x;
+    return (int8_t)x;
 }
 
 #endif /* TC_NN_SUPPORT_H */

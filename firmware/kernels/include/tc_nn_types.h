@@ -19,6 +19,22 @@ typedef enum {
     TC_ARG_ERROR = -1,
 } tc_status;
 
+/*
+ * Argument checks: a kernel returns TC_ARG_ERROR for arguments it cannot run with. The
+ * firmware of a generated model is built with -DTC_ARG_CHECKS=0 (firmware/Makefile): the
+ * code generator has checked every call at export (tinyconv/ir/validate.py and the
+ * lowerings), so the checks compile away there, code and instructions. Any other build (the
+ * kernels as a library, the host and QEMU tests) keeps them.
+ */
+#ifndef TC_ARG_CHECKS
+#define TC_ARG_CHECKS 1
+#endif
+#if TC_ARG_CHECKS
+#define TC_RETURN_ARG_ERROR() return TC_ARG_ERROR
+#else
+#define TC_RETURN_ARG_ERROR() __builtin_unreachable()
+#endif
+
 /* NHWC dimensions. Filters: OHWI for conv (c = input channels per group),
  * 1HWC for depthwise, {n = output units, c = accumulation depth} for fully connected. */
 typedef struct {
@@ -45,10 +61,14 @@ typedef struct {
     int32_t max;
 } tc_activation;
 
-/* Per-output-channel requantization: real = multiplier * 2^(shift - 31). */
+/* Per-output-channel requantization: real = multiplier * 2^(shift - 31). `narrow` = 1
+ * when the code generator has checked that tc_requantize_narrow (tc_nn_simd.h) is exact
+ * for every accumulator of the layer (from its weights, bias and input zero point); the
+ * optimized kernels then take it, otherwise tc_requantize's general form. */
 typedef struct {
     const int32_t *multiplier;
     const int32_t *shift;
+    int32_t narrow;
 } tc_per_channel_quant_params;
 
 typedef struct {

@@ -95,7 +95,7 @@ tc_status tc_avgpool_s8(const tc_context *ctx, const tc_pool_params *params,
 {
     (void)ctx;
     if (tc_pool_check(params, input_dims, filter_dims, output_dims) != TC_OK) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const int32_t channels = input_dims->c;
     const int32_t row_stride = input_dims->w * channels;
@@ -107,7 +107,7 @@ tc_status tc_avgpool_s8(const tc_context *ctx, const tc_pool_params *params,
                     tc_pool_clip(params, input_dims, filter_dims, out_y, out_x);
                 const int32_t count = win.rows * win.cols;
                 if (count == 0) {
-                    return TC_ARG_ERROR; /* TFLite fails here too: nothing to average */
+                    TC_RETURN_ARG_ERROR(); /* TFLite fails here too: nothing to average */
                 }
                 const int8_t *in = image + win.y * row_stride + win.x * channels;
                 int32_t c = 0;

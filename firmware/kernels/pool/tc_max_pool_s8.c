@@ -75,7 +75,7 @@ tc_status tc_max_pool_s8(const tc_context *ctx, const tc_pool_params *params,
 {
     (void)ctx;
     if (tc_pool_check(params, input_dims, filter_dims, output_dims) != TC_OK) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const int32_t channels = input_dims->c;
     const int32_t row_stride = input_dims->w * channels;

@@ -10,10 +10,20 @@
  * multiplier with a shift of at most 32 bits).
  *
  * An axis is reduced where output_dims has 1 and input_dims does not. The loops visit
- * the output in order and, for each element, the input block that reduces into it.
+ * the output in order and, for each element, the input block that reduces into it; where
+ * channels are kept (a global average pool), four neighbouring channels at once, one
+ * word read per pixel.
  */
 #include "tc_nn_dwconv_pool.h"
-#include "tc_nn_support.h"
+#include "tc_nn_simd.h"
+
+/* The SIMD builds' requantization: tc_requantize_fast (the same bits without 64-bit
+ * arithmetic); the portable build keeps the reference. */
+#if TC_ISA_PORTABLE
+#define tc_mean_requantize tc_requantize
+#else
+#define tc_mean_requantize tc_requantize_fast
+#endif
 
 /* Extent of the input an output coordinate covers along one axis: all or just one. */
 static inline int32_t span(int32_t in_size, int32_t out_size)
@@ -30,34 +40,54 @@ tc_status tc_mean_s8(const tc_mean_params *params, const tc_dims *input_dims,
         (output_dims->h != in_h && output_dims->h != 1) ||
         (output_dims->w != in_w && output_dims->w != 1) ||
         (output_dims->c != in_c && output_dims->c != 1)) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const int32_t span_n = span(in_n, output_dims->n), span_h = span(in_h, output_dims->h);
     const int32_t span_w = span(in_w, output_dims->w), span_c = span(in_c, output_dims->c);
     const int32_t count = span_n * span_h * span_w * span_c;
     const int32_t offset_total = (int32_t)((int64_t)params->input_offset * count);
+    /* Where whole rows are reduced, the block's rows are one run of pixels. */
+    const int32_t rows = span_w == in_w ? 1 : span_h;
+    const int32_t run = span_w == in_w ? span_h * span_w : span_w;
 
     for (int32_t on = 0; on < output_dims->n; ++on) {
         for (int32_t oh = 0; oh < output_dims->h; ++oh) {
             for (int32_t ow = 0; ow < output_dims->w; ++ow) {
-                for (int32_t oc = 0; oc < output_dims->c; ++oc) {
+                for (int32_t oc = 0; oc < output_dims->c;) {
                     /* The first input element of this output's block (reduced axes at 0). */
                     const int32_t n0 = span_n == 1 ? on : 0, h0 = span_h == 1 ? oh : 0;
                     const int32_t w0 = span_w == 1 ? ow : 0, c0 = span_c == 1 ? oc : 0;
-                    int32_t sum = 0;
+                    /* Channels kept: four neighbouring outputs at once, one word per pixel. */
+                    const int32_t lanes = span_c == 1 && oc + 4 <= output_dims->c ? 4 : 1;
+                    int32_t sum[4] = {0, 0, 0, 0};
                     for (int32_t n = n0; n < n0 + span_n; ++n) {
-                        for (int32_t h = h0; h < h0 + span_h; ++h) {
-                            for (int32_t w = w0; w < w0 + span_w; ++w) {
-                                const int8_t *p = input + ((n * in_h + h) * in_w + w) * in_c + c0;
+                        for (int32_t h = h0; h < h0 + rows; ++h) {
+                            const int8_t *p = input + ((n * in_h + h) * in_w + w0) * in_c + c0;
+                            if (lanes == 4) {
+                                for (int32_t w = 0; w < run; ++w, p += in_c) {
+                                    const uint32_t v = (uint32_t)tc_read_s32(p);
+                                    sum[0] += (int8_t)v;
+                                    sum[1] += (int8_t)(v >> 8);
+                                    sum[2] += (int8_t)(v >> 16);
+                                    sum[3] += (int8_t)(v >> 24);
+                                }
+                                continue;
+                            }
+                            for (int32_t w = 0; w < run; ++w, p += in_c) {
                                 for (int32_t c = 0; c < span_c; ++c) {
-                                    sum += p[c];
+                                    sum[0] += p[c];
                                 }
                             }
                         }
                     }
-                    int32_t result = tc_requantize(sum + offset_total, params->multiplier,
-                                                   params->shift) + params->output_offset;
-                    *output++ = (int8_t)TC_CLAMP(result, INT8_MIN, INT8_MAX);
+                    for (int32_t i = 0; i < lanes; ++i) {
+                        const int32_t result = tc_mean_requantize(sum[i] + offset_total,
+                                                                  params->multiplier,
+                                                                  params->shift) +
+                                               params->output_offset;
+                        *output++ = (int8_t)TC_CLAMP(result, INT8_MIN, INT8_MAX);
+                    }
+                    oc += lanes;
                 }
             }
         }

@@ -42,7 +42,7 @@ static inline tc_status tc_pool_check(const tc_pool_params *params, const tc_dim
     if (input_dims->n != output_dims->n || input_dims->c != output_dims->c ||
         params->stride.h < 1 || params->stride.w < 1 || filter_dims->h < 1 ||
         filter_dims->w < 1) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     return TC_OK;
 }

@@ -10,7 +10,7 @@ tc_status tc_dequantize_s8_f32(const tc_affine_quant_params *params, int32_t siz
                                const int8_t *input, float *output)
 {
     if (params == NULL || input == NULL || output == NULL || size < 0) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const float scale = params->scale;
     const int32_t zero_point = params->zero_point;

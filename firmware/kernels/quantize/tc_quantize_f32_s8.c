@@ -25,7 +25,7 @@ tc_status tc_quantize_f32_s8(const tc_affine_quant_params *params, int32_t size,
                              const float *input, int8_t *output)
 {
     if (params == NULL || input == NULL || output == NULL || size < 0) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const float scale = params->scale;
     const int32_t zero_point = params->zero_point;

@@ -16,7 +16,7 @@ tc_status tc_requantize_s8(const tc_requantize_params *params, int32_t size,
                            const int8_t *input, int8_t *output)
 {
     if (params == NULL || input == NULL || output == NULL || size < 0) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const tc_requantize_params p = *params;
     if (tc_is_identity(p.multiplier, p.shift)) {

@@ -55,7 +55,7 @@ tc_status tc_concatenation_s8(const tc_concat_params *params, const tc_concat_in
                               const int8_t *const *inputs, int8_t *output)
 {
     if (params->num_inputs < 1 || params->outer_size < 0) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const int full_range = params->activation.min <= INT8_MIN && params->activation.max >= INT8_MAX;
     for (int32_t k = 0; k < params->outer_size; ++k) {

@@ -24,7 +24,7 @@ tc_status tc_pad_s8(const tc_pad_params *params, const tc_dims *input_dims,
     if (before->n < 0 || before->h < 0 || before->w < 0 || before->c < 0 ||
         output_dims->n < before->n + input_dims->n || output_dims->h < before->h + input_dims->h ||
         output_dims->w < before->w + input_dims->w || output_dims->c < before->c + input_dims->c) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     const int value = (int8_t)params->pad_value;
     const size_t out_c = (size_t)output_dims->c;

@@ -26,7 +26,7 @@ tc_status tc_transpose_s8(const tc_transpose_params *params, const int8_t *input
     for (int32_t d = 0; d < D; ++d) {
         const int32_t from = params->perm[d];
         if (from < 0 || from >= D || (seen & (1 << from)) != 0) {
-            return TC_ARG_ERROR;
+            TC_RETURN_ARG_ERROR();
         }
         seen |= 1 << from;
         out_shape[d] = params->input_shape[from];

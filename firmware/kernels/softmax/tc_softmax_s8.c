@@ -8,7 +8,7 @@ tc_status tc_softmax_s8(const tc_softmax_params *params, int32_t num_rows, int32
                         const int8_t *input, int8_t *output)
 {
     if (!tc_softmax_args_valid(params, num_rows, row_size, input, output)) {
-        return TC_ARG_ERROR;
+        TC_RETURN_ARG_ERROR();
     }
     for (int32_t r = 0; r < num_rows; ++r) {
         tc_softmax_row(params, input + r * row_size, row_size, 8, output + r * row_size, NULL);

@@ -15,8 +15,9 @@ import numpy as np
 
 from ...ir.graph import Tensor
 from ...ir.ops import Conv2D, FullyConnected, Op
-from ...quant import (activation_range, bias_scale_accepted, effective_scale,
-                      quantize_multiplier)
+from ...quant import (accumulator_bounds, activation_range, bias_scale_accepted,
+                      effective_scale, narrow_requantization, quantize_multiplier,
+                      wrap_int32_array)
 from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, conv_padding, dims,
                    dims_of, lowering, require, tile)
 
@@ -27,16 +28,24 @@ def check_quantized(op: Op, x: Tensor, w: Tensor, y: Tensor) -> None:
 
 
 def per_channel_quant(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor,
-                      channels: int) -> str:
-    """Multipliers exactly as TFLite's PopulateConvolutionQuantizationParams: in double."""
+                      channels: int, bias: Tensor | None, channel_axis: int,
+                      weight_zero_point: int = 0) -> str:
+    """Multipliers exactly as TFLite's PopulateConvolutionQuantizationParams: in double;
+    `narrow` where the weights, bias and zero points allow the short requantization."""
     check_quantized(op, x, w, y)
     mults, shifts = np.zeros(channels, np.int32), np.zeros(channels, np.int32)
     for c in range(channels):
         real = effective_scale(x.quant.s, w.quant.scale_at(c), y.quant.s)
         mults[c], shifts[c] = quantize_multiplier(real)
+    narrow = w.data is not None and (bias is None or bias.data is not None) and \
+        narrow_requantization(accumulator_bounds(w.data, channel_axis,
+                                                 None if bias is None else bias.data,
+                                                 x.quant.zp, weight_zero_point),
+                              mults, shifts, y.quant.zp)
     return ctx.param("tc_per_channel_quant_params", CStruct({
         "multiplier": CExpr(ctx.const_array(mults, "int32_t", f"{op.name}_mult")),
         "shift": CExpr(ctx.const_array(shifts, "int32_t", f"{op.name}_shift")),
+        "narrow": int(narrow),
     }), "quant")
 
 
@@ -49,6 +58,23 @@ def check_int8_io(op: Op) -> None:
     for t in op.activation_inputs() + op.outputs:
         require(t.dtype.name == "INT8", op, f"tensor {t.name!r} is {t.dtype.name}, "
                 "only int8 activations are supported")
+
+
+def folded_input_offset(op: Conv2D, ctx: LowerContext) -> str | None:
+    """For a convolution without padding (every tap reads the input): the input offset's
+    contribution folded into the bias at export, bias'[c] = bias[c] - x_zp * sum(w[c]) in
+    int32 (wrapping, as the kernel's sum would), so the kernel runs with input_offset 0 and
+    computes sum(w * x) + bias': the same int32 accumulator, with no per-channel weight sum
+    at run time. Only where the op has a bias (replaced: no extra flash unless another op
+    shares that bias tensor), and then also at zero point 0, so that the flash a model
+    needs does not depend on its zero points (the search's graph has placeholder ones).
+    None otherwise."""
+    x, w, bias = op.x, op.filter, op.bias
+    if w.data is None or bias is None or bias.data is None:
+        return None
+    sums = np.asarray(w.data, np.int64).reshape(w.shape[0], -1).sum(axis=1)
+    folded = wrap_int32_array(np.asarray(bias.data, np.int64) - x.quant.zp * sums)
+    return ctx.const_array(folded, "int32_t", f"{op.name}_bias")
 
 
 @lowering(Conv2D)
@@ -65,16 +91,19 @@ def lower_conv(op: Conv2D, ctx: LowerContext) -> KernelCall:
     _, kh, kw, _ = w.shape
     (sh, sw), (dh, dw) = op.stride, op.dilation
     act = activation_range(op.activation, y.quant.s, y.quant.zp)
+    folded_bias = folded_input_offset(op, ctx) if op.is_pointwise else None
     params = ctx.param("tc_conv_params", CStruct({
-        "input_offset": -x.quant.zp,
+        "input_offset": -x.quant.zp if folded_bias is None else 0,
         "output_offset": y.quant.zp,
         "stride": tile(sh, sw),
         "padding": tile(conv_padding(ih, kh, sh, dh, oh), conv_padding(iw, kw, sw, dw, ow)),
         "dilation": tile(dh, dw),
         "activation": activation(*act),
     }), "conv_params")
-    quant = per_channel_quant(op, ctx, x, w, y, oc)
-    bias_dims, bias = bias_args(ctx, op.bias, oc)
+    quant = per_channel_quant(op, ctx, x, w, y, oc, op.bias, channel_axis=0)
+    # The folded bias replaces the op's own (whose array then is not emitted at all).
+    bias_dims, bias = bias_args(ctx, None if folded_bias else op.bias, oc)
+    bias = folded_bias or bias
     function = "tc_convolve_1x1_s8" if op.is_pointwise else "tc_convolve_s8"
     return KernelCall(function, [
         ctx.scratch(), params, quant,
@@ -151,7 +180,13 @@ def lower_fully_connected(op: FullyConnected, ctx: LowerContext) -> KernelCall:
     return _fully_connected(op, ctx, "tc_fully_connected_f64_s8", f64_scales)
 
 
+def fc_per_channel_quant(op: FullyConnected, ctx: LowerContext, x: Tensor, w: Tensor,
+                         y: Tensor, units: int) -> str:
+    return per_channel_quant(op, ctx, x, w, y, units, op.bias, channel_axis=0,
+                             weight_zero_point=0 if w.quant.per_channel else w.quant.zero_point[0])
+
+
 def fully_connected_fixed_point(op: FullyConnected, ctx: LowerContext) -> KernelCall:
     """Bit-exact with TFLite Micro (and CMSIS-NN): the fixed-point multiplier per unit.
     For an export that must match TFLM rather than LiteRT."""
-    return _fully_connected(op, ctx, "tc_fully_connected_s8", per_channel_quant)
+    return _fully_connected(op, ctx, "tc_fully_connected_s8", fc_per_channel_quant)

@@ -61,7 +61,7 @@ def lower_depthwise(op: DepthwiseConv2D, ctx: LowerContext) -> KernelCall:
         "dilation": tile(dh, dw),
         "activation": activation(*act),
     }), "dw_params")
-    quant = per_channel_quant(op, ctx, x, w, y, oc)
+    quant = per_channel_quant(op, ctx, x, w, y, oc, op.bias, channel_axis=3)
     bias_dims, bias = bias_args(ctx, op.bias, oc)
     if ctx.inplace:
         require(op.inplace_input() == 0, op, "in place needs depth multiplier 1 and 1 batch")

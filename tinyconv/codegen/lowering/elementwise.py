@@ -4,7 +4,8 @@ Each lowering computes the kernel's parameters exactly as the op's Prepare() in 
 computes them (tensorflow/lite/kernels/{add,sub,mul,activations,quantize}.cc): the same
 float or double arithmetic in the same order, then TFLite's QuantizeMultiplier. Where
 LiteRT's reference kernel is a 256-entry table built from float math (int8 LOGISTIC and
-TANH), the identical table is built here and emitted as a const array.
+TANH), the identical table is built here and emitted as a const array; int8 HARD_SWISH, a
+function of one input byte too, becomes such a table of its integer arithmetic.
 """
 
 from __future__ import annotations
@@ -257,10 +258,77 @@ def hard_swish_params(op: HardSwish) -> dict:
     }
 
 
+INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
+
+
+def _int16(x: int) -> int:
+    """A C cast to int16_t (wraps)."""
+    return (x + 2**15) % 2**16 - 2**15
+
+
+def _div_2_15(x: int) -> int:
+    """x / 2^15 in C: toward zero."""
+    return abs(x) >> 15 if x >= 0 else -(abs(x) >> 15)
+
+
+def _srdhm16(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16 (truncating division)."""
+    if a == b == INT16_MIN:
+        return INT16_MAX
+    ab = a * b
+    nudge = (1 << 14) if ab >= 0 else 1 - (1 << 14)
+    return _int16(_div_2_15(ab + nudge))
+
+
+def _sdhm16(a: int, b: int) -> int:
+    """TFLite's SaturatingDoublingHighMul on int16: the product / 2^15 toward zero."""
+    if a == b == INT16_MIN:
+        return INT16_MAX
+    return _int16(_div_2_15(a * b))
+
+
+def _rdbpot16(x: int, exponent: int) -> int:
+    """gemmlowp RoundingDivideByPOT on int16, with its int16 mask for exponents >= 16."""
+    mask = _int16((1 << exponent) - 1)
+    remainder = _int16(x & mask)
+    threshold = _int16((mask >> 1) + (1 if x < 0 else 0))
+    return _int16((x >> exponent) + (1 if remainder > threshold else 0))
+
+
+def hard_swish_lut(p: dict) -> np.ndarray:
+    """TFLite's reference_ops::HardSwish (int8) on every input code, as a 256-entry table in
+    tc_lut_s8's order, so the firmware does one lookup per element. 16-bit fixed point:
+      hires   = (in - input_zero_point) * 128                (input scale / 128)
+      preout  = SRDHM16(hires, output_multiplier)            (output scale, before its shift)
+      reluish = hires rescaled so that +-3.0 maps to +-32768, saturating, then moved from
+                [-1, 1] to [0, 1]
+      out     = RoundingDivideByPOT(SDHM16(reluish, preout), -output_exponent) + output_zp
+    SRDHM16 rounds; SDHM16 truncates (TFLite's choice, to cancel the others' rounding bias)."""
+    relu_exp = p["reluish_multiplier_exponent"]
+    table = np.zeros(256, np.int8)
+    for value in range(INT8_MIN, INT8_MAX + 1):
+        hires = _int16((value - p["input_zero_point"]) * 128)
+        preshift_output = _srdhm16(hires, p["output_multiplier_fixedpoint_int16"])
+        reluish = hires
+        if relu_exp > 0:  # all but the last bit of left shift first
+            reluish = min(max(reluish << (relu_exp - 1), INT16_MIN), INT16_MAX)
+        reluish = _srdhm16(reluish, p["reluish_multiplier_fixedpoint_int16"])
+        if relu_exp > 0:
+            reluish = min(max(reluish * 2, INT16_MIN), INT16_MAX)
+        elif relu_exp < 0:
+            reluish = _rdbpot16(reluish, -relu_exp)
+        reluish = _int16((reluish + (1 << 15)) >> 1)
+        preshift = _sdhm16(reluish, preshift_output)
+        # TFLite adds the zero point in int16, then clamps to int8.
+        y = _int16(_rdbpot16(preshift, -p["output_multiplier_exponent"]) +
+                   p["output_zero_point"])
+        table[value & 0xFF] = min(max(y, INT8_MIN), INT8_MAX)
+    return table
+
+
 @lowering(HardSwish)
 def lower_hard_swish(op: HardSwish, ctx: LowerContext) -> KernelCall:
-    params = _param(ctx, "tc_hard_swish_params", hard_swish_params(op), "hswish_params")
-    return _unary_call("tc_hard_swish_s8", params, op, ctx)
+    return _lut_call(op, ctx, hard_swish_lut(hard_swish_params(op)), "hswish_lut")
 
 
 # -- LOGISTIC, TANH: LiteRT's float-built lookup tables -------------------------------------------

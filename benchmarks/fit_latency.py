@@ -1,0 +1,340 @@
+"""Fit the latency model (tinyconv/cost.py) on per-layer instruction counts, and report it;
+also the search's code-size line (cost.CODE_BYTES) on the mcunet configs' builds.
+
+Training data, per-layer counts from `tinyconv profile` (QEMU TCG plugin):
+- benchmarks/results/kernels.json: the kernel benchmark's 7 models on Cortex-M4, M7, M55
+  (rerun benchmarks/kernel_benchmark.py first when the kernels change);
+- benchmarks/results/latency_fit.json (this script's --measure): mcunet configs of the
+  search space (what --max-instructions prices) on Cortex-M4, M7, M55 and M3, and the
+  kernel benchmark's models on Cortex-M3 (the portable C kernels, ISA "ref").
+
+For each ISA (dsp: M4 + M7, mve: M55, ref: M3), non-negative least squares over every
+measured layer, each layer's row weighted by 1 / its model's count (every model counts
+alike, whatever its size), then reweighted a few rounds towards the models the fit misses
+most (the goal is a bound on every model's relative error). Rewrites the table between
+the FITTED markers of tinyconv/cost.py and prints, per model and CPU, the estimate
+against the measured count; exits 1 when one is off by more than cost.TOLERANCE.
+
+    python benchmarks/fit_latency.py [--measure [--cpus ...] [--firmware-dir D]]
+                                     [--held-out] [--kernels-json F] [--no-write]
+After a kernel change: python benchmarks/kernel_benchmark.py &&
+                       python benchmarks/fit_latency.py --measure --held-out
+(--measure: ~47 profiles, a few minutes; TensorFlow converts a config the first time.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+from tinyconv import cost, targets  # noqa: E402
+from tinyconv.ir.graph import Graph  # noqa: E402
+from tinyconv.ir.ops import Isa  # noqa: E402
+from tinyconv.planner import Plan, plan_memory  # noqa: E402
+from tinyconv.space import ArchConfig, SearchSpace  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+KERNELS_JSON = RESULTS / "kernels.json"
+FIT_JSON = RESULTS / "latency_fit.json"
+COST_PY = ROOT / "tinyconv" / "cost.py"
+FIT_CPUS = ["cortex-m4", "cortex-m7", "cortex-m55", "cortex-m3"]
+CLASSES = 10
+
+
+def _configs() -> dict[str, tuple[ArchConfig, int]]:
+    """The search-space configs measured (name -> config, input channels): MobileNetV2's own
+    choices at two scales, the search benchmark's winner, tests/unit/test_space.py's fixed
+    config (every kernel size and expansion, residual adds, 1 channel), and random ones at
+    48-112 px."""
+    configs = {
+        "mcunet-mbv2-0.35-64": (ArchConfig.mobilenetv2(0.35, 64), 3),
+        "mcunet-mbv2-0.6-48": (ArchConfig.mobilenetv2(0.6, 48), 3),
+        "mcunet-winner": (ArchConfig(0.7, 48, (1, 2, 1, 4, 3, 1, 1),
+                                     (5, 7, 7, 5, 7, 7, 3, 5, 7, 7, 3, 3, 5),
+                                     (4, 3, 6, 6, 3, 4, 6, 6, 4, 3, 3, 3, 4)), 3),
+        "mcunet-fixed": (ArchConfig(0.35, 48, (1, 2, 1, 2, 1, 2, 1),
+                                    (3, 5, 7, 3, 5, 7, 3, 3, 5, 7),
+                                    (3, 4, 6, 3, 4, 6, 3, 3, 4, 6)), 1),
+    }
+    rng = random.Random(4)  # test_space.py's SEED: its two random built configs
+    space = SearchSpace(resolutions=(48, 64, 80))
+    for i in range(2):
+        configs[f"mcunet-rand{i}"] = (space.sample(rng), rng.choice((1, 3)))
+    rng = random.Random(11)
+    space = SearchSpace(widths=(0.2, 0.35, 0.5, 0.75, 1.0), resolutions=(64, 80, 96, 112))
+    for i in range(2, 6):
+        configs[f"mcunet-rand{i}"] = (space.sample(rng), 3)
+    return configs
+
+
+# --- graphs ------------------------------------------------------------------------------
+def _tflite(name: str, run: dict) -> bytes:
+    if "arch" in run:
+        import zoo_models
+        cfg = ArchConfig.from_dict(run["arch"])
+        spec = zoo_models.Spec("mcunet", (cfg.resolution, cfg.resolution, run["channels"]),
+                               run["classes"], cfg.width, cfg.zoo_params(), classifier_bias=True)
+        return zoo_models.converted_spec("space", spec)  # test_space.py's cache too
+    import kernel_benchmark
+    return kernel_benchmark.MODELS[name][1]()
+
+
+_graphs: dict[str, Graph] = {}
+
+
+def _graph(run: dict) -> Graph:
+    """The IR of a run's model: mcunet configs from ArchConfig.graph (no TensorFlow; the
+    same ops as the converted model, test_space.py checks), the others imported."""
+    name = run["name"]
+    if name not in _graphs:
+        if "arch" in run:
+            _graphs[name] = ArchConfig.from_dict(run["arch"]).graph(run["channels"],
+                                                                    run["classes"])
+        else:
+            from tinyconv.ir.tflite_import import import_tflite
+            _graphs[name] = import_tflite(_tflite(name, run), source=name)
+    return _graphs[name]
+
+
+_plans: dict[tuple[str, str], Plan] = {}
+
+
+def _plan(run: dict) -> Plan:
+    """The run's memory plan, as deploy.prepare makes it (it decides im2col scratch)."""
+    key = run["name"], _isa(run)
+    if key not in _plans:
+        _plans[key] = plan_memory(_graph(run), Isa(_isa(run)))
+    return _plans[key]
+
+
+# --- measure -----------------------------------------------------------------------------
+def _profile_row(name: str, blob: bytes, cpu: str, extra: dict,
+                 firmware_dir: Path | None) -> dict:
+    from tinyconv.profile import profile
+    start = time.time()
+    r = profile(blob, targets.board_for(cpu, None), source=name, firmware_dir=firmware_dir)
+    if r.mismatched_bytes:
+        raise SystemExit(f"{name} on {cpu}: {r.mismatched_bytes} bytes differ from LiteRT")
+    layers = [{k: v for k, v in asdict(x).items() if k != "functions"} for x in r.layers]
+    print(f"  {name:<22} {cpu:<11} {r.instructions:>12,} instructions "
+          f"({time.time() - start:.1f} s)", flush=True)
+    return {"name": name, "cpu": cpu, "board": r.board, "kernels": r.kernels,
+            "instructions": r.instructions, "profiled_instructions": r.profiled_instructions,
+            "macs": r.macs, "code_bytes": r.code_bytes, **extra, "layers": layers}
+
+
+def measure(cpus: list[str], firmware_dir: Path | None = None) -> list[dict]:
+    import kernel_benchmark
+    from tinyconv.ir.tflite_import import import_tflite
+    rows = []
+    for name, (cfg, channels) in _configs().items():
+        extra = {"arch": cfg.to_dict(), "channels": channels, "classes": CLASSES}
+        blob = _tflite(name, extra)
+        ours, real = cfg.graph(channels, CLASSES), import_tflite(blob)
+        if [op.kind for op in ours.ops] != [op.kind for op in real.ops]:
+            raise SystemExit(f"{name}: ArchConfig.graph differs from the converted model")
+        rows += [_profile_row(name, blob, cpu, extra, firmware_dir) for cpu in cpus]
+    if "cortex-m3" in cpus:  # the kernel benchmark runs M4, M7, M55 only
+        for name, (_, load) in kernel_benchmark.MODELS.items():
+            rows.append(_profile_row(name, load(), "cortex-m3", {}, firmware_dir))
+    return rows
+
+
+# --- fit ---------------------------------------------------------------------------------
+def _isa(run: dict) -> str:
+    return "ref" if run["kernels"] == "ref" else targets.board_for(run["cpu"], None).isa.value
+
+
+def _columns() -> list[tuple[str, str]]:
+    return [(c, f) for c, fs in cost.CLASS_FEATURES.items() for f in fs]
+
+
+def _design(run: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Rows: the run's measured layers; columns: (class, feature) pairs."""
+    ops, plan = {op.index: op for op in _graph(run).ops}, _plan(run)
+    cols = {c: i for i, c in enumerate(_columns())}
+    a = np.zeros((len(run["layers"]), len(cols)))
+    b = np.zeros(len(run["layers"]))
+    for i, layer in enumerate(run["layers"]):
+        op = ops[layer["op_index"]]
+        if op.kind != layer["kind"]:
+            raise SystemExit(f"{run['name']}: op {op.index} is {op.kind}, measured "
+                             f"{layer['kind']}: the model changed, rerun the measurements")
+        cls, f = cost.cost_class(op), cost.features(op, plan)
+        for feature in cost.CLASS_FEATURES[cls]:
+            a[i, cols[cls, feature]] = f[feature]
+        b[i] = layer["instructions"]
+    return a, b
+
+
+def fit(runs: list[dict], rounds: int = 30) -> dict[str, dict[str, float]]:
+    from scipy.optimize import nnls
+    designs = [_design(run) for run in runs]
+    # Scale columns so NNLS works on numbers of one size.
+    a_all = np.vstack([a for a, _ in designs])
+    scale = np.maximum(np.abs(a_all).max(axis=0), 1.0)
+    weights = np.ones(len(runs))
+    for _ in range(rounds):
+        rows, rhs = [], []
+        for w, (a, b) in zip(weights, designs):
+            rows.append(a / scale * (w / b.sum()))
+            rhs.append(b * (w / b.sum()))
+        x, _ = nnls(np.vstack(rows), np.concatenate(rhs), maxiter=50 * a_all.shape[1])
+        errors = np.array([abs((a / scale @ x).sum() / b.sum() - 1) for a, b in designs])
+        weights *= 1 + errors / max(errors.max(), 1e-9)  # lean on the worst-fitted models
+    coef = x / scale
+    table: dict[str, dict[str, float]] = {}
+    for (cls, feature), value in zip(_columns(), coef):
+        if value > 0:
+            table.setdefault(cls, {})[feature] = float(f"{value:.4g}")
+    return table
+
+
+def write_table(coeffs: dict[str, dict[str, dict[str, float]]]) -> None:
+    lines = ["COEFFS: dict[str, dict[str, dict[str, float]]] = {"]
+    for isa, table in coeffs.items():
+        lines.append(f"    \"{isa}\": {{")
+        for cls, row in table.items():
+            line = f"        \"{cls}\": {{"
+            for feature, value in row.items():
+                item = f"\"{feature}\": {value!r}"
+                if len(line) + len(item) + 3 > 99:
+                    lines.append(line.rstrip())
+                    line = " " * 12
+                line += item + ", "
+            lines.append(line[:-2] + "},")
+        lines.append("    },")
+    lines.append("}")
+    text = COST_PY.read_text()
+    new, n = re.subn(r"(# BEGIN FITTED \([^\n]*\n).*?(\n# END FITTED\n)",
+                     lambda m: m.group(1) + "\n".join(lines) + m.group(2), text, flags=re.S)
+    if n != 1:
+        raise SystemExit(f"{COST_PY}: no FITTED markers")
+    COST_PY.write_text(new)
+
+
+def fit_code(runs: list[dict]) -> dict[str, tuple[float, float]]:
+    """cost.CODE_BYTES: per ISA, least squares of the mcunet configs' code bytes (flash
+    without the constant arrays) on (1, ops)."""
+    out = {}
+    for isa in ("dsp", "mve", "ref"):
+        rows = [r for r in runs if "arch" in r and _isa(r) == isa and "code_bytes" in r]
+        if len(rows) < 2:
+            continue
+        ops = np.array([sum(1 for op in _graph(r).ops if not op.is_alias) for r in rows], float)
+        a = np.stack([np.ones_like(ops), ops], axis=1)
+        base, per_op = np.linalg.lstsq(a, np.array([r["code_bytes"] for r in rows], float),
+                                       rcond=None)[0]
+        out[isa] = (round(float(base), 1), round(float(per_op), 2))
+        errors = [(base + per_op * n) / r["code_bytes"] - 1 for n, r in zip(ops, rows)]
+        print(f"code bytes {isa}: {base:.0f} + {per_op:.1f} x ops, error "
+              f"{min(errors):+.2%} .. {max(errors):+.2%} on {len(rows)} builds")
+    return out
+
+
+def write_code_table(table: dict[str, tuple[float, float]]) -> None:
+    lines = ["CODE_BYTES: dict[str, tuple[float, float]] = {"]
+    lines += [f"    \"{isa}\": ({base!r}, {per_op!r})," for isa, (base, per_op) in table.items()]
+    lines.append("}")
+    text = COST_PY.read_text()
+    new, n = re.subn(r"(# BEGIN FITTED CODE[^\n]*\n).*?(\n# END FITTED CODE)",
+                     lambda m: m.group(1) + "\n".join(lines) + m.group(2), text, flags=re.S)
+    if n != 1:
+        raise SystemExit(f"{COST_PY}: no FITTED CODE markers")
+    COST_PY.write_text(new)
+
+
+def _estimate(run: dict, coeffs: dict) -> int:
+    return cost.estimate(_graph(run), Isa(_isa(run)), _plan(run), coeffs).instructions
+
+
+def held_out(runs: list[dict]) -> dict[tuple[str, str], int]:
+    """Each model's estimate from a table fitted without it (all its CPUs left out): how
+    the model does on networks it has not seen, as the search's are. A cost class only
+    that model has is then unpriced (0), which this shows too."""
+    out = {}
+    for name in dict.fromkeys(r["name"] for r in runs):
+        rest = [r for r in runs if r["name"] != name]
+        table = {_isa(r): fit([x for x in rest if _isa(x) == _isa(r)]) for r in rest}
+        for run in runs:
+            if run["name"] == name and _isa(run) in table:
+                out[name, run["cpu"]] = _estimate(run, table)
+    return out
+
+
+def report(runs: list[dict], coeffs: dict, loo: dict[tuple[str, str], int]) -> float:
+    """Per model and CPU: measured, estimated, error, and the held-out error. Returns the
+    worst |error| on M4/M7/M55 (the kernel benchmark's models and the mcunet configs)."""
+    print(f"\n{'model':<22} {'CPU':<11} {'ISA':<4} {'measured':>13} {'estimate':>13} "
+          f"{'error':>7} {'held out':>9}")
+    worst = 0.0
+    for run in runs:
+        est = _estimate(run, coeffs)
+        err = est / run["instructions"] - 1
+        if run["cpu"] != "cortex-m3":
+            worst = max(worst, abs(err))
+        held = loo.get((run["name"], run["cpu"]))
+        held_text = f"{held / run['instructions'] - 1:>+9.1%}" if held is not None else ""
+        flag = "  <-- over tolerance" if abs(err) > cost.TOLERANCE else ""
+        print(f"{run['name']:<22} {run['cpu']:<11} {_isa(run):<4} {run['instructions']:>13,} "
+              f"{est:>13,} {err:>+7.1%} {held_text}{flag}")
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure", action="store_true",
+                        help=f"profile the mcunet configs (and the benchmark models on M3) "
+                             f"first, writing {FIT_JSON.relative_to(ROOT)}")
+    parser.add_argument("--cpus", default=",".join(FIT_CPUS), help="with --measure")
+    parser.add_argument("--firmware-dir", type=Path,
+                        help="with --measure: build against another firmware tree (as "
+                             "kernel_benchmark.py --firmware-dir)")
+    parser.add_argument("--kernels-json", type=Path, default=KERNELS_JSON,
+                        help="the kernel benchmark's results")
+    parser.add_argument("--fit-json", type=Path, default=FIT_JSON)
+    parser.add_argument("--no-write", action="store_true",
+                        help="report the fit without rewriting tinyconv/cost.py")
+    parser.add_argument("--held-out", action="store_true",
+                        help="also fit without each model in turn and show its error then")
+    args = parser.parse_args()
+    if args.measure:
+        rows = measure([c for c in args.cpus.split(",") if c], args.firmware_dir)
+        args.fit_json.write_text(json.dumps({"runs": rows}, indent=1) + "\n")
+    runs = [r for r in json.loads(args.kernels_json.read_text())["runs"] if "error" not in r]
+    runs += json.loads(args.fit_json.read_text())["runs"]
+    by_isa: dict[str, list[dict]] = {}
+    for run in runs:
+        by_isa.setdefault(_isa(run), []).append(run)
+    coeffs = {isa: fit(by_isa[isa]) for isa in ("dsp", "mve", "ref") if isa in by_isa}
+    worst = report(runs, coeffs, held_out(runs) if args.held_out else {})
+    print(f"\nworst error (M4/M7/M55): {worst:.1%}  (tolerance {cost.TOLERANCE:.0%})")
+    for isa, table in coeffs.items():
+        print(f"\n{isa}:")
+        for cls, row in table.items():
+            print(f"  {cls:<17} " + "  ".join(f"{k} {v:g}" for k, v in row.items()))
+    code = fit_code(runs)
+    if not args.no_write:
+        write_table(coeffs)
+        if code:
+            write_code_table(code)
+        print(f"\nwrote {COST_PY.relative_to(ROOT)}")
+    if worst > cost.TOLERANCE:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -92,9 +92,15 @@ def lower_pool(op: Pool2D, ctx: LowerContext) -> KernelCall:
     # LiteRT only DCHECKs that input and output share quantization and never rescales:
     # the activation clamp uses the output's parameters, the values pass through.
     act = activation_range(op.activation, y.quant.s, y.quant.zp)
+    pad_h, pad_w = conv_padding(ih, fh, sh, 1, oh), conv_padding(iw, fw, sw, 1, ow)
+    # A window wholly in the padding has nothing to average (LiteRT fails there too); the
+    # firmware's kernels do not check it at run time (TC_ARG_CHECKS), so it is refused here.
+    for size, filt, stride, pad, out in ((ih, fh, sh, pad_h, oh), (iw, fw, sw, pad_w, ow)):
+        require(all(o * stride - pad < size and o * stride - pad + filt > 0
+                    for o in range(out)), op, "a pooling window lies wholly in the padding")
     params = ctx.param("tc_pool_params", CStruct({
         "stride": tile(sh, sw),
-        "padding": tile(conv_padding(ih, fh, sh, 1, oh), conv_padding(iw, fw, sw, 1, ow)),
+        "padding": tile(pad_h, pad_w),
         "activation": activation(*act),
     }), "pool_params")
     function = "tc_avgpool_s8" if isinstance(op, AveragePool2D) else "tc_max_pool_s8"

@@ -50,12 +50,12 @@ def hand_scaled_mobilenetv2(space, budget, board, channels: int, classes: int):
 def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budget,
             samples: int) -> dict:
     from tinyconv.search.result import footprint
-    from tinyconv.defaults import DEFAULT_STACK_BYTES
     from tinyconv.verify import verify
 
     tflite = tflite_path.read_bytes()
+    # The stack the search reserved: its default, the model's computed bound (stack.py).
     _, _, numbers = footprint(arch, tflite, str(tflite_path), board, budget.sram, budget.flash,
-                              DEFAULT_STACK_BYTES)
+                              None)
     report = verify(tflite, board, source=str(tflite_path), n=samples, sram=budget.sram,
                     flash=budget.flash)
     return {
@@ -81,18 +81,21 @@ def refresh_estimates(path: Path) -> None:
     from tinyconv.targets import get_board
 
     result = json.loads(path.read_text())
+    # The stack that run reserved (runs before the computed bound reserved 8 KiB).
+    stack = result.get("stack_bytes", DEFAULT_STACK_BYTES)
     board = get_board(result["board"])
     channels, classes = 3, 10  # cifar10
     for row in result["rows"]:
         cost = ArchConfig.from_dict(row["arch"]).cost(board, channels, classes,
-                                                      stack_bytes=DEFAULT_STACK_BYTES)
+                                                      stack_bytes=stack)
         row.update(predicted_peak_sram_bytes=cost.peak_sram, flash_estimate_bytes=cost.flash,
                    instructions_estimate=cost.instructions)
         print(f"{row['name']}: instructions estimate {cost.instructions:,} vs measured "
               f"{row['instructions_per_inference']:,} "
               f"({cost.instructions / row['instructions_per_inference'] - 1:+.1%})")
     for g in result["baseline_grid"]:
-        cost = ArchConfig.mobilenetv2(g["width"], g["resolution"]).cost(board, channels, classes)
+        cost = ArchConfig.mobilenetv2(g["width"], g["resolution"]).cost(board, channels, classes,
+                                                                       stack_bytes=stack)
         g.update(peak_sram=cost.peak_sram, flash=cost.flash, macs=cost.macs)
     path.write_text(json.dumps(result, indent=2) + "\n")
 
@@ -147,7 +150,8 @@ def main() -> None:
         workers=args.workers, proxy=ProxySettings(dataset=DATASET, train_images=args.proxy_images,
                                                   val_images=1000, epochs=args.proxy_epochs),
         final=final)
-    outcome = run_search(opts, search_dir, board, resume=search_dir.exists())
+    outcome = run_search(opts, search_dir, board,
+                         resume=(search_dir / "search.json").exists())
     cands = outcome.candidates
     candidate_seconds = sum(c.seconds for c in cands)   # each candidate's own evaluation time
     winner_metrics = json.loads((search_dir / "final" / "metrics.json").read_text())
@@ -161,6 +165,7 @@ def main() -> None:
                     args.verify_samples)]
     result = {
         "dataset": DATASET, "board": board.name, "budget": budget.to_dict(),
+        "stack_bytes": None,  # reserved: each model's computed stack bound (tinyconv/stack.py)
         "final_training": asdict(final), "proxy": asdict(opts.proxy),
         "search": {"candidates": len(cands), "evaluated_this_run": outcome.evaluations,
                    "evolution_wall_seconds": round(outcome.search_seconds, 1),

@@ -9,8 +9,22 @@ STACK_SIZE (on the make command line, or in an exported project's config.mk).
 # The board used when neither --target nor --board is given (an emulated Cortex-M7).
 DEFAULT_BOARD = "qemu-m7"
 
-# Stack reserved in RAM for the app and kernels (the linker's .stack region, STACK_SIZE).
+# Stack reserved in RAM for the app and kernels (the linker's .stack region, STACK_SIZE)
+# when no bound is computed: on the host build (its stack is the OS's), where the Arm
+# toolchain is missing, and for builds of hand-written test models. Everywhere else
+# `deploy.prepare` reserves the compiler's bound (tinyconv/stack.py) unless --stack is given.
 DEFAULT_STACK_BYTES = 8 * 1024
+
+# The computed stack bound's allowances on top of the heaviest call path:
+# - a fault taken at the deepest point: the CPU pushes its exception frame on the same
+#   stack (26 words with the floating-point context, Armv7-M and Armv8.1-M alike, plus 4
+#   bytes of alignment padding: 108 B), then the fault reporter runs on it (its path is
+#   measured like any other);
+# - STACK_MARGIN_PERCENT of the whole, for what the static analysis only estimates: the
+#   search's bound compiles no model (tc_model_invoke's frame is an upper estimate, the
+#   app's frames come from a probe model), and a debugger or board code may add frames.
+EXCEPTION_FRAME_BYTES = 108
+STACK_MARGIN_PERCENT = 10
 
 # Static RAM of the app and runtime beside the arena (semihosting buffers, counters): the
 # budget check adds it to the arena and the stack.

@@ -1,8 +1,10 @@
 """Import -> plan -> generate C -> a buildable firmware project, with the budget checked.
 
 The budget check uses the same numbers the firmware will: the planned arena, the reserved
-stack and the runtime's own static RAM. The linker script's RAM length (set to the same
-budget) is the backstop.
+stack and the runtime's own static RAM. The reserved stack is, unless the caller gives one,
+the compiler's bound for this model (tinyconv/stack.py): estimated here without compiling,
+then made exact (`settle_stack`) where the model is compiled, at export and verify. The
+linker script's RAM length (set to the same budget) is the backstop.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import FIRMWARE_DIR
+from . import FIRMWARE_DIR, stack
 from .codegen.emit import ModelSource, generate, write_model
 from .defaults import DEFAULT_STACK_BYTES, RUNTIME_RAM_BYTES  # re-exported: deploy.X
 from .errors import BudgetError, TinyconvError
@@ -36,6 +38,9 @@ class Deployment:
     ram_budget: int
     flash_budget: int
     match: str = "litert"
+    # The computed bound stack_bytes reserves; None where the caller gave the size, or no
+    # bound can be computed (host build, no Arm toolchain: DEFAULT_STACK_BYTES then).
+    stack_bound: stack.StackBound | None = None
 
     @property
     def planned_ram_bytes(self) -> int:
@@ -49,27 +54,51 @@ def kernel_isa(board: Board, kernels: str) -> Isa:
 
 
 def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | None = None,
-            flash: int | None = None, stack_bytes: int = DEFAULT_STACK_BYTES,
+            flash: int | None = None, stack_bytes: int | None = None,
             match: str = "litert") -> Deployment:
+    """`stack_bytes=None`: reserve the model's computed stack bound (an estimate that holds
+    the compiled one), or DEFAULT_STACK_BYTES where none can be computed."""
     plan = plan_memory(graph, kernel_isa(board, kernels))
     source = generate(graph, plan, match)
     ram_budget = sram if sram is not None else board.ram_bytes
     flash_budget = flash if flash is not None else board.flash_bytes
+    bound = None
+    if stack_bytes is None:
+        if stack.available(board):
+            bound = stack.model_bound(board, kernels, source)
+            stack_bytes = bound.reserved
+        else:
+            stack_bytes = DEFAULT_STACK_BYTES
     deployment = Deployment(graph, board, plan, source, kernels, stack_bytes, ram_budget,
-                            flash_budget, match)
-    need = deployment.planned_ram_bytes
-    if need > ram_budget:
-        raise BudgetError(
-            f"{graph.source}: needs {need} B of SRAM ({format_bytes(need)}: arena "
-            f"{plan.arena_bytes} + stack {stack_bytes} + runtime {RUNTIME_RAM_BYTES}), "
-            f"over the {ram_budget} B ({format_bytes(ram_budget)}) budget by "
-            f"{need - ram_budget} B")
+                            flash_budget, match, bound)
+    _check_ram(deployment)
     if source.weights_bytes > flash_budget:
         raise BudgetError(
             f"{graph.source}: weights alone need {source.weights_bytes} B of flash, over "
             f"the {flash_budget} B ({format_bytes(flash_budget)}) budget by "
             f"{source.weights_bytes - flash_budget} B")
     return deployment
+
+
+def _check_ram(deployment: Deployment) -> None:
+    need, budget = deployment.planned_ram_bytes, deployment.ram_budget
+    if need > budget:
+        stack_what = "stack bound" if deployment.stack_bound is not None else "stack"
+        raise BudgetError(
+            f"{deployment.graph.source}: needs {need} B of SRAM ({format_bytes(need)}: arena "
+            f"{deployment.plan.arena_bytes} + {stack_what} {deployment.stack_bytes} + runtime "
+            f"{RUNTIME_RAM_BYTES}), over the {budget} B ({format_bytes(budget)}) budget by "
+            f"{need - budget} B")
+
+
+def settle_stack(deployment: Deployment, exact: stack.StackBound) -> None:
+    """Reserve the compiled model's exact bound instead of prepare's estimate (where the
+    bound was computed, not given); the budget is checked again."""
+    if deployment.stack_bound is None:
+        return
+    deployment.stack_bound = exact
+    deployment.stack_bytes = exact.reserved
+    _check_ram(deployment)
 
 
 def write_model_dir(deployment: Deployment, model_dir: Path) -> None:
@@ -93,6 +122,9 @@ def write_project(deployment: Deployment, out_dir: Path) -> Path:
             elif src.exists():
                 shutil.copy2(src, staging / part)
         write_model(deployment.source, staging / "model")
+        if deployment.stack_bound is not None and not deployment.stack_bound.exact:
+            settle_stack(deployment, stack.compile_bound(deployment.board, deployment.kernels,
+                                                         staging / "model"))
         (staging / "config.mk").write_text(
             "# Written by tinyconv export: the defaults `make` uses in this project.\n"
             f"TARGET ?= {deployment.board.name}\n"

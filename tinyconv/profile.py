@@ -178,7 +178,7 @@ def _parse_profile(text: str) -> tuple[list[int], list[int], dict[tuple[int, int
 
 # --- profile -----------------------------------------------------------------------------
 def profile(model_bytes: bytes, board: Board, *, source: str = "<model>",
-            kernels: str = "opt", seed: int = 0, stack_bytes: int = deploy.DEFAULT_STACK_BYTES,
+            kernels: str = "opt", seed: int = 0, stack_bytes: int | None = None,
             work_dir: Path | None = None, firmware_dir: Path | None = None) -> ProfileReport:
     """`firmware_dir`: build against another firmware tree (default: the package's), e.g.
     an earlier version's kernels for a before/after comparison."""

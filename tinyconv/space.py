@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from . import cost
-from .defaults import DEFAULT_STACK_BYTES  # the one target default
 from .errors import TinyconvError
 from .ir import ops as O
 from .ir.builder import GraphBuilder
@@ -113,8 +112,11 @@ class ArchConfig:
         return _graph(self, int(input_channels), int(classes))
 
     def cost(self, board: Board, input_channels: int, classes: int, *,
-             stack_bytes: int = DEFAULT_STACK_BYTES) -> "Cost":
-        return _cost(self, board, int(input_channels), int(classes), int(stack_bytes))
+             stack_bytes: int | None = None) -> "Cost":
+        """`stack_bytes=None`: the stack reserved is the model's computed bound
+        (tinyconv/stack.py, estimated without compiling), as `deploy.prepare` reserves."""
+        return _cost(self, board, int(input_channels), int(classes),
+                     None if stack_bytes is None else int(stack_bytes))
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,8 @@ def _graph(cfg: ArchConfig, channels: int, classes: int) -> Graph:
 
 
 @lru_cache(maxsize=8192)
-def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int, stack: int) -> Cost:
+def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int,
+          stack: int | None) -> Cost:
     from .deploy import prepare
     graph = _graph(cfg, channels, classes)
     # No budget here (the search compares costs with its own): the largest possible ones.
@@ -195,7 +198,8 @@ class SearchSpace:
     @classmethod
     def for_input(cls, native_resolution: int, **kw) -> "SearchSpace":
         """Resolutions clipped for the data: up-scaling a 28 px image to 176 px adds no
-        information and costs 40x the training time, so keep <= max(64, 2 x native)."""
+        information and costs 40x the training time, so keep <= max(64, 2 x native).
+        (`tinyconv search --resolutions` replaces this choice.)"""
         top = max(64, 2 * int(native_resolution))
         res = tuple(r for r in kw.pop("resolutions", cls.resolutions) if r <= top)
         return cls(resolutions=res, **kw)

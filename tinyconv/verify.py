@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import deploy, firmware, reference
+from . import deploy, firmware, reference, stack
 from .codegen.emit import LayerDump, write_model
 from .errors import TinyconvError
 from .ir.graph import Graph
@@ -60,8 +60,8 @@ class VerifyReport:
     arena_bytes: int
     planned_peak_live_bytes: int
     layer_lower_bound_bytes: int
-    stack_bytes: int
-    stack_reserved_bytes: int
+    stack_bytes: int            # measured high-water mark
+    stack_reserved_bytes: int   # STACK_SIZE the firmware was linked with
     static_ram_bytes: int
     ram_bytes: int
     planned_ram_bytes: int  # what deploy budgeted: arena + reserved stack + runtime statics
@@ -70,6 +70,9 @@ class VerifyReport:
     tflm_arena_bytes: int | None = None
     tflm_mismatched_bytes: int | None = None
     plan_strategy: str = ""
+    # The compiler's stack bound the reserve was set to (tinyconv/stack.py); None where the
+    # stack size was given or none could be computed (the host build).
+    stack_bound_bytes: int | None = None
     mismatches: list[str] = field(default_factory=list)
     # verify(layers=True): every op output in execution order, the first that differs,
     # and LiteRT's op outputs that no firmware op produces (none while the importer keeps
@@ -216,7 +219,7 @@ def _diff(ours: list[list[np.ndarray]], theirs: list[list[np.ndarray]],
 def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int = 20,
            seed: int = 0, inputs: list[list[np.ndarray]] | None = None,
            kernels: str = "opt", sram: int | None = None, flash: int | None = None,
-           stack_bytes: int = deploy.DEFAULT_STACK_BYTES, count_instructions: bool = True,
+           stack_bytes: int | None = None, count_instructions: bool = True,
            compare_tflm: bool = False, work_dir: Path | None = None,
            match: str = "litert", layers: bool = False,
            layer_samples: int | None = None) -> VerifyReport:
@@ -261,11 +264,16 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
         root = Path(work_dir) if work_dir is not None else Path(tmp)
         model_dir = root / "model"
 
+        # With a computed stack bound, the build also writes the compiler's call graphs,
+        # from which the bound of this very model is read (then only the link is redone).
+        bounded = deployment.stack_bound is not None
+
         def build() -> firmware.BuildResult:
             return firmware.build(model_dir, board, root / "build", kernels=kernels,
                                   ram_bytes=deployment.ram_budget,
                                   flash_bytes=deployment.flash_budget,
-                                  stack_bytes=deployment.stack_bytes)
+                                  stack_bytes=deployment.stack_bytes,
+                                  extra_cflags=stack.CALLGRAPH_FLAG if bounded else "")
         dump_run = None
         if layers:
             # The dump build first; the normal one then differs only in model.h, so
@@ -274,6 +282,10 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
             dump_run = firmware.run(build(), samples_to_bytes(layer_inputs), len(layer_inputs))
         deploy.write_model_dir(deployment, model_dir)
         built = build()
+        if bounded:
+            deploy.settle_stack(deployment, stack.build_bound(board, kernels, root / "build"))
+            if built.stack_reserved != deployment.stack_bytes:
+                built = build()
         run = firmware.run(built, inputs, len(samples),
                            count_instructions=count_instructions and board.qemu_machine is not None)
     ours = split_outputs(run.outputs, graph, len(samples))
@@ -293,7 +305,8 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
         planned_ram_bytes=deployment.planned_ram_bytes,
         flash_bytes=built.flash_bytes,
         instructions_per_inference=run.instructions_per_inference,
-        plan_strategy=deployment.plan.strategy, mismatches=examples)
+        plan_strategy=deployment.plan.strategy, mismatches=examples,
+        stack_bound_bytes=deployment.stack_bound.reserved if bounded else None)
     if dump_run is not None:
         dumped, dump_outputs = split_layer_dumps(dump_run.outputs, deployment.source.layers,
                                                  graph, len(layer_inputs))
@@ -312,6 +325,10 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
     if built.arena_bytes != deployment.plan.arena_bytes:
         raise TinyconvError(f"firmware arena is {built.arena_bytes} B, the plan said "
                             f"{deployment.plan.arena_bytes} B")
+    if bounded and run.stack_bytes > deployment.stack_bound.reserved:
+        raise TinyconvError(f"{source} on {board.name}: the stack reached {run.stack_bytes} B, "
+                            f"over its computed bound of {deployment.stack_bound.reserved} B "
+                            f"({deployment.stack_bound.describe()})")
     if compare_tflm:
         from . import tflm
         report.tflm_arena_bytes = tflm.tflm_arena(model_bytes).head_bytes

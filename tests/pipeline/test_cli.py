@@ -86,8 +86,8 @@ def test_missing_model_file(tmp_path):
 
 def test_budget_too_small_says_need_and_overshoot(model, tmp_path):
     out = tmp_path / "out"
-    result = tinyconv("export", model, "--target", "cortex-m7", "--sram", "4kB", "-o", out)
-    assert_one_line_error(result, r"needs \d+ B of SRAM .* over the 4096 B .* by \d+ B")
+    result = tinyconv("export", model, "--target", "cortex-m7", "--sram", "1kB", "-o", out)
+    assert_one_line_error(result, r"needs \d+ B of SRAM .* over the 1024 B .* by \d+ B")
     assert not out.exists()
 
 
@@ -122,6 +122,9 @@ def test_verify_reports_everything_as_json(model, tmp_path):
     # planned (arena + reserved stack + runtime statics), and the ELF holds the whole arena.
     assert data["arena_bytes"] <= data["static_ram_bytes"] and 0 < data["stack_bytes"] \
         < data["stack_reserved_bytes"] and data["ram_bytes"] <= data["planned_ram_bytes"]
+    # The reserve is the compiler's bound for this model, and the measured stack within it.
+    assert data["stack_bytes"] <= data["stack_bound_bytes"] == data["stack_reserved_bytes"]
+    assert "(computed bound)" in result.stdout
     assert data["instructions_per_inference"] > 1000
     assert data["tflm_arena_bytes"] >= data["arena_bytes"]
 
@@ -186,18 +189,28 @@ def test_verbose_flag_is_documented():
 
 # ---- one definition of the target defaults ---------------------------------------------------
 
-def test_stack_default_comes_from_tinyconv_defaults(model, tmp_path):
-    from tinyconv.defaults import DEFAULT_STACK_BYTES
+def test_stack_default_is_the_computed_bound(model, tmp_path):
+    from tinyconv.defaults import DEFAULT_STACK_BYTES, STACK_MARGIN_PERCENT
     for command in ("export", "verify", "search"):
-        help_text = tinyconv(command, "--help").stdout
-        assert f"[default: {DEFAULT_STACK_BYTES // 1024}KiB]" in help_text, command
+        help_text = " ".join(tinyconv(command, "--help").stdout.split())
+        assert f"+{STACK_MARGIN_PERCENT}%" in help_text, command
+        assert f"{DEFAULT_STACK_BYTES // 1024}KiB on the host" in help_text, command
+
+
+@pytest.mark.arm
+def test_export_writes_the_stack_bound_into_config_mk(model, tmp_path):
+    from tinyconv.defaults import DEFAULT_STACK_BYTES
     out = tmp_path / "fw"
-    assert tinyconv("export", model, "--target", "cortex-m4", "-o", out).returncode == 0
-    assert f"STACK_SIZE ?= {DEFAULT_STACK_BYTES}\n" in (out / "config.mk").read_text()
+    result = tinyconv("export", model, "--target", "cortex-m4", "-o", out)
+    assert result.returncode == 0 and "(computed bound)" in result.stdout
+    bound = json.loads((out / "model" / "plan.json").read_text())["stack_bound_bytes"]
+    assert 0 < bound < DEFAULT_STACK_BYTES // 2
+    assert f"STACK_SIZE ?= {bound}\n" in (out / "config.mk").read_text()
     out2 = tmp_path / "fw2"
     assert tinyconv("export", model, "--target", "cortex-m4", "--stack", "3kB",
                     "-o", out2).returncode == 0
     assert "STACK_SIZE ?= 3072\n" in (out2 / "config.mk").read_text()
+    assert json.loads((out2 / "model" / "plan.json").read_text())["stack_bound_bytes"] is None
 
 
 def test_firmware_makefile_has_no_stack_default_of_its_own(tmp_path):

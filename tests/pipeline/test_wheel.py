@@ -120,7 +120,10 @@ def test_installed_wheel_exports_builds_and_runs_a_model(venv_bin, tmp_path):
     assert export.returncode == 0, export.stderr
     assert export.stdout.startswith("wrote fw for qemu-m4 (cortex-m4, opt kernels)")
     assert export.stderr == ""
-    assert f"STACK_SIZE ?= {DEFAULT_STACK_BYTES}\n" in (out / "config.mk").read_text()
+    # The installed package computes the stack bound from its own firmware copy.
+    bound = json.loads((out / "model" / "plan.json").read_text())["stack_bound_bytes"]
+    assert 0 < bound < DEFAULT_STACK_BYTES // 2
+    assert f"STACK_SIZE ?= {bound}\n" in (out / "config.mk").read_text()
 
     # Three random int8 inputs through the firmware in QEMU, compared with LiteRT.
     interpreter = Interpreter(model_content=MODEL.read_bytes(),

@@ -303,6 +303,7 @@ def test_search_ctrl_c_resume_and_export_run_bit_exact_in_qemu(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["key"] in {c["key"] for c in logged}
     assert metrics["peak_sram_bytes"] <= 48 * 1024 and metrics["board"] == "qemu-m4"
+    assert metrics["training"]["board"] == "qemu-m4"   # one board, the search's
 
     # The exported project, as a user builds and runs it.
     fw = out / "firmware"

@@ -49,6 +49,9 @@ def test_run_writes_every_artefact_and_sane_metrics(lenet_run):
     assert m == json.loads(json.dumps(result.metrics))
     # 2 short epochs on 1,800 real images: well above the 10 % chance level (measured ~0.7).
     assert m["float_accuracy"] > 0.5 and m["int8_accuracy"] > 0.5
+    # Float and int8 scored on the same images (the whole test split), on the default board.
+    assert m["accuracy_images"] == 300 and m["float_accuracy_on_int8_images"] == m["float_accuracy"]
+    assert m["board"] == "qemu-m7"
     assert abs(m["int8_drop_points"]) < 5
     assert m["qat"] is False and "post-training" in m["quantization_note"]
     assert m["dataset_sizes"] == {"train": 1800, "val": 200, "test": 300}
@@ -144,7 +147,7 @@ def test_early_stopping_restores_the_best_epoch(tmp_path, small_data):
 
 
 @FASHION
-def test_qat_finetune_and_int8_export(small_data):
+def test_qat_finetune_and_int8_export(small_data, capsys):
     from tinyconv import zoo
     from tinyconv.convert import ops_of
     from tinyconv.keras_compat import keras
@@ -152,8 +155,12 @@ def test_qat_finetune_and_int8_export(small_data):
 
     keras.utils.set_random_seed(0)
     model = zoo.build("lenet5", (28, 28, 1), 10)
-    fit(model, small_data, epochs=1, batch_size=64, learning_rate=2e-3, seed=0, progress=False)
-    q = qat_finetune(model, small_data, 1, progress=False)
+    fit(model, small_data, epochs=1, batch_size=64, learning_rate=2e-3, seed=0, progress=True)
+    q = qat_finetune(model, small_data, 1, progress=True)
+    # Output not on a terminal (captured): one line per epoch, no per-step progress bars.
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == ["epoch 1/1", "qat epoch 1/1"], lines
+    assert all("val_accuracy" in line and line.endswith(" s)") for line in lines)
     assert any("quant" in layer.name for layer in q.layers)
     blob = export_int8(q, small_data, samples=50)
     assert set(ops_of(blob)) <= {"CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX", "QUANTIZE"}
@@ -257,6 +264,12 @@ def test_cli_ctrl_c_mid_training_then_resume_on_digits(tmp_path):
     assert f"resuming after epoch {done}" in r.stdout
     assert all(f"epoch {k}/4" not in r.stdout for k in range(1, done + 1))
     assert "epoch 4/4" in r.stdout
+    # Redirected output: one line per epoch (no per-step bars), then the summary, which
+    # compares float and int8 on the same images.
+    epochs = [line for line in r.stdout.splitlines() if line.strip().startswith("epoch ")]
+    assert len(epochs) == 4 - done and len(r.stdout.splitlines()) < 12, r.stdout
+    assert "\r" not in r.stdout and "\x08" not in r.stdout
+    assert "both on the same 100 test images" in r.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["epochs_run"] == 4 and m["dataset_sizes"] == {"train": 900, "val": 100, "test": 100}
     history = json.loads((out / "history.json").read_text())["history"]

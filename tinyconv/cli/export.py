@@ -33,12 +33,17 @@ def export(model: Path, target, board, sram, flash, kernels, stack, match, out_d
                                 stack_bytes=stack, match=match)
     deploy.write_project(deployment, out_dir)
     report.write_json(graph, deployment.plan, out_dir / "model" / "plan.json",
-                      {"board": b.name, "kernels": kernels, "match": match})
+                      {"board": b.name, "kernels": kernels, "match": match,
+                       "stack_reserved_bytes": deployment.stack_bytes,
+                       "stack_bound_bytes": deployment.stack_bound.reserved
+                       if deployment.stack_bound else None})
     (out_dir / "model" / "plan.txt").write_text(report.format_table(graph, deployment.plan)
                                                + "\n")
     plan = deployment.plan
     click.echo(f"wrote {out_dir} for {b.name} ({b.cpu}, {kernels} kernels)")
-    click.echo(f"  arena {plan.arena_bytes:,} B, stack reserved {deployment.stack_bytes:,} B, "
+    bound = deployment.stack_bound
+    click.echo(f"  arena {plan.arena_bytes:,} B, stack reserved {deployment.stack_bytes:,} B"
+               f"{' (computed bound)' if bound else ''}, "
                f"planned RAM {deployment.planned_ram_bytes:,} B of "
                f"{format_bytes(deployment.ram_budget)}")
     click.echo(f"  constants (flash) {deployment.source.weights_bytes:,} B of "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..defaults import DEFAULT_BOARD, DEFAULT_STACK_BYTES
+from ..defaults import DEFAULT_BOARD, DEFAULT_STACK_BYTES, STACK_MARGIN_PERCENT
 from ..errors import TinyconvError
 from ..units import parse_bytes
 
@@ -55,9 +55,12 @@ def flash():
 
 def stack():
     kib, rest = divmod(DEFAULT_STACK_BYTES, 1024)
-    return click.option("--stack", default=str(DEFAULT_STACK_BYTES) if rest else f"{kib}KiB",
-                        show_default=True, metavar="SIZE", callback=_size,
-                        help="Stack reserved in RAM for the app and kernels.")
+    fixed = str(DEFAULT_STACK_BYTES) if rest else f"{kib}KiB"
+    return click.option("--stack", metavar="SIZE", callback=_size,
+                        help="Stack reserved in RAM for the app and kernels (default: the "
+                        "model's worst-case stack computed from the compiler's call graph, "
+                        f"+{STACK_MARGIN_PERCENT}% and a fault's frames; {fixed} on the host "
+                        "or without the Arm toolchain).")
 
 
 def kernels():

@@ -6,7 +6,41 @@ from pathlib import Path
 
 import click
 
+from ..errors import TinyconvError
 from . import options
+
+
+def _numbers(kind, what: str, text: str | None) -> tuple | None:
+    """`0.3,0.5` -> (0.3, 0.5): sorted, without repeats; one-line error otherwise."""
+    if text is None:
+        return None
+    try:
+        values = [kind(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise TinyconvError(f"cannot read {what} {text!r}: give comma-separated numbers, "
+                            f"e.g. {what} {'0.3,0.5' if kind is float else '32,48'}") from None
+    if not values:
+        raise TinyconvError(f"{what} is empty")
+    return tuple(sorted(set(values)))
+
+
+def _widths(ctx, param, text):
+    import math
+    values = _numbers(float, "--widths", text)
+    for w in values or ():
+        if not (math.isfinite(w) and 0 < w <= 4):
+            raise TinyconvError(f"--widths: {w:g} is not a width multiplier in (0, 4]")
+    return values
+
+
+def _resolutions(ctx, param, text):
+    from ..zoo.arch import MIN_RESOLUTION
+    values = _numbers(int, "--resolutions", text)
+    for r in values or ():
+        if not MIN_RESOLUTION <= r <= 1024:
+            raise TinyconvError(f"--resolutions: {r} px is outside {MIN_RESOLUTION}..1024 (the "
+                                f"network downsamples by 32)")
+    return values
 
 
 @click.command()
@@ -25,6 +59,11 @@ from . import options
 @click.option("--population", default=8, show_default=True, type=click.IntRange(2, 1000))
 @click.option("--space-samples", default=24, show_default=True, type=click.IntRange(1, 10000),
               help="Samples per (width, resolution) pair in the space optimisation.")
+@click.option("--widths", callback=_widths, metavar="LIST", help="Width multipliers to search, "
+              "e.g. 0.3,0.5,0.7 (default: 0.2 to 1.0 in steps of 0.1).")
+@click.option("--resolutions", callback=_resolutions, metavar="LIST", help="Input resolutions "
+              "to search, e.g. 32,48 (default: 48 to 176 in steps of 16, up to 64 or twice "
+              "the images' side; 32 suits 28 px images).")
 @click.option("--proxy-images", default=1000, show_default=True, type=click.IntRange(64, 10**6),
               help="Training images of the accuracy proxy.")
 @click.option("--proxy", "proxy_kind", type=click.Choice(["train", "macs"]), default="train",
@@ -44,25 +83,36 @@ from . import options
 @click.option("-o", "--output", "out", default="search", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
-           workers, population, space_samples, proxy_images, proxy_kind, proxy_epochs, epochs, qat,
-           augment, limit_train, no_final, seed, stack, export, resume, out) -> None:
+           workers, population, space_samples, widths, resolutions, proxy_images, proxy_kind,
+           proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, export, resume,
+           out) -> None:
     """Search MCUNet-style networks that fit SRAM/flash exactly; train and export the winner."""
+    from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
     from ..search.proxy import ProxySettings
     from ..search.result import FinalSettings
     from ..search.run import SearchBudget, SearchOptions, run_search
     from ..targets import board_for
 
-    b = board_for(target, board)
-    opts = SearchOptions(
-        budget=Budget.parse(sram, b.flash_bytes if flash is None else flash, max_macs,
-                            max_instructions),
-        search_budget=SearchBudget.parse(search_budget), dataset=dataset, board=b.name,
-        space_samples=space_samples, population=population, parents=max(2, population // 2),
-        workers=workers, seed=seed, stack_bytes=stack,
-        proxy=ProxySettings(dataset=dataset, train_images=proxy_images, epochs=proxy_epochs,
-                            seed=seed),
-        final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, augment=augment,
-                            seed=seed),
-        train_final=not no_final, export=export, proxy_kind=proxy_kind)
-    run_search(opts, out, b, resume=resume, echo=click.echo)
+    def saved() -> str:  # what a Ctrl-C leaves, said in its one line
+        log = out / "candidates.jsonl"
+        if not (out / "search.json").exists():
+            return "; nothing saved yet"
+        n = sum(1 for line in log.read_text().splitlines() if line.strip()) if log.exists() else 0
+        return f"; {n} candidate(s) kept in {log}: continue with --resume"
+
+    with exit_on_interrupt(saved):
+        b = board_for(target, board)
+        opts = SearchOptions(
+            budget=Budget.parse(sram, b.flash_bytes if flash is None else flash, max_macs,
+                                max_instructions),
+            search_budget=SearchBudget.parse(search_budget), dataset=dataset, board=b.name,
+            space_samples=space_samples, population=population, parents=max(2, population // 2),
+            workers=workers, seed=seed, stack_bytes=stack,
+            proxy=ProxySettings(dataset=dataset, train_images=proxy_images, epochs=proxy_epochs,
+                                seed=seed),
+            final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, augment=augment,
+                                seed=seed),
+            train_final=not no_final, export=export, proxy_kind=proxy_kind, widths=widths,
+            resolutions=resolutions)
+        run_search(opts, out, b, resume=resume, echo=click.echo)

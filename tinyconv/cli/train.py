@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 import click
@@ -43,15 +42,19 @@ def _param(text: str) -> tuple[str, object]:
 @click.option("--limit-test", type=int, help="Use only this many test images.")
 @click.option("--int8-eval-limit", type=int, help="Score int8 accuracy on this many test images (default all).")
 @click.option("--onnx/--no-onnx", default=True, show_default=True, help="Also write model.onnx and model_int8.onnx.")
+@options.target()
+@options.board()
 @options.seed()
 @click.option("--resume", is_flag=True, help="Continue the run in -o from its last finished epoch.")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (new or empty, or an interrupted run with --resume).")
 def train(model_name, dataset, width, resolution, params, epochs, batch_size, learning_rate, patience, qat,
-          qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx, seed, resume, out_dir) -> None:
+          qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx, target, board, seed, resume, out_dir) -> None:
     """Train MODEL on DATASET, then int8 .tflite (+ QAT), ONNX and metrics.json into -o."""
     from .. import zoo
-    from ..train.config import TrainConfig
+    from ..interrupt import exit_on_interrupt
+    from ..targets import board_for
+    from ..train.config import TrainConfig, accuracy_summary
     from ..train.data import check_dataset_name
 
     zoo.family(model_name)  # unknown family -> one line listing the known ones, before TF loads
@@ -60,18 +63,15 @@ def train(model_name, dataset, width, resolution, params, epochs, batch_size, le
                          params=dict(_param(p) for p in params), epochs=epochs, batch_size=batch_size,
                          learning_rate=learning_rate, qat=qat, qat_epochs=qat_epochs, seed=seed,
                          patience=patience, limit_train=limit_train, limit_test=limit_test, augment=augment,
-                         int8_eval_limit=int8_eval_limit, onnx=onnx)
+                         int8_eval_limit=int8_eval_limit, onnx=onnx,
+                         board=board_for(target, board).name)
     config.check()
     from ..train.run import train as run_training
-    try:
+    with exit_on_interrupt(lambda: f", resume with --resume (checkpoints kept in {out_dir})"):
         result = run_training(config, out_dir, resume=resume, progress=True)
-    except KeyboardInterrupt:
-        click.echo(f"tinyconv: interrupted, resume with --resume (checkpoints kept in {out_dir})", err=True)
-        sys.exit(130)
     m = result.metrics
-    click.echo(f"wrote {out_dir}: float {m['float_accuracy']:.4f}, int8 {m['int8_accuracy']:.4f} "
-               f"({'QAT' if m['qat'] else 'PTQ'}), {m['parameters']:,} params, {m['macs']:,} MACs, "
-               f"{m['tflite_bytes']:,} B .tflite")
+    click.echo(f"wrote {out_dir}: {accuracy_summary(m)}; {m['parameters']:,} params, "
+               f"{m['macs']:,} MACs, {m['tflite_bytes']:,} B .tflite")
     if "planned_peak_sram_bytes" in m:
         click.echo(f"  on {m['board']}: planned SRAM {m['planned_peak_sram_bytes']:,} B "
                    f"(arena {m['arena_bytes']:,}), flash weights {m['flash_weights_bytes']:,} B")

@@ -56,7 +56,8 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
     for line in r.mismatches:
         click.echo(f"  mismatch: {line}")
     click.echo(f"  arena {r.arena_bytes:,} B (planned = in firmware), stack {r.stack_bytes:,} B "
-               f"measured of {r.stack_reserved_bytes:,} reserved, RAM {r.ram_bytes:,} B "
+               f"measured of {r.stack_reserved_bytes:,} reserved"
+               f"{' (computed bound)' if r.stack_bound_bytes is not None else ''}, RAM {r.ram_bytes:,} B "
                f"(.data+.bss {r.static_ram_bytes:,} + stack), flash {r.flash_bytes:,} B")
     if r.instructions_per_inference is not None:
         click.echo(f"  {r.instructions_per_inference:,} instructions per inference")

@@ -20,11 +20,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
+from ..interrupt import sigint_blocked
 from ..space import ArchConfig, SearchSpace
 from ..targets import Board
 from .budget import Budget, fitting_sample
 from .log import Candidate, CandidateLog
-from .proxy import ProxyResult, ProxySettings, evaluate, init_worker
+from .proxy import ProxyResult, ProxySettings, evaluate, init_worker, start_worker
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ class Evolution:
     def __init__(self, space: SearchSpace, budget: Budget, board: Board, channels: int,
                  classes: int, settings: EvolutionSettings, proxy: ProxySettings,
                  log: CandidateLog, *, echo: Callable[[str], None] = print,
-                 evaluator: Callable[[dict, int, ProxySettings], ProxyResult] = evaluate) -> None:
+                 evaluator: Callable[[dict, int, ProxySettings], ProxyResult] = evaluate,
+                 score_label: str = "proxy acc",
+                 on_record: Callable[[Candidate], None] | None = None) -> None:
         self.space, self.budget, self.board = space, budget, board
         self.channels, self.classes = channels, classes
         self.s, self.proxy, self.log, self.echo = settings, proxy, log, echo
@@ -93,6 +96,9 @@ class Evolution:
         # A picklable module-level function (it runs in spawned workers); `macs_proxy`
         # ranks by compute alone (no training), for fast tests and dry runs.
         self.evaluator = evaluator
+        self.score_label = score_label     # what the progress lines call the score
+        self.on_record = on_record         # called after each candidate is logged
+        self._started: float | None = None  # when this run's first evaluation began
 
     def _fits(self, cfg: ArchConfig) -> bool:
         return self.budget.fits(cfg.cost(self.board, self.channels, self.classes))
@@ -135,10 +141,29 @@ class Evolution:
         self.log.append(c)
         self.done[c.key] = c
         self.state.evaluations += 1
-        self.echo(f"  [{len(self.done)}] gen {generation} {c.key}: acc {c.accuracy:.4f}, "
-                  f"SRAM {c.peak_sram:,} B, flash {c.flash:,} B, {c.macs:,} MACs "
-                  f"({c.seconds:.0f} s)")
+        self.echo(self.progress_line(c))
+        if self.on_record is not None:
+            self.on_record(c)
         return c
+
+    def progress_line(self, c: Candidate) -> str:
+        """One line per finished candidate: count / budget, its numbers, the best so far
+        and the time left (ETA from this run's mean wall time per evaluation)."""
+        done = len(self.done)
+        best = max(self.done.values(), key=lambda x: x.accuracy)
+        elapsed = time.monotonic() - (self._started or time.monotonic())
+        per = elapsed / max(1, self.state.evaluations)
+        if self.s.max_candidates is not None:
+            count = f"{done}/{self.s.max_candidates}"
+            left = per * max(0, self.s.max_candidates - done)
+            if self.s.max_seconds is not None:
+                left = min(left, max(0.0, self.s.max_seconds - elapsed))
+        else:
+            count = f"{done}"
+            left = max(0.0, (self.s.max_seconds or 0.0) - elapsed)
+        return (f"  [{count}] gen {c.generation} {c.key}: {self.score_label} {c.accuracy:.4f}, "
+                f"SRAM {c.peak_sram:,} B, flash {c.flash:,} B, {c.macs:,} MACs ({c.seconds:.0f} s)"
+                f" | best {best.accuracy:.4f} | ETA {format_duration(left)}")
 
     def run(self) -> list[Candidate]:
         start = time.monotonic()
@@ -147,12 +172,20 @@ class Evolution:
         pool = None
         if self.s.workers > 1:
             import multiprocessing
+            from multiprocessing import resource_tracker
+
+            from ..quiet import stderr_to_devnull
+            # The pool's semaphores are released by multiprocessing's resource tracker, a
+            # helper process, also when a Ctrl-C ends this one at once (tinyconv.interrupt);
+            # started here with stderr on /dev/null, it does that without a warning.
+            with stderr_to_devnull():
+                resource_tracker.ensure_running()
             trains = self.evaluator is evaluate  # only then do workers need TensorFlow
             pool = ProcessPoolExecutor(self.s.workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=init_worker if trains else None,
-                                       initargs=(threads,) if trains else ())
+                                       initializer=start_worker, initargs=(threads, trains))
         elif self.evaluator is evaluate:
             init_worker(threads)
+        self._started = time.monotonic()
         try:
             generation = 0
             while limit is None or len(self.done) < limit:
@@ -177,9 +210,12 @@ class Evolution:
                     for cfg in todo:
                         self._record(cfg, generation, self.evaluator(cfg.to_dict(), self.channels, self.proxy))
                 else:
-                    futures: dict[Future, ArchConfig] = {
-                        pool.submit(self.evaluator, cfg.to_dict(), self.channels, self.proxy): cfg
-                        for cfg in todo}
+                    # Workers start inside submit: with SIGINT held back, so that they
+                    # are born ignoring it (a Ctrl-C is the parent's, which kills them).
+                    with sigint_blocked():
+                        futures: dict[Future, ArchConfig] = {
+                            pool.submit(self.evaluator, cfg.to_dict(), self.channels, self.proxy): cfg
+                            for cfg in todo}
                     pending = set(futures)
                     while pending:
                         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -190,6 +226,16 @@ class Evolution:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         return sorted(self.done.values(), key=lambda c: c.index)
+
+
+def format_duration(seconds: float) -> str:
+    """12 s, 4 min 05 s, 2 h 07 min."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def _cpu_count() -> int:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import TinyconvError
+from ..interrupt import saving
 from ..space import ArchConfig
 
 
@@ -64,7 +65,7 @@ class CandidateLog:
 
     def append(self, c: Candidate) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
+        with saving(), open(self.path, "a") as f:  # a Ctrl-C waits for the whole line
             f.write(c.to_json() + "\n")
             f.flush()
             os.fsync(f.fileno())

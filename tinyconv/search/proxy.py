@@ -37,6 +37,10 @@ class ProxySettings:
                 f"resolution, float top-1 on {self.val_images} validation images")
 
 
+# What the output calls a candidate's score, per proxy kind (`--proxy`): never plain "acc".
+SCORE_LABELS = {"train": "proxy acc", "macs": "MACs score"}
+
+
 @dataclass(frozen=True)
 class ProxyResult:
     key: str
@@ -44,8 +48,17 @@ class ProxyResult:
     seconds: float
 
 
+def start_worker(threads: int, trains: bool) -> None:
+    """Initializer of a spawned worker: SIGINT is the parent's (see tinyconv.interrupt);
+    a worker that trains caps TensorFlow's threads."""
+    from tinyconv.interrupt import worker_ignores_sigint
+    worker_ignores_sigint()
+    if trains:
+        init_worker(threads)
+
+
 def init_worker(threads: int) -> None:
-    """Process initializer: cap TensorFlow's thread pools before it starts."""
+    """Cap TensorFlow's thread pools before it starts."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["OMP_NUM_THREADS"] = str(threads)
     from tinyconv.keras_compat import tf
@@ -103,8 +116,9 @@ def _recalibrate_batchnorm(model, x, samples: int = 500) -> None:
 
 
 def macs_proxy(arch: dict, channels: int, settings: ProxySettings) -> ProxyResult:
-    """MCUNet's heuristic as a score (no training): more MACs that fit = better; a value in
-    (0, 1) so it reads like an accuracy. For tests and dry runs (`--proxy macs`)."""
+    """MCUNet's heuristic as a score (no training): more MACs that fit = better, a value in
+    (0, 1) that only orders candidates (it is no accuracy: the output calls it "MACs
+    score"). For tests and dry runs (`--proxy macs`)."""
     import math
 
     from tinyconv.space import ArchConfig

@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..defaults import DEFAULT_BOARD
 from ..files import write_atomic
 from ..space import ArchConfig
 from ..targets import Board
@@ -24,7 +25,7 @@ class FinalSettings:
     limit_train: int | None = None
     augment: bool = False                 # shift/flip/brightness (photos; not digits)
     limit_test: int | None = None
-    int8_eval_limit: int | None = 2000
+    int8_eval_limit: int | None = None    # None: int8 and float on the same full test split
     seed: int = 0
 
 
@@ -39,7 +40,10 @@ def pareto_front(cands: list[Candidate]) -> list[Candidate]:
 
 
 def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budget: int,
-                    path: Path) -> None:
+                    path: Path, *, score_label: str = "proxy accuracy",
+                    final_int8: float | None = None) -> None:
+    """Candidates' proxy scores against peak SRAM (the proxy's, not final accuracies: the
+    axis and title say so; the winner's final int8 accuracy is in the title)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -55,7 +59,11 @@ def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budge
                    color="#dd8452", label="winner", zorder=5)
     ax.axvline(sram_budget / 1024, color="gray", linestyle="--", label="SRAM budget")
     ax.set_xlabel("peak SRAM (KiB)")
-    ax.set_ylabel("proxy accuracy")
+    ax.set_ylabel(score_label)
+    title = f"candidates by {score_label} (proxy, not final accuracy)"
+    if final_int8 is not None:
+        title += f"\nwinner after final training: int8 accuracy {final_int8:.4f}"
+    ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     tmp = path.with_name(f".{path.stem}.tmp.png")
@@ -65,7 +73,7 @@ def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budge
 
 
 def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_dir: Path, *,
-                 resume: bool, progress: bool) -> dict:
+                 resume: bool, progress: bool, board: str = DEFAULT_BOARD) -> dict:
     """Full recipe of tinyconv.train (cosine LR, checkpoints, QAT, int8 conversion); returns
     the run's metrics. Resuming a run that finished (metrics.json is written last) trains
     nothing again."""
@@ -80,7 +88,7 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
                          qat_epochs=settings.qat_epochs, seed=settings.seed,
                          limit_train=settings.limit_train, limit_test=settings.limit_test,
                          augment=settings.augment,
-                         int8_eval_limit=settings.int8_eval_limit, onnx=False)
+                         int8_eval_limit=settings.int8_eval_limit, onnx=False, board=board)
     resume = resume and (run_dir / "config.json").exists()
     return train(config, run_dir, resume=resume, progress=progress).metrics
 
@@ -107,7 +115,8 @@ def footprint(arch: ArchConfig, tflite: bytes, source: str, board: Board, sram_b
 
 def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
            sram_budget: int, flash_budget: int, tflite: bytes, train_metrics: dict,
-           search_info: dict, *, export: bool, stack_bytes: int) -> dict:
+           search_info: dict, *, export: bool, stack_bytes: int,
+           score_label: str = "proxy acc") -> dict:
     """arch.json, model_int8.tflite, metrics.json, the two plots, and optionally firmware/."""
     from .. import deploy, report
 
@@ -115,11 +124,15 @@ def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
     write_atomic(out / "model_int8.tflite", tflite)
     graph, d, numbers = footprint(winner.arch, tflite, str(out / "model_int8.tflite"), board,
                                   sram_budget, flash_budget, stack_bytes)
-    plot_candidates(cands, winner, sram_budget, out / "accuracy_vs_sram.png")
+    axis = {"proxy acc": "proxy accuracy (short training)"}.get(score_label, score_label)
+    plot_candidates(cands, winner, sram_budget, out / "accuracy_vs_sram.png", score_label=axis,
+                    final_int8=train_metrics.get("int8_accuracy"))
     report.plot_memory(graph, d.plan, out / "winner_memory.png")
     metrics = {
         "arch": winner.arch.to_dict(), "key": winner.key, "board": board.name,
-        "proxy_accuracy": winner.accuracy,
+        # The proxy's score (search_info["proxy_kind"]: a short training's accuracy, or the
+        # MACs score): it ranks candidates, the accuracies below are the final training's.
+        "proxy_score": winner.accuracy, "proxy_score_label": score_label,
         "int8_accuracy": train_metrics.get("int8_accuracy"),
         "float_accuracy": train_metrics.get("float_accuracy"),
         **numbers,

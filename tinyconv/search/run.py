@@ -18,15 +18,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..defaults import DEFAULT_STACK_BYTES
 from ..errors import TinyconvError
 from ..space import SearchSpace
 from ..targets import Board
 from .budget import Budget, check_feasible
 from .evolution import Evolution, EvolutionSettings
 from .log import CandidateLog
-from .proxy import ProxySettings, evaluate, macs_proxy
+from .proxy import SCORE_LABELS, ProxySettings, evaluate, macs_proxy
 from ..files import write_atomic
+from ..train.config import accuracy_summary
 from .result import FinalSettings, finish, train_winner
 from .space_opt import optimise_space
 
@@ -64,12 +64,23 @@ class SearchOptions:
     parents: int = 4
     workers: int = 1
     seed: int = 0
-    stack_bytes: int = DEFAULT_STACK_BYTES
+    stack_bytes: int | None = None  # None: the compiler's bound per model (stack.py)
     proxy: ProxySettings = field(default_factory=ProxySettings)
     final: FinalSettings = field(default_factory=FinalSettings)
     train_final: bool = True
     export: bool = False
     proxy_kind: str = "train"   # "train" (short training) or "macs" (no training)
+    widths: tuple[float, ...] | None = None       # --widths (None: SearchSpace's)
+    resolutions: tuple[int, ...] | None = None    # --resolutions (None: fitted to the data)
+
+    def space_for(self, native_resolution: int) -> SearchSpace:
+        """The space searched: --widths/--resolutions where given, else the defaults."""
+        kw = {}
+        if self.widths is not None:
+            kw["widths"] = tuple(self.widths)
+        if self.resolutions is not None:
+            return SearchSpace(resolutions=tuple(self.resolutions), **kw)
+        return SearchSpace.for_input(native_resolution, **kw)
 
     def identity(self) -> dict:
         """What a resumed search must share with the first run (not the budget or workers)."""
@@ -91,31 +102,92 @@ class SearchOutcome:
     metrics: dict | None
 
 
+# The command-line option behind each field of SearchOptions.identity() (dotted for the
+# nested settings), so that a refused --resume names what the user typed.
+OPTION_NAMES = {
+    "budget.sram": "--sram", "budget.flash": "--flash", "budget.max_macs": "--max-macs",
+    "budget.max_instructions": "--max-instructions", "dataset": "--dataset",
+    "proxy.dataset": "--dataset", "board": "--target/--board", "space_samples": "--space-samples",
+    "population": "--population", "parents": "--population", "seed": "--seed",
+    "proxy.seed": "--seed", "final.seed": "--seed", "stack_bytes": "--stack",
+    "proxy.train_images": "--proxy-images", "proxy.epochs": "--proxy-epochs",
+    "proxy_kind": "--proxy", "final.epochs": "--epochs", "final.qat": "--qat/--no-qat",
+    "final.augment": "--augment/--no-augment", "final.limit_train": "--limit-train",
+    "widths": "--widths", "resolutions": "--resolutions",
+}
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def option_differences(saved: dict, now: dict) -> list[str]:
+    """`--epochs 3 (was 5)` for each option a resume changes, one entry per option."""
+    a, b = _flatten(saved), _flatten(now)
+    out: dict[str, str] = {}
+    for field_name in sorted(set(a) | set(b)):
+        if a.get(field_name) == b.get(field_name):
+            continue
+        name = OPTION_NAMES.get(field_name, field_name)
+        out.setdefault(name, f"{name} {_show(b.get(field_name))} (was {_show(a.get(field_name))})")
+    return list(out.values())
+
+
+def _show(value) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, list):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def check_resume(opts: SearchOptions, out: Path, resume: bool) -> float:
+    """Refuse to mix searches; returns the evolution seconds of the runs a resume continues.
+
+    A fresh search needs an empty or new folder; --resume needs a search there (search.json)
+    started with the same options, and names each option that differs with both values."""
+    meta_path = out / "search.json"
+    if out.exists() and not out.is_dir():
+        raise TinyconvError(f"output {out} exists and is not a directory")
+    has_files = out.exists() and any(out.iterdir())
+    if not resume:
+        if has_files:
+            raise TinyconvError(f"output directory {out} exists and is not empty "
+                                "(use --resume to continue that search)")
+        return 0.0
+    if not meta_path.exists():
+        what = "holds no search.json" if has_files else \
+            ("is empty" if out.exists() else "does not exist")
+        raise TinyconvError(f"nothing to resume: {out} {what} (start the search without "
+                            "--resume)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as e:
+        raise TinyconvError(f"cannot resume: {meta_path} is unreadable ({e})") from None
+    diff = option_differences(meta.get("options", {}), opts.identity())
+    if diff:
+        raise TinyconvError(f"cannot resume {out} with other options than it was started with: "
+                            f"{'; '.join(diff)}")
+    return float(meta.get("evolution_seconds", 0.0))
+
+
 def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = False,
                echo: Callable[[str], None] = print, progress: bool = True) -> SearchOutcome:
     from ..data import resolve
 
     out = Path(out)
     meta_path = out / "search.json"
-    earlier_seconds = 0.0   # evolution time of the runs this one resumes
-    if out.exists() and any(out.iterdir()):
-        if not resume:
-            raise TinyconvError(f"output directory {out} exists and is not empty "
-                                "(use --resume to continue that search)")
-        if not meta_path.exists():
-            raise TinyconvError(f"{out} holds no search.json: not a search to resume")
-        meta = json.loads(meta_path.read_text())
-        saved = meta.get("options", {})
-        earlier_seconds = float(meta.get("evolution_seconds", 0.0))
-        diff = sorted(k for k in set(saved) | set(opts.identity())
-                      if saved.get(k) != opts.identity().get(k))
-        if diff:
-            raise TinyconvError(f"--resume with different options than {meta_path} "
-                                f"({', '.join(diff)} differ)")
+    earlier_seconds = check_resume(opts, out, resume)  # evolution time of resumed runs
     source = resolve(opts.dataset)
     native = source.native_shape
     channels, classes = native[2], len(source.class_names)
-    space = SearchSpace.for_input(min(native[0], native[1]))
+    space = opts.space_for(min(native[0], native[1]))
     smallest = check_feasible(space, opts.budget, board, channels, classes)
     echo(f"budget {opts.budget.describe()} on {board.name}; smallest config needs "
          f"SRAM {smallest.peak_sram:,} B, flash {smallest.flash:,} B")
@@ -142,37 +214,51 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                                  workers=opts.workers, seed=opts.seed)
     proxy_text = (opts.proxy.describe() if opts.proxy_kind == "train"
                   else "MACs (no training; more computation that fits ranks higher)")
+    label = SCORE_LABELS[opts.proxy_kind]
     echo(f"evolution in width {choice.width:g} x {choice.resolution}px; proxy: {proxy_text}")
+    if (settings.max_candidates is not None and settings.max_candidates <= settings.population):
+        echo(f"note: a budget of {settings.max_candidates} candidates is not more than the "
+             f"population ({settings.population}): all are random samples, no evolution "
+             f"(give --population {max(2, settings.max_candidates // 2)} or a larger --budget)")
     start = time.monotonic()
+
+    def save_time(_candidate=None) -> float:
+        # After every candidate, so an interrupted run's time is counted by its resume.
+        seconds = earlier_seconds + time.monotonic() - start
+        write_atomic(meta_path, json.dumps({**meta, "evolution_seconds": round(seconds, 1)},
+                                           indent=2) + "\n")
+        return seconds
+
     evo = Evolution(sub, opts.budget, board, channels, classes, settings, opts.proxy,
                     CandidateLog(out / "candidates.jsonl"), echo=echo,
-                    evaluator=macs_proxy if opts.proxy_kind == "macs" else evaluate)
+                    evaluator=macs_proxy if opts.proxy_kind == "macs" else evaluate,
+                    score_label=label, on_record=save_time)
     cands = evo.run()
     # Wall time of the evolution, summed over this run and the finished ones it resumes.
-    seconds = earlier_seconds + time.monotonic() - start
-    write_atomic(meta_path, json.dumps({**meta, "evolution_seconds": round(seconds, 1)},
-                                       indent=2) + "\n")
+    seconds = save_time()
     echo(f"{len(cands)} candidates ({evo.state.evaluations} evaluated now, "
          f"{evo.state.reused} from the log) in {seconds:.0f} s")
     if not cands:
         raise TinyconvError("the search evaluated no candidate (budget too small?)")
     winner = max(cands, key=lambda c: (c.accuracy, -c.peak_sram, c.key))
-    echo(f"winner {winner.key}: proxy acc {winner.accuracy:.4f}, SRAM {winner.peak_sram:,} B, "
+    echo(f"winner {winner.key}: {label} {winner.accuracy:.4f}, SRAM {winner.peak_sram:,} B, "
          f"flash {winner.flash:,} B, {winner.macs:,} MACs: {winner.arch.to_json()}")
     metrics = None
     if opts.train_final:
         echo(f"training the winner: {opts.final.epochs} epochs"
              + (f" + {opts.final.qat_epochs} QAT" if opts.final.qat else ""))
         train_metrics = train_winner(winner.arch, opts.dataset, opts.final, out / "final",
-                                     resume=resume, progress=progress)
+                                     resume=resume, progress=progress, board=board.name)
         tflite = (out / "final" / "model_int8.tflite").read_bytes()
         info = {"seconds": round(seconds, 1), "evaluated_now": evo.state.evaluations,
-                "reused": evo.state.reused, "proxy": proxy_text,
+                "reused": evo.state.reused, "proxy": proxy_text, "proxy_kind": opts.proxy_kind,
+                "space": space.to_dict(),
                 "chosen_space": {"width": choice.width, "resolution": choice.resolution}}
         metrics = finish(out, winner, cands, board, opts.budget.sram, opts.budget.flash,
                          tflite, train_metrics, info, export=opts.export,
-                         stack_bytes=opts.stack_bytes)
-        echo(f"int8 accuracy {metrics['int8_accuracy']}, peak SRAM {metrics['peak_sram_bytes']:,} B, "
-             f"constants {metrics['constant_bytes']:,} B; wrote {out}")
+                         stack_bytes=opts.stack_bytes, score_label=label)
+        echo(f"winner trained: {accuracy_summary(train_metrics)}; peak SRAM "
+             f"{metrics['peak_sram_bytes']:,} B, constants {metrics['constant_bytes']:,} B; "
+             f"wrote {out}")
     return SearchOutcome(space, choice, cands, winner, evo.state.evaluations, evo.state.reused,
                          seconds, metrics)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..defaults import DEFAULT_BOARD
 from ..errors import TinyconvError
 
 
@@ -37,6 +38,7 @@ class TrainConfig:
     calibration_samples: int = 200        # representative data for int8 calibration
     int8_eval_limit: int | None = None    # test images scored in int8 (None = all)
     onnx: bool = True
+    board: str = DEFAULT_BOARD            # where metrics.json's planned SRAM/flash are for
 
     def check(self) -> None:
         """One-line errors for values no run could use (before TensorFlow loads)."""
@@ -73,6 +75,21 @@ class TrainConfig:
                 "limit_train", "validation_fraction")
         a, b = self.to_json(), other.to_json()
         return [k for k in keys if a[k] != b[k]]
+
+
+def accuracy_summary(metrics: dict[str, Any]) -> str:
+    """One line of accuracies that compares like with like: all on the same test images,
+    the int8 model beside the float model it was converted from (after QAT, if any)."""
+    n = metrics.get("accuracy_images")
+    fp = metrics.get("float_accuracy_on_int8_images", metrics["float_accuracy"])
+    images = f"{n:,} test images" if n is not None else "the test images"
+    if metrics.get("qat"):
+        qat_fp = metrics.get("qat_float_accuracy")
+        after = "" if qat_fp is None else f"float {qat_fp:.4f}, "
+        return (f"float {fp:.4f}; after QAT {after}int8 {metrics['int8_accuracy']:.4f}; "
+                f"all on the same {images}")
+    return (f"float {fp:.4f}, int8 {metrics['int8_accuracy']:.4f} (post-training quantization); "
+            f"both on the same {images}")
 
 
 @dataclass

@@ -100,22 +100,44 @@ def train_pipeline(dataset, batch_size: int, seed: int, epoch: int, augment: boo
                          augment=policy, seed=seed, initial_epoch=epoch)
 
 
-class _EpochProgress:
-    """A Keras progress bar per epoch headed "epoch e/E" (fit's own would say "Epoch 1/1")."""
+def on_terminal() -> bool:
+    """Whether stdout is a terminal: per-step progress bars only then (redirected to a file
+    or a pipe, they would be thousands of lines per epoch)."""
+    import sys
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
-    def __new__(cls, epoch: int, epochs: int, steps: int):
+
+def _format_logs(logs: dict | None) -> str:
+    return "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
+
+
+class EpochProgress:
+    """Progress of one `fit` epoch headed "<label> e/E" (fit's own would say "Epoch 1/1"):
+    on a terminal a per-step bar, then the epoch's metrics; otherwise one line per epoch."""
+
+    def __new__(cls, epoch: int, epochs: int, steps: int, label: str = "epoch"):
         from ..keras_compat import keras
+
+        bars = on_terminal()
 
         class Callback(keras.callbacks.Callback):
             def on_epoch_begin(self, _epoch, logs=None):
-                print(f"epoch {epoch + 1}/{epochs}", flush=True)
-                self.bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
+                self.started = time.perf_counter()
+                if bars:
+                    print(f"{label} {epoch + 1}/{epochs}", flush=True)
+                    self.bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
 
             def on_train_batch_end(self, batch, logs=None):
-                self.bar.update(batch + 1, [(k, v) for k, v in (logs or {}).items()])
+                if bars:
+                    self.bar.update(batch + 1, [(k, v) for k, v in (logs or {}).items()])
 
             def on_epoch_end(self, _epoch, logs=None):
-                print("  " + "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()), flush=True)
+                seconds = time.perf_counter() - self.started
+                head = "" if bars else f"{label} {epoch + 1}/{epochs}: "
+                print(f"  {head}{_format_logs(logs)}  ({seconds:.0f} s)", flush=True)
 
         return Callback()
 
@@ -127,7 +149,15 @@ def _checkpoint(model):
 
 
 def _save_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best: bool) -> None:
-    """Weights + optimizer of finished `epoch` (1-based), then state.json pointing at them."""
+    """Weights + optimizer of finished `epoch` (1-based), then state.json pointing at them
+    (a Ctrl-C meanwhile exits once they are saved: tinyconv.interrupt)."""
+    from ..interrupt import saving
+
+    with saving():
+        _write_epoch(checkpoint_dir, model, epoch, hist, is_best)
+
+
+def _write_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best: bool) -> None:
     name = f"epoch-{epoch:04d}"
     tmp = checkpoint_dir / f".tmp-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -206,7 +236,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, s
     for epoch in range(start_epoch, epochs):
         tf.random.set_seed(seed + epoch)
         train_ds = train_pipeline(dataset, batch_size, seed, epoch, augment)
-        callbacks = [_EpochProgress(epoch, epochs, steps)] if progress else []
+        callbacks = [EpochProgress(epoch, epochs, steps)] if progress else []
         started = time.perf_counter()
         logs = model.fit(train_ds, validation_data=val, epochs=1, verbose=0, callbacks=callbacks).history
         hist.epoch_seconds.append(round(time.perf_counter() - started, 3))

@@ -72,18 +72,20 @@ def qat_finetune(model, dataset, epochs: int, *, batch_size: int = 64, learning_
     A flat, small learning rate (no warmup): the float weights are already trained, QAT
     only adapts them to the int8 grid. Raises `QatUnsupported` when tfmot cannot do it.
     """
+    import math
+
     from ..keras_compat import tf
-    from .loop import compile_model, train_pipeline
+    from .loop import EpochProgress, compile_model, train_pipeline
 
     q = quantize_aware(model)
     compile_model(q, learning_rate)
     val = tf.data.Dataset.from_tensor_slices((dataset.x_val, dataset.y_val)).batch(256)
+    steps = max(1, math.ceil(len(dataset.x_train) / batch_size))
     for epoch in range(epochs):
         tf.random.set_seed(seed + 1000 + epoch)
         ds = train_pipeline(dataset, batch_size, seed + 1000, epoch, augment)
-        logs = q.fit(ds, validation_data=val, epochs=1, verbose=1 if progress else 0).history
-        if progress:
-            print(f"qat epoch {epoch + 1}/{epochs}: val accuracy {logs['val_accuracy'][-1]:.4f}", flush=True)
+        callbacks = [EpochProgress(epoch, epochs, steps, "qat epoch")] if progress else []
+        q.fit(ds, validation_data=val, epochs=1, verbose=0, callbacks=callbacks)
     return q
 
 

@@ -13,13 +13,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..defaults import DEFAULT_BOARD
 from ..errors import TinyconvError
 from ..files import write_atomic, write_json_atomic
-from .config import TrainConfig, TrainResult
+from .config import TrainConfig, TrainResult, accuracy_summary
 from .loop import fit
 
 CONFIG_FILE = "config.json"
-EVAL_BOARD = "qemu-m7"
 
 
 def prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> None:
@@ -63,14 +63,14 @@ def _save_keras(model, path: Path) -> None:
         os.replace(target, path)
 
 
-def deployment_cost(tflite: bytes, board_name: str = EVAL_BOARD) -> dict[str, Any]:
+def deployment_cost(tflite: bytes, board_name: str = DEFAULT_BOARD) -> dict[str, Any]:
     """MACs, flash and planned SRAM of the int8 model, from the same IR/planner as `export`."""
     from ..ir.tflite_import import import_tflite
 
     return graph_cost(import_tflite(tflite, "model_int8.tflite"), board_name)
 
 
-def graph_cost(graph, board_name: str = EVAL_BOARD) -> dict[str, Any]:
+def graph_cost(graph, board_name: str = DEFAULT_BOARD) -> dict[str, Any]:
     """MACs, arena, planned peak SRAM and weight flash of a graph IR (from a .tflite, or from
     a Keras model through ir.builder, whose plan equals the converted model's)."""
     from .. import deploy
@@ -132,8 +132,6 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
                                       progress=progress, augment=config.augment)
             qat_used = True
             qat_seconds = (time.perf_counter() - started) / config.qat_epochs
-            qat_float_acc = float(to_convert.evaluate(dataset.x_test, dataset.y_test, batch_size=256,
-                                                      verbose=0)[1])
             qat_note = f"tfmot QAT, {config.qat_epochs} epoch(s) at lr {config.qat_learning_rate}"
         except QatUnsupported as e:
             qat_note = f"QAT not possible, used post-training quantization instead: {e}"
@@ -147,13 +145,18 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     tflite = export_int8(to_convert, dataset, samples=config.calibration_samples, seed=config.seed)
     convert_seconds = time.perf_counter() - started
     write_atomic(run_dir / "model_int8.tflite", tflite)
+    # Every accuracy compared below is measured on the same images: the whole test split
+    # unless --int8-eval-limit asks for its first N (float_accuracy stays the whole split).
     n_eval = len(dataset.x_test) if config.int8_eval_limit is None else min(config.int8_eval_limit,
                                                                            len(dataset.x_test))
+    x_eval, y_eval = dataset.x_test[:n_eval], dataset.y_test[:n_eval]
     started = time.perf_counter()
-    int8_acc = int8_accuracy(tflite, dataset.x_test[:n_eval], dataset.y_test[:n_eval])
+    int8_acc = int8_accuracy(tflite, x_eval, y_eval)
     int8_eval_seconds = time.perf_counter() - started
     float_acc_same = float_acc if n_eval == len(dataset.x_test) else float(
-        model.evaluate(dataset.x_test[:n_eval], dataset.y_test[:n_eval], verbose=0)[1])
+        model.evaluate(x_eval, y_eval, batch_size=256, verbose=0)[1])
+    if qat_used:  # the float model QAT produced, the one converted to int8
+        qat_float_acc = float(to_convert.evaluate(x_eval, y_eval, batch_size=256, verbose=0)[1])
     # With QAT, the float model is also quantized post-training so that one run reports the
     # int8 drop both ways (what QAT buys on this model and data).
     ptq_acc = None
@@ -171,6 +174,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "seconds_per_epoch": round(hist.seconds_per_epoch, 2),
         "float_accuracy": round(float_acc, 4),
         "int8_accuracy": round(int8_acc, 4),
+        "accuracy_images": n_eval,   # int8, float_accuracy_on_int8_images, QAT and PTQ ones
+        "float_accuracy_on_int8_images": round(float_acc_same, 4),
         # Same images for both: the drop is int8 vs float on the int8-evaluated subset.
         "int8_drop_points": round(100 * (float_acc_same - int8_acc), 2),
         "int8_evaluated_on": f"{n_eval} test images, LiteRT BUILTIN_REF (reference kernels)",
@@ -183,7 +188,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "int8_eval_seconds": round(int8_eval_seconds, 2),
         "parameters": int(model.count_params()),
         "tflite_bytes": len(tflite),
-        **deployment_cost(tflite),
+        **deployment_cost(tflite, config.board),
     }
 
     if config.onnx:
@@ -200,8 +205,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
             metrics["onnx"] = {"error": str(e)}
     write_json_atomic(run_dir / "metrics.json", metrics)
     if progress:
-        print(f"float {float_acc:.4f}  int8 {int8_acc:.4f}  ({'QAT' if qat_used else 'PTQ'})  "
-              f"{hist.seconds_per_epoch:.1f} s/epoch  -> {run_dir}", flush=True)
+        print(f"{accuracy_summary(metrics)}; {hist.seconds_per_epoch:.1f} s/epoch -> {run_dir}",
+              flush=True)
     return TrainResult(run_dir, hist.epochs_run, hist.resumed_from_epoch, hist.stopped_early, float_acc,
                        int8_acc, qat_used, qat_note, hist.seconds_per_epoch, len(tflite), metrics,
                        hist.history)

@@ -10,7 +10,8 @@
  * MACs per SMLAD; 16 MACs cost 4 LDR, 8 SXTB16 and 8 SMLAD), the second pixel and
  * filter row addressed from the first by one register offset (depth) so the loop keeps
  * every value in registers; an odd last pixel or channel goes one row at a time. Per output
- * channel, once per call: bias + input_offset * sum(filter row) as the accumulators' start,
+ * channel, once per call: bias + input_offset * sum(filter row) as the accumulators' start
+ * (just the bias where the code generator folded the offset into it: input_offset 0),
  * and the narrow requantization's constants (tc_requantize_narrow: five instructions per
  * output, the output offset included). Layers the code generator did not mark narrow
  * (tc_quant_narrow) take the portable loop.

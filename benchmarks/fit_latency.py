@@ -218,11 +218,17 @@ def write_table(coeffs: dict[str, dict[str, dict[str, float]]]) -> None:
             lines.append(line[:-2] + "},")
         lines.append("    },")
     lines.append("}")
+    _rewrite_fitted(r"FITTED \(", r"FITTED\n", lines)
+
+
+def _rewrite_fitted(begin: str, end: str, lines: list[str]) -> None:
+    """Replace the lines of tinyconv/cost.py between `# BEGIN <begin>...` and `# END <end>`
+    (regular expressions) with `lines`."""
     text = COST_PY.read_text()
-    new, n = re.subn(r"(# BEGIN FITTED \([^\n]*\n).*?(\n# END FITTED\n)",
+    new, n = re.subn(rf"(# BEGIN {begin}[^\n]*\n).*?(\n# END {end})",
                      lambda m: m.group(1) + "\n".join(lines) + m.group(2), text, flags=re.S)
     if n != 1:
-        raise SystemExit(f"{COST_PY}: no FITTED markers")
+        raise SystemExit(f"{COST_PY}: no '# BEGIN {begin}' ... '# END {end}' markers")
     COST_PY.write_text(new)
 
 
@@ -249,12 +255,7 @@ def write_code_table(table: dict[str, tuple[float, float]]) -> None:
     lines = ["CODE_BYTES: dict[str, tuple[float, float]] = {"]
     lines += [f"    \"{isa}\": ({base!r}, {per_op!r})," for isa, (base, per_op) in table.items()]
     lines.append("}")
-    text = COST_PY.read_text()
-    new, n = re.subn(r"(# BEGIN FITTED CODE[^\n]*\n).*?(\n# END FITTED CODE)",
-                     lambda m: m.group(1) + "\n".join(lines) + m.group(2), text, flags=re.S)
-    if n != 1:
-        raise SystemExit(f"{COST_PY}: no FITTED CODE markers")
-    COST_PY.write_text(new)
+    _rewrite_fitted("FITTED CODE", "FITTED CODE", lines)
 
 
 def _estimate(run: dict, coeffs: dict) -> int:

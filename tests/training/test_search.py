@@ -292,6 +292,7 @@ def test_search_ctrl_c_resume_and_export_run_bit_exact_in_qemu(tmp_path):
           f"{stop.exit_seconds:.1f} s), resumed run {time.monotonic() - started:.0f} s")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "0 evaluated now, 2 from the log" in resumed.stdout
+    assert f"next: make -C {out / 'firmware'} run" in resumed.stdout  # the summary says where
     assert f"resuming after epoch {done}" in resumed.stdout
     assert (out / "candidates.jsonl").read_text() == log
     final = json.loads((out / "final" / "metrics.json").read_text())

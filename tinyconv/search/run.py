@@ -260,5 +260,9 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
         echo(f"winner trained: {accuracy_summary(train_metrics)}; peak SRAM "
              f"{metrics['peak_sram_bytes']:,} B, constants {metrics['constant_bytes']:,} B; "
              f"wrote {out}")
+        if opts.export:
+            step = "run" if board.qemu_machine else "flash"  # QEMU board, or a real one
+            echo(f"firmware project: {out / 'firmware'}; next: make -C {out / 'firmware'} "
+                 f"{step}")
     return SearchOutcome(space, choice, cands, winner, evo.state.evaluations, evo.state.reused,
                          seconds, metrics)

@@ -382,48 +382,7 @@ static inline int32_t tc_requantize_narrow_any(int32_t twice_acc, const tc_rq_na
     return (x + ((x >> 31) & rq->nudge) + rq->add) >> rq->right;
 }
 
-/*
- * tc_requantize with the shift split once per channel (tc_requant_split_of), for kernels
- * that requantize many outputs of one channel. Bit for bit tc_requantize's result whenever
- * multiplier != INT32_MIN (QuantizeMultiplier gives 0 or [2^30, 2^31); callers fall back
- * to tc_requantize otherwise), with tc_rounding_high_mul; RoundingDivideByPOT is
- * tc_divide_by_power_of_two's arithmetic with the mask taken from the split.
- */
-typedef struct {
-    int32_t multiplier;
-    int32_t left;  /* left shift, 0..31 (tc_requantize takes it modulo 32) */
-    int32_t right; /* right shift, 0..31 */
-    int32_t shift; /* the original shift (TC_SINGLE_ROUNDING) */
-    int32_t mask;  /* 2^right - 1 */
-} tc_requant_split;
-
-static inline tc_requant_split tc_requant_split_of(int32_t multiplier, int32_t shift)
-{
-    tc_requant_split s;
-    s.multiplier = multiplier;
-    s.left = shift > 0 ? (shift & 31) : 0;
-    s.right = shift > 0 ? 0 : -shift;
-    s.shift = shift;
-    s.mask = (int32_t)((1u << s.right) - 1u);
-    return s;
-}
-
-static inline int32_t tc_requantize_split(int32_t acc, const tc_requant_split *s)
-{
-#if defined(TC_SINGLE_ROUNDING)
-    return tc_requantize(acc, s->multiplier, s->shift);
-#else
-    const int32_t x = (int32_t)((uint32_t)acc << s->left);
-    const int32_t high = tc_rounding_high_mul(x, s->multiplier);
-    const int32_t threshold = (s->mask >> 1) - (high >> 31);
-    return (high >> s->right) + ((high & s->mask) > threshold ? 1 : 0);
-#endif
-}
-
-
-/* -- appended for the depthwise / pool / elementwise kernels (issue 10) ----------------- */
-#ifndef TC_NN_SIMD_DW_HELPERS
-#define TC_NN_SIMD_DW_HELPERS
+/* -- the depthwise / pool / elementwise kernels' helpers ------------------------------ */
 
 /* Four int8 values as one little-endian word, for a single tc_write_s32. */
 static inline int32_t tc_pack_s8x4(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
@@ -498,7 +457,6 @@ static inline int32x4_t tc_requantize_x4_pc(int32x4_t acc, int32x4_t multiplier,
     return vrshlq_s32(x, right);
 #endif
 }
-#endif
-#endif /* TC_NN_SIMD_DW_HELPERS */
+#endif /* TC_ISA_MVE */
 
 #endif /* TC_NN_SIMD_H */

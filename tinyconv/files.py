@@ -1,14 +1,30 @@
 """Atomic file writes: a reader (or a resumed run) sees the old file or the new one, never
-half of one. Written next to the target, then renamed over it (same filesystem)."""
+half of one. Written next to the target, then renamed over it (same filesystem). And the
+one cache folder every cached artefact lives under (`cache_root`)."""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def cache_root() -> Path:
+    """tinyconv's cache folder (datasets, host kernel libraries, the QEMU plugin, stack
+    tables, the tests' zoo models): $TINYCONV_CACHE, else $XDG_CACHE_HOME/tinyconv, else
+    ~/.cache/tinyconv; a per-user folder in the temp dir where none can be created."""
+    explicit = os.environ.get("TINYCONV_CACHE")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    root = Path(explicit) if explicit else Path(base) / "tinyconv"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable home
+        root = Path(tempfile.gettempdir()) / f"tinyconv-{os.getuid()}"
+    return root
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:

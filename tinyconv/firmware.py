@@ -21,6 +21,7 @@ from pathlib import Path
 from . import FIRMWARE_DIR
 from .defaults import DEFAULT_STACK_BYTES
 from .errors import TinyconvError
+from .files import cache_root
 from .targets import Board
 
 ELF_NAME = "tinyconv.elf"
@@ -225,18 +226,13 @@ def build(model_dir: Path, board: Board, build_dir: Path, *, kernels: str = "opt
 
 
 # --- instruction-counting plugin ----------------------------------------------------------
-def _cache_dir() -> Path:
-    root = os.environ.get("TINYCONV_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "tinyconv"
-
-
 def build_insn_plugin() -> Path:
     """Compiles the QEMU instruction-counting plugin once per source version into the
-    cache directory ($TINYCONV_CACHE or ~/.cache/tinyconv) and returns its path."""
+    cache directory (files.cache_root) and returns its path."""
     _require_tool("gcc", "install gcc to build the QEMU plugin")
     source = PLUGIN_SOURCE.read_bytes() + PLUGIN_HEADER.read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:12]
-    cache = _cache_dir()
+    cache = cache_root()
     cache.mkdir(parents=True, exist_ok=True)
     plugin = cache / f"insn_count-{digest}.so"
     if plugin.is_file():

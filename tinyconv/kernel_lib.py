@@ -4,7 +4,7 @@ firmware/kernels/<family>/tc_<family>_get_buffer_sizes_s8.c define every kernel'
 `*_get_buffer_size`. This module compiles those files with the host C compiler into one
 shared library per ISA (the ISA forced with the macros of tc_nn_math_types.h, since the
 size functions are plain C), and calls them through ctypes, as CMSIS-NN's Python bindings
-do. The libraries are cached under ~/.cache/tinyconv (or $XDG_CACHE_HOME/tinyconv) in a
+do. The libraries are cached under files.cache_root() in a
 folder named by a hash of the sources and the compiler, written atomically so that
 concurrent processes and threads share them; answers are cached per argument tuple,
 because the NAS plans thousands of graphs.
@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 
 from .errors import TinyconvError
+from .files import cache_root
 
 # How each ISA is forced when the size functions are compiled on the host.
 ISA_DEFINES = {"ref": "-DTC_REFERENCE_KERNELS", "dsp": "-DTC_FORCE_ISA_DSP",
@@ -65,16 +66,6 @@ def _compiler() -> str:
     return cc
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    root = Path(base) / "tinyconv"
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError:  # no writable home: a per-user folder in the temp dir
-        root = Path(tempfile.gettempdir()) / f"tinyconv-{os.getuid()}"
-    return root
-
-
 _build_lock = threading.Lock()
 
 
@@ -90,7 +81,7 @@ def library(isa: str) -> ctypes.CDLL:
     digest = hashlib.sha256(cc.encode())
     for path in sources + headers:
         digest.update(str(path.relative_to(kernels)).encode() + b"\0" + path.read_bytes())
-    folder = _cache_root() / f"kernels-{digest.hexdigest()[:16]}"
+    folder = cache_root() / f"kernels-{digest.hexdigest()[:16]}"
     target = folder / f"tc_buffer_sizes_{isa}.so"
     with _build_lock:
         if not target.is_file():

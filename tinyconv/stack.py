@@ -42,6 +42,7 @@ from pathlib import Path
 from . import FIRMWARE_DIR
 from .defaults import DEFAULT_STACK_BYTES, EXCEPTION_FRAME_BYTES, STACK_MARGIN_PERCENT
 from .errors import TinyconvError
+from .files import cache_root
 from .targets import Board
 
 CALLGRAPH_FLAG = "-fcallgraph-info=su"
@@ -353,11 +354,6 @@ def _libgcc_aliases(libgcc_path_units: dict[str, _AsmUnit], nm_text: str) -> dic
     return units
 
 
-def _cache_root() -> Path:
-    from .kernel_lib import _cache_root as root
-    return root()
-
-
 _lock = threading.Lock()
 
 
@@ -416,7 +412,7 @@ def firmware_table(board: Board, kernels: str = "opt") -> StackTable:
     tc_model_invoke included), computed once per firmware version and cached on disk."""
     config = _make_config(board, kernels)
     digest = _firmware_digest(board, kernels, config)
-    path = _cache_root() / "stack" / f"{board.name}-{kernels}-{digest}.json"
+    path = cache_root() / "stack" / f"{board.name}-{kernels}-{digest}.json"
     with _lock:
         if path.is_file():
             return StackTable.from_json(path.read_text())

@@ -114,12 +114,12 @@ def test_soft_float_helpers_of_libgcc_are_on_the_cortex_m3_paths():
 
 @pytest.mark.arm
 def test_table_is_cached_on_disk(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("TINYCONV_CACHE", str(tmp_path))
     board = get_board("qemu-m4")
     stack.firmware_table.cache_clear()
     try:
         table = stack.firmware_table(board)
-        files = list((tmp_path / "tinyconv" / "stack").glob("qemu-m4-opt-*.json"))
+        files = list((tmp_path / "stack").glob("qemu-m4-opt-*.json"))
         assert len(files) == 1
         stack.firmware_table.cache_clear()
 

@@ -643,3 +643,16 @@ def test_cifar10_full_load_is_cached(tmp_path, monkeypatch):
     direct = load_dataset("cifar10", limit_train=100, limit_test=50)
     np.testing.assert_array_equal(small.x_train, direct.x_train)
     np.testing.assert_array_equal(small.x_test, direct.x_test)
+
+
+def test_every_cache_lives_under_one_root(tmp_path, monkeypatch):
+    """files.cache_root: $TINYCONV_CACHE first, then $XDG_CACHE_HOME/tinyconv; the dataset
+    cache and the host kernel libraries both under it."""
+    from tinyconv.data.cache import cache_dir
+    from tinyconv.files import cache_root
+
+    monkeypatch.delenv("TINYCONV_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "tinyconv"
+    monkeypatch.setenv("TINYCONV_CACHE", str(tmp_path / "tc"))
+    assert cache_root() == tmp_path / "tc" and cache_dir() == tmp_path / "tc" / "datasets"

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import cache_root
+
 FORMAT = 1  # bump when a loader changes what it stores
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("TINYCONV_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "tinyconv"
-    return base / "datasets"
+    return cache_root() / "datasets"
 
 
 def source_key(name: str, *sources: Path) -> str:

@@ -100,18 +100,21 @@ def cost_class(op: O.Op) -> str | None:
     return "other"
 
 
-def features(op: O.Op, plan: Plan) -> dict[str, float]:
+def features(op: O.Op, plan: Plan, granted: int | None = None) -> dict[str, float]:
     """The work of `op`'s kernel, by feature (all of FEATURES; its class uses some):
     MACs; of a KxK convolution's MACs, `direct` those computed from the input in place
     (no im2col columns: no fast scratch granted, none on the stack) and `patch` the column
     elements it gathers otherwise (out pixels x kh x kw x in channels); output and input
-    elements; output `pixels`, `rows` (out rows x channels) and `channels`; the call."""
+    elements; output `pixels`, `rows` (out rows x channels) and `channels`; the call.
+    `granted`: the scratch bytes the kernel is given (default: what `plan` gave the op)."""
     macs = op.macs()
+    if granted is None:
+        granted = plan.scratch.get(op.index, (0, 0))[1]
     n, oh, ow, oc = op.y.nhwc() if len(op.y.shape) <= 4 else (1, 1, 1, op.y.size)
     direct = patch = 0
     if isinstance(op, O.Conv2D) and not op.is_pointwise:
         fast = op.fast_scratch_bytes(plan.isa)
-        if fast and (plan.scratch.get(op.index, (0, 0))[1] >= fast
+        if fast and (granted >= fast
                      or op.stack_columns_bytes(plan.isa) > 0):
             patch = macs // oc
         else:
@@ -145,7 +148,8 @@ class Estimate:
         return {x.op_index: x.instructions for x in self.layers}
 
 
-def layer_instructions(op: O.Op, plan: Plan, coeffs: dict | None = None) -> int:
+def layer_instructions(op: O.Op, plan: Plan, coeffs: dict | None = None,
+                       granted: int | None = None) -> int:
     """Estimated instructions of one op's kernel call under `plan` (0 for an alias)."""
     cls = cost_class(op)
     if cls is None:
@@ -157,7 +161,7 @@ def layer_instructions(op: O.Op, plan: Plan, coeffs: dict | None = None) -> int:
     if cls not in table and FALLBACK.get(cls) in table:
         cls = FALLBACK[cls]
     row = table.get(cls, {})
-    f = features(op, plan)
+    f = features(op, plan, granted)
     return int(round(sum(row.get(k, 0.0) * f[k] for k in CLASS_FEATURES[cls])))
 
 
@@ -170,10 +174,48 @@ def estimate(graph: Graph, isa: O.Isa, plan: Plan | None = None,
         plan = plan_memory(graph, isa)
     elif plan.isa != isa:
         raise TinyconvError(f"latency estimate for {isa.value} from a {plan.isa.value} plan")
-    layers = tuple(LayerEstimate(op.index, op.kind, cost_class(op) or "",
-                                 layer_instructions(op, plan, coeffs))
-                   for op in graph.ops if not op.is_alias)
-    return Estimate(isa.value, layers)
+    run = plan.stream
+    inner = {} if run is None else _stream_layers(run, plan, coeffs)
+    layers = [LayerEstimate(op.index, op.kind, cost_class(op) or "",
+                            inner[op.index] if op.index in inner
+                            else layer_instructions(op, plan, coeffs))
+              for op in graph.ops if not op.is_alias]
+    if run is not None:
+        layers.append(LayerEstimate(run.index, run.kind, "stream", stream_loop_instructions(run)))
+    return Estimate(isa.value, tuple(layers))
+
+
+# A streamed run (tinyconv/stream.py): each of its kernel calls is priced as a layer of its
+# own rows (so per-call costs count once per strip), plus the loop's own work: per call the
+# locals it sets up (dims, the padded parameters: about 30 instructions), and the line
+# buffers' kept rows slid to their start (the firmware's word-wise memmove, about 0.6
+# instructions per byte). Checked against builds by tests/pipeline/test_stream.py.
+STREAM_CALL = 30.0
+STREAM_SLIDE_PER_BYTE = 0.6
+
+
+def _stream_layers(run, plan: Plan, coeffs: dict | None = None) -> dict[int, int]:
+    """Per op of the run: the sum of its calls' estimates."""
+    from .stream import strip_view
+    total: dict[int, int] = {}
+    for call in run.schedule.calls:
+        view = strip_view(call.op, call.hi - call.lo, call.c1 - call.c0)
+        total[call.op.index] = total.get(call.op.index, 0) + layer_instructions(
+            view, plan, coeffs, granted=run.kernel_scratch_bytes)
+    return total
+
+
+def stream_loop_instructions(run) -> int:
+    """The streamed run's own work beyond its kernel calls."""
+    sched = run.schedule
+    return int(round(STREAM_CALL * len(sched.calls) + STREAM_SLIDE_PER_BYTE * sched.slid_bytes))
+
+
+def stream_overhead(run, plan: Plan) -> int:
+    """Instructions the run adds to its layers run whole (layer-wise, no scratch)."""
+    per_call = sum(_stream_layers(run, plan).values())
+    whole = sum(layer_instructions(op, plan, granted=0) for op in run.ops)
+    return per_call - whole + stream_loop_instructions(run)
 
 
 def instructions(graph: Graph, isa: O.Isa, plan: Plan | None = None) -> int:

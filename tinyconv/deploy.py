@@ -20,7 +20,8 @@ from .defaults import DEFAULT_STACK_BYTES, RUNTIME_RAM_BYTES  # re-exported: dep
 from .errors import BudgetError, TinyconvError
 from .ir.graph import Graph
 from .ir.ops import Isa
-from .planner import Plan, plan_memory
+from .planner import Plan
+from .stream import DEFAULT_MEMORY, plan_model
 from .targets import Board
 from .units import format_bytes
 
@@ -55,21 +56,32 @@ def kernel_isa(board: Board, kernels: str) -> Isa:
 
 def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | None = None,
             flash: int | None = None, stack_bytes: int | None = None,
-            match: str = "litert") -> Deployment:
+            match: str = "litert", memory: str = DEFAULT_MEMORY) -> Deployment:
     """`stack_bytes=None`: reserve the model's computed stack bound (an estimate that holds
-    the compiled one), or DEFAULT_STACK_BYTES where none can be computed."""
-    plan = plan_memory(graph, kernel_isa(board, kernels))
-    source = generate(graph, plan, match)
+    the compiled one), or DEFAULT_STACK_BYTES where none can be computed.
+
+    `memory` (tinyconv/stream.py): "fast" plans the layer-wise arena where it fits the
+    SRAM budget with the stack and runtime, else the fastest streamed plan that fits;
+    "min" the smallest plan; "layer" never streams. The stack is that of the chosen plan's
+    code (a streamed run's loop has its own locals), so the choice is made again, within
+    the smaller budget, when it grows."""
+    isa = kernel_isa(board, kernels)
     ram_budget = sram if sram is not None else board.ram_bytes
     flash_budget = flash if flash is not None else board.flash_bytes
-    bound = None
-    if stack_bytes is None:
-        if stack.available(board):
-            bound = stack.model_bound(board, kernels, source)
-            stack_bytes = bound.reserved
-        else:
-            stack_bytes = DEFAULT_STACK_BYTES
-    deployment = Deployment(graph, board, plan, source, kernels, stack_bytes, ram_budget,
+    plan = plan_model(graph, isa, memory="layer" if memory == "fast" else memory)
+    source = generate(graph, plan, match)
+    reserved, bound = _reserve_stack(board, kernels, source, stack_bytes)
+    for _ in range(3):
+        budget = ram_budget - reserved - RUNTIME_RAM_BYTES
+        if memory != "fast" or plan.arena_bytes <= budget:
+            break
+        chosen = plan_model(graph, isa, arena_budget=budget, memory=memory)
+        if chosen.strategy == plan.strategy:
+            break
+        plan = chosen
+        source = generate(graph, plan, match)
+        reserved, bound = _reserve_stack(board, kernels, source, stack_bytes)
+    deployment = Deployment(graph, board, plan, source, kernels, reserved, ram_budget,
                             flash_budget, match, bound)
     _check_ram(deployment)
     if source.weights_bytes > flash_budget:
@@ -78,6 +90,16 @@ def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | Non
             f"the {flash_budget} B ({format_bytes(flash_budget)}) budget by "
             f"{source.weights_bytes - flash_budget} B")
     return deployment
+
+
+def _reserve_stack(board: Board, kernels: str, source: ModelSource,
+                   given: int | None) -> tuple[int, stack.StackBound | None]:
+    if given is not None:
+        return given, None
+    if stack.available(board):
+        bound = stack.model_bound(board, kernels, source)
+        return bound.reserved, bound
+    return DEFAULT_STACK_BYTES, None
 
 
 def _check_ram(deployment: Deployment) -> None:

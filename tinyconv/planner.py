@@ -15,9 +15,13 @@ are free at their step: faster kernels in the same arena.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .ir.graph import Graph, Tensor
 from .ir.ops import Isa, Op
+
+if TYPE_CHECKING:
+    from .stream import StreamedRun
 
 ALIGNMENT = 4  # int32 scratch and float tensors need word alignment; int8 SIMD loads do not
 
@@ -57,6 +61,21 @@ class Plan:
     scratch: dict[int, tuple[int, int]]  # op index -> (offset, bytes)
     live_bytes: list[int]  # per step, bytes of all live buffers
     strategy: str = ""
+    # Set by tinyconv.stream.plan_model: the streamed run this plan executes (None: every
+    # layer whole), the layer-wise plan's arena, the instructions streaming adds (estimate).
+    stream: "StreamedRun | None" = None
+    layerwise_arena_bytes: int = 0
+    extra_instructions: int = 0
+
+    @property
+    def recompute_macs(self) -> int:
+        """MACs computed more than once: none (streamed runs keep their rows in line
+        buffers instead of recomputing them)."""
+        return 0
+
+    @property
+    def kind(self) -> str:
+        return "layer-wise" if self.stream is None else "streamed"
 
     @property
     def peak_live_bytes(self) -> int:

@@ -179,11 +179,13 @@ def _parse_profile(text: str) -> tuple[list[int], list[int], dict[tuple[int, int
 # --- profile -----------------------------------------------------------------------------
 def profile(model_bytes: bytes, board: Board, *, source: str = "<model>",
             kernels: str = "opt", seed: int = 0, stack_bytes: int | None = None,
-            work_dir: Path | None = None, firmware_dir: Path | None = None) -> ProfileReport:
+            work_dir: Path | None = None, firmware_dir: Path | None = None,
+            sram: int | None = None, memory: str = deploy.DEFAULT_MEMORY) -> ProfileReport:
     """`firmware_dir`: build against another firmware tree (default: the package's), e.g.
     an earlier version's kernels for a before/after comparison."""
     graph = import_tflite(model_bytes, source=source)
-    deployment = deploy.prepare(graph, board, kernels=kernels, stack_bytes=stack_bytes)
+    deployment = deploy.prepare(graph, board, kernels=kernels, stack_bytes=stack_bytes,
+                                sram=sram, memory=memory)
     return profile_deployment(deployment, model_bytes, seed=seed, work_dir=work_dir,
                               firmware_dir=firmware_dir)
 

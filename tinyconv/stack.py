@@ -56,6 +56,7 @@ IMPLICIT_LIBC = ("memcpy", "memset", "memmove")
 # tc_model_invoke's frame in the estimate: registers saved (r4-r11, lr, padding) and the
 # outgoing arguments past the fourth, both bounded below; plus each step's local arrays.
 INVOKE_SAVED_BYTES = 40
+STREAM_LOOP_BYTES = 32
 INDIRECT_CALL = "__indirect_call"  # GCC's callee name for a call through a pointer
 
 
@@ -432,8 +433,14 @@ def invoke_frame_estimate(source) -> int:
     each) and every local array the steps' prologues declare (all live at once: GCC shares
     no slots across one scope), rounded up to 8. tests/pipeline/test_stack_bound.py checks it
     against the compiled frame."""
-    outgoing = max((4 * max(0, len(s.args) - 4) for s in source.steps), default=0)
-    arrays = 0
+    calls = [c.args for s in source.steps for c in (s.loop.calls if s.loop else [s])]
+    outgoing = max((4 * max(0, len(args) - 4) for args in calls), default=0)
+    # A streamed run's loop (tinyconv/stream.py): per call its row dims (16 bytes each) and
+    # padded parameters (at most 44 bytes), the calls' blocks all counted, and the loop's
+    # own pointers and counters.
+    arrays = sum(STREAM_LOOP_BYTES + sum(16 * (len(c.inputs) + 1) + (44 if c.padded else 0)
+                                         for c in s.loop.calls)
+                 for s in source.steps if s.loop)
     for step in source.steps:
         for line in step.prologue:
             if line.lstrip().startswith("static "):
@@ -493,7 +500,7 @@ def _depth_to(table: StackTable, start: str, target: str) -> int:
 def model_bound(board: Board, kernels: str, source) -> StackBound:
     """The estimated bound of a generated model (no compile: the search's cost)."""
     table = firmware_table(board, kernels)
-    kernel_calls = tuple(s.function for s in source.steps)
+    kernel_calls = tuple(f for s in source.steps for f in s.functions)
     return bound_from_table(table.with_model(invoke_frame_estimate(source), kernel_calls),
                             exact=False)
 

@@ -222,14 +222,15 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
            stack_bytes: int | None = None, count_instructions: bool = True,
            compare_tflm: bool = False, work_dir: Path | None = None,
            match: str = "litert", layers: bool = False,
-           layer_samples: int | None = None) -> VerifyReport:
+           layer_samples: int | None = None, memory: str = deploy.DEFAULT_MEMORY
+           ) -> VerifyReport:
     """`match="tflm"` generates code that reproduces TFLite Micro where it differs from
     LiteRT's reference kernels, and then TFLite Micro's outputs are the ones compared.
     `layers=True` compares every op's output tensor with LiteRT's as well, on the first
     `layer_samples` samples (default: all of them)."""
     graph = import_tflite(model_bytes, source=source)
     deployment = deploy.prepare(graph, board, kernels=kernels, sram=sram, flash=flash,
-                                stack_bytes=stack_bytes, match=match)
+                                stack_bytes=stack_bytes, match=match, memory=memory)
     samples = inputs if inputs is not None else reference.random_inputs(model_bytes, n, seed)
     return verify_deployment(deployment, model_bytes, samples,
                              count_instructions=count_instructions, compare_tflm=compare_tflm,

@@ -17,8 +17,9 @@ from ..errors import TinyconvError
 from ..ir.graph import Graph, Tensor
 from ..ir.ops import Isa, Op
 from ..planner import Plan
+from ..stream import RowMap, StreamedRun
 from . import lowering
-from .lowering.base import CValue, c_initializer
+from .lowering.base import PADDED_PARAMS, ROW_DIMS, CValue, c_initializer
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -64,6 +65,72 @@ class LayerDump:
 
 
 @dataclass
+class StreamOperand:
+    """A tensor a streamed call reads or writes: its buffer, and where in the strip
+    tables its rows are (`first`: the column of the first row its line buffer holds;
+    None for a whole tensor, whose buffer starts at row 0)."""
+
+    base: str
+    ctype: str
+    row_bytes: int
+    first: int | None
+    width: int
+    channels: int
+
+    def row_ptr(self, row: str) -> str:
+        offset = row if self.first is None else f"({row} - first[{self.first}])"
+        return f"(({self.ctype} *)({self.base}) + {offset} * {self.row_bytes})"
+
+
+@dataclass
+class StreamCall:
+    """One op of a streamed run, called in every strip where its output gains rows."""
+
+    op: Op
+    function: str
+    args: list[str]
+    comment: str
+    done: int                      # column of its output in the `done` table
+    rows: RowMap                   # input rows of its output rows
+    inputs: dict[int, StreamOperand]   # by input index: the activation inputs
+    output: StreamOperand
+    padded: tuple[str, str] | None = None  # (ctype, static symbol) of its padded params
+
+    def uses(self, local: str) -> bool:
+        return f"&{local}" in self.args
+
+    @property
+    def uses_rows(self) -> bool:
+        """Whether it passes dims of its input rows (`hi` needed)."""
+        return any(self.uses(f"in_dims{i}") for i in self.inputs)
+
+
+@dataclass
+class StreamSlide:
+    """A line buffer: slid to its start before each strip but the first."""
+
+    operand: StreamOperand
+    done: int  # column of the tensor in the `done` table
+
+
+@dataclass
+class StreamLoop:
+    run: StreamedRun
+    comment: str
+    row_type: str          # uint8_t or uint16_t: the tables' element type
+    done: str              # done[k][col]: rows of each produced tensor done before strip k
+    done_cols: int
+    first: str             # first[k][col]: first row each line buffer holds in strip k
+    first_cols: int
+    slides: list[StreamSlide]
+    calls: list[StreamCall]
+
+    @property
+    def functions(self) -> list[str]:
+        return [c.function for c in self.calls] + (["memmove"] if self.slides else [])
+
+
+@dataclass
 class Step:
     op: Op
     function: str
@@ -71,6 +138,12 @@ class Step:
     prologue: list[str]
     comment: str
     dumps: list[LayerDump] = field(default_factory=list)  # after this step's call
+    loop: StreamLoop | None = None  # a streamed run: these calls in a loop over strips
+
+    @property
+    def functions(self) -> list[str]:
+        """The kernels this step calls."""
+        return self.loop.functions if self.loop is not None else [self.function]
 
 
 @dataclass
@@ -92,6 +165,9 @@ class _OpContext:
     def tensor_ptr(self, t: Tensor) -> str:
         return self.owner.tensor_ptr(t)
 
+    def elements(self, t: Tensor) -> str:
+        return str(t.size)
+
     def const_array(self, values: np.ndarray, ctype: str, hint: str) -> str:
         name = self._name(hint)
         self.owner.arrays.append(ConstArray(name, ctype, np.asarray(values)))
@@ -110,6 +186,99 @@ class _OpContext:
         self.owner.params.append(
             Param(name, "tc_context", f"{{.buf = tc_arena + {offset}, .size = {size}}}"))
         return f"&{name}"
+
+
+@dataclass
+class _StripContext(_OpContext):
+    """The LowerContext of an op inside a streamed run: its activation tensors are the
+    strip's rows (pointers, dims and element counts computed per call in the loop), its
+    window's top padding is set per call, its scratch is the run's shared area."""
+
+    call: StreamCall | None = None
+    scratch_expr: str = "&tc_no_scratch"
+
+    def tensor_ptr(self, t: Tensor) -> str:
+        assert self.call is not None
+        if t is self.op.y:
+            return self.call.output.row_ptr("c0")
+        for i, operand in self.call.inputs.items():
+            if self.op.inputs[i] is t:
+                return operand.row_ptr("lo")
+        return self.owner.tensor_ptr(t)
+
+    def elements(self, t: Tensor) -> str:
+        return f"(c1 - c0) * {t.shape[2] * t.shape[3]}"
+
+    def param(self, ctype: str, value: CValue, hint: str) -> str:
+        assert self.call is not None
+        if hint in ROW_DIMS and (ROW_DIMS[hint] is None or ROW_DIMS[hint] in self.call.inputs):
+            return "&out_dims" if ROW_DIMS[hint] is None else f"&in_dims{ROW_DIMS[hint]}"
+        symbol = super().param(ctype, value, hint)
+        if ctype in PADDED_PARAMS and self.call.rows.pad > 0:
+            self.call.padded = (ctype, symbol[1:])
+            return "&params"
+        return symbol
+
+    def scratch(self) -> str:
+        return self.scratch_expr
+
+
+def _stream_step(source: "ModelSource", run: StreamedRun, match: str) -> Step:
+    """The loop over strips that runs `run` (tinyconv/stream.py): per strip, the line
+    buffers slid, then every op with new output rows called on them."""
+    plan, sched = source.plan, run.schedule
+    scratch_offset, _ = plan.scratch[run.index]
+    produced = [op.y for op in sched.ops]
+    done_col = {t.index: i for i, t in enumerate(produced)}
+    first_col = {t.index: i for i, t in enumerate(sched.lined)}
+    biggest = max(max(max(v) for v in sched.done.values()),
+                  max((max(v) for v in sched.first.values()), default=0))
+    row_type = "uint8_t" if biggest <= 0xFF else "uint16_t"
+
+    def operand(t: Tensor) -> StreamOperand:
+        if t.index in first_col:
+            base = f"tc_arena + {scratch_offset + run.line_offset(t)}"
+            first = first_col[t.index]
+        else:
+            base, first = f"tc_arena + {plan.tensor_offsets[t.index]}", None
+        return StreamOperand(base, t.dtype.c_type, t.shape[2] * t.shape[3] * t.dtype.itemsize,
+                             first, t.shape[2], t.shape[3])
+
+    kernel_offset = scratch_offset + sched.lines_bytes
+    scratch_expr = "&tc_no_scratch"
+    if run.kernel_scratch_bytes:
+        name = f"op{run.index}_scratch"
+        source.params.append(Param(name, "tc_context", f"{{.buf = tc_arena + {kernel_offset}, "
+                                                       f".size = {run.kernel_scratch_bytes}}}"))
+        scratch_expr = f"&{name}"
+    calls = []
+    for op in sched.ops:
+        inputs = {i: operand(t) for i, t in enumerate(op.inputs)
+                  if t is not None and not t.is_constant}
+        call = StreamCall(op, "", [], "", done_col[op.y.index], sched.maps[op.index], inputs,
+                          operand(op.y))
+        ctx = _StripContext(source, op, plan.isa, False, match, call=call,
+                            scratch_expr=scratch_expr)
+        kernel = lowering.lower(op, ctx)
+        assert kernel is not None
+        shapes = " + ".join("x".join(map(str, t.shape)) for t in op.activation_inputs())
+        call.function, call.args = kernel.function, kernel.args
+        call.comment = f"#{op.index} {op.kind} {shapes} -> {'x'.join(map(str, op.y.shape))}" + (
+            f": {kernel.comment}" if kernel.comment else "")
+        calls.append(call)
+    strips = sched.strips
+    done = np.array([[sched.done[t.index][k] for t in produced] for k in range(strips + 1)])
+    first = np.array([[sched.first[t.index][k] for t in sched.lined] for k in range(strips)])
+    done_name = f"op{run.index}_done"
+    first_name = f"op{run.index}_first"
+    source.arrays.append(ConstArray(done_name, row_type, done))
+    if sched.lined:
+        source.arrays.append(ConstArray(first_name, row_type, first))
+    slides = [StreamSlide(operand(t), done_col[t.index]) for t in sched.lined]
+    loop = StreamLoop(run, f"#{run.index} {run.describe()}: {len(sched.calls)} kernel calls, "
+                           f"line buffers {sched.lines_bytes} B", row_type,
+                      done_name, len(produced), first_name, len(sched.lined), slides, calls)
+    return Step(run, "", [], [], loop.comment, loop=loop)
 
 
 @dataclass
@@ -150,6 +319,13 @@ def generate(graph: Graph, plan: Plan, match: str = "litert") -> ModelSource:
         raise TinyconvError(f"unknown --match {match!r}: use one of {', '.join(MATCHES)}")
     source = ModelSource(graph, plan)
     for op in plan.order:
+        if isinstance(op, StreamedRun):
+            step = _stream_step(source, op, match)
+            # Of the run's tensors only its output exists whole: the one dumped.
+            step.dumps = [LayerDump(op, op.y, source.tensor_ptr(op.y))]
+            source.layers += step.dumps
+            source.steps.append(step)
+            continue
         ctx = _OpContext(source, op, plan.isa, op.index in plan.inplace_ops, match)
         call = lowering.lower(op, ctx)
         dumps = [LayerDump(op, t, source.tensor_ptr(t)) for t in op.outputs

@@ -90,15 +90,27 @@ class LowerContext(Protocol):
     def tensor_ptr(self, t: Tensor) -> str:
         """C expression of type `<ctype> *` for the tensor's bytes (arena or flash)."""
 
+    def elements(self, t: Tensor) -> str:
+        """C expression of the number of elements of `t` the call processes (all of them,
+        or a streamed call's rows: see tinyconv/stream.py)."""
+
     def const_array(self, values: np.ndarray, ctype: str, hint: str) -> str:
         """Emit `const <ctype> sym[] = {...}` in flash (aligned); return the symbol."""
 
     def param(self, ctype: str, value: CValue, hint: str) -> str:
-        """Emit `static const <ctype> sym = <value>;`; return `&sym`."""
+        """Emit `static const <ctype> sym = <value>;`; return `&sym`. A streamed call
+        (tinyconv/stream.py) replaces the tensors' row counts of the dims with the hints
+        of ROW_DIMS, and the top padding of the structs of PADDED_PARAMS, per call."""
 
     def scratch(self) -> str:
         """`&ctx` of a `tc_context` whose buf is this op's scratch in the arena."""
 
+
+# The hints of the tc_dims a streamed call sets per call (the tensor's rows in this call),
+# by the index of the op's input (None: its output), and the parameter structs whose
+# padding.h it sets (the window's top overhang in this call).
+ROW_DIMS = {"input_dims": 0, "input1_dims": 0, "input2_dims": 1, "output_dims": None}
+PADDED_PARAMS = ("tc_conv_params", "tc_dw_conv_params", "tc_pool_params")
 
 Lowering = Callable[[Op, LowerContext], KernelCall | None]
 _LOWERINGS: dict[type[Op], Lowering] = {}

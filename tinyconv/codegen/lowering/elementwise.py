@@ -69,7 +69,7 @@ def _dims(ctx: LowerContext, shape: tuple[int, int, int, int], hint: str) -> str
 
 
 def _unary_call(function: str, params: str, op: Op, ctx: LowerContext) -> KernelCall:
-    return KernelCall(function, [params, str(op.y.size), ctx.tensor_ptr(op.x),
+    return KernelCall(function, [params, ctx.elements(op.y), ctx.tensor_ptr(op.x),
                                  ctx.tensor_ptr(op.y)])
 
 
@@ -374,7 +374,7 @@ def lut_int8(input_scale: float, input_zp: int, output_scale: float, output_zp: 
 
 def _lut_call(op: Op, ctx: LowerContext, table: np.ndarray, hint: str) -> KernelCall:
     symbol = ctx.const_array(table, "int8_t", hint)
-    return KernelCall("tc_lut_s8", [symbol, str(op.y.size), ctx.tensor_ptr(op.x),
+    return KernelCall("tc_lut_s8", [symbol, ctx.elements(op.y), ctx.tensor_ptr(op.x),
                                     ctx.tensor_ptr(op.y)])
 
 

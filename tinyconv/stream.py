@@ -1,0 +1,396 @@
+"""Streamed execution of the high-resolution layers: memory below the layer-wise bound.
+
+The layer-wise plan (tinyconv/planner.py) can never go below the largest single layer's
+input + output: both exist whole at that step. On MCU-sized CNNs that peak sits in the
+first, high-resolution layers. A *streamed run* executes a run of consecutive layers that
+starts at the model's input, up to one tensor (the run's output), strip by strip:
+
+- strip k computes rows [k*S, min((k+1)*S, H)) of the run's output (S: the strip height);
+- every tensor inside the run lives only in a line buffer that holds the rows its
+  consumers' kernel windows still need (StreamNet / vMCU-style layer fusion). Each layer
+  computes only the rows it has not computed yet; the rows a window shares with the next
+  strip's window stay in the buffer, slid to its start (a memmove of those rows): no
+  recomputation, so `recompute_macs` is 0 for every streamed plan;
+- the run's input and output are whole tensors in the arena; the kernels run on row
+  sub-regions of their input (a pointer to the first row the window needs, the number of
+  rows there, and the top padding only where the window overhangs the true image border).
+
+The row arithmetic, exactly as the kernels index (TFLite's ComputePaddingHeightWidth top
+padding `pad`, stride `s`, window extent `e = (k - 1) * dilation + 1`): output rows
+[c0, c1) of a layer read input rows [max(0, c0*s - pad), min(H, (c1-1)*s - pad + e)), with
+top padding max(0, pad - c0*s) inside that call. Every op kind that maps rows this way is
+streamable: convolution, depthwise, pooling, elementwise (inputs of the output's shape, or
+constants broadcast over rows) and the unary activations.
+
+`Schedule` holds, per strip, the rows each tensor has done and the first row each line
+buffer holds (the firmware reads both from two small tables in flash); from them its exact
+line buffer sizes, the bytes slid and the kernel calls. A `StreamedRun` op stands for the
+run in a rewritten graph, with the line buffers and the kernels' scratch as its scratch, so
+that `plan_memory` places it like any layer: the planned arena stays exactly what the
+firmware allocates.
+
+`plan_model` chooses among the layer-wise plan and the streamed ones (every run end x strip
+height x im2col scratch in the run or not): by default the fastest that fits the arena
+budget (the layer-wise plan where it fits: no extra instruction), `memory="min"` the
+smallest, `memory="layer"` never streams.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+from .ir import ops as O
+from .ir.graph import Graph, Tensor
+from .planner import Plan, _align, plan_memory
+
+MEMORY_CHOICES = ("fast", "min", "layer")  # --memory
+DEFAULT_MEMORY = "fast"
+STRIP_ROWS = (1, 2, 4, 8, 16, 32)  # strip heights tried (those below the run's height)
+
+_UNARY = (O.Relu, O.Relu6, O.LeakyRelu, O.HardSwish, O.Logistic, O.Tanh)
+_BINARY = (O.Add, O.Sub, O.Mul)
+
+
+@dataclass(frozen=True)
+class RowMap:
+    """Which input rows a layer's output rows read: out rows [c0, c1) need input rows
+    [max(0, c0*stride - pad), min(height, (c1 - 1)*stride - pad + extent))."""
+
+    stride: int
+    pad: int
+    extent: int
+    height: int
+
+    def lo(self, c0: int) -> int:
+        return min(max(c0 * self.stride - self.pad, 0), self.height)
+
+    def hi(self, c1: int) -> int:
+        if c1 <= 0:
+            return 0
+        return min(max((c1 - 1) * self.stride - self.pad + self.extent, 0), self.height)
+
+    def pad_top(self, c0: int) -> int:
+        return max(self.pad - c0 * self.stride, 0)
+
+
+def _spatial(t: Tensor) -> bool:
+    return len(t.shape) == 4 and t.shape[0] == 1
+
+
+def _window_pad(in_size: int, extent: int, stride: int, out_size: int) -> int:
+    """Top padding as TFLite derives it (codegen/lowering/base.conv_padding)."""
+    return max(((out_size - 1) * stride + extent - in_size) // 2, 0)
+
+
+def row_map(op: O.Op) -> RowMap | None:
+    """The op's row map from its activation input(s), or None if it cannot be streamed."""
+    if not op.outputs or len(op.outputs) != 1 or not _spatial(op.y):
+        return None
+    acts = op.activation_inputs()
+    if not acts or not all(_spatial(t) for t in acts):
+        return None
+    x, oh = acts[0], op.y.shape[1]
+    if isinstance(op, (O.Conv2D, O.DepthwiseConv2D)):
+        if len(acts) != 1 or len(op.filter.shape) != 4:
+            return None
+        kh, (sh, _), (dh, _) = op.filter.shape[1], op.stride, op.dilation
+        extent = (kh - 1) * dh + 1
+        return RowMap(sh, _window_pad(x.shape[1], extent, sh, oh), extent, x.shape[1])
+    if isinstance(op, (O.AveragePool2D, O.MaxPool2D)):
+        if len(acts) != 1:
+            return None
+        fh, sh = op.filter_size[0], op.stride[0]
+        return RowMap(sh, _window_pad(x.shape[1], fh, sh, oh), fh, x.shape[1])
+    if isinstance(op, _BINARY):
+        if any(t.shape != op.y.shape for t in acts):
+            return None
+        constants = [t for t in op.inputs if t is not None and t.is_constant]
+        if any(t.nhwc()[1] != 1 for t in constants):
+            return None  # a constant with rows of its own would need its rows sliced too
+        return RowMap(1, 0, 1, x.shape[1])
+    if isinstance(op, _UNARY) or (isinstance(op, O.Quantize) and x.dtype == op.y.dtype):
+        if len(acts) != 1 or x.shape != op.y.shape:
+            return None
+        return RowMap(1, 0, 1, x.shape[1])
+    return None
+
+
+def _row_bytes(t: Tensor) -> int:
+    return t.shape[2] * t.shape[3] * t.dtype.itemsize
+
+
+def strip_view(op: O.Op, rows_in: int, rows_out: int) -> O.Op:
+    """`op` as one call of a streamed run sees it: its activation input(s) `rows_in` rows
+    high, its output `rows_out` rows (the kernels' scratch and the latency model's
+    features follow from these shapes)."""
+    def with_rows(t: Tensor | None, rows: int) -> Tensor | None:
+        if t is None or t.is_constant:
+            return t
+        n, _, w, c = t.shape
+        return Tensor(t.index, t.name, (n, rows, w, c), t.dtype, t.quant, None)
+    return replace(op, inputs=[with_rows(t, rows_in) for t in op.inputs],
+                   outputs=[with_rows(t, rows_out) for t in op.outputs])
+
+
+@dataclass(frozen=True)
+class Call:
+    """One kernel call of a strip: op `op` computes its output rows [c0, c1)."""
+
+    op: O.Op
+    strip: int
+    c0: int
+    c1: int
+    lo: int   # first input row it reads
+    hi: int   # one past the last
+
+
+@dataclass
+class Schedule:
+    """The strips of one run: rows done per tensor, line buffers, scratch, calls."""
+
+    ops: list[O.Op]
+    output: Tensor
+    strip_rows: int                # input rows per strip
+    strips: int
+    inputs: list[Tensor]           # whole tensors from outside (the model's input)
+    lined: list[Tensor]            # tensors that live only in line buffers
+    done: dict[int, list[int]]     # produced tensor -> rows done before strip k (k=0..N)
+    first: dict[int, list[int]]    # lined tensor -> first row its buffer holds in strip k
+    capacity: dict[int, int]       # lined tensor -> rows of its buffer
+    calls: list[Call]
+    maps: dict[int, RowMap]        # op index -> its row map
+
+    @property
+    def slid_bytes(self) -> int:
+        """Bytes moved per inference to slide the line buffers (kept rows to the start)."""
+        total = 0
+        for t in self.lined:
+            first, done = self.first[t.index], self.done[t.index]
+            for k in range(1, self.strips):
+                if first[k] > first[k - 1]:
+                    total += max(done[k] - first[k], 0) * _row_bytes(t)
+        return total
+
+    def line_bytes(self, t: Tensor) -> int:
+        return _align(self.capacity[t.index] * _row_bytes(t))
+
+    @property
+    def lines_bytes(self) -> int:
+        return sum(self.line_bytes(t) for t in self.lined)
+
+    def views(self) -> list[O.Op]:
+        """Each distinct call shape of each op (what sizes its scratch)."""
+        seen: dict[tuple[int, int, int], O.Op] = {}
+        for c in self.calls:
+            key = (c.op.index, c.hi - c.lo, c.c1 - c.c0)
+            if key not in seen:
+                seen[key] = strip_view(c.op, c.hi - c.lo, c.c1 - c.c0)
+        return list(seen.values())
+
+
+def rows_ready(m: RowMap, available: int, out_height: int) -> int:
+    """How many output rows a layer can compute when its input has `available` rows: the
+    largest c with hi(c) <= available (all of them once its input is complete)."""
+    if available >= m.height:
+        return out_height
+    return min(max((available + m.pad - m.extent) // m.stride + 1, 0), out_height)
+
+
+def schedule(ops: list[O.Op], output: Tensor, strip_rows: int) -> Schedule:
+    """Rows per strip of every tensor of the run `ops` (in execution order), whose one
+    tensor used outside is `output`.
+
+    The strips advance through the run's input, `strip_rows` input rows each, and every
+    layer computes in a strip all the rows its input(s) then allow (rows_ready): a layer
+    runs as soon as its window is complete, so each line buffer holds about its consumer's
+    window plus one strip's rows, from the first strip on (driving the strips from the
+    output instead would make the first strip fill every buffer for a whole output row)."""
+    produced = {op.y.index: op for op in ops}
+    consumers: dict[int, list[O.Op]] = {}
+    for op in ops:
+        for t in op.activation_inputs():
+            consumers.setdefault(t.index, []).append(op)
+    maps = {op.index: row_map(op) for op in ops}
+    assert all(maps.values())
+    inputs: list[Tensor] = []
+    for op in ops:
+        for t in op.activation_inputs():
+            if t.index not in produced and all(t is not u for u in inputs):
+                inputs.append(t)
+    driver = max(inputs, key=lambda t: t.shape[1])
+    strips = math.ceil(driver.shape[1] / strip_rows)
+    done = {i: [0] * (strips + 1) for i in produced}
+    for k in range(1, strips + 1):
+        available = {t.index: (min(k * strip_rows, t.shape[1]) if t is driver else t.shape[1])
+                     for t in inputs}
+        for op in ops:  # producers before consumers
+            ready = op.y.shape[1]
+            for t in op.activation_inputs():
+                have = available[t.index] if t.index in available else done[t.index][k]
+                ready = min(ready, rows_ready(maps[op.index], have, op.y.shape[1]))
+            done[op.y.index][k] = ready
+    assert done[output.index][strips] == output.shape[1]
+    lined = [op.y for op in ops if op.y is not output]
+    first: dict[int, list[int]] = {}
+    capacity: dict[int, int] = {}
+    for t in lined:
+        rows = []
+        for k in range(strips):
+            start = done[t.index][k]
+            for c in consumers.get(t.index, ()):
+                start = min(start, maps[c.index].lo(done[c.y.index][k]))
+            rows.append(start)
+        first[t.index] = rows
+        capacity[t.index] = max(done[t.index][k + 1] - rows[k] for k in range(strips))
+    calls = []
+    for k in range(strips):
+        for op in ops:
+            c0, c1 = done[op.y.index][k], done[op.y.index][k + 1]
+            if c1 > c0:
+                m = maps[op.index]
+                calls.append(Call(op, k, c0, c1, m.lo(c0), m.hi(c1)))
+    return Schedule(list(ops), output, strip_rows, strips, inputs, lined, done, first,
+                    capacity, calls, maps)
+
+
+@dataclass(eq=False, kw_only=True)
+class StreamedRun(O.Op):
+    """A run of layers executed strip by strip (see the module docstring). Its inputs are
+    the run's whole input tensor(s), its output the run's output; its scratch holds the
+    line buffers, then one kernel scratch area all its calls share."""
+
+    kind: ClassVar[str] = "STREAMED"
+    schedule: Schedule
+    fast: bool = False  # the shared scratch also holds the largest im2col scratch (speed)
+    isa: O.Isa = O.Isa.REF
+    kernel_scratch_bytes: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        need = 0
+        for view in self.schedule.views():
+            need = max(need, view.scratch_bytes(self.isa))
+            if self.fast:
+                need = max(need, view.fast_scratch_bytes(self.isa))
+        self.kernel_scratch_bytes = _align(need)
+
+    @property
+    def ops(self) -> list[O.Op]:
+        return self.schedule.ops
+
+    def macs(self) -> int:
+        return sum(op.macs() for op in self.ops)
+
+    def weight_bytes(self) -> int:
+        return sum(op.weight_bytes() for op in self.ops)
+
+    def scratch_bytes(self, isa: O.Isa, inplace: bool = False) -> int:
+        return self.schedule.lines_bytes + self.kernel_scratch_bytes
+
+    def line_offset(self, t: Tensor) -> int:
+        """Offset of `t`'s line buffer within the run's scratch."""
+        offset = 0
+        for u in self.schedule.lined:
+            if u is t:
+                return offset
+            offset += self.schedule.line_bytes(u)
+        raise KeyError(t.name)
+
+    def describe(self) -> str:
+        s = self.schedule
+        first, last = self.ops[0], self.ops[-1]
+        return (f"STREAMED #{first.index}-#{last.index} ({len(self.ops)} layers to "
+                f"{'x'.join(map(str, self.y.shape[1:]))}, {s.strips} strips of "
+                f"{s.strip_rows} input row{'s' if s.strip_rows > 1 else ''})")
+
+
+# -- candidate runs --------------------------------------------------------------------------
+def runs(graph: Graph) -> list[tuple[list[O.Op], Tensor]]:
+    """Every run that can be streamed: prefixes of the graph's op order, from its input,
+    of two or more streamable layers whose only tensor used after them is the last one's
+    output (and whose only outside inputs are model inputs)."""
+    consumers = graph.consumers()
+    graph_inputs = {t.index for t in graph.inputs}
+    graph_outputs = {t.index for t in graph.outputs}
+    found = []
+    prefix: list[O.Op] = []
+    produced: set[int] = set()
+    for op in graph.ops:
+        if row_map(op) is None or any(t.index not in produced and t.index not in graph_inputs
+                                      for t in op.activation_inputs()):
+            break
+        prefix.append(op)
+        produced.add(op.y.index)
+        inside = {id(o) for o in prefix}
+        escaping = [i for i in produced
+                    if i in graph_outputs or any(id(c) not in inside
+                                                 for c in consumers.get(i, ()))]
+        if len(prefix) >= 2 and escaping == [op.y.index] and op.y.index not in graph_outputs:
+            found.append((list(prefix), op.y))
+    return found
+
+
+def streamed_graph(graph: Graph, run: StreamedRun) -> Graph:
+    """`graph` with the run's layers replaced by the one StreamedRun op."""
+    inner = {id(op) for op in run.ops}
+    ops = [run] + [op for op in graph.ops if id(op) not in inner]
+    return Graph(graph.name, graph.tensors, ops, graph.inputs, graph.outputs,
+                 graph.source, graph.metadata)
+
+
+def streamed_plans(graph: Graph, isa: O.Isa) -> list[Plan]:
+    """A plan per run end x strip height x fast scratch in the run or not."""
+    plans = []
+    next_index = max((op.index for op in graph.ops), default=0) + 1
+    for ops, output in runs(graph):
+        height = max(t.shape[1] for op in ops for t in op.activation_inputs())
+        for rows in [r for r in STRIP_ROWS if r * 2 <= height]:
+            sched = schedule(ops, output, rows)
+            variants = [StreamedRun(inputs=list(sched.inputs), outputs=[output],
+                                    index=next_index, name="stream", schedule=sched,
+                                    fast=fast, isa=isa)
+                        for fast in ((False, True) if isa is not O.Isa.REF else (False,))]
+            if len(variants) == 2 and (variants[1].kernel_scratch_bytes
+                                       == variants[0].kernel_scratch_bytes):
+                variants.pop()  # no im2col scratch to give: the same plan
+            for run in variants:
+                fast = run.fast
+                plan = plan_memory(streamed_graph(graph, run), isa)
+                plan.stream = run
+                plan.strategy = f"{run.describe()}{', im2col' if fast else ''}; {plan.strategy}"
+                plans.append(plan)
+    return plans
+
+
+def extra_instructions(plan: Plan, graph: Graph) -> int:
+    """Estimated instructions the plan's streaming adds to the layer-wise execution."""
+    if plan.stream is None:
+        return 0
+    from . import cost
+    return cost.stream_overhead(plan.stream, plan)
+
+
+def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
+               memory: str = DEFAULT_MEMORY) -> Plan:
+    """The layer-wise plan, or a streamed one: see the module docstring. With no plan
+    within `arena_budget`, the smallest (the caller's budget check then reports it)."""
+    if memory not in MEMORY_CHOICES:
+        from .errors import TinyconvError
+        raise TinyconvError(f"unknown --memory {memory!r}: use one of "
+                            f"{', '.join(MEMORY_CHOICES)}")
+    base = plan_memory(graph, isa)
+    base.layerwise_arena_bytes = base.arena_bytes
+    if memory == "layer" or (memory == "fast" and (arena_budget is None
+                                                   or base.arena_bytes <= arena_budget)):
+        return base
+    plans = [base] + streamed_plans(graph, isa)
+    for p in plans:
+        p.layerwise_arena_bytes = base.arena_bytes
+        p.extra_instructions = extra_instructions(p, graph)
+    if memory == "min":
+        return min(plans, key=lambda p: (p.arena_bytes, p.extra_instructions))
+    fitting = [p for p in plans if arena_budget is None or p.arena_bytes <= arena_budget]
+    if not fitting:
+        return min(plans, key=lambda p: (p.arena_bytes, p.extra_instructions))
+    return min(fitting, key=lambda p: (p.extra_instructions, p.arena_bytes))

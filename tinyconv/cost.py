@@ -100,22 +100,23 @@ def cost_class(op: O.Op) -> str | None:
     return "other"
 
 
-def features(op: O.Op, plan: Plan, granted: int | None = None) -> dict[str, float]:
+def features(op: O.Op, plan: Plan | O.Isa, granted: int | None = None) -> dict[str, float]:
     """The work of `op`'s kernel, by feature (all of FEATURES; its class uses some):
     MACs; of a KxK convolution's MACs, `direct` those computed from the input in place
     (no im2col columns: no fast scratch granted, none on the stack) and `patch` the column
     elements it gathers otherwise (out pixels x kh x kw x in channels); output and input
     elements; output `pixels`, `rows` (out rows x channels) and `channels`; the call.
-    `granted`: the scratch bytes the kernel is given (default: what `plan` gave the op)."""
+    `granted`: the scratch bytes the kernel is given (default: what `plan` gave the op;
+    with an ISA instead of a plan, `granted` is required)."""
     macs = op.macs()
+    isa = plan if isinstance(plan, O.Isa) else plan.isa
     if granted is None:
         granted = plan.scratch.get(op.index, (0, 0))[1]
     n, oh, ow, oc = op.y.nhwc() if len(op.y.shape) <= 4 else (1, 1, 1, op.y.size)
     direct = patch = 0
     if isinstance(op, O.Conv2D) and not op.is_pointwise:
-        fast = op.fast_scratch_bytes(plan.isa)
-        if fast and (granted >= fast
-                     or op.stack_columns_bytes(plan.isa) > 0):
+        fast = op.fast_scratch_bytes(isa)
+        if fast and (granted >= fast or op.stack_columns_bytes(isa) > 0):
             patch = macs // oc
         else:
             direct = macs
@@ -148,16 +149,17 @@ class Estimate:
         return {x.op_index: x.instructions for x in self.layers}
 
 
-def layer_instructions(op: O.Op, plan: Plan, coeffs: dict | None = None,
+def layer_instructions(op: O.Op, plan: Plan | O.Isa, coeffs: dict | None = None,
                        granted: int | None = None) -> int:
-    """Estimated instructions of one op's kernel call under `plan` (0 for an alias)."""
+    """Estimated instructions of one op's kernel call under `plan` (0 for an alias); see
+    `features` for `granted`."""
     cls = cost_class(op)
     if cls is None:
         return 0
-    table = (COEFFS if coeffs is None else coeffs).get(plan.isa.value)
+    isa = plan if isinstance(plan, O.Isa) else plan.isa
+    table = (COEFFS if coeffs is None else coeffs).get(isa.value)
     if table is None:
-        raise TinyconvError(f"the latency model has no coefficients for ISA "
-                            f"{plan.isa.value!r}")
+        raise TinyconvError(f"the latency model has no coefficients for ISA {isa.value!r}")
     if cls not in table and FALLBACK.get(cls) in table:
         cls = FALLBACK[cls]
     row = table.get(cls, {})
@@ -175,7 +177,7 @@ def estimate(graph: Graph, isa: O.Isa, plan: Plan | None = None,
     elif plan.isa != isa:
         raise TinyconvError(f"latency estimate for {isa.value} from a {plan.isa.value} plan")
     run = plan.stream
-    inner = {} if run is None else _stream_layers(run, plan, coeffs)
+    inner = {} if run is None else _stream_layers(run, coeffs)
     layers = [LayerEstimate(op.index, op.kind, cost_class(op) or "",
                             inner[op.index] if op.index in inner
                             else layer_instructions(op, plan, coeffs))
@@ -194,27 +196,29 @@ STREAM_CALL = 30.0
 STREAM_SLIDE_PER_BYTE = 0.6
 
 
-def _stream_layers(run, plan: Plan, coeffs: dict | None = None) -> dict[int, int]:
-    """Per op of the run: the sum of its calls' estimates."""
+def _stream_layers(run, coeffs: dict | None = None) -> dict[int, int]:
+    """Per op of the run: the sum of its calls' estimates (priced once per call shape)."""
     from .stream import strip_view
+    ops = {op.index: op for op in run.ops}
     total: dict[int, int] = {}
-    for call in run.schedule.calls:
-        view = strip_view(call.op, call.hi - call.lo, call.c1 - call.c0)
-        total[call.op.index] = total.get(call.op.index, 0) + layer_instructions(
-            view, plan, coeffs, granted=run.kernel_scratch_bytes)
+    for (index, rows_in, rows_out), count in run.schedule.call_shapes.items():
+        view = strip_view(ops[index], rows_in, rows_out)
+        total[index] = total.get(index, 0) + count * layer_instructions(
+            view, run.isa, coeffs, granted=run.kernel_scratch_bytes)
     return total
 
 
 def stream_loop_instructions(run) -> int:
     """The streamed run's own work beyond its kernel calls."""
     sched = run.schedule
-    return int(round(STREAM_CALL * len(sched.calls) + STREAM_SLIDE_PER_BYTE * sched.slid_bytes))
+    calls = sum(sched.call_shapes.values())
+    return int(round(STREAM_CALL * calls + STREAM_SLIDE_PER_BYTE * sched.slid_bytes))
 
 
-def stream_overhead(run, plan: Plan) -> int:
+def stream_overhead(run) -> int:
     """Instructions the run adds to its layers run whole (layer-wise, no scratch)."""
-    per_call = sum(_stream_layers(run, plan).values())
-    whole = sum(layer_instructions(op, plan, granted=0) for op in run.ops)
+    per_call = sum(_stream_layers(run).values())
+    whole = sum(layer_instructions(op, run.isa, granted=0) for op in run.ops)
     return per_call - whole + stream_loop_instructions(run)
 
 

@@ -29,3 +29,9 @@ STACK_MARGIN_PERCENT = 10
 # Static RAM of the app and runtime beside the arena (semihosting buffers, counters): the
 # budget check adds it to the arena and the stack.
 RUNTIME_RAM_BYTES = 512
+
+# How the arena is planned (tinyconv/stream.py, --memory): "fast" the layer-wise plan
+# where it fits the SRAM budget, else the fastest streamed plan that fits; "min" the
+# smallest arena; "layer" never stream.
+MEMORY_CHOICES = ("fast", "min", "layer")
+DEFAULT_MEMORY = "fast"

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from . import FIRMWARE_DIR, stack
 from .codegen.emit import ModelSource, generate, write_model
-from .defaults import DEFAULT_STACK_BYTES, RUNTIME_RAM_BYTES  # re-exported: deploy.X
+from .defaults import DEFAULT_MEMORY, DEFAULT_STACK_BYTES, RUNTIME_RAM_BYTES  # re-exported: deploy.X
 from .errors import BudgetError, TinyconvError
 from .ir.graph import Graph
 from .ir.ops import Isa
 from .planner import Plan
-from .stream import DEFAULT_MEMORY, plan_model
+from .stream import plan_model
 from .targets import Board
 from .units import format_bytes
 
@@ -56,7 +56,8 @@ def kernel_isa(board: Board, kernels: str) -> Isa:
 
 def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | None = None,
             flash: int | None = None, stack_bytes: int | None = None,
-            match: str = "litert", memory: str = DEFAULT_MEMORY) -> Deployment:
+            match: str = "litert", memory: str = DEFAULT_MEMORY,
+            check_budget: bool = True) -> Deployment:
     """`stack_bytes=None`: reserve the model's computed stack bound (an estimate that holds
     the compiled one), or DEFAULT_STACK_BYTES where none can be computed.
 
@@ -64,7 +65,9 @@ def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | Non
     SRAM budget with the stack and runtime, else the fastest streamed plan that fits;
     "min" the smallest plan; "layer" never streams. The stack is that of the chosen plan's
     code (a streamed run's loop has its own locals), so the choice is made again, within
-    the smaller budget, when it grows."""
+    the smaller budget, when it grows. `check_budget=False`: no BudgetError (the search
+    costs configurations that do not fit too), and where no plan fits, not necessarily the
+    smallest one."""
     isa = kernel_isa(board, kernels)
     ram_budget = sram if sram is not None else board.ram_bytes
     flash_budget = flash if flash is not None else board.flash_bytes
@@ -75,7 +78,8 @@ def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | Non
         budget = ram_budget - reserved - RUNTIME_RAM_BYTES
         if memory != "fast" or plan.arena_bytes <= budget:
             break
-        chosen = plan_model(graph, isa, arena_budget=budget, memory=memory)
+        chosen = plan_model(graph, isa, arena_budget=budget, memory=memory,
+                            smallest=check_budget)
         if chosen.strategy == plan.strategy:
             break
         plan = chosen
@@ -83,6 +87,8 @@ def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | Non
         reserved, bound = _reserve_stack(board, kernels, source, stack_bytes)
     deployment = Deployment(graph, board, plan, source, kernels, reserved, ram_budget,
                             flash_budget, match, bound)
+    if not check_budget:
+        return deployment
     _check_ram(deployment)
     if source.weights_bytes > flash_budget:
         raise BudgetError(

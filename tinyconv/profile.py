@@ -42,6 +42,7 @@ from .codegen.emit import write_model
 from .errors import TinyconvError
 from .ir.ops import Op
 from .ir.tflite_import import import_tflite
+from .report import PlanSummary, plan_summary
 from .targets import Board
 
 # The op classes of the per-op-type view (and of the kernel benchmark).
@@ -78,7 +79,8 @@ class LayerProfile:
     kind: str
     op_class: str
     output_shape: list[int]
-    kernel: str               # the C function tc_model_invoke calls for it
+    # The C function tc_model_invoke calls for it (a streamed run: those its loop calls).
+    kernel: str
     macs: int
     instructions: int
     instructions_per_mac: float | None
@@ -123,9 +125,14 @@ class ProfileReport:
     layers: list[LayerProfile]
     functions: list[FunctionProfile]
     op_classes: list[ClassProfile]
+    # The memory plan profiled (layer-wise or streamed: tinyconv/report.py PlanSummary);
+    # its fields are top-level keys of the JSON.
+    plan: PlanSummary | None = None
 
     def write_json(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        data = asdict(self)
+        data |= data.pop("plan") or {}
+        Path(path).write_text(json.dumps(data, indent=2) + "\n")
 
 
 # --- ELF functions -----------------------------------------------------------------------
@@ -278,7 +285,8 @@ def profile_deployment(deployment: deploy.Deployment, model_bytes: bytes, *, see
                                 f"{sum(c for _, c in inside)}, its count is {count}")
         layers.append(LayerProfile(
             step=k, op_index=op.index, kind=op.kind, op_class=op_class(op),
-            output_shape=list(op.y.shape), kernel=step.function, macs=op.macs(),
+            output_shape=list(op.y.shape),
+            kernel=step.function or " ".join(dict.fromkeys(step.functions)), macs=op.macs(),
             instructions=count, instructions_per_mac=_per_mac(count, op.macs()),
             share=share(count), functions=dict(inside)))
     function_rows = sorted(
@@ -305,7 +313,8 @@ def profile_deployment(deployment: deploy.Deployment, model_bytes: bytes, *, see
         instructions_per_mac=_per_mac(normal_count, macs), mismatched_bytes=mismatched,
         outputs_compared=int(ours.size), flash_bytes=normal_build.flash_bytes,
         weights_bytes=weights, code_bytes=normal_build.flash_bytes - weights,
-        layers=layers, functions=function_rows, op_classes=classes)
+        layers=layers, functions=function_rows, op_classes=classes,
+        plan=plan_summary(graph, deployment.plan))
 
 
 # --- presentation ------------------------------------------------------------------------

@@ -112,11 +112,17 @@ class ArchConfig:
         return _graph(self, int(input_channels), int(classes))
 
     def cost(self, board: Board, input_channels: int, classes: int, *,
-             stack_bytes: int | None = None) -> "Cost":
+             stack_bytes: int | None = None, sram: int | None = None,
+             memory: str = "layer") -> "Cost":
         """`stack_bytes=None`: the stack reserved is the model's computed bound
-        (tinyconv/stack.py, estimated without compiling), as `deploy.prepare` reserves."""
+        (tinyconv/stack.py, estimated without compiling), as `deploy.prepare` reserves.
+        `sram` with `memory` "fast" or "min": the plan export would choose for that SRAM
+        budget (tinyconv/stream.py: a streamed plan where the layer-wise one does not fit,
+        the smallest where none fits); otherwise the layer-wise plan."""
+        if sram is None or memory == "layer":
+            sram, memory = None, "layer"
         return _cost(self, board, int(input_channels), int(classes),
-                     None if stack_bytes is None else int(stack_bytes))
+                     None if stack_bytes is None else int(stack_bytes), sram, memory)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ class Cost:
     code_bytes: int
     macs: int
     instructions: int   # estimated instructions per inference on the board's kernels
+    streamed: bool = False  # the plan streams the high-resolution layers (stream.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -172,16 +179,18 @@ def _graph(cfg: ArchConfig, channels: int, classes: int) -> Graph:
 
 @lru_cache(maxsize=8192)
 def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int,
-          stack: int | None) -> Cost:
+          stack: int | None, sram: int | None, memory: str) -> Cost:
     from .deploy import prepare
     graph = _graph(cfg, channels, classes)
-    # No budget here (the search compares costs with its own): the largest possible ones.
-    d = prepare(graph, board, sram=1 << 62, flash=1 << 62, stack_bytes=stack)
+    # The search compares the costs with its budget itself: no budget check here.
+    d = prepare(graph, board, sram=1 << 62 if sram is None else sram, flash=1 << 62,
+                stack_bytes=stack, memory=memory, check_budget=False)
     code = cost.code_bytes(graph, d.plan.isa)
     consts = d.source.weights_bytes
     return Cost(peak_sram=d.planned_ram_bytes, arena=d.plan.arena_bytes, flash=consts + code,
                 constant_bytes=consts, code_bytes=code, macs=graph.total_macs(),
-                instructions=cost.instructions(graph, d.plan.isa, d.plan))
+                instructions=cost.instructions(graph, d.plan.isa, d.plan),
+                streamed=d.plan.stream is not None)
 
 
 # -- the space -----------------------------------------------------------------------------

@@ -39,14 +39,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import ClassVar
 
+import numpy as np
+
+from .defaults import DEFAULT_MEMORY, MEMORY_CHOICES  # noqa: F401 (re-exported)
 from .ir import ops as O
 from .ir.graph import Graph, Tensor
 from .planner import Plan, _align, plan_memory
-
-MEMORY_CHOICES = ("fast", "min", "layer")  # --memory
-DEFAULT_MEMORY = "fast"
 STRIP_ROWS = (1, 2, 4, 8, 16, 32)  # strip heights tried (those below the run's height)
 
 _UNARY = (O.Relu, O.Relu6, O.LeakyRelu, O.HardSwish, O.Logistic, O.Tanh)
@@ -73,6 +74,19 @@ class RowMap:
 
     def pad_top(self, c0: int) -> int:
         return max(self.pad - c0 * self.stride, 0)
+
+    # The same, over arrays of row counts (one per strip).
+    def los(self, c0: np.ndarray) -> np.ndarray:
+        return np.clip(c0 * self.stride - self.pad, 0, self.height)
+
+    def his(self, c1: np.ndarray) -> np.ndarray:
+        return np.where(c1 <= 0, 0, np.clip((c1 - 1) * self.stride - self.pad + self.extent,
+                                            0, self.height))
+
+    def ready(self, available: np.ndarray, out_height: int) -> np.ndarray:
+        """rows_ready per element."""
+        rows = np.clip((available + self.pad - self.extent) // self.stride + 1, 0, out_height)
+        return np.where(available >= self.height, out_height, rows)
 
 
 def _spatial(t: Tensor) -> bool:
@@ -159,19 +173,22 @@ class Schedule:
     done: dict[int, list[int]]     # produced tensor -> rows done before strip k (k=0..N)
     first: dict[int, list[int]]    # lined tensor -> first row its buffer holds in strip k
     capacity: dict[int, int]       # lined tensor -> rows of its buffer
-    calls: list[Call]
     maps: dict[int, RowMap]        # op index -> its row map
+    slid_bytes: int                # bytes moved per inference to slide the line buffers
+    # (op index, input rows, output rows) -> how many calls have that shape
+    call_shapes: dict[tuple[int, int, int], int]
 
-    @property
-    def slid_bytes(self) -> int:
-        """Bytes moved per inference to slide the line buffers (kept rows to the start)."""
-        total = 0
-        for t in self.lined:
-            first, done = self.first[t.index], self.done[t.index]
-            for k in range(1, self.strips):
-                if first[k] > first[k - 1]:
-                    total += max(done[k] - first[k], 0) * _row_bytes(t)
-        return total
+    @cached_property
+    def calls(self) -> list[Call]:
+        """Every kernel call, strip by strip, in execution order."""
+        out = []
+        for k in range(self.strips):
+            for op in self.ops:
+                c0, c1 = self.done[op.y.index][k], self.done[op.y.index][k + 1]
+                if c1 > c0:
+                    m = self.maps[op.index]
+                    out.append(Call(op, k, c0, c1, m.lo(c0), m.hi(c1)))
+        return out
 
     def line_bytes(self, t: Tensor) -> int:
         return _align(self.capacity[t.index] * _row_bytes(t))
@@ -182,12 +199,9 @@ class Schedule:
 
     def views(self) -> list[O.Op]:
         """Each distinct call shape of each op (what sizes its scratch)."""
-        seen: dict[tuple[int, int, int], O.Op] = {}
-        for c in self.calls:
-            key = (c.op.index, c.hi - c.lo, c.c1 - c.c0)
-            if key not in seen:
-                seen[key] = strip_view(c.op, c.hi - c.lo, c.c1 - c.c0)
-        return list(seen.values())
+        ops = {op.index: op for op in self.ops}
+        return [strip_view(ops[i], rows_in, rows_out)
+                for i, rows_in, rows_out in self.call_shapes]
 
 
 def rows_ready(m: RowMap, available: int, out_height: int) -> int:
@@ -221,38 +235,45 @@ def schedule(ops: list[O.Op], output: Tensor, strip_rows: int) -> Schedule:
                 inputs.append(t)
     driver = max(inputs, key=lambda t: t.shape[1])
     strips = math.ceil(driver.shape[1] / strip_rows)
-    done = {i: [0] * (strips + 1) for i in produced}
-    for k in range(1, strips + 1):
-        available = {t.index: (min(k * strip_rows, t.shape[1]) if t is driver else t.shape[1])
-                     for t in inputs}
-        for op in ops:  # producers before consumers
-            ready = op.y.shape[1]
-            for t in op.activation_inputs():
-                have = available[t.index] if t.index in available else done[t.index][k]
-                ready = min(ready, rows_ready(maps[op.index], have, op.y.shape[1]))
-            done[op.y.index][k] = ready
+    # done[t][k] for k = 0..strips, all strips at once per op (producers before consumers).
+    k = np.arange(strips + 1)
+    driven = np.minimum(k * strip_rows, driver.shape[1])
+    done: dict[int, np.ndarray] = {}
+    for op in ops:
+        m, height = maps[op.index], op.y.shape[1]
+        ready = np.full(strips + 1, height)
+        for t in op.activation_inputs():
+            have = done[t.index] if t.index in done else (
+                driven if t is driver else np.full(strips + 1, t.shape[1]))
+            ready = np.minimum(ready, m.ready(have, height))
+        ready[0] = 0
+        done[op.y.index] = ready
     assert done[output.index][strips] == output.shape[1]
     lined = [op.y for op in ops if op.y is not output]
-    first: dict[int, list[int]] = {}
+    first: dict[int, np.ndarray] = {}
     capacity: dict[int, int] = {}
+    slid = 0
     for t in lined:
-        rows = []
-        for k in range(strips):
-            start = done[t.index][k]
-            for c in consumers.get(t.index, ()):
-                start = min(start, maps[c.index].lo(done[c.y.index][k]))
-            rows.append(start)
-        first[t.index] = rows
-        capacity[t.index] = max(done[t.index][k + 1] - rows[k] for k in range(strips))
-    calls = []
-    for k in range(strips):
-        for op in ops:
-            c0, c1 = done[op.y.index][k], done[op.y.index][k + 1]
-            if c1 > c0:
-                m = maps[op.index]
-                calls.append(Call(op, k, c0, c1, m.lo(c0), m.hi(c1)))
-    return Schedule(list(ops), output, strip_rows, strips, inputs, lined, done, first,
-                    capacity, calls, maps)
+        start = done[t.index][:-1].copy()
+        for c in consumers.get(t.index, ()):
+            start = np.minimum(start, maps[c.index].los(done[c.y.index][:-1]))
+        first[t.index] = start
+        capacity[t.index] = int(np.max(done[t.index][1:] - start))
+        moved = (start[1:] > start[:-1]) * np.maximum(done[t.index][1:-1] - start[1:], 0)
+        slid += int(moved.sum()) * _row_bytes(t)
+    shapes: dict[tuple[int, int, int], int] = {}
+    for op in ops:
+        c0, c1 = done[op.y.index][:-1], done[op.y.index][1:]
+        busy = c1 > c0
+        m = maps[op.index]
+        rows_in = (m.his(c1) - m.los(c0))[busy]
+        rows_out = (c1 - c0)[busy]
+        pairs, counts = np.unique(np.stack([rows_in, rows_out]), axis=1, return_counts=True)
+        for (r_in, r_out), n in zip(pairs.T.tolist(), counts.tolist()):
+            shapes[(op.index, r_in, r_out)] = n
+    return Schedule(list(ops), output, strip_rows, strips, inputs, lined,
+                    {i: v.tolist() for i, v in done.items()},
+                    {i: v.tolist() for i, v in first.items()}, capacity, maps, slid, shapes)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -339,42 +360,93 @@ def streamed_graph(graph: Graph, run: StreamedRun) -> Graph:
                  graph.source, graph.metadata)
 
 
-def streamed_plans(graph: Graph, isa: O.Isa) -> list[Plan]:
-    """A plan per run end x strip height x fast scratch in the run or not."""
-    plans = []
+def _run_candidates(ops: list[O.Op], output: Tensor, isa: O.Isa,
+                    next_index: int) -> list[StreamedRun]:
+    """The run `ops` per strip height x im2col scratch in the run or not (its schedule
+    computed, not yet planned)."""
+    found = []
+    height = max(t.shape[1] for op in ops for t in op.activation_inputs())
+    for rows in [r for r in STRIP_ROWS if r * 2 <= height]:
+        sched = schedule(ops, output, rows)
+        variants = [StreamedRun(inputs=list(sched.inputs), outputs=[output],
+                                index=next_index, name="stream", schedule=sched,
+                                fast=fast, isa=isa)
+                    for fast in ((False, True) if isa is not O.Isa.REF else (False,))]
+        if len(variants) == 2 and (variants[1].kernel_scratch_bytes
+                                   == variants[0].kernel_scratch_bytes):
+            variants.pop()  # no im2col scratch to give: the same plan
+        found += variants
+    return found
+
+
+@dataclass
+class RunEnd:
+    """A run that can be streamed, and the least arena any plan streaming it needs: its
+    input(s) and output live at once, and every later layer runs whole (its input and
+    output both live, the larger of them where it may run in place, and its scratch)."""
+
+    ops: list[O.Op]
+    output: Tensor
+    least_arena: int
+
+
+def run_ends(graph: Graph, isa: O.Isa) -> list[RunEnd]:
+    found = runs(graph)
+    need = []
+    for op in graph.ops:
+        if op.is_alias:
+            need.append(0)
+            continue
+        ins = sum(_align(t.nbytes) for t in op.activation_inputs())
+        outs = sum(_align(t.nbytes) for t in op.outputs)
+        whole = max(ins, outs) if op.inplace_input() is not None else ins + outs
+        need.append(whole + _align(op.scratch_bytes(isa, inplace=True)))
+    after = [0] * (len(graph.ops) + 1)  # after[i]: the most any op from i on needs
+    for i in range(len(graph.ops) - 1, -1, -1):
+        after[i] = max(after[i + 1], need[i])
+    inputs = sum(_align(t.nbytes) for t in graph.inputs)
+    return [RunEnd(ops, output, max(inputs + _align(output.nbytes), after[len(ops)]))
+            for ops, output in found]
+
+
+def candidates(graph: Graph, isa: O.Isa) -> list[StreamedRun]:
+    """Every streamed run of `graph`: run end x strip height x im2col scratch or not."""
     next_index = max((op.index for op in graph.ops), default=0) + 1
-    for ops, output in runs(graph):
-        height = max(t.shape[1] for op in ops for t in op.activation_inputs())
-        for rows in [r for r in STRIP_ROWS if r * 2 <= height]:
-            sched = schedule(ops, output, rows)
-            variants = [StreamedRun(inputs=list(sched.inputs), outputs=[output],
-                                    index=next_index, name="stream", schedule=sched,
-                                    fast=fast, isa=isa)
-                        for fast in ((False, True) if isa is not O.Isa.REF else (False,))]
-            if len(variants) == 2 and (variants[1].kernel_scratch_bytes
-                                       == variants[0].kernel_scratch_bytes):
-                variants.pop()  # no im2col scratch to give: the same plan
-            for run in variants:
-                fast = run.fast
-                plan = plan_memory(streamed_graph(graph, run), isa)
-                plan.stream = run
-                plan.strategy = f"{run.describe()}{', im2col' if fast else ''}; {plan.strategy}"
-                plans.append(plan)
-    return plans
+    return [run for end in run_ends(graph, isa)
+            for run in _run_candidates(end.ops, end.output, isa, next_index)]
 
 
-def extra_instructions(plan: Plan, graph: Graph) -> int:
-    """Estimated instructions the plan's streaming adds to the layer-wise execution."""
-    if plan.stream is None:
-        return 0
+def least_arena(run: StreamedRun) -> int:
+    """No plan of `run` can be smaller: its input(s), output and scratch live at once."""
+    return (sum(_align(t.nbytes) for t in run.inputs if t is not None) + _align(run.y.nbytes)
+            + run.scratch_bytes(run.isa))
+
+
+def plan_run(graph: Graph, run: StreamedRun) -> Plan:
+    """The arena plan of `graph` with `run` streamed."""
     from . import cost
-    return cost.stream_overhead(plan.stream, plan)
+    plan = plan_memory(streamed_graph(graph, run), run.isa)
+    plan.stream = run
+    plan.strategy = f"{run.describe()}{', im2col' if run.fast else ''}; {plan.strategy}"
+    plan.extra_instructions = cost.stream_overhead(run)
+    return plan
+
+
+def streamed_plans(graph: Graph, isa: O.Isa) -> list[Plan]:
+    """Every candidate streamed plan, planned (for tests and reports; plan_model prunes)."""
+    return [plan_run(graph, run) for run in candidates(graph, isa)]
 
 
 def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
-               memory: str = DEFAULT_MEMORY) -> Plan:
+               memory: str = DEFAULT_MEMORY, smallest: bool = True) -> Plan:
     """The layer-wise plan, or a streamed one: see the module docstring. With no plan
-    within `arena_budget`, the smallest (the caller's budget check then reports it)."""
+    within `arena_budget`, the smallest (the caller's budget check then reports it); with
+    `smallest=False` then any plan over the budget (the search, which only needs to know
+    that nothing fits, skips finding the smallest).
+
+    Candidates are planned in the order that can stop early: for the smallest, by their
+    least possible arena (`least_arena`) until that reaches the best found; for the
+    fastest that fits, by estimated extra instructions, skipping those that cannot fit."""
     if memory not in MEMORY_CHOICES:
         from .errors import TinyconvError
         raise TinyconvError(f"unknown --memory {memory!r}: use one of "
@@ -384,13 +456,33 @@ def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
     if memory == "layer" or (memory == "fast" and (arena_budget is None
                                                    or base.arena_bytes <= arena_budget)):
         return base
-    plans = [base] + streamed_plans(graph, isa)
-    for p in plans:
-        p.layerwise_arena_bytes = base.arena_bytes
-        p.extra_instructions = extra_instructions(p, graph)
-    if memory == "min":
-        return min(plans, key=lambda p: (p.arena_bytes, p.extra_instructions))
-    fitting = [p for p in plans if arena_budget is None or p.arena_bytes <= arena_budget]
-    if not fitting:
-        return min(plans, key=lambda p: (p.arena_bytes, p.extra_instructions))
-    return min(fitting, key=lambda p: (p.extra_instructions, p.arena_bytes))
+    from . import cost
+    ends = run_ends(graph, isa)
+    next_index = max((op.index for op in graph.ops), default=0) + 1
+    chosen = None
+    if memory == "fast":
+        runs_ = [run for end in ends if end.least_arena <= arena_budget
+                 for run in _run_candidates(end.ops, end.output, isa, next_index)
+                 if least_arena(run) <= arena_budget]
+        for run in sorted(runs_, key=cost.stream_overhead):
+            plan = plan_run(graph, run)
+            if plan.arena_bytes <= arena_budget:
+                chosen = plan
+                break
+    if chosen is None and not smallest:
+        return base
+    if chosen is None:  # memory "min", or nothing fits: the smallest
+        chosen = base
+        for end in sorted(ends, key=lambda e: e.least_arena):
+            if end.least_arena >= chosen.arena_bytes:
+                break
+            for run in sorted(_run_candidates(end.ops, end.output, isa, next_index),
+                              key=least_arena):
+                if least_arena(run) >= chosen.arena_bytes:
+                    break
+                plan = plan_run(graph, run)
+                if (plan.arena_bytes, plan.extra_instructions) < (chosen.arena_bytes,
+                                                                  chosen.extra_instructions):
+                    chosen = plan
+    chosen.layerwise_arena_bytes = base.arena_bytes
+    return chosen

@@ -21,6 +21,7 @@ from .codegen.emit import LayerDump, write_model
 from .errors import TinyconvError
 from .ir.graph import Graph
 from .ir.tflite_import import import_tflite
+from .report import PlanSummary, plan_summary
 from .targets import Board
 
 
@@ -69,7 +70,9 @@ class VerifyReport:
     instructions_per_inference: int | None
     tflm_arena_bytes: int | None = None
     tflm_mismatched_bytes: int | None = None
-    plan_strategy: str = ""
+    # The chosen memory plan (layer-wise or streamed) and what it costs; its fields are
+    # top-level keys of the JSON (plan_kind, plan_strategy, recompute_macs, stream...).
+    plan: PlanSummary | None = None
     # The compiler's stack bound the reserve was set to (tinyconv/stack.py); None where the
     # stack size was given or none could be computed (the host build).
     stack_bound_bytes: int | None = None
@@ -86,8 +89,14 @@ class VerifyReport:
     def ok(self) -> bool:
         return self.mismatched_bytes == 0 and self.first_mismatched_layer is None
 
+    @property
+    def plan_strategy(self) -> str:
+        return self.plan.plan_strategy if self.plan is not None else ""
+
     def write_json(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        data = asdict(self)
+        data |= data.pop("plan") or {}
+        Path(path).write_text(json.dumps(data, indent=2) + "\n")
 
 
 def samples_to_bytes(samples: list[list[np.ndarray]]) -> bytes:
@@ -306,7 +315,7 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
         planned_ram_bytes=deployment.planned_ram_bytes,
         flash_bytes=built.flash_bytes,
         instructions_per_inference=run.instructions_per_inference,
-        plan_strategy=deployment.plan.strategy, mismatches=examples,
+        plan=plan_summary(graph, deployment.plan), mismatches=examples,
         stack_bound_bytes=deployment.stack_bound.reserved if bounded else None)
     if dump_run is not None:
         dumped, dump_outputs = split_layer_dumps(dump_run.outputs, deployment.source.layers,

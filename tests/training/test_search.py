@@ -51,15 +51,23 @@ def test_budget_counts_and_search_budget():
 
 
 def test_no_config_fits_reports_smallest_footprint():
-    smallest = SPACE.smallest().cost(BOARD, 1, 10)
+    # The smallest footprint is the smallest config's smallest plan (streamed: memory min).
+    smallest = SPACE.smallest().cost(BOARD, 1, 10, sram=8 * 1024, memory="min")
+    assert smallest.streamed
     with pytest.raises(TinyconvError, match=f"SRAM {smallest.peak_sram:,} B"):
-        check_feasible(SPACE, Budget.parse("16kB", "1MB"), BOARD, 1, 10)
+        check_feasible(SPACE, Budget.parse("8kB", "1MB"), BOARD, 1, 10)
     with pytest.raises(TinyconvError, match="flash"):
         check_feasible(SPACE, Budget.parse("1MB", "20kB"), BOARD, 1, 10)
-    assert check_feasible(SPACE, Budget(smallest.peak_sram, smallest.flash), BOARD, 1, 10) == smallest
+    exact = Budget(smallest.peak_sram, smallest.flash)
+    assert check_feasible(SPACE, exact, BOARD, 1, 10) == exact.cost(SPACE.smallest(), BOARD, 1, 10)
+    # Layer-wise plans only: more SRAM for the same config.
+    layerwise = SPACE.smallest().cost(BOARD, 1, 10)
+    assert layerwise.peak_sram > smallest.peak_sram
+    with pytest.raises(TinyconvError, match=f"SRAM {layerwise.peak_sram:,} B"):
+        check_feasible(SPACE, Budget(smallest.peak_sram, 1 << 20, memory="layer"), BOARD, 1, 10)
     # Through the CLI: one line, exit 2, at once (no TensorFlow, no training). digits has
     # the same search space as a 28 px set (resolutions up to 64) and ships with scikit-learn.
-    r = _cli("search", "--sram", "16kB", "--flash", "1MB", "--dataset", "digits",
+    r = _cli("search", "--sram", "8kB", "--flash", "1MB", "--dataset", "digits",
              "-o", "/nonexistent/x")
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
@@ -77,7 +85,7 @@ def test_constraint_aware_sampling():
     rng = random.Random(0)
     configs = [fitting_sample(SPACE, budget, BOARD, 1, 10, rng) for _ in range(10)]
     assert all(c is not None for c in configs)
-    costs = [c.cost(BOARD, 1, 10) for c in configs]
+    costs = [budget.cost(c, BOARD, 1, 10) for c in configs]
     assert all(x.peak_sram <= 65536 and x.flash <= 262144 and x.macs <= 5_000_000 for x in costs)
     # Plain samples break that budget often: the filter does something.
     plain = [SPACE.sample(rng).cost(BOARD, 1, 10) for _ in range(30)]

@@ -19,9 +19,11 @@ from . import options
 @options.kernels()
 @options.stack()
 @options.match()
+@options.memory()
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Directory for the firmware project (must not exist or be empty).")
-def export(model: Path, target, board, sram, flash, kernels, stack, match, out_dir: Path) -> None:
+def export(model: Path, target, board, sram, flash, kernels, stack, match, memory,
+           out_dir: Path) -> None:
     """Write a buildable firmware project (C model, kernels, boards, Makefile) for MODEL."""
     from .. import deploy, report
     from ..ir.tflite_import import load_tflite
@@ -30,10 +32,10 @@ def export(model: Path, target, board, sram, flash, kernels, stack, match, out_d
     graph = load_tflite(model)
     b = board_for(target, board)
     deployment = deploy.prepare(graph, b, kernels=kernels, sram=sram, flash=flash,
-                                stack_bytes=stack, match=match)
+                                stack_bytes=stack, match=match, memory=memory)
     deploy.write_project(deployment, out_dir)
     report.write_json(graph, deployment.plan, out_dir / "model" / "plan.json",
-                      {"board": b.name, "kernels": kernels, "match": match,
+                      {"board": b.name, "kernels": kernels, "match": match, "memory": memory,
                        "stack_reserved_bytes": deployment.stack_bytes,
                        "stack_bound_bytes": deployment.stack_bound.reserved
                        if deployment.stack_bound else None})
@@ -46,6 +48,7 @@ def export(model: Path, target, board, sram, flash, kernels, stack, match, out_d
                f"{' (computed bound)' if bound else ''}, "
                f"planned RAM {deployment.planned_ram_bytes:,} B of "
                f"{format_bytes(deployment.ram_budget)}")
+    click.echo(f"  {report.plan_summary(graph, plan).describe()}")
     click.echo(f"  constants (flash) {deployment.source.weights_bytes:,} B of "
                f"{format_bytes(deployment.flash_budget)}; {graph.total_macs():,} MACs")
     click.echo(f"  next: make -C {out_dir} run" + ("" if b.qemu_machine else "   |   make -C "

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from ..defaults import DEFAULT_BOARD, DEFAULT_STACK_BYTES, STACK_MARGIN_PERCENT
+from ..defaults import (DEFAULT_BOARD, DEFAULT_MEMORY, DEFAULT_STACK_BYTES, MEMORY_CHOICES,
+                        STACK_MARGIN_PERCENT)
 from ..errors import TinyconvError
 from ..units import parse_bytes
 
@@ -73,6 +74,14 @@ def match():
     return click.option("--match", type=click.Choice(["litert", "tflm"]), default="litert",
                         show_default=True, help="Reproduce LiteRT's reference kernels, or "
                         "TFLite Micro where the two differ (FULLY_CONNECTED requantization).")
+
+
+def memory():
+    return click.option("--memory", type=click.Choice(MEMORY_CHOICES), default=DEFAULT_MEMORY,
+                        show_default=True,
+                        help="Memory plan. fast: the layer-wise plan where it fits --sram, "
+                        "else the fastest streamed plan that fits; min: the smallest arena "
+                        "(streams the high-resolution layers); layer: never stream.")
 
 
 def json_out():

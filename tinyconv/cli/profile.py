@@ -15,9 +15,11 @@ from . import options
 @options.model()
 @options.target()
 @options.board()
+@options.sram()
 @options.kernels()
 @options.seed()
 @options.stack()
+@options.memory()
 @options.json_out()
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a PNG: instructions per layer, colored by op type, and per op type.")
@@ -25,8 +27,8 @@ from . import options
               help="Functions to list (the largest first).")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the generated model and build in this directory.")
-def profile(model: Path, target, board, kernels, seed, stack, json_path, plot_path,
-            top_functions, keep) -> None:
+def profile(model: Path, target, board, sram, kernels, seed, stack, memory, json_path,
+            plot_path, top_functions, keep) -> None:
     """Count MODEL's instructions per layer and per function on an emulated Cortex-M.
 
     The layers add up to the whole inference of the profiled build (the normal build's
@@ -41,7 +43,7 @@ def profile(model: Path, target, board, kernels, seed, stack, json_path, plot_pa
     except OSError as e:
         raise TinyconvError(f"cannot read model {model}: {e.strerror or e}") from None
     r = profile_mod.profile(data, b, source=str(model), kernels=kernels, seed=seed,
-                            stack_bytes=stack, work_dir=keep)
+                            stack_bytes=stack, work_dir=keep, sram=sram, memory=memory)
     click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels): "
                f"{r.instructions:,} instructions per inference, {r.macs:,} MACs "
                f"({profile_mod._fmt_per_mac(r.instructions_per_mac)} per MAC); "
@@ -49,6 +51,8 @@ def profile(model: Path, target, board, kernels, seed, stack, json_path, plot_pa
     click.echo(f"  profiled build: {r.profiled_instructions:,} (the layer marks add "
                f"{r.mark_instructions:,}); code {r.code_bytes:,} B + weights "
                f"{r.weights_bytes:,} B = flash {r.flash_bytes:,} B")
+    if r.plan is not None:
+        click.echo(f"  {r.plan.describe()}")
     for line in profile_mod.format_table(r, top_functions):
         click.echo(f"  {line}")
     if json_path:

@@ -78,14 +78,15 @@ def _resolutions(ctx, param, text):
 @click.option("--no-final", is_flag=True, help="Stop after the search (no final training).")
 @options.seed()
 @options.stack()
+@options.memory()
 @click.option("--export", is_flag=True, help="Also write a firmware project to OUT/firmware.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted search in OUT.")
 @click.option("-o", "--output", "out", default="search", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
            workers, population, space_samples, widths, resolutions, proxy_images, proxy_kind,
-           proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, export, resume,
-           out) -> None:
+           proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, memory, export,
+           resume, out) -> None:
     """Search MCUNet-style networks that fit SRAM/flash exactly; train and export the winner."""
     from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
@@ -105,7 +106,7 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
         b = board_for(target, board)
         opts = SearchOptions(
             budget=Budget.parse(sram, b.flash_bytes if flash is None else flash, max_macs,
-                                max_instructions),
+                                max_instructions, memory),
             search_budget=SearchBudget.parse(search_budget), dataset=dataset, board=b.name,
             space_samples=space_samples, population=population, parents=max(2, population // 2),
             workers=workers, seed=seed, stack_bytes=stack,

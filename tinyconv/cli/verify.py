@@ -24,6 +24,7 @@ from . import options
 @options.kernels()
 @options.stack()
 @options.match()
+@options.memory()
 @click.option("--tflm/--no-tflm", default=True, show_default=True,
               help="Also compare with the tflite-micro runtime and its arena.")
 @click.option("--layers", is_flag=True,
@@ -33,7 +34,7 @@ from . import options
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the generated model and build in this directory.")
 def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels, stack,
-           match, tflm, layers, json_path, keep) -> None:
+           match, memory, tflm, layers, json_path, keep) -> None:
     """Build MODEL, run it on the (emulated) CPU and compare every output byte with LiteRT."""
     from .. import report
     from .. import verify as verify_mod
@@ -48,7 +49,8 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
     samples = verify_mod.load_inputs(inputs, load_tflite(model)) if inputs else None
     r = verify_mod.verify(data, b, source=str(model), n=count, seed=seed, inputs=samples,
                           kernels=kernels, sram=sram, flash=flash, stack_bytes=stack,
-                          compare_tflm=tflm, work_dir=keep, match=match, layers=layers)
+                          compare_tflm=tflm, work_dir=keep, match=match, layers=layers,
+                          memory=memory)
     against = "TFLite Micro" if match == "tflm" else "LiteRT (reference kernels)"
     click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels): {r.samples} inputs, "
                f"{r.outputs_compared:,} output bytes compared with {against}: "
@@ -59,6 +61,8 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
                f"measured of {r.stack_reserved_bytes:,} reserved"
                f"{' (computed bound)' if r.stack_bound_bytes is not None else ''}, RAM {r.ram_bytes:,} B "
                f"(.data+.bss {r.static_ram_bytes:,} + stack), flash {r.flash_bytes:,} B")
+    if r.plan is not None:
+        click.echo(f"  {r.plan.describe()}")
     if r.instructions_per_inference is not None:
         click.echo(f"  {r.instructions_per_inference:,} instructions per inference")
     for line in report.format_layer_check(r):

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import BudgetError
 from ..space import ArchConfig, Cost, SearchSpace
+from ..defaults import DEFAULT_MEMORY
 from ..targets import Board
 from ..units import format_bytes, parse_bytes
 
@@ -17,12 +18,23 @@ class Budget:
     flash: int                      # constants + code, bytes
     max_macs: int | None = None
     max_instructions: int | None = None
+    # How the SRAM is planned (tinyconv/stream.py, --memory): "fast" and "min" admit a
+    # configuration that fits only with its high-resolution layers streamed; "layer" only
+    # the layer-wise plan.
+    memory: str = DEFAULT_MEMORY
 
     @classmethod
     def parse(cls, sram: str | int, flash: str | int, max_macs: str | int | None = None,
-              max_instructions: str | int | None = None) -> "Budget":
+              max_instructions: str | int | None = None,
+              memory: str = DEFAULT_MEMORY) -> "Budget":
         return cls(parse_bytes(sram), parse_bytes(flash), _count(max_macs, "--max-macs"),
-                   _count(max_instructions, "--max-instructions"))
+                   _count(max_instructions, "--max-instructions"), memory)
+
+    def cost(self, cfg: ArchConfig, board: Board, channels: int, classes: int, *,
+             stack_bytes: int | None = None) -> Cost:
+        """`cfg`'s exact cost as export would plan it under this budget."""
+        return cfg.cost(board, channels, classes, stack_bytes=stack_bytes, sram=self.sram,
+                        memory=self.memory)
 
     def fits(self, cost: Cost) -> bool:
         return (cost.peak_sram <= self.sram and cost.flash <= self.flash
@@ -30,7 +42,9 @@ class Budget:
                 and (self.max_instructions is None or cost.instructions <= self.max_instructions))
 
     def describe(self) -> str:
-        parts = [f"SRAM {format_bytes(self.sram)}", f"flash {format_bytes(self.flash)}"]
+        parts = [f"SRAM {format_bytes(self.sram)}"
+                 + (" (layer-wise plans only)" if self.memory == "layer" else ""),
+                 f"flash {format_bytes(self.flash)}"]
         if self.max_macs is not None:
             parts.append(f"{self.max_macs:,} MACs")
         if self.max_instructions is not None:
@@ -64,9 +78,11 @@ def check_feasible(space: SearchSpace, budget: Budget, board: Board, channels: i
     all-minimum config is the smallest one of the space; if it does not fit, none does.
     """
     smallest = space.smallest()
-    cost = smallest.cost(board, channels, classes)
+    cost = budget.cost(smallest, board, channels, classes)
     if budget.fits(cost):
         return cost
+    if budget.memory != "layer":  # the smallest plan of it, for the numbers below
+        cost = smallest.cost(board, channels, classes, sram=budget.sram, memory="min")
     over = []
     if cost.peak_sram > budget.sram:
         over.append(f"SRAM {cost.peak_sram:,} B ({format_bytes(cost.peak_sram)}) > "
@@ -92,6 +108,6 @@ def fitting_sample(space: SearchSpace, budget: Budget, board: Board, channels: i
     `exclude` (None after `tries`)."""
     for _ in range(tries):
         cfg = space.sample(rng, **fixed)
-        if cfg.key not in exclude and budget.fits(cfg.cost(board, channels, classes)):
+        if cfg.key not in exclude and budget.fits(budget.cost(cfg, board, channels, classes)):
             return cfg
     return None

@@ -101,7 +101,7 @@ class Evolution:
         self._started: float | None = None  # when this run's first evaluation began
 
     def _fits(self, cfg: ArchConfig) -> bool:
-        return self.budget.fits(cfg.cost(self.board, self.channels, self.classes))
+        return self.budget.fits(self.budget.cost(cfg, self.board, self.channels, self.classes))
 
     def propose(self, generation: int, count: int) -> list[ArchConfig]:
         rng = random.Random(f"evolution:{self.s.seed}:{generation}")
@@ -134,7 +134,7 @@ class Evolution:
         return out
 
     def _record(self, cfg: ArchConfig, generation: int, result: ProxyResult) -> Candidate:
-        cost = cfg.cost(self.board, self.channels, self.classes)
+        cost = self.budget.cost(cfg, self.board, self.channels, self.classes)
         c = Candidate(cfg.key, len(self.done), generation, cfg, result.accuracy,
                       cost.peak_sram, cost.flash, cost.macs, cost.instructions,
                       round(result.seconds, 2))

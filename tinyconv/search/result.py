@@ -11,6 +11,7 @@ from pathlib import Path
 from ..defaults import DEFAULT_BOARD
 from ..files import write_atomic
 from ..space import ArchConfig
+from ..defaults import DEFAULT_MEMORY
 from ..targets import Board
 from .log import Candidate
 
@@ -94,19 +95,22 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
 
 
 def footprint(arch: ArchConfig, tflite: bytes, source: str, board: Board, sram_budget: int,
-              flash_budget: int, stack_bytes: int):
+              flash_budget: int, stack_bytes: int, memory: str = DEFAULT_MEMORY):
     """The int8 model of `arch` planned by the firmware's own code: (graph, deployment,
     numbers). Raises BudgetError if the real model does not fit."""
     from .. import deploy
     from ..ir.tflite_import import import_tflite
 
     graph = import_tflite(tflite, source=source)
-    d = deploy.prepare(graph, board, sram=sram_budget, flash=flash_budget, stack_bytes=stack_bytes)
+    d = deploy.prepare(graph, board, sram=sram_budget, flash=flash_budget, stack_bytes=stack_bytes,
+                       memory=memory)
     predicted = arch.cost(board, graph.inputs[0].shape[-1], graph.outputs[0].shape[-1],
-                          stack_bytes=stack_bytes)
+                          stack_bytes=stack_bytes, sram=sram_budget, memory=memory)
     numbers = {
         "peak_sram_bytes": d.planned_ram_bytes, "predicted_peak_sram_bytes": predicted.peak_sram,
-        "arena_bytes": d.plan.arena_bytes,
+        "arena_bytes": d.plan.arena_bytes, "plan_kind": d.plan.kind,
+        "plan_strategy": d.plan.strategy,
+        "layerwise_arena_bytes": d.plan.layerwise_arena_bytes or d.plan.arena_bytes,
         "constant_bytes": d.source.weights_bytes, "flash_estimate_bytes": predicted.flash,
         "macs": graph.total_macs(), "instructions_estimate": predicted.instructions,
     }
@@ -116,14 +120,14 @@ def footprint(arch: ArchConfig, tflite: bytes, source: str, board: Board, sram_b
 def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
            sram_budget: int, flash_budget: int, tflite: bytes, train_metrics: dict,
            search_info: dict, *, export: bool, stack_bytes: int,
-           score_label: str = "proxy acc") -> dict:
+           score_label: str = "proxy acc", memory: str = DEFAULT_MEMORY) -> dict:
     """arch.json, model_int8.tflite, metrics.json, the two plots, and optionally firmware/."""
     from .. import deploy, report
 
     write_atomic(out / "arch.json", json.dumps(winner.arch.to_dict(), indent=2) + "\n")
     write_atomic(out / "model_int8.tflite", tflite)
     graph, d, numbers = footprint(winner.arch, tflite, str(out / "model_int8.tflite"), board,
-                                  sram_budget, flash_budget, stack_bytes)
+                                  sram_budget, flash_budget, stack_bytes, memory)
     axis = {"proxy acc": "proxy accuracy (short training)"}.get(score_label, score_label)
     plot_candidates(cands, winner, sram_budget, out / "accuracy_vs_sram.png", score_label=axis,
                     final_int8=train_metrics.get("int8_accuracy"))

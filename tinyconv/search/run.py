@@ -106,7 +106,8 @@ class SearchOutcome:
 # nested settings), so that a refused --resume names what the user typed.
 OPTION_NAMES = {
     "budget.sram": "--sram", "budget.flash": "--flash", "budget.max_macs": "--max-macs",
-    "budget.max_instructions": "--max-instructions", "dataset": "--dataset",
+    "budget.max_instructions": "--max-instructions", "budget.memory": "--memory",
+    "dataset": "--dataset",
     "proxy.dataset": "--dataset", "board": "--target/--board", "space_samples": "--space-samples",
     "population": "--population", "parents": "--population", "seed": "--seed",
     "proxy.seed": "--seed", "final.seed": "--seed", "stack_bytes": "--stack",
@@ -256,10 +257,14 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                 "chosen_space": {"width": choice.width, "resolution": choice.resolution}}
         metrics = finish(out, winner, cands, board, opts.budget.sram, opts.budget.flash,
                          tflite, train_metrics, info, export=opts.export,
-                         stack_bytes=opts.stack_bytes, score_label=label)
+                         stack_bytes=opts.stack_bytes, score_label=label,
+                         memory=opts.budget.memory)
+        streamed = (f" ({metrics['plan_strategy'].split(';')[0]}; layer-wise arena "
+                    f"{metrics['layerwise_arena_bytes']:,} B)"
+                    if metrics["plan_kind"] == "streamed" else "")
         echo(f"winner trained: {accuracy_summary(train_metrics)}; peak SRAM "
-             f"{metrics['peak_sram_bytes']:,} B, constants {metrics['constant_bytes']:,} B; "
-             f"wrote {out}")
+             f"{metrics['peak_sram_bytes']:,} B{streamed}, constants "
+             f"{metrics['constant_bytes']:,} B; wrote {out}")
         if opts.export:
             step = "run" if board.qemu_machine else "flash"  # QEMU board, or a real one
             echo(f"firmware project: {out / 'firmware'}; next: make -C {out / 'firmware'} "

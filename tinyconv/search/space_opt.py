@@ -65,7 +65,7 @@ def optimise_space(space: SearchSpace, budget: Budget, board: Board, channels: i
             rng = random.Random(f"{seed}:{width}:{res}")
             macs = []
             for _ in range(samples):
-                cost = space.sample(rng, width, res).cost(board, channels, classes)
+                cost = budget.cost(space.sample(rng, width, res), board, channels, classes)
                 if budget.fits(cost):
                     macs.append(cost.macs)
             frac = len(macs) / samples

@@ -177,49 +177,80 @@ def estimate(graph: Graph, isa: O.Isa, plan: Plan | None = None,
     elif plan.isa != isa:
         raise TinyconvError(f"latency estimate for {isa.value} from a {plan.isa.value} plan")
     run = plan.stream
-    inner = {} if run is None else _stream_layers(run, coeffs)
+    inner = set() if run is None else {op.index for op in run.ops}
     layers = [LayerEstimate(op.index, op.kind, cost_class(op) or "",
-                            inner[op.index] if op.index in inner
-                            else layer_instructions(op, plan, coeffs))
+                            layer_instructions(op, plan, coeffs,
+                                               granted=run.kernel_scratch_bytes
+                                               if op.index in inner else None))
               for op in graph.ops if not op.is_alias]
-    if run is not None:
+    if run is not None:  # the strips' cost, in a row of its own
         layers.append(LayerEstimate(run.index, run.kind, "stream", stream_loop_instructions(run)))
     return Estimate(isa.value, tuple(layers))
 
 
-# A streamed run (tinyconv/stream.py): each of its kernel calls is priced as a layer of its
-# own rows (so per-call costs count once per strip), plus the loop's own work: per call the
-# locals it sets up (dims, the padded parameters: about 30 instructions), and the line
-# buffers' kept rows slid to their start (the firmware's word-wise memmove, about 0.6
-# instructions per byte). Checked against builds by tests/pipeline/test_stream.py.
-STREAM_CALL = 30.0
-STREAM_SLIDE_PER_BYTE = 0.6
+# A streamed run (tinyconv/stream.py) is priced as its layers run whole (with the kernel
+# scratch the run gives them: a KxK convolution without im2col scratch runs the direct
+# loop) plus what cutting them into per-strip calls costs, linear in STREAM_FEATURES:
+# - call: calls beyond each layer's first (the kernel's own set-up, the loop's locals);
+# - channels: their output channels (per-channel set-up, e.g. 4-channel groups);
+# - weights: their filter elements, for KxK convolutions (per-call filter sums);
+# - slide: bytes the line buffers slide (the kept rows moved to their start).
+# Fitted per ISA on measured streamed runs by benchmarks/fit_latency.py (--measure-streams).
+STREAM_FEATURES = ("call", "channels", "weights", "slide")
 
 
-def _stream_layers(run, coeffs: dict | None = None) -> dict[int, int]:
-    """Per op of the run: the sum of its calls' estimates (priced once per call shape)."""
-    from .stream import strip_view
-    ops = {op.index: op for op in run.ops}
-    total: dict[int, int] = {}
-    for (index, rows_in, rows_out), count in run.schedule.call_shapes.items():
-        view = strip_view(ops[index], rows_in, rows_out)
-        total[index] = total.get(index, 0) + count * layer_instructions(
-            view, run.isa, coeffs, granted=run.kernel_scratch_bytes)
-    return total
+def stream_features(run) -> dict[str, float]:
+    """The run's STREAM_FEATURES."""
+    calls: dict[int, int] = {}
+    for (index, _, _), count in run.schedule.call_shapes.items():
+        calls[index] = calls.get(index, 0) + count
+    f = dict.fromkeys(STREAM_FEATURES, 0.0)
+    for op in run.ops:
+        extra = calls.get(op.index, 1) - 1
+        f["call"] += extra
+        f["channels"] += extra * op.y.shape[-1]
+        if isinstance(op, O.Conv2D) and not op.is_pointwise:
+            f["weights"] += extra * op.filter.size
+    f["slide"] = float(run.schedule.slid_bytes)
+    return f
 
 
-def stream_loop_instructions(run) -> int:
-    """The streamed run's own work beyond its kernel calls."""
-    sched = run.schedule
-    calls = sum(sched.call_shapes.values())
-    return int(round(STREAM_CALL * calls + STREAM_SLIDE_PER_BYTE * sched.slid_bytes))
+def stream_whole_instructions(run, coeffs: dict | None = None) -> int:
+    """The run's layers priced as whole layers, with the run's kernel scratch."""
+    return sum(layer_instructions(op, run.isa, coeffs, granted=run.kernel_scratch_bytes)
+               for op in run.ops)
 
 
-def stream_overhead(run) -> int:
-    """Instructions the run adds to its layers run whole (layer-wise, no scratch)."""
-    per_call = sum(_stream_layers(run).values())
-    whole = sum(layer_instructions(op, run.isa, granted=0) for op in run.ops)
-    return per_call - whole + stream_loop_instructions(run)
+def _stream_row(run, stream_coeffs: dict | None) -> dict[str, float]:
+    table = STREAM if stream_coeffs is None else stream_coeffs
+    return table.get(run.isa.value, {})
+
+
+def stream_loop_instructions(run, stream_coeffs: dict | None = None) -> int:
+    """What cutting the run's layers into strips adds (the STREAM_FEATURES priced)."""
+    row, f = _stream_row(run, stream_coeffs), stream_features(run)
+    return int(round(sum(row.get(k, 0.0) * f[k] for k in STREAM_FEATURES)))
+
+
+def stream_run_instructions(run, coeffs: dict | None = None,
+                            stream_coeffs: dict | None = None) -> int:
+    """The whole streamed run."""
+    return stream_whole_instructions(run, coeffs) + stream_loop_instructions(run, stream_coeffs)
+
+
+def stream_overhead(run, layerwise: Plan) -> int:
+    """Instructions the run adds to its layers as the layer-wise plan `layerwise` runs them."""
+    return stream_run_instructions(run) - sum(layer_instructions(op, layerwise)
+                                              for op in run.ops)
+
+
+# BEGIN FITTED STREAM (written by benchmarks/fit_latency.py; do not edit by hand)
+STREAM: dict[str, dict[str, float]] = {
+    "dsp": {"call": 30.0, "channels": 0.0, "weights": 0.0, "slide": 0.6},
+    "mve": {"call": 30.0, "channels": 0.0, "weights": 0.0, "slide": 0.6},
+    "ref": {"call": 30.0, "channels": 0.0, "weights": 0.0, "slide": 0.6},
+}
+# END FITTED STREAM
 
 
 def instructions(graph: Graph, isa: O.Isa, plan: Plan | None = None) -> int:

@@ -37,6 +37,9 @@ class Buffer:
     last: int   # last step that reads it
     tensors: list[Tensor] = field(default_factory=list)
     scratch_of: Op | None = None
+    # Tensors that start past the buffer's start (tensor index -> bytes): the output of
+    # an op that runs in place at an offset (Op.inplace_offset).
+    shifts: dict[int, int] = field(default_factory=dict)
     offset: int = -1
     optional: bool = False  # scratch granted in a gap for speed (not part of any bound)
 
@@ -110,8 +113,8 @@ def plan_memory(graph: Graph, isa: Isa = Isa.REF, *, allow_inplace: bool = True,
         for inplace in ([True, False] if allow_inplace else [False]):
             buffers, inplace_ops = _buffers(graph, order, isa, inplace)
             for heuristic in _ORDERINGS:
-                placed = [Buffer(b.size, b.first, b.last, b.tensors, b.scratch_of)
-                          for b in buffers]
+                placed = [Buffer(b.size, b.first, b.last, b.tensors, b.scratch_of,
+                                 shifts=b.shifts) for b in buffers]
                 arena = _place(placed, heuristic)
                 strategy = f"order {order_index}, in-place {'on' if inplace else 'off'}, " \
                            f"by {heuristic}"
@@ -193,9 +196,18 @@ def _buffers(graph: Graph, order: list[Op], isa: Isa,
         group[t.index] = b
         buffers.append(b)
 
-    def join(t: Tensor, b: Buffer) -> None:
+    def join(t: Tensor, b: Buffer, shift: int = 0) -> None:
+        """`t` into `b`, starting `shift` bytes from `b`'s first tensor (negative: the
+        tensors already there move up by as much)."""
+        if shift < 0:
+            for u in b.tensors:
+                b.shifts[u.index] = b.shifts.get(u.index, 0) - shift
+            b.size -= shift
+            shift = 0
         b.tensors.append(t)
-        b.size = max(b.size, _align(t.nbytes))
+        if shift:
+            b.shifts[t.index] = shift
+        b.size = max(b.size, _align(shift + t.nbytes))
         b.last = max(b.last, last_use.get(t.index, b.last))
         group[t.index] = b
 
@@ -215,7 +227,9 @@ def _buffers(graph: Graph, order: list[Op], isa: Isa,
                 inplace_ops.add(op.index)
         for out in op.outputs:
             if source is not None:
-                join(out, group[source.index])
+                b = group[source.index]
+                at = b.shifts.get(source.index, 0) + (0 if op.is_alias else op.inplace_offset())
+                join(out, b, at)
             else:
                 new_buffer(out, step)
         scratch = op.scratch_bytes(isa, inplace=op.index in inplace_ops)
@@ -251,7 +265,8 @@ def _place(buffers: list[Buffer], heuristic: str) -> int:
 
 def _finish(order: list[Op], buffers: list[Buffer], arena: int, isa: Isa,
             inplace_ops: set[int], strategy: str) -> Plan:
-    tensor_offsets = {t.index: b.offset for b in buffers for t in b.tensors}
+    tensor_offsets = {t.index: b.offset + b.shifts.get(t.index, 0)
+                      for b in buffers for t in b.tensors}
     scratch = {b.scratch_of.index: (b.offset, b.size) for b in buffers if b.scratch_of}
     steps = max(len(order), 1)
     live = [sum(b.size for b in buffers if b.first <= s <= b.last) for s in range(steps)]

@@ -76,7 +76,7 @@ def plan_summary(graph: Graph, plan: Plan) -> PlanSummary:
     run = plan.stream
     extra = plan.extra_instructions
     if run is not None and not extra:  # a plan not made by stream.plan_run
-        extra = cost.stream_overhead(run)
+        extra = cost.stream_overhead(run, layerwise_plan(graph, plan))
     estimate = cost.estimate(graph, plan.isa, plan)
     stream = None
     if run is not None:

@@ -177,6 +177,11 @@ class Schedule:
     slid_bytes: int                # bytes moved per inference to slide the line buffers
     # (op index, input rows, output rows) -> how many calls have that shape
     call_shapes: dict[tuple[int, int, int], int]
+    driver: Tensor                 # the input the strips advance through
+    # In place, the output starts this many bytes below the driver input, so that no
+    # strip writes an output byte over an input row that a later strip (or the output's
+    # own layer, in the same call) still reads.
+    input_shift: int
 
     @cached_property
     def calls(self) -> list[Call]:
@@ -271,9 +276,20 @@ def schedule(ops: list[O.Op], output: Tensor, strip_rows: int) -> Schedule:
         pairs, counts = np.unique(np.stack([rows_in, rows_out]), axis=1, return_counts=True)
         for (r_in, r_out), n in zip(pairs.T.tolist(), counts.tolist()):
             shapes[(op.index, r_in, r_out)] = n
+    # The first driver row read after strip k: by a later strip, or by the output's own
+    # layer in strip k (it reads while it writes).
+    later = np.full(strips, driver.shape[1])
+    for c in consumers.get(driver.index, ()):
+        reads = maps[c.index].los(done[c.y.index])
+        later = np.minimum(later, reads[1:])
+        if c.y is output:
+            later = np.minimum(later, reads[:-1])
+    written = done[output.index][1:] * _row_bytes(output)  # output bytes after strip k
+    shift = _align(max(0, int(np.max(written - later * _row_bytes(driver)))))
     return Schedule(list(ops), output, strip_rows, strips, inputs, lined,
                     {i: v.tolist() for i, v in done.items()},
-                    {i: v.tolist() for i, v in first.items()}, capacity, maps, slid, shapes)
+                    {i: v.tolist() for i, v in first.items()}, capacity, maps, slid, shapes,
+                    driver, shift)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -308,6 +324,14 @@ class StreamedRun(O.Op):
 
     def scratch_bytes(self, isa: O.Isa, inplace: bool = False) -> int:
         return self.schedule.lines_bytes + self.kernel_scratch_bytes
+
+    def inplace_input(self) -> int | None:
+        """The output may go into the driver input's buffer, behind its consumed rows
+        (Schedule.output_offset), where the input is used by nothing later."""
+        return next(i for i, t in enumerate(self.inputs) if t is self.schedule.driver)
+
+    def inplace_offset(self) -> int:
+        return -self.schedule.input_shift
 
     def line_offset(self, t: Tensor) -> int:
         """Offset of `t`'s line buffer within the run's scratch."""
@@ -382,8 +406,9 @@ def _run_candidates(ops: list[O.Op], output: Tensor, isa: O.Isa,
 @dataclass
 class RunEnd:
     """A run that can be streamed, and the least arena any plan streaming it needs: its
-    input(s) and output live at once, and every later layer runs whole (its input and
-    output both live, the larger of them where it may run in place, and its scratch)."""
+    input(s) and output live at once (the larger of them: the output may go in place),
+    and every later layer runs whole (its input and output both live, the larger of them
+    where it may run in place, and its scratch)."""
 
     ops: list[O.Op]
     output: Tensor
@@ -405,7 +430,7 @@ def run_ends(graph: Graph, isa: O.Isa) -> list[RunEnd]:
     for i in range(len(graph.ops) - 1, -1, -1):
         after[i] = max(after[i + 1], need[i])
     inputs = sum(_align(t.nbytes) for t in graph.inputs)
-    return [RunEnd(ops, output, max(inputs + _align(output.nbytes), after[len(ops)]))
+    return [RunEnd(ops, output, max(inputs, _align(output.nbytes), after[len(ops)]))
             for ops, output in found]
 
 
@@ -417,24 +442,31 @@ def candidates(graph: Graph, isa: O.Isa) -> list[StreamedRun]:
 
 
 def least_arena(run: StreamedRun) -> int:
-    """No plan of `run` can be smaller: its input(s), output and scratch live at once."""
-    return (sum(_align(t.nbytes) for t in run.inputs if t is not None) + _align(run.y.nbytes)
-            + run.scratch_bytes(run.isa))
+    """No plan of `run` can be smaller: its input(s), output (at least the part of it
+    past the driver input's buffer, where it goes in place) and scratch live at once."""
+    inputs = sum(_align(t.nbytes) for t in run.inputs if t is not None)
+    driver = _align(run.schedule.driver.nbytes)
+    output = max(run.schedule.input_shift, _align(run.y.nbytes) - driver)
+    return inputs + output + run.scratch_bytes(run.isa)
 
 
-def plan_run(graph: Graph, run: StreamedRun) -> Plan:
-    """The arena plan of `graph` with `run` streamed."""
+def plan_run(graph: Graph, run: StreamedRun, layerwise: Plan | None = None) -> Plan:
+    """The arena plan of `graph` with `run` streamed; its extra instructions estimated
+    against `layerwise` (the layer-wise plan of `graph`; planned here if not given)."""
     from . import cost
     plan = plan_memory(streamed_graph(graph, run), run.isa)
     plan.stream = run
     plan.strategy = f"{run.describe()}{', im2col' if run.fast else ''}; {plan.strategy}"
-    plan.extra_instructions = cost.stream_overhead(run)
+    plan.extra_instructions = cost.stream_overhead(
+        run, layerwise if layerwise is not None else plan_memory(graph, run.isa))
+    plan.layerwise_arena_bytes = layerwise.arena_bytes if layerwise is not None else 0
     return plan
 
 
 def streamed_plans(graph: Graph, isa: O.Isa) -> list[Plan]:
     """Every candidate streamed plan, planned (for tests and reports; plan_model prunes)."""
-    return [plan_run(graph, run) for run in candidates(graph, isa)]
+    base = plan_memory(graph, isa)
+    return [plan_run(graph, run, base) for run in candidates(graph, isa)]
 
 
 def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
@@ -464,8 +496,8 @@ def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
         runs_ = [run for end in ends if end.least_arena <= arena_budget
                  for run in _run_candidates(end.ops, end.output, isa, next_index)
                  if least_arena(run) <= arena_budget]
-        for run in sorted(runs_, key=cost.stream_overhead):
-            plan = plan_run(graph, run)
+        for run in sorted(runs_, key=lambda r: cost.stream_overhead(r, base)):
+            plan = plan_run(graph, run, base)
             if plan.arena_bytes <= arena_budget:
                 chosen = plan
                 break
@@ -480,7 +512,7 @@ def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
                               key=least_arena):
                 if least_arena(run) >= chosen.arena_bytes:
                     break
-                plan = plan_run(graph, run)
+                plan = plan_run(graph, run, base)
                 if (plan.arena_bytes, plan.extra_instructions) < (chosen.arena_bytes,
                                                                   chosen.extra_instructions):
                     chosen = plan

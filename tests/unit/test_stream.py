@@ -63,6 +63,18 @@ def test_schedule_invariants(seed):
                 computed[op.y.index].extend(range(call.c0, call.c1))
             for op in ops:
                 assert computed[op.y.index] == list(range(op.y.shape[1])), op.describe()
+            # In place (the driver input `input_shift` bytes above the output): no strip
+            # writes an output byte over an input row that a later strip, or the writing
+            # call itself, reads.
+            x, y = s.driver, output
+            rb_x, rb_y = x.shape[2] * x.shape[3], y.shape[2] * y.shape[3]
+            reads = [(c.strip, c.op, c.lo) for c in s.calls
+                     if any(t is x for t in c.op.activation_inputs())]
+            for call in s.calls:
+                if call.op.y is y:
+                    end = call.c1 * rb_y
+                    assert all(end <= s.input_shift + lo * rb_x for k, op, lo in reads
+                               if k > call.strip or (k == call.strip and op is call.op)), seed
             # The first row each buffer holds never moves backwards.
             for t in s.lined:
                 assert s.first[t.index] == sorted(s.first[t.index])
@@ -83,8 +95,15 @@ def test_streamed_arena_is_planned_with_the_run(seed):
             for t in run.schedule.lined)
         assert plan.recompute_macs == 0 and plan.kind == "streamed"
         step = plan.order.index(run)
-        need = sum(t.nbytes for t in run.schedule.inputs) + run.y.nbytes + plan.scratch[run.index][1]
-        assert plan.live_bytes[step] >= need - 3 * len(run.schedule.inputs) - 3
+        inputs = sum(-(-t.nbytes // 4) * 4 for t in run.schedule.inputs)
+        output = -(-run.y.nbytes // 4) * 4
+        if run.index in plan.inplace_ops:  # the output grows into the consumed input rows
+            whole = max(run.schedule.input_shift + inputs, output)
+            assert plan.tensor_offsets[run.y.index] + run.schedule.input_shift == \
+                plan.tensor_offsets[run.schedule.driver.index]
+        else:
+            whole = inputs + output
+        assert plan.live_bytes[step] == whole + plan.scratch[run.index][1]
 
 
 def test_memory_choice():

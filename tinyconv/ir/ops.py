@@ -71,6 +71,12 @@ class Op:
         """Index of an input whose buffer the output may overwrite, if the kernel allows."""
         return None
 
+    def inplace_offset(self) -> int:
+        """Where the output starts relative to that input, in bytes, when in place (0: at
+        the same address; negative: before it, as a streamed run's output may start
+        below its input and grow into the rows it has consumed)."""
+        return 0
+
     @property
     def is_alias(self) -> bool:
         """True when the output is the input's bytes reinterpreted (no kernel runs)."""

@@ -8,10 +8,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..defaults import DEFAULT_BOARD
+from ..defaults import DEFAULT_BOARD, DEFAULT_MEMORY
 from ..files import write_atomic
 from ..space import ArchConfig
-from ..defaults import DEFAULT_MEMORY
 from ..targets import Board
 from .log import Candidate
 

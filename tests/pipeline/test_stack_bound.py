@@ -182,3 +182,25 @@ def test_export_reserves_the_compiled_bound(tmp_path):
     assert f"STACK_SIZE ?= {d.stack_bound.reserved}\n" in (tmp_path / "fw" / "config.mk").read_text()
     given = deploy.prepare(graph, board, stack_bytes=3072)
     assert given.stack_bound is None and given.stack_bytes == 3072
+
+
+@pytest.mark.arm
+@pytest.mark.parametrize("board_name", ("qemu-m3", "qemu-m7", "qemu-m55"))
+def test_invoke_frame_estimate_holds_for_streamed_plans(board_name, tmp_path):
+    """A streamed run's loop (its locals, its calls) in tc_model_invoke: the estimate still
+    holds the compiled frame, and the compiled bound the measured stack."""
+    board = get_board(board_name)
+    for family in ("mobilenetv2", "resnet8", "mcunet"):
+        graph = import_tflite(converted_family(family), source=family)
+        d = deploy.prepare(graph, board, memory="min")
+        assert d.plan.stream is not None, family
+        model_dir, build_dir = tmp_path / family / "model", tmp_path / family / "build"
+        deploy.write_model_dir(d, model_dir)
+        built = firmware.build(model_dir, board, build_dir, stack_bytes=d.stack_bytes,
+                               extra_cflags=stack.CALLGRAPH_FLAG)
+        exact = stack.build_bound(board, "opt", build_dir)
+        assert exact.invoke_frame <= stack.invoke_frame_estimate(d.source), family
+        assert exact.reserved <= d.stack_bound.reserved, family
+        measured = firmware.run(built, bytes(sum(t.nbytes for t in graph.inputs)), 1,
+                                timeout=120).stack_bytes
+        assert 0 < measured <= exact.program, (family, measured, exact.describe())

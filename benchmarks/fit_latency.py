@@ -20,6 +20,14 @@ against the measured count; exits 1 when one is off by more than cost.TOLERANCE.
 After a kernel change: python benchmarks/kernel_benchmark.py &&
                        python benchmarks/fit_latency.py --measure --held-out
 (--measure: ~47 profiles, a few minutes; TensorFlow converts a config the first time.)
+
+Streamed runs (tinyconv/stream.py) are priced by the same per-layer model, each layer of
+the run as a whole layer, plus what cutting it into per-strip calls costs (cost.STREAM:
+per extra call, per output channel of an extra call, per filter tap of an extra direct
+KxK convolution call, per byte of the line buffers slid), fitted per ISA by least squares
+on the streamed run's measured count (the run is one step of `tinyconv profile`):
+    python benchmarks/fit_latency.py --measure-streams    (~100 profiles, ~10 minutes)
+writes benchmarks/results/latency_fit_streams.json; every fit then refits cost.STREAM too.
 """
 
 from __future__ import annotations
@@ -49,6 +57,10 @@ from tinyconv.space import ArchConfig, SearchSpace  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 KERNELS_JSON = RESULTS / "kernels.json"
 FIT_JSON = RESULTS / "latency_fit.json"
+STREAMS_JSON = RESULTS / "latency_fit_streams.json"
+STREAM_CPUS = ["cortex-m7", "cortex-m55", "cortex-m3"]
+STREAM_MODELS = ("vww", "mobilenetv2", "mcunet", "resnet8")
+STREAM_STEMS = range(6)
 COST_PY = ROOT / "tinyconv" / "cost.py"
 FIT_CPUS = ["cortex-m4", "cortex-m7", "cortex-m55", "cortex-m3"]
 CLASSES = 10
@@ -295,6 +307,163 @@ def report(runs: list[dict], coeffs: dict, loo: dict[tuple[str, str], int]) -> f
     return worst
 
 
+# --- streamed runs --------------------------------------------------------------------------
+def _stream_blob(name: str) -> bytes:
+    if name.startswith("stem"):
+        from stem_models import random_stem_model
+        return random_stem_model(np.random.default_rng(int(name[4:])), height=48, width=24)
+    import stream_benchmark
+    return stream_benchmark.MODELS[name][1]()
+
+
+def _stream_plans(graph: Graph, isa: Isa, rng: random.Random) -> list:
+    """The smallest plan, the one with the fewest calls, and two more at random."""
+    from tinyconv import stream
+    runs = stream.candidates(graph, isa)
+    picked = {id(min(runs, key=stream.least_arena)): None,
+              id(min(runs, key=lambda r: sum(r.schedule.call_shapes.values()))): None}
+    for run in rng.sample(runs, min(2, len(runs))):
+        picked[id(run)] = None
+    return [r for r in runs if id(r) in picked]
+
+
+def measure_streams(cpus: list[str], known: dict) -> dict:
+    """Per model and CPU: the layer-wise plan's per-layer counts, and the streamed run's
+    count under a few plans (what `known`, an earlier result, holds is kept)."""
+    from tinyconv import deploy, stream
+    from tinyconv.codegen.emit import generate
+    from tinyconv.ir.tflite_import import import_tflite
+    from tinyconv.profile import profile_deployment
+
+    def key(r: dict) -> tuple:
+        return r["name"], r["cpu"], r["run_end"], r["strip_rows"], r["fast"]
+
+    rows = {key(r): r for r in known.get("runs", [])}
+    layerwise = dict(known.get("layerwise", {}))
+    names = list(STREAM_MODELS) + [f"stem{i}" for i in STREAM_STEMS]
+    for name in names:
+        blob = _stream_blob(name)
+        for cpu in cpus:
+            board = targets.board_for(cpu, None)
+            kernels = "ref" if cpu == "cortex-m3" else "opt"
+            graph = import_tflite(blob, source=name)
+            if f"{name}|{cpu}" not in layerwise:
+                r = profile_deployment(deploy.prepare(graph, board, kernels=kernels,
+                                                      memory="layer"), blob)
+                layerwise[f"{name}|{cpu}"] = {str(x.op_index): x.instructions for x in r.layers}
+            isa = deploy.kernel_isa(board, kernels)
+            for run in _stream_plans(graph, isa, random.Random(f"{name}:{cpu}")):
+                row = {"name": name, "cpu": cpu, "kernels": kernels,
+                       "run_end": run.ops[-1].index, "strip_rows": run.schedule.strip_rows,
+                       "fast": run.fast}
+                if key(row) in rows:
+                    continue
+                plan = stream.plan_run(graph, run)
+                d = deploy.Deployment(graph, board, plan, generate(graph, plan), kernels, 8192,
+                                      board.ram_bytes, board.flash_bytes)
+                r = profile_deployment(d, blob)
+                if r.mismatched_bytes:
+                    raise SystemExit(f"{name} on {cpu}: {r.mismatched_bytes} bytes differ")
+                row["instructions"] = next(x for x in r.layers if x.kind == "STREAMED").instructions
+                rows[key(row)] = row
+                print(f"  {name:<12} {cpu:<11} {run.describe():<60} {row['instructions']:>12,}",
+                      flush=True)
+    return {"layerwise": layerwise, "runs": list(rows.values())}
+
+
+def _stream_run(row: dict):
+    """The measured row's StreamedRun, rebuilt from its description."""
+    from tinyconv import stream
+    from tinyconv.ir.tflite_import import import_tflite
+    key = row["name"], row["kernels"], row["cpu"]
+    if key not in _stream_runs:
+        graph = import_tflite(_stream_blob(row["name"]), source=row["name"])
+        _stream_runs[key] = stream.candidates(graph, Isa(_isa(row)))
+    return next(r for r in _stream_runs[key]
+                if (r.ops[-1].index, r.schedule.strip_rows, r.fast)
+                == (row["run_end"], row["strip_rows"], row["fast"]))
+
+
+_stream_runs: dict = {}
+
+
+def _whole_measured(row: dict, layerwise: dict) -> int:
+    """The run's layers as the layer-wise plan ran them (measured)."""
+    counts = layerwise[f"{row['name']}|{row['cpu']}"]
+    return sum(counts[str(op.index)] for op in _stream_run(row).ops)
+
+
+def _layerwise_plan(row: dict) -> Plan:
+    from tinyconv.ir.tflite_import import import_tflite
+    key = row["name"], _isa(row)
+    if key not in _plans:
+        graph = import_tflite(_stream_blob(row["name"]), source=row["name"])
+        _plans[key] = plan_memory(graph, Isa(_isa(row)))
+    return _plans[key]
+
+
+def _stream_design(row: dict, coeffs: dict) -> list[float]:
+    """cost.stream_features of the row's run, and the im2col term: what the whole-layer
+    model says the run's scratch changes (its layers with the run's kernel scratch, minus
+    with the layer-wise plan's)."""
+    run = _stream_run(row)
+    f = cost.stream_features(run)
+    scratch = (cost.stream_whole_instructions(run, coeffs)
+               - sum(cost.layer_instructions(op, _layerwise_plan(row), coeffs) for op in run.ops))
+    return [f[k] for k in cost.STREAM_FEATURES] + [scratch]
+
+
+def fit_streams(data: dict, coeffs: dict) -> dict[str, dict[str, float]]:
+    """cost.STREAM per ISA: least squares of what streaming adds, measured (the run minus
+    its layers' counts in the layer-wise plan), on the STREAM_FEATURES; the im2col term
+    enters with its model coefficient 1. Rows weighted by 1 / the run's count."""
+    out = {}
+    for isa in ("dsp", "mve", "ref"):
+        mine = [r for r in data["runs"] if _isa(r) == isa]
+        if len(mine) < len(cost.STREAM_FEATURES):
+            continue
+        a, b = [], []
+        for row in mine:
+            *features, scratch = _stream_design(row, coeffs)
+            extra = row["instructions"] - _whole_measured(row, data["layerwise"]) - scratch
+            a.append([v / row["instructions"] for v in features])
+            b.append(extra / row["instructions"])
+        from scipy.optimize import nnls
+        x, _ = nnls(np.array(a), np.array(b))
+        out[isa] = {k: float(f"{v:.4g}") for k, v in zip(cost.STREAM_FEATURES, x)}
+    return out
+
+
+def report_streams(data: dict, coeffs: dict, stream_coeffs: dict) -> float:
+    """Per streamed run: the measured extra over its layers in the layer-wise plan, the
+    model's, and the error of the whole run's estimate (as stream_overhead prices it: the
+    layer-wise measured count plus the modelled extra)."""
+    print(f"\n{'streamed run':<36} {'CPU':<11} {'run':>12} {'extra':>11} {'model':>11} "
+          f"{'run error':>9}")
+    worst = 0.0
+    for row in data["runs"]:
+        run = _stream_run(row)
+        *features, scratch = _stream_design(row, coeffs)
+        table = stream_coeffs.get(_isa(row), {})
+        model = scratch + sum(table.get(k, 0.0) * v for k, v in zip(cost.STREAM_FEATURES, features))
+        whole = _whole_measured(row, data["layerwise"])
+        err = (whole + model) / row["instructions"] - 1
+        worst = max(worst, abs(err))
+        label = f"{row['name']} #{run.ops[0].index}-#{run.ops[-1].index} x{row['strip_rows']}" + (
+            " im2col" if row["fast"] else "")
+        print(f"{label:<36} {row['cpu']:<11} {row['instructions']:>12,} "
+              f"{row['instructions'] - whole:>+11,} {int(model):>+11,} {err:>+9.1%}")
+    return worst
+
+
+def write_stream_table(table: dict[str, dict[str, float]]) -> None:
+    lines = ["STREAM: dict[str, dict[str, float]] = {"]
+    lines += [f"    \"{isa}\": {{" + ", ".join(f"\"{k}\": {v!r}" for k, v in row.items()) + "},"
+              for isa, row in table.items()]
+    lines.append("}")
+    _rewrite_fitted("FITTED STREAM", "FITTED STREAM", lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measure", action="store_true",
@@ -309,6 +478,9 @@ def main() -> None:
     parser.add_argument("--fit-json", type=Path, default=FIT_JSON)
     parser.add_argument("--no-write", action="store_true",
                         help="report the fit without rewriting tinyconv/cost.py")
+    parser.add_argument("--measure-streams", action="store_true",
+                        help=f"profile streamed runs first, writing "
+                             f"{STREAMS_JSON.relative_to(ROOT)}")
     parser.add_argument("--held-out", action="store_true",
                         help="also fit without each model in turn and show its error then")
     args = parser.parse_args()
@@ -328,10 +500,22 @@ def main() -> None:
         for cls, row in table.items():
             print(f"  {cls:<17} " + "  ".join(f"{k} {v:g}" for k, v in row.items()))
     code = fit_code(runs)
+    streams = json.loads(STREAMS_JSON.read_text()) if STREAMS_JSON.exists() else {}
+    if args.measure_streams:
+        streams = measure_streams(STREAM_CPUS, streams)
+        STREAMS_JSON.write_text(json.dumps(streams, indent=1) + "\n")
+    stream_table = fit_streams(streams, coeffs) if streams else {}
+    if streams:
+        worst_stream = report_streams(streams, coeffs, stream_table)
+        print(f"\nworst streamed-run error: {worst_stream:.1%}")
+        for isa, row in stream_table.items():
+            print(f"  stream {isa}: " + "  ".join(f"{k} {v:g}" for k, v in row.items()))
     if not args.no_write:
         write_table(coeffs)
         if code:
             write_code_table(code)
+        if stream_table:
+            write_stream_table(stream_table)
         print(f"\nwrote {COST_PY.relative_to(ROOT)}")
     if worst > cost.TOLERANCE:
         sys.exit(1)

@@ -279,5 +279,5 @@ def format_layer_check(report: "VerifyReport") -> list[str]:
         if r.skipped:
             lines.append(f"  not compared: {r.describe()}: {r.skipped}")
     for name in report.reference_tensors_not_compared:
-        lines.append(f"  not compared: LiteRT tensor {name} (no op of ours produces it)")
+        lines.append(f"  not compared: LiteRT tensor {name}")
     return lines

@@ -328,8 +328,15 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
         report.first_mismatched_layer = next(
             (r for r in report.layers if r.mismatched_bytes), None)
         dumped_indices = {layer.tensor.index for layer in deployment.source.layers}
+        run = deployment.plan.stream
+        streamed = set() if run is None else {t.index for t in run.schedule.lined}
+
+        def why(i: int) -> str:
+            if i in streamed:  # never whole in the firmware: rows in a line buffer
+                return " (streamed: only in line buffers)"
+            return " (no op of ours produces it)"
         report.reference_tensors_not_compared = [
-            f"{i} {graph.tensors[i].name!r}" if i < len(graph.tensors) else str(i)
+            (f"{i} {graph.tensors[i].name!r}" if i < len(graph.tensors) else str(i)) + why(i)
             for i in reference_layers[0] if i not in dumped_indices]
         report.layer_samples = len(layer_inputs)
     if built.arena_bytes != deployment.plan.arena_bytes:

@@ -106,3 +106,19 @@ def test_mobilenet_v2_at_most_half_of_tflm():
     assert report.mismatched_bytes == 0, report.mismatches
     assert report.tflm_arena_bytes is not None
     assert report.arena_bytes <= 0.5 * report.tflm_arena_bytes
+
+
+def test_layer_check_of_a_streamed_plan():
+    """verify --layers: the run's output and every later op's compared equal; the run's
+    inner tensors (never whole in the firmware) are listed as streamed."""
+    blob = random_stem_model(np.random.default_rng(4))
+    report = verify(blob, targets.get_board("host"), source="stem", n=1, memory="min",
+                    layers=True, count_instructions=False)
+    assert report.plan.plan_kind == "streamed"
+    assert report.first_mismatched_layer is None and report.mismatched_bytes == 0
+    graph = import_tflite(blob)
+    run = stream.plan_model(graph, targets.get_board("host").isa, memory="min").stream
+    compared = {r.tensor_index for r in report.layers if not r.skipped}
+    assert run.y.index in compared and graph.outputs[0].index in compared
+    streamed = [t for t in report.reference_tensors_not_compared if t.endswith("(streamed: only in line buffers)")]
+    assert len(streamed) == len(run.schedule.lined)

@@ -17,10 +17,11 @@ static inline int tc_word_aligned(const void *a, const void *b)
     return (((uintptr_t)a | (uintptr_t)b) & 3u) == 0;
 }
 
-TC_LIBC void *memcpy(void *restrict dst, const void *restrict src, size_t n)
+/* Front to back, word by word where both are aligned. Also a correct memmove when dst is
+ * below src: each word is read before any write can reach it (a write lands below the
+ * read that precedes it). */
+TC_LIBC static void tc_copy_forward(uint8_t *d, const uint8_t *s, size_t n)
 {
-    uint8_t *d = dst;
-    const uint8_t *s = src;
     if (tc_word_aligned(d, s)) {
         for (; n >= 16; n -= 16, d += 16, s += 16) {
             uint32_t *dw = (uint32_t *)(void *)d;
@@ -37,9 +38,15 @@ TC_LIBC void *memcpy(void *restrict dst, const void *restrict src, size_t n)
     while (n-- > 0) {
         *d++ = *s++;
     }
+}
+
+TC_LIBC void *memcpy(void *restrict dst, const void *restrict src, size_t n)
+{
+    tc_copy_forward(dst, src, n);
     return dst;
 }
 
+/* A streamed run's line buffers slide their kept rows down this way (tinyconv/stream.py). */
 TC_LIBC void *memmove(void *dst, const void *src, size_t n)
 {
     uint8_t *d = dst;
@@ -48,25 +55,7 @@ TC_LIBC void *memmove(void *dst, const void *src, size_t n)
         return dst;
     }
     if (d < s) {
-        /* Forward: each source byte is read before any write can reach it (a write lands
-         * below the read that precedes it). Word by word where both are aligned: a streamed
-         * run's line buffers slide their kept rows this way (tinyconv/stream.py). */
-        if (tc_word_aligned(d, s)) {
-            for (; n >= 16; n -= 16, d += 16, s += 16) {
-                uint32_t *dw = (uint32_t *)(void *)d;
-                const uint32_t *sw = (const uint32_t *)(const void *)s;
-                dw[0] = sw[0];
-                dw[1] = sw[1];
-                dw[2] = sw[2];
-                dw[3] = sw[3];
-            }
-            for (; n >= 4; n -= 4, d += 4, s += 4) {
-                *(uint32_t *)(void *)d = *(const uint32_t *)(const void *)s;
-            }
-        }
-        while (n-- > 0) {
-            *d++ = *s++;
-        }
+        tc_copy_forward(d, s, n);
     } else {
         while (n-- > 0) {
             d[n] = s[n];

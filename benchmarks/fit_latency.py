@@ -21,13 +21,16 @@ After a kernel change: python benchmarks/kernel_benchmark.py &&
                        python benchmarks/fit_latency.py --measure --held-out
 (--measure: ~47 profiles, a few minutes; TensorFlow converts a config the first time.)
 
-Streamed runs (tinyconv/stream.py) are priced by the same per-layer model, each layer of
-the run as a whole layer, plus what cutting it into per-strip calls costs (cost.STREAM:
-per extra call, per output channel of an extra call, per filter tap of an extra direct
-KxK convolution call, per byte of the line buffers slid), fitted per ISA by least squares
-on the streamed run's measured count (the run is one step of `tinyconv profile`):
-    python benchmarks/fit_latency.py --measure-streams    (~100 profiles, ~10 minutes)
-writes benchmarks/results/latency_fit_streams.json; every fit then refits cost.STREAM too.
+Streamed runs (tinyconv/stream.py) are priced as their layers run whole plus what cutting
+them into strips adds, linear in cost.STREAM_FEATURES (per extra call, per output channel of
+an extra call, per filter element of an extra KxK-convolution call, per byte the line
+buffers slide, per depthwise MAC), fitted per ISA (non-negative least squares, rows weighted
+by 1 / the run's count) on what each streamed run measures beyond its layers' counts in the
+layer-wise plan (both from `tinyconv profile`: a streamed run is one step):
+    python benchmarks/fit_latency.py --measure-streams   (~140 profiles, ~15 minutes)
+measures the models of benchmarks/stream_benchmark.py and random stems under four plans
+each on Cortex-M7, M55 and M3 into benchmarks/results/latency_fit_streams.json (rows
+already there are kept); every fit then refits cost.STREAM too.
 """
 
 from __future__ import annotations

@@ -194,9 +194,12 @@ def estimate(graph: Graph, isa: O.Isa, plan: Plan | None = None,
 # - call: calls beyond each layer's first (the kernel's own set-up, the loop's locals);
 # - channels: their output channels (per-channel set-up, e.g. 4-channel groups);
 # - weights: their filter elements, for KxK convolutions (per-call filter sums);
-# - slide: bytes the line buffers slide (the kept rows moved to their start).
-# Fitted per ISA on measured streamed runs by benchmarks/fit_latency.py (--measure-streams).
-STREAM_FEATURES = ("call", "channels", "weights", "slide")
+# - slide: bytes the line buffers slide (the kept rows moved to their start);
+# - depthwise: MACs of the run's depthwise layers (multiplier 1), which the layer-wise plan
+#   usually runs in place with another kernel (on the portable kernels a faster one).
+# Fitted per ISA by benchmarks/fit_latency.py (--measure-streams) on what streamed runs
+# measure beyond their layers' counts in the layer-wise plan.
+STREAM_FEATURES = ("call", "channels", "weights", "slide", "depthwise")
 
 
 def stream_features(run) -> dict[str, float]:
@@ -211,6 +214,8 @@ def stream_features(run) -> dict[str, float]:
         f["channels"] += extra * op.y.shape[-1]
         if isinstance(op, O.Conv2D) and not op.is_pointwise:
             f["weights"] += extra * op.filter.size
+        if isinstance(op, O.DepthwiseConv2D) and op.depth_multiplier == 1:
+            f["depthwise"] += op.macs()
     f["slide"] = float(run.schedule.slid_bytes)
     return f
 
@@ -246,9 +251,9 @@ def stream_overhead(run, layerwise: Plan) -> int:
 
 # BEGIN FITTED STREAM (written by benchmarks/fit_latency.py; do not edit by hand)
 STREAM: dict[str, dict[str, float]] = {
-    "dsp": {"call": 30.0, "channels": 0.0, "weights": 0.0, "slide": 0.6},
-    "mve": {"call": 30.0, "channels": 0.0, "weights": 0.0, "slide": 0.6},
-    "ref": {"call": 30.0, "channels": 0.0, "weights": 0.0, "slide": 0.6},
+    "dsp": {"call": 127.1, "channels": 17.6, "weights": 0.0, "slide": 0.7353, "depthwise": 0.2807},
+    "mve": {"call": 14.52, "channels": 29.68, "weights": 0.0, "slide": 0.0, "depthwise": 0.03118},
+    "ref": {"call": 0.0, "channels": 0.0, "weights": 0.0, "slide": 34.18, "depthwise": 7.035},
 }
 # END FITTED STREAM
 

@@ -122,3 +122,30 @@ def test_layer_check_of_a_streamed_plan():
     assert run.y.index in compared and graph.outputs[0].index in compared
     streamed = [t for t in report.reference_tensors_not_compared if t.endswith("(streamed: only in line buffers)")]
     assert len(streamed) == len(run.schedule.lined)
+
+
+@pytest.mark.arm
+@pytest.mark.parametrize("board_name", ["qemu-m7", "qemu-m55"])
+def test_latency_model_prices_a_streamed_run(board_name):
+    """A stem the fit never saw (benchmarks/fit_latency.py measures stems 0-5): the latency
+    model's estimate of the streamed run (its layers priced whole + cost.STREAM) against
+    the run's count in QEMU (one step of `tinyconv profile`), beside the layer-wise plan's
+    count of the same layers priced the same way."""
+    from tinyconv import cost
+    from tinyconv.profile import profile_deployment
+    blob = random_stem_model(np.random.default_rng(50), height=48, width=24)
+    board = targets.get_board(board_name)
+    graph = import_tflite(blob, source="stem50")
+    layerwise = deploy.prepare(graph, board, memory="layer")
+    measured_layers = {x.op_index: x.instructions for x in profile_deployment(layerwise, blob).layers}
+    plan = stream.plan_model(graph, board.isa, memory="min")
+    run = plan.stream
+    d = deploy.Deployment(graph, board, plan, generate(graph, plan), "opt", 8192,
+                          board.ram_bytes, board.flash_bytes)
+    measured_run = next(x.instructions for x in profile_deployment(d, blob).layers
+                        if x.kind == "STREAMED")
+    whole = sum(measured_layers[op.index] for op in run.ops)
+    estimate = whole + cost.stream_overhead(run, layerwise.plan)
+    print(f"{board_name}: streamed run {measured_run:,} measured, {estimate:,} estimated "
+          f"({estimate / measured_run - 1:+.1%}); its layers layer-wise {whole:,}")
+    assert abs(estimate / measured_run - 1) < 0.15, (estimate, measured_run, whole)

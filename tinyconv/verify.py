@@ -328,8 +328,9 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
         report.first_mismatched_layer = next(
             (r for r in report.layers if r.mismatched_bytes), None)
         dumped_indices = {layer.tensor.index for layer in deployment.source.layers}
-        run = deployment.plan.stream
-        streamed = set() if run is None else {t.index for t in run.schedule.lined}
+        streamed_run = deployment.plan.stream
+        streamed = (set() if streamed_run is None
+                    else {t.index for t in streamed_run.schedule.lined})
 
         def why(i: int) -> str:
             if i in streamed:  # never whole in the firmware: rows in a line buffer

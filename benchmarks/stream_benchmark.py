@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT))
 
-from tinyconv import deploy, reference, stream, targets, tflm  # noqa: E402
+from tinyconv import deploy, reference, targets, tflm  # noqa: E402
 from tinyconv.defaults import RUNTIME_RAM_BYTES  # noqa: E402
 from tinyconv.errors import TinyconvError  # noqa: E402
 from tinyconv.ir.tflite_import import import_tflite  # noqa: E402
@@ -89,7 +89,7 @@ def _plan_numbers(report: VerifyReport, d: deploy.Deployment) -> dict:
     return dict(kind=d.plan.kind, strategy=_strategy(d), arena=report.arena_bytes,
                 line_buffer_bytes=run.schedule.lines_bytes if run else 0,
                 stream_scratch_bytes=run.kernel_scratch_bytes if run else 0,
-                estimated_extra=stream.extra_instructions(d.plan, d.graph),
+                estimated_extra=d.plan.extra_instructions,
                 instructions=report.instructions_per_inference,
                 stack_reserved=report.stack_reserved_bytes, stack=report.stack_bytes,
                 planned_ram=report.planned_ram_bytes, ram=report.ram_bytes,
@@ -164,7 +164,7 @@ def run_budget(spec: str, rows: list[dict], n: int) -> dict:
                insns=report.instructions_per_inference, insns_layer=insns_layer,
                overhead_pct=round(100 * (report.instructions_per_inference - insns_layer)
                                   / insns_layer, 2),
-               estimated_extra=stream.extra_instructions(d.plan, d.graph),
+               estimated_extra=d.plan.extra_instructions,
                mismatched=report.mismatched_bytes, compared=report.outputs_compared,
                seconds=round(time.time() - start, 1))
     print(f"{name:<16} {cpu:<11} --sram {sram}: {row['strategy']}, arena {row['arena']:,} + "
@@ -232,9 +232,9 @@ def markdown(rows: list[dict], budgets: list[dict], met, command: str, seconds: 
            "Layer-wise: `--memory layer`; min: `--memory min` (the smallest plan, a "
            "line-buffered streamed run from the input where that is smaller); TFLM: the "
            "tflite-micro runtime's activation area (head) for the same model; estimated "
-           "extra: the latency model's estimate of what the min plan's streaming adds "
-           "(`stream.extra_instructions`, against the layer-wise kernels without im2col "
-           "scratch); overhead: measured extra / layer-wise. SIMD kernels (DSP on M4/M7, "
+           "extra: the latency model's estimate of what the min plan's streaming adds to the "
+           "layer-wise plan (`Plan.extra_instructions`, tinyconv/cost.py `stream_overhead`); "
+           "overhead: measured extra / layer-wise. SIMD kernels (DSP on M4/M7, "
            "Helium on M55), random-weight models.", "",
            f"Regenerate: `{command}` ({seconds / 60:.1f} min on 2 cores).", "",
            "## Targets (issue 11)", "", "| target | result | evidence |", "|---|---|---|"]

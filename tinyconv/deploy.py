@@ -42,6 +42,7 @@ class Deployment:
     # The computed bound stack_bytes reserves; None where the caller gave the size, or no
     # bound can be computed (host build, no Arm toolchain: DEFAULT_STACK_BYTES then).
     stack_bound: stack.StackBound | None = None
+    memory: str = DEFAULT_MEMORY  # how the plan was chosen (tinyconv/stream.py)
 
     @property
     def planned_ram_bytes(self) -> int:
@@ -86,7 +87,7 @@ def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | Non
         source = generate(graph, plan, match)
         reserved, bound = _reserve_stack(board, kernels, source, stack_bytes)
     deployment = Deployment(graph, board, plan, source, kernels, reserved, ram_budget,
-                            flash_budget, match, bound)
+                            flash_budget, match, bound, memory)
     if not check_budget:
         return deployment
     _check_ram(deployment)
@@ -112,9 +113,16 @@ def _check_ram(deployment: Deployment) -> None:
     need, budget = deployment.planned_ram_bytes, deployment.ram_budget
     if need > budget:
         stack_what = "stack bound" if deployment.stack_bound is not None else "stack"
+        plan = deployment.plan
+        if plan.stream is not None:
+            which = f"streamed plan, layer-wise {plan.layerwise_arena_bytes or '?'}"
+        elif deployment.memory == "layer":
+            which = "layer-wise plan; --memory fast or min may stream it smaller"
+        else:
+            which = "layer-wise plan: no streamed plan is smaller"
         raise BudgetError(
             f"{deployment.graph.source}: needs {need} B of SRAM ({format_bytes(need)}: arena "
-            f"{deployment.plan.arena_bytes} + {stack_what} {deployment.stack_bytes} + runtime "
+            f"{plan.arena_bytes} ({which}) + {stack_what} {deployment.stack_bytes} + runtime "
             f"{RUNTIME_RAM_BYTES}), over the {budget} B ({format_bytes(budget)}) budget by "
             f"{need - budget} B")
 

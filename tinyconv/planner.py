@@ -106,18 +106,22 @@ class Plan:
 
 def plan_memory(graph: Graph, isa: Isa = Isa.REF, *, allow_inplace: bool = True,
                 orders: list[list[Op]] | None = None) -> Plan:
-    """Try each candidate order x in-place on/off x placement heuristic; keep the smallest."""
+    """Try each candidate order x in-place on/off x placement heuristic; keep the smallest.
+    In-place "on" also comes without the ops whose in-place is only sometimes smaller
+    (Op.inplace_optional: a streamed run's output grown into its input)."""
     candidate_orders = orders or [graph.ops, memory_aware_order(graph)]
+    modes = ["on", "off"] if allow_inplace else ["off"]
+    if allow_inplace and any(op.inplace_optional for op in graph.ops):
+        modes.insert(1, "on but optional")
     best: Plan | None = None
     for order_index, order in enumerate(candidate_orders):
-        for inplace in ([True, False] if allow_inplace else [False]):
+        for inplace in modes:
             buffers, inplace_ops = _buffers(graph, order, isa, inplace)
             for heuristic in _ORDERINGS:
                 placed = [Buffer(b.size, b.first, b.last, b.tensors, b.scratch_of,
                                  shifts=b.shifts) for b in buffers]
                 arena = _place(placed, heuristic)
-                strategy = f"order {order_index}, in-place {'on' if inplace else 'off'}, " \
-                           f"by {heuristic}"
+                strategy = f"order {order_index}, in-place {inplace}, by {heuristic}"
                 if best is None or arena < best.arena_bytes:
                     best = _finish(order, placed, arena, isa, inplace_ops, strategy)
     assert best is not None
@@ -178,7 +182,8 @@ def memory_aware_order(graph: Graph) -> list[Op]:
 
 
 def _buffers(graph: Graph, order: list[Op], isa: Isa,
-             allow_inplace: bool) -> tuple[list[Buffer], set[int]]:
+             inplace: str) -> tuple[list[Buffer], set[int]]:
+    """`inplace`: "on", "off", or "on but optional" (not for Op.inplace_optional ops)."""
     steps = len(order)
     last_use: dict[int, int] = {}
     for step, op in enumerate(order):
@@ -217,7 +222,8 @@ def _buffers(graph: Graph, order: list[Op], isa: Isa,
         source = None
         if op.is_alias:
             source = op.x
-        elif allow_inplace and op.inplace_input() is not None:
+        elif (inplace == "on" or (inplace == "on but optional" and not op.inplace_optional)) \
+                and op.inplace_input() is not None:
             candidate = op.inputs[op.inplace_input()]
             b = group.get(candidate.index) if candidate is not None else None
             dies_here = b is not None and all(last_use.get(t.index, -1) <= step

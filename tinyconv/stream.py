@@ -333,6 +333,10 @@ class StreamedRun(O.Op):
     def inplace_offset(self) -> int:
         return -self.schedule.input_shift
 
+    @property
+    def inplace_optional(self) -> bool:
+        return True
+
     def line_offset(self, t: Tensor) -> int:
         """Offset of `t`'s line buffer within the run's scratch."""
         offset = 0

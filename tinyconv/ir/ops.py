@@ -71,6 +71,11 @@ class Op:
         """Index of an input whose buffer the output may overwrite, if the kernel allows."""
         return None
 
+    @property
+    def inplace_optional(self) -> bool:
+        """The planner tries this op both in place and not (it only sometimes saves)."""
+        return False
+
     def inplace_offset(self) -> int:
         """Where the output starts relative to that input, in bytes, when in place (0: at
         the same address; negative: before it, as a streamed run's output may start

@@ -5,15 +5,19 @@ input + output: both exist whole at that step. On MCU-sized CNNs that peak sits 
 first, high-resolution layers. A *streamed run* executes a run of consecutive layers that
 starts at the model's input, up to one tensor (the run's output), strip by strip:
 
-- strip k computes rows [k*S, min((k+1)*S, H)) of the run's output (S: the strip height);
+- the strips advance through the run's input, S rows each (the strip height), and in each
+  strip every layer computes the output rows its input's rows then allow (a layer runs as
+  soon as its window is complete);
 - every tensor inside the run lives only in a line buffer that holds the rows its
   consumers' kernel windows still need (StreamNet / vMCU-style layer fusion). Each layer
-  computes only the rows it has not computed yet; the rows a window shares with the next
-  strip's window stay in the buffer, slid to its start (a memmove of those rows): no
-  recomputation, so `recompute_macs` is 0 for every streamed plan;
+  computes each of its rows once; the rows a window shares with the next strip's window
+  stay in the buffer, slid to its start (a memmove of those rows): no recomputation, so
+  `recompute_macs` is 0 for every streamed plan;
 - the run's input and output are whole tensors in the arena; the kernels run on row
   sub-regions of their input (a pointer to the first row the window needs, the number of
   rows there, and the top padding only where the window overhangs the true image border).
+  The output may go in place: it starts below the input (Schedule.input_shift bytes) and
+  grows into the input rows no later strip reads.
 
 The row arithmetic, exactly as the kernels index (TFLite's ComputePaddingHeightWidth top
 padding `pad`, stride `s`, window extent `e = (k - 1) * dilation + 1`): output rows
@@ -31,8 +35,9 @@ firmware allocates.
 
 `plan_model` chooses among the layer-wise plan and the streamed ones (every run end x strip
 height x im2col scratch in the run or not): by default the fastest that fits the arena
-budget (the layer-wise plan where it fits: no extra instruction), `memory="min"` the
-smallest, `memory="layer"` never streams.
+budget (the layer-wise plan where it fits: no extra instruction; among streamed plans the
+least extra by the latency model, tinyconv/cost.py), `memory="min"` the smallest,
+`memory="layer"` never streams.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from .defaults import DEFAULT_MEMORY, MEMORY_CHOICES  # noqa: F401 (re-exported)
 from .ir import ops as O
 from .ir.graph import Graph, Tensor
 from .planner import Plan, _align, plan_memory
+
 STRIP_ROWS = (1, 2, 4, 8, 16, 32)  # strip heights tried (those below the run's height)
 
 _UNARY = (O.Relu, O.Relu6, O.LeakyRelu, O.HardSwish, O.Logistic, O.Tanh)
@@ -64,27 +70,24 @@ class RowMap:
     extent: int
     height: int
 
-    def lo(self, c0: int) -> int:
-        return min(max(c0 * self.stride - self.pad, 0), self.height)
+    def lo(self, c0):
+        """First input row output row `c0` reads (`c0` a number or an array of them)."""
+        return np.clip(np.asarray(c0) * self.stride - self.pad, 0, self.height)
 
-    def hi(self, c1: int) -> int:
-        if c1 <= 0:
-            return 0
-        return min(max((c1 - 1) * self.stride - self.pad + self.extent, 0), self.height)
-
-    def pad_top(self, c0: int) -> int:
-        return max(self.pad - c0 * self.stride, 0)
-
-    # The same, over arrays of row counts (one per strip).
-    def los(self, c0: np.ndarray) -> np.ndarray:
-        return np.clip(c0 * self.stride - self.pad, 0, self.height)
-
-    def his(self, c1: np.ndarray) -> np.ndarray:
+    def hi(self, c1):
+        """One past the last input row output rows [.., c1) read."""
+        c1 = np.asarray(c1)
         return np.where(c1 <= 0, 0, np.clip((c1 - 1) * self.stride - self.pad + self.extent,
                                             0, self.height))
 
-    def ready(self, available: np.ndarray, out_height: int) -> np.ndarray:
-        """rows_ready per element."""
+    def pad_top(self, c0):
+        """The window's overhang above the image at output row `c0` (the call's padding)."""
+        return np.maximum(self.pad - np.asarray(c0) * self.stride, 0)
+
+    def ready(self, available, out_height: int):
+        """How many output rows the input's first `available` rows allow: the largest c
+        with hi(c) <= available (all of them once the input is complete)."""
+        available = np.asarray(available)
         rows = np.clip((available + self.pad - self.extent) // self.stride + 1, 0, out_height)
         return np.where(available >= self.height, out_height, rows)
 
@@ -192,7 +195,7 @@ class Schedule:
                 c0, c1 = self.done[op.y.index][k], self.done[op.y.index][k + 1]
                 if c1 > c0:
                     m = self.maps[op.index]
-                    out.append(Call(op, k, c0, c1, m.lo(c0), m.hi(c1)))
+                    out.append(Call(op, k, c0, c1, int(m.lo(c0)), int(m.hi(c1))))
         return out
 
     def line_bytes(self, t: Tensor) -> int:
@@ -209,20 +212,12 @@ class Schedule:
                 for i, rows_in, rows_out in self.call_shapes]
 
 
-def rows_ready(m: RowMap, available: int, out_height: int) -> int:
-    """How many output rows a layer can compute when its input has `available` rows: the
-    largest c with hi(c) <= available (all of them once its input is complete)."""
-    if available >= m.height:
-        return out_height
-    return min(max((available + m.pad - m.extent) // m.stride + 1, 0), out_height)
-
-
 def schedule(ops: list[O.Op], output: Tensor, strip_rows: int) -> Schedule:
     """Rows per strip of every tensor of the run `ops` (in execution order), whose one
     tensor used outside is `output`.
 
     The strips advance through the run's input, `strip_rows` input rows each, and every
-    layer computes in a strip all the rows its input(s) then allow (rows_ready): a layer
+    layer computes in a strip all the rows its input(s) then allow (RowMap.ready): a layer
     runs as soon as its window is complete, so each line buffer holds about its consumer's
     window plus one strip's rows, from the first strip on (driving the strips from the
     output instead would make the first strip fill every buffer for a whole output row)."""
@@ -261,7 +256,7 @@ def schedule(ops: list[O.Op], output: Tensor, strip_rows: int) -> Schedule:
     for t in lined:
         start = done[t.index][:-1].copy()
         for c in consumers.get(t.index, ()):
-            start = np.minimum(start, maps[c.index].los(done[c.y.index][:-1]))
+            start = np.minimum(start, maps[c.index].lo(done[c.y.index][:-1]))
         first[t.index] = start
         capacity[t.index] = int(np.max(done[t.index][1:] - start))
         moved = (start[1:] > start[:-1]) * np.maximum(done[t.index][1:-1] - start[1:], 0)
@@ -271,7 +266,7 @@ def schedule(ops: list[O.Op], output: Tensor, strip_rows: int) -> Schedule:
         c0, c1 = done[op.y.index][:-1], done[op.y.index][1:]
         busy = c1 > c0
         m = maps[op.index]
-        rows_in = (m.his(c1) - m.los(c0))[busy]
+        rows_in = (m.hi(c1) - m.lo(c0))[busy]
         rows_out = (c1 - c0)[busy]
         pairs, counts = np.unique(np.stack([rows_in, rows_out]), axis=1, return_counts=True)
         for (r_in, r_out), n in zip(pairs.T.tolist(), counts.tolist()):
@@ -280,7 +275,7 @@ def schedule(ops: list[O.Op], output: Tensor, strip_rows: int) -> Schedule:
     # layer in strip k (it reads while it writes).
     later = np.full(strips, driver.shape[1])
     for c in consumers.get(driver.index, ()):
-        reads = maps[c.index].los(done[c.y.index])
+        reads = maps[c.index].lo(done[c.y.index])
         later = np.minimum(later, reads[1:])
         if c.y is output:
             later = np.minimum(later, reads[:-1])

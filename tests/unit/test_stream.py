@@ -26,9 +26,9 @@ def test_row_map_matches_the_kernels_window():
     assert (m.lo(0), m.hi(1), m.pad_top(0)) == (0, 2, 1)   # rows -1..1: row -1 is padding
     assert (m.lo(1), m.hi(2), m.pad_top(1)) == (1, 4, 0)   # rows 1..3
     assert m.hi(5) == 9                                    # rows 7..9: 9 is padding
-    # rows_ready is hi's inverse: the most output rows `available` input rows allow.
+    # ready is hi's inverse: the most output rows `available` input rows allow.
     for available in range(10):
-        c = stream.rows_ready(m, available, 5)
+        c = int(m.ready(available, 5))
         assert all(m.hi(r) <= available for r in range(c + 1)) or available == 9
         if c < 5:
             assert m.hi(c + 1) > available

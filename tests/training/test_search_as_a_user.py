@@ -122,9 +122,12 @@ def test_final_numbers_compare_like_with_like_on_one_board(tmp_path):
     assert t["float_accuracy_on_int8_images"] == t["float_accuracy"]
     assert m["proxy_score_label"] == "MACs score" and "proxy_accuracy" not in m
     summary = [line for line in lines if line.startswith("winner trained:")]
+    # A winner that fits only streamed (tinyconv/stream.py) says so, with its layer-wise arena.
+    streamed = (f" ({m['plan_strategy'].split(';')[0]}; layer-wise arena "
+                f"{m['layerwise_arena_bytes']:,} B)" if m["plan_kind"] == "streamed" else "")
     assert summary == [f"winner trained: {accuracy_summary(t)}; peak SRAM "
-                       f"{m['peak_sram_bytes']:,} B, constants {m['constant_bytes']:,} B; "
-                       f"wrote {tmp_path / 's'}"]
+                       f"{m['peak_sram_bytes']:,} B{streamed}, constants "
+                       f"{m['constant_bytes']:,} B; wrote {tmp_path / 's'}"]
     assert f"both on the same {t['accuracy_images']} test images" in summary[0]
 
 

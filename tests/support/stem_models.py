@@ -27,8 +27,9 @@ def _window(rng, h: int, w: int) -> tuple[tuple[int, int], tuple[int, int], tupl
         stride = (int(rng.choice([1, 1, 2])), int(rng.choice([1, 2])))
         dilation = (int(rng.choice([1, 1, 1, 2])), 1)
         padding = str(rng.choice(["SAME", "SAME", "VALID"]))
-        if all(_out_size(s, k, st, d, padding) >= 2 for s, k, st, d in
-               ((h, kernel[0], stride[0], dilation[0]), (w, kernel[1], stride[1], dilation[1]))):
+        # Rows to stream (at least 2 out); any width (a 1-column image stays 1 column).
+        if (_out_size(h, kernel[0], stride[0], dilation[0], padding) >= 2
+                and _out_size(w, kernel[1], stride[1], dilation[1], padding) >= 1):
             return kernel, stride, dilation, padding
 
 

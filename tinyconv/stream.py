@@ -322,7 +322,7 @@ class StreamedRun(O.Op):
 
     def inplace_input(self) -> int | None:
         """The output may go into the driver input's buffer, behind its consumed rows
-        (Schedule.output_offset), where the input is used by nothing later."""
+        (Schedule.input_shift), where the input is used by nothing later."""
         return next(i for i, t in enumerate(self.inputs) if t is self.schedule.driver)
 
     def inplace_offset(self) -> int:
@@ -433,11 +433,15 @@ def run_ends(graph: Graph, isa: O.Isa) -> list[RunEnd]:
             for ops, output in found]
 
 
+def _next_index(graph: Graph) -> int:
+    """The index a StreamedRun of `graph` takes (after every op's)."""
+    return max((op.index for op in graph.ops), default=0) + 1
+
+
 def candidates(graph: Graph, isa: O.Isa) -> list[StreamedRun]:
     """Every streamed run of `graph`: run end x strip height x im2col scratch or not."""
-    next_index = max((op.index for op in graph.ops), default=0) + 1
     return [run for end in run_ends(graph, isa)
-            for run in _run_candidates(end.ops, end.output, isa, next_index)]
+            for run in _run_candidates(end.ops, end.output, isa, _next_index(graph))]
 
 
 def least_arena(run: StreamedRun) -> int:
@@ -489,12 +493,17 @@ def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
         return base
     from . import cost
     ends = run_ends(graph, isa)
-    next_index = max((op.index for op in graph.ops), default=0) + 1
+    scheduled: dict[int, list[StreamedRun]] = {}
+
+    def runs_of(end: RunEnd) -> list[StreamedRun]:  # each end's schedules computed once
+        if id(end) not in scheduled:
+            scheduled[id(end)] = _run_candidates(end.ops, end.output, isa, _next_index(graph))
+        return scheduled[id(end)]
+
     chosen = None
     if memory == "fast":
         runs_ = [run for end in ends if end.least_arena <= arena_budget
-                 for run in _run_candidates(end.ops, end.output, isa, next_index)
-                 if least_arena(run) <= arena_budget]
+                 for run in runs_of(end) if least_arena(run) <= arena_budget]
         for run in sorted(runs_, key=lambda r: cost.stream_overhead(r, base)):
             plan = plan_run(graph, run, base)
             if plan.arena_bytes <= arena_budget:
@@ -507,8 +516,7 @@ def plan_model(graph: Graph, isa: O.Isa, *, arena_budget: int | None = None,
         for end in sorted(ends, key=lambda e: e.least_arena):
             if end.least_arena >= chosen.arena_bytes:
                 break
-            for run in sorted(_run_candidates(end.ops, end.output, isa, next_index),
-                              key=least_arena):
+            for run in sorted(runs_of(end), key=least_arena):
                 if least_arena(run) >= chosen.arena_bytes:
                     break
                 plan = plan_run(graph, run, base)

@@ -223,6 +223,13 @@ class _StripContext(_OpContext):
         return self.scratch_expr
 
 
+def _call_comment(op: Op, call: lowering.KernelCall, inplace: bool = False) -> str:
+    """`#3 CONV_2D 1x48x48x8 -> 1x48x48x16 (in place): <the lowering's comment>`."""
+    shapes = " + ".join("x".join(map(str, t.shape)) for t in op.activation_inputs())
+    return (f"#{op.index} {op.kind} {shapes} -> {'x'.join(map(str, op.y.shape))}"
+            + (" (in place)" if inplace else "") + (f": {call.comment}" if call.comment else ""))
+
+
 def _stream_step(source: "ModelSource", run: StreamedRun, match: str) -> Step:
     """The loop over strips that runs `run` (tinyconv/stream.py): per strip, the line
     buffers slid, then every op with new output rows called on them."""
@@ -261,10 +268,8 @@ def _stream_step(source: "ModelSource", run: StreamedRun, match: str) -> Step:
                             scratch_expr=scratch_expr)
         kernel = lowering.lower(op, ctx)
         assert kernel is not None
-        shapes = " + ".join("x".join(map(str, t.shape)) for t in op.activation_inputs())
         call.function, call.args = kernel.function, kernel.args
-        call.comment = f"#{op.index} {op.kind} {shapes} -> {'x'.join(map(str, op.y.shape))}" + (
-            f": {kernel.comment}" if kernel.comment else "")
+        call.comment = _call_comment(op, kernel)
         calls.append(call)
     strips = sched.strips
     done = np.array([[sched.done[t.index][k] for t in produced] for k in range(strips + 1)])
@@ -335,10 +340,7 @@ def generate(graph: Graph, plan: Plan, match: str = "litert") -> ModelSource:
             # An alias: its output already holds its bytes, dumped where it "runs".
             (source.steps[-1].dumps if source.steps else source.leading_dumps).extend(dumps)
             continue
-        shapes = " + ".join("x".join(map(str, t.shape)) for t in op.activation_inputs())
-        out = "x".join(map(str, op.y.shape))
-        comment = f"#{op.index} {op.kind} {shapes} -> {out}" + (
-            " (in place)" if ctx.inplace else "") + (f": {call.comment}" if call.comment else "")
+        comment = _call_comment(op, call, inplace=ctx.inplace)
         source.steps.append(Step(op, call.function, call.args, call.prologue, comment,
                                  dumps))
     return source

@@ -209,4 +209,12 @@ _BUILDERS: dict[str, Callable] = {
     "QUANTIZE": _unary(O.Quantize),
     "DEQUANTIZE": _unary(O.Dequantize),
     "TRANSPOSE": _transpose,
+    # -- shape and data movement --
+    # -- end of shape and data movement --
+    # -- elementwise math, comparisons and select --
+    # -- end of elementwise math --
+    # -- reductions, normalizations, resize, transpose conv, batch matmul --
+    # -- end of reductions and resize --
+    # -- recurrent --
+    # -- end of recurrent --
 }

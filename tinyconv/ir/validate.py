@@ -526,3 +526,16 @@ def _transpose(op: O.Transpose, check: Check) -> None:
     expected = tuple(x.shape[p] for p in op.perm)
     check.require(y.shape == expected, f"has shape {list(y.shape)}, expected "
                   f"{list(expected)} ({list(x.shape)} permuted by {op.perm})", y)
+
+
+# -- shape and data movement --
+# -- end of shape and data movement --
+
+# -- elementwise math, comparisons and select --
+# -- end of elementwise math --
+
+# -- reductions, normalizations, resize, transpose conv, batch matmul --
+# -- end of reductions and resize --
+
+# -- recurrent --
+# -- end of recurrent --

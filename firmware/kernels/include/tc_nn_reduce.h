@@ -1,0 +1,7 @@
+/* tinyconv kernels: reductions, arg max/min, log softmax, l2 norm, resize, transpose conv, batch matmul. */
+#ifndef TC_NN_REDUCE_H
+#define TC_NN_REDUCE_H
+
+#include "tc_nn_types.h"
+
+#endif /* TC_NN_REDUCE_H */

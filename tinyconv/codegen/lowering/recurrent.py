@@ -1,0 +1,3 @@
+"""Lowering of recurrent and streaming ops (UNIDIRECTIONAL_SEQUENCE_LSTM, SVDF)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Lowering of reductions, normalizations, resize, transpose convolution and batch matmul."""
+
+from __future__ import annotations

@@ -403,8 +403,11 @@ class Transpose(Op):
 # -- elementwise math, comparisons and select --
 # -- end of elementwise math --
 
-# -- reductions, normalizations, resize, transpose conv, batch matmul --
-# -- end of reductions and resize --
+# -- reductions and normalizations (mean, sum, reduce max, arg max/min, log softmax, l2) --
+# -- end of reductions --
+
+# -- spatial and matrix ops (resize, transpose conv, batch matmul) --
+# -- end of spatial --
 
 # -- recurrent and streaming ops (LSTM, SVDF) --
 # -- end of recurrent --

@@ -213,8 +213,10 @@ _BUILDERS: dict[str, Callable] = {
     # -- end of shape and data movement --
     # -- elementwise math, comparisons and select --
     # -- end of elementwise math --
-    # -- reductions, normalizations, resize, transpose conv, batch matmul --
-    # -- end of reductions and resize --
+    # -- reductions and normalizations --
+    # -- end of reductions --
+    # -- spatial and matrix ops --
+    # -- end of spatial --
     # -- recurrent --
     # -- end of recurrent --
 }

@@ -534,8 +534,11 @@ def _transpose(op: O.Transpose, check: Check) -> None:
 # -- elementwise math, comparisons and select --
 # -- end of elementwise math --
 
-# -- reductions, normalizations, resize, transpose conv, batch matmul --
-# -- end of reductions and resize --
+# -- reductions and normalizations --
+# -- end of reductions --
+
+# -- spatial and matrix ops --
+# -- end of spatial --
 
 # -- recurrent --
 # -- end of recurrent --

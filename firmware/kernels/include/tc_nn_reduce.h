@@ -1,4 +1,4 @@
-/* tinyconv kernels: reductions, arg max/min, log softmax, l2 norm, resize, transpose conv, batch matmul. */
+/* tinyconv kernels: reductions, arg max/min, log softmax, l2 normalization. */
 #ifndef TC_NN_REDUCE_H
 #define TC_NN_REDUCE_H
 

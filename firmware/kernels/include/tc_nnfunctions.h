@@ -19,7 +19,8 @@
 #include "tc_nn_elementwise.h" /* add, sub, mul, activations, softmax, (de)quantize */
 #include "tc_nn_shape.h"       /* slice, split, pack, gather, depth/space, broadcast, cast */
 #include "tc_nn_math.h"        /* maximum/minimum, unary math, comparisons, select */
-#include "tc_nn_reduce.h"      /* reductions, resize, transpose conv, batch matmul */
+#include "tc_nn_reduce.h"      /* reductions, arg max/min, log softmax, l2 normalization */
+#include "tc_nn_spatial.h"     /* resize, transpose conv, batch matmul */
 #include "tc_nn_recurrent.h"   /* LSTM, SVDF */
 
 #endif /* TC_NNFUNCTIONS_H */

@@ -35,3 +35,9 @@ RUNTIME_RAM_BYTES = 512
 # smallest arena; "layer" never stream.
 MEMORY_CHOICES = ("fast", "min", "layer")
 DEFAULT_MEMORY = "fast"
+
+# Whose arithmetic generated code reproduces and whose outputs verify compares with
+# (--match): "auto" LiteRT's reference kernels where LiteRT loads and runs the model, else
+# TFLite Micro's (tinyconv/reference.py); or either one by name.
+MATCH_CHOICES = ("auto", "litert", "tflm")
+DEFAULT_MATCH = "auto"

@@ -1,8 +1,16 @@
-"""The oracle: LiteRT's reference interpreter, and the inputs fed to it.
+"""The oracles: LiteRT's reference interpreter (and, where it cannot run a model, TFLite
+Micro), and the inputs fed to them.
 
 Every bit-exactness claim of tinyconv is measured against LiteRT with
 `OpResolverType.BUILTIN_REF` (TFLite's reference kernels). The default resolver uses
 optimized/XNNPACK kernels whose int8 results differ by a few LSB, so it is never used.
+
+LiteRT runs in a child process (tinyconv/worker.py), as TFLM does: a crash there (an
+abort, a corrupted heap) becomes one line naming the oracle and the model. With
+`match="auto"` (the default) `reference_outputs` compares with LiteRT where it loads and
+runs the model, else with TFLite Micro, and says why in `Reference.note`: LiteRT refuses
+some models TFLM runs (a rank-1 bias whose per-channel `quantized_dimension` is 3, as old
+converters wrote it, "quantized_dimension must be in range [0, 1)").
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import worker
 from .errors import TinyconvError
 from .ir.graph import Quant
 from .ir.schema import tflite as schema
@@ -147,8 +156,86 @@ def check_sample(sample: list[np.ndarray], inputs: list[IoTensor], k: int) -> li
     return arrays
 
 
+# Whose outputs a comparison uses: "auto" (LiteRT where it runs the model, else TFLM),
+# "litert" or "tflm"; and what each is called in reports.
+ORACLE_NAMES = {"litert": "LiteRT (reference kernels)", "tflm": "TFLite Micro"}
+
+
+@dataclass
+class Reference:
+    """An oracle's outputs for some samples, and why it is not LiteRT when it is not."""
+
+    name: str                          # a key of ORACLE_NAMES
+    outputs: list[list[np.ndarray]]
+    note: str = ""                     # e.g. "LiteRT cannot load the model: ..."
+
+    def describe(self) -> str:
+        return ORACLE_NAMES[self.name] + (f" ({self.note})" if self.note else "")
+
+
+def reference_outputs(model: bytes, samples: list[list[np.ndarray]],
+                      match: str = "auto") -> Reference:
+    """The oracle's outputs for `samples`: LiteRT's, TFLM's, or with "auto" LiteRT's unless
+    LiteRT cannot load or run the model (or crashes) and TFLM can."""
+    from . import tflm
+
+    if match == "tflm":
+        return Reference("tflm", tflm.tflm_outputs(model, samples))
+    if match == "litert":
+        return Reference("litert", litert_outputs(model, samples))
+    if match != "auto":
+        raise TinyconvError(f"unknown reference {match!r} (choose auto, litert or tflm)")
+    inputs, _ = model_io(model)
+    for k, sample in enumerate(samples):  # bad input is the user's error, not LiteRT's
+        check_sample(sample, inputs, k)
+    try:
+        return Reference("litert", litert_outputs(model, samples))
+    except (worker.OracleError, worker.OracleCrashed) as litert_failure:
+        try:
+            outputs = tflm.tflm_outputs(model, samples)
+        except (worker.OracleError, worker.OracleCrashed) as tflm_failure:
+            raise TinyconvError(f"no reference runs this model: {litert_failure}; and "
+                                f"{tflm_failure}") from None
+        return Reference("tflm", outputs, note=str(litert_failure))
+
+
+def choose_reference(model: bytes, match: str = "auto") -> Reference:
+    """Which oracle `match` means for `model` (one all-zero sample is run to find out)."""
+    inputs, _ = model_io(model)
+    return reference_outputs(model, [[np.zeros(t.shape, t.dtype) for t in inputs]], match)
+
+
 def litert_outputs(model: bytes, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
-    """Run every sample through one LiteRT BUILTIN_REF interpreter; one list per sample."""
+    """Run every sample through one LiteRT BUILTIN_REF interpreter (in LiteRT's child
+    process); one list per sample. Stateful models carry their state from sample to
+    sample, as on the device."""
+    inputs, _ = model_io(model)
+    checked = [check_sample(s, inputs, k) for k, s in enumerate(samples)]
+    reply, _ = worker.run(__name__, "LiteRT",
+                          {"kind": "outputs", "model": bytes(model), "samples": checked})
+    return reply["outputs"]
+
+
+def litert_intermediates(model: bytes,
+                         samples: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
+    """Every op's output tensors after running each sample through LiteRT BUILTIN_REF
+    (all tensors preserved; in LiteRT's child process): one dict per sample, tensor
+    index -> value, in LiteRT's execution order."""
+    inputs, _ = model_io(model)
+    checked = [check_sample(s, inputs, k) for k, s in enumerate(samples)]
+    reply, _ = worker.run(__name__, "LiteRT",
+                          {"kind": "intermediates", "model": bytes(model), "samples": checked})
+    return reply["intermediates"]
+
+
+def _serve(request: dict) -> dict:
+    """LiteRT's child process (tinyconv/worker.py) serves one request."""
+    if request["kind"] == "outputs":
+        return {"outputs": _outputs_here(request["model"], request["samples"])}
+    return {"intermediates": _intermediates_here(request["model"], request["samples"])}
+
+
+def _outputs_here(model: bytes, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
     interpreter = litert_interpreter(model)
     inputs, outputs = model_io(model)
     results = []
@@ -168,11 +255,8 @@ def _invoke(interpreter, inputs: list[IoTensor], sample: list[np.ndarray], k: in
         raise TinyconvError(f"LiteRT failed on sample {k}: {_one_line(exc)}") from None
 
 
-def litert_intermediates(model: bytes,
-                         samples: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
-    """Every op's output tensors after running each sample through LiteRT BUILTIN_REF
-    (all tensors preserved): one dict per sample, tensor index -> value, in LiteRT's
-    execution order."""
+def _intermediates_here(model: bytes,
+                        samples: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
     interpreter = litert_interpreter(model, preserve_all_tensors=True)
     inputs, _ = model_io(model)
     produced = [int(t) for op in interpreter._get_ops_details() for t in op["outputs"]

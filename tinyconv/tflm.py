@@ -5,10 +5,11 @@ runtime (`tflite-micro` on PyPI, its reference kernels) is what tinyconv replace
 microcontroller, so `verify` also reports agreement with it, and the reports compare
 tinyconv's planned arena with TFLM's.
 
-Isolation. Every TFLM call runs in a child Python process (one, reused; restarted after
-a crash): the runtime aborts or segfaults on some inputs (e.g. `GetTensor(i)` out of
-range), which must not take the caller down, and `print_allocations()` writes to the
-C-level stderr, which the child sends to a log file read back per request.
+Isolation. Every TFLM call runs in a child Python process (tinyconv/worker.py: one,
+reused; restarted after a crash): the runtime aborts or segfaults on some inputs (e.g.
+`GetTensor(i)` out of range), which must not take the caller down, and
+`print_allocations()` writes to the C-level stderr, which the child sends to a log file
+read back per request.
 
 Arena. `tflm_arena` creates the interpreter with a generous arena, invokes it once and
 parses the RecordingMicroAllocator report of `print_allocations()`: "head" is the
@@ -62,27 +63,17 @@ double rounding), and RELU6 as a clamp in the input's quantization.
 
 from __future__ import annotations
 
-import atexit
-import os
-import pickle
 import re
-import select
-import signal
-import struct
-import subprocess
-import sys
-import tempfile
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import worker
 from .errors import TinyconvError
 from .reference import check_sample, model_io, parse_model
 
 # The arena the child gives TFLM when measuring: large enough for any MCU-scale model.
 _MEASURE_ARENA_FLOOR = 8 * 1024 * 1024
-_CHILD_TIMEOUT_S = 300
 
 _ALLOCATION_RE = re.compile(
     r"Arena allocation (head|tail|total) (\d+) bytes")
@@ -99,126 +90,10 @@ def _measure_arena_size(model: bytes) -> int:
     return max(_MEASURE_ARENA_FLOOR, 10 * len(model))
 
 
-class _Worker:
-    """A child Python process that runs TFLM requests, restarted after it dies.
-
-    One child serves many requests (spawning one per call costs ~0.6 s). Messages are
-    length-prefixed pickles on the child's stdin and on a duplicate of its original
-    stdout; the child's fds 1 and 2 go to a log file, so anything TFLM prints (errors,
-    the allocation report) is read back from the file and can never block a pipe.
-    """
-
-    def __init__(self) -> None:
-        self._log = tempfile.NamedTemporaryFile(prefix="tinyconv-tflm-", suffix=".log")
-        env = dict(os.environ)
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["PYTHONPATH"] = os.pathsep.join(
-            [package_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", "import tinyconv.tflm as t; t._child_main()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env)
-
-    def alive(self) -> bool:
-        return self._proc.poll() is None
-
-    def request(self, request: dict, timeout_s: float) -> tuple[dict, str]:
-        log_start = os.path.getsize(self._log.name)
-        payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            self._proc.stdin.write(struct.pack("<Q", len(payload)) + payload)
-            self._proc.stdin.flush()
-            deadline = time.monotonic() + timeout_s
-            (size,) = struct.unpack("<Q", self._read(8, deadline))
-            reply = pickle.loads(self._read(size, deadline))
-        except (BrokenPipeError, EOFError, TimeoutError) as exc:
-            self.close()
-            log = self._log_since(log_start)
-            if isinstance(exc, TimeoutError):
-                raise TinyconvError(f"TFLM did not finish within {timeout_s:.0f} s") from None
-            raise TinyconvError(f"TFLM crashed ({_describe_exit(self._proc.returncode)}): "
-                                f"{_last_message(log)}") from None
-        log = self._log_since(log_start)
-        if "error" in reply:
-            raise TinyconvError(f"TFLM failed: {_last_message(log + chr(10) + reply['error'])}")
-        return reply, log
-
-    def _read(self, n: int, deadline: float) -> bytes:
-        chunks, fd = [], self._proc.stdout.fileno()
-        while n > 0:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError
-            chunk = os.read(fd, n)
-            if not chunk:
-                self._proc.wait()
-                raise EOFError
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
-
-    def _log_since(self, offset: int) -> str:
-        with open(self._log.name, "rb") as f:
-            f.seek(offset)
-            return f.read().decode(errors="replace")
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-
-
-_worker: _Worker | None = None
-
-
 def _run_child(request: dict) -> tuple[dict, str]:
-    """Send `request` to the TFLM child process; returns (reply, what TFLM printed)."""
-    global _worker
-    if _worker is None or not _worker.alive():
-        _worker = _Worker()
-    return _worker.request(request, _CHILD_TIMEOUT_S)
-
-
-@atexit.register
-def _stop_worker() -> None:
-    if _worker is not None:
-        _worker.close()
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit {code}"
-
-
-def _last_message(log: str) -> str:
-    """The last meaningful lines TFLM printed, on one line."""
-    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith("Traceback")]
-    return " | ".join(lines[-3:]) if lines else "no message"
-
-
-def _child_main() -> None:
-    """Child side: serve requests until stdin closes; TFLM's prints go to the log file."""
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # TFLM or numpy printing to stdout must not corrupt the reply channel
-    requests = sys.stdin.buffer
-    while True:
-        header = requests.read(8)
-        if len(header) < 8:
-            return
-        (size,) = struct.unpack("<Q", header)
-        request = pickle.loads(requests.read(size))
-        try:
-            reply = _serve(request)
-        except Exception as exc:  # report Python-level failures as data, not a traceback
-            reply = {"error": " ".join(str(exc).split()) or type(exc).__name__}
-        sys.stderr.flush()
-        payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        replies.write(struct.pack("<Q", len(payload)) + payload)
-        replies.flush()
+    """Serve `request` in TFLM's child process (tinyconv/worker.py); returns (reply, what
+    TFLM printed)."""
+    return worker.run(__name__, "TFLM", request)
 
 
 def _serve(request: dict) -> dict:
@@ -259,7 +134,7 @@ def tflm_arena(model: bytes) -> TflmArena:
         "arena_size": _measure_arena_size(model), "print_allocations": True})
     found = dict((k, int(v)) for k, v in _ALLOCATION_RE.findall(stderr))
     if set(found) != {"head", "tail", "total"}:
-        raise TinyconvError("TFLM printed no arena report: " + _last_message(stderr))
+        raise TinyconvError("TFLM printed no arena report: " + worker.last_message(stderr))
     return TflmArena(found["head"], found["tail"], found["total"])
 
 

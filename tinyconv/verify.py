@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import deploy, firmware, reference, stack
+from . import deploy, firmware, reference, stack, worker
 from .codegen.emit import LayerDump, write_model
+from .defaults import DEFAULT_MATCH
 from .errors import TinyconvError
 from .ir.graph import Graph
 from .ir.tflite_import import import_tflite
@@ -70,6 +71,8 @@ class VerifyReport:
     instructions_per_inference: int | None
     tflm_arena_bytes: int | None = None
     tflm_mismatched_bytes: int | None = None
+    reference_note: str = ""  # why the reference is not LiteRT, when --match auto chose
+    tflm_note: str = ""       # why the side comparison with TFLM could not run
     # The chosen memory plan (layer-wise or streamed) and what it costs; its fields are
     # top-level keys of the JSON (plan_kind, plan_strategy, recompute_macs, stream...).
     plan: PlanSummary | None = None
@@ -230,18 +233,20 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
            kernels: str = "opt", sram: int | None = None, flash: int | None = None,
            stack_bytes: int | None = None, count_instructions: bool = True,
            compare_tflm: bool = False, work_dir: Path | None = None,
-           match: str = "litert", layers: bool = False,
+           match: str = DEFAULT_MATCH, layers: bool = False,
            layer_samples: int | None = None, memory: str = deploy.DEFAULT_MEMORY
            ) -> VerifyReport:
     """`match="tflm"` generates code that reproduces TFLite Micro where it differs from
-    LiteRT's reference kernels, and then TFLite Micro's outputs are the ones compared.
+    LiteRT's reference kernels, and then TFLite Micro's outputs are the ones compared;
+    "auto" does so only where LiteRT cannot load or run the model (reference.py).
     `layers=True` compares every op's output tensor with LiteRT's as well, on the first
     `layer_samples` samples (default: all of them)."""
     graph = import_tflite(model_bytes, source=source)
-    deployment = deploy.prepare(graph, board, kernels=kernels, sram=sram, flash=flash,
-                                stack_bytes=stack_bytes, match=match, memory=memory)
     samples = inputs if inputs is not None else reference.random_inputs(model_bytes, n, seed)
-    return verify_deployment(deployment, model_bytes, samples,
+    expected = reference.reference_outputs(model_bytes, samples, match)
+    deployment = deploy.prepare(graph, board, kernels=kernels, sram=sram, flash=flash,
+                                stack_bytes=stack_bytes, match=expected.name, memory=memory)
+    return verify_deployment(deployment, model_bytes, samples, expected=expected,
                              count_instructions=count_instructions, compare_tflm=compare_tflm,
                              work_dir=work_dir, layers=layers, layer_samples=layer_samples)
 
@@ -249,20 +254,19 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
 def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
                       samples: list[list[np.ndarray]], *, count_instructions: bool = True,
                       compare_tflm: bool = False, work_dir: Path | None = None,
-                      layers: bool = False,
-                      layer_samples: int | None = None) -> VerifyReport:
+                      layers: bool = False, layer_samples: int | None = None,
+                      expected: reference.Reference | None = None) -> VerifyReport:
     """Build and run `deployment` (prepared from `model_bytes`) on `samples` and compare
-    with the reference. The work directory ends up holding the normal build."""
-    graph, board, match = deployment.graph, deployment.board, deployment.match
+    with the reference (`expected`: the oracle's outputs for `samples`, when known; else
+    those of the oracle `deployment.match` names). The work directory ends up holding the
+    normal build."""
+    graph, board = deployment.graph, deployment.board
     source, kernels = graph.source, deployment.kernels
-    if layers and match != "litert":
-        raise TinyconvError("--layers compares with LiteRT's intermediate tensors; it cannot "
-                            "be combined with --match tflm")
-    if match == "tflm":
-        from . import tflm
-        expected = tflm.tflm_outputs(model_bytes, samples)
-    else:
-        expected = reference.litert_outputs(model_bytes, samples)
+    if expected is None:
+        expected = reference.reference_outputs(model_bytes, samples, deployment.match)
+    if layers and expected.name != "litert":
+        raise TinyconvError(f"--layers compares with LiteRT's intermediate tensors; the "
+                            f"reference here is {expected.describe()}")
     inputs = samples_to_bytes(samples)
     if layer_samples is not None and layer_samples < 1:
         raise TinyconvError(f"layer_samples must be at least 1, not {layer_samples}")
@@ -300,10 +304,11 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
                            count_instructions=count_instructions and board.qemu_machine is not None)
     ours = split_outputs(run.outputs, graph, len(samples))
     examples: list[str] = []
-    compared, mismatched, max_diff = _diff(ours, expected, examples)
+    compared, mismatched, max_diff = _diff(ours, expected.outputs, examples)
 
     report = VerifyReport(
-        model=source, board=board.name, cpu=board.cpu, kernels=kernels, reference=match,
+        model=source, board=board.name, cpu=board.cpu, kernels=kernels,
+        reference=expected.name, reference_note=expected.note,
         samples=len(samples),
         outputs_compared=compared, mismatched_bytes=mismatched, max_abs_diff=max_diff,
         arena_bytes=deployment.plan.arena_bytes,
@@ -349,6 +354,12 @@ def verify_deployment(deployment: deploy.Deployment, model_bytes: bytes,
                             f"({deployment.stack_bound.describe()})")
     if compare_tflm:
         from . import tflm
-        report.tflm_arena_bytes = tflm.tflm_arena(model_bytes).head_bytes
-        _, report.tflm_mismatched_bytes, _ = _diff(ours, tflm.tflm_outputs(model_bytes, samples))
+        try:
+            report.tflm_arena_bytes = tflm.tflm_arena(model_bytes).head_bytes
+            theirs = (expected.outputs if expected.name == "tflm"
+                      else tflm.tflm_outputs(model_bytes, samples))
+        except (worker.OracleError, worker.OracleCrashed) as exc:
+            report.tflm_note = str(exc)  # a side comparison: say why, do not fail
+        else:
+            _, report.tflm_mismatched_bytes, _ = _diff(ours, theirs)
     return report

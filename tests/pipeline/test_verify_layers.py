@@ -113,5 +113,5 @@ def test_a_truncated_resnet8_layer_dump_names_the_layer_it_expected():
 
 def test_resnet8_layers_need_the_litert_reference():
     model, _ = _deployment("resnet8")
-    with pytest.raises(TinyconvError, match="--layers .* --match tflm"):
+    with pytest.raises(TinyconvError, match="--layers .* reference here is TFLite Micro"):
         verify(model, targets.get_board(BOARD), n=1, layers=True, match="tflm")

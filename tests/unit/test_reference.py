@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import tflite_builder as tb
@@ -245,12 +247,11 @@ def test_a_tflm_crash_is_an_error_not_the_end_of_the_caller():
 def test_a_worker_that_dies_mid_request_raises_and_is_replaced():
     import signal
 
-    from tinyconv import tflm
+    from tinyconv.worker import Worker
 
-    worker = tflm._Worker()
-    worker._proc.send_signal(signal.SIGKILL)
-    worker._proc.wait()
-    with pytest.raises(TinyconvError, match="crashed .*SIGKILL"):
+    worker = Worker("tinyconv.tflm", "TFLM")
+    os.kill(worker.pid, signal.SIGKILL)
+    with pytest.raises(TinyconvError, match="TFLM crashed .*SIGKILL"):
         worker.request({"model": b"", "samples": [], "n_outputs": 0, "arena_size": 0}, 10)
     model = tb.relu_model(np.random.default_rng(0), input_shape=(4,))
     assert tflm_outputs(model, [[np.zeros(4, np.int8)]])[0][0].shape == (4,)

@@ -25,12 +25,17 @@ from . import options
 def export(model: Path, target, board, sram, flash, kernels, stack, match, memory,
            out_dir: Path) -> None:
     """Write a buildable firmware project (C model, kernels, boards, Makefile) for MODEL."""
-    from .. import deploy, report
+    from .. import deploy, reference, report
     from ..ir.tflite_import import load_tflite
     from ..targets import board_for
 
     graph = load_tflite(model)
     b = board_for(target, board)
+    if match == "auto":  # whose arithmetic: LiteRT's where it runs the model, else TFLM's
+        chosen = reference.choose_reference(model.read_bytes())
+        match = chosen.name
+        if chosen.note:
+            click.echo(f"arithmetic of {chosen.describe()}")
     deployment = deploy.prepare(graph, b, kernels=kernels, sram=sram, flash=flash,
                                 stack_bytes=stack, match=match, memory=memory)
     deploy.write_project(deployment, out_dir)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from ..defaults import (DEFAULT_BOARD, DEFAULT_MEMORY, DEFAULT_STACK_BYTES, MEMORY_CHOICES,
-                        STACK_MARGIN_PERCENT)
+from ..defaults import (DEFAULT_BOARD, DEFAULT_MATCH, DEFAULT_MEMORY, DEFAULT_STACK_BYTES,
+                        MATCH_CHOICES, MEMORY_CHOICES, STACK_MARGIN_PERCENT)
 from ..errors import TinyconvError
 from ..units import parse_bytes
 
@@ -71,9 +71,10 @@ def kernels():
 
 
 def match():
-    return click.option("--match", type=click.Choice(["litert", "tflm"]), default="litert",
+    return click.option("--match", type=click.Choice(MATCH_CHOICES), default=DEFAULT_MATCH,
                         show_default=True, help="Reproduce LiteRT's reference kernels, or "
-                        "TFLite Micro where the two differ (FULLY_CONNECTED requantization).")
+                        "TFLite Micro where the two differ (FULLY_CONNECTED requantization); "
+                        "auto: LiteRT where it loads and runs the model, else TFLite Micro.")
 
 
 def memory():

@@ -39,6 +39,7 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
     from .. import report
     from .. import verify as verify_mod
     from ..ir.tflite_import import load_tflite
+    from ..reference import ORACLE_NAMES
     from ..targets import board_for
 
     b = board_for(target, board)
@@ -51,9 +52,10 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
                           kernels=kernels, sram=sram, flash=flash, stack_bytes=stack,
                           compare_tflm=tflm, work_dir=keep, match=match, layers=layers,
                           memory=memory)
-    against = "TFLite Micro" if match == "tflm" else "LiteRT (reference kernels)"
+    if r.reference_note:
+        click.echo(f"reference: {ORACLE_NAMES[r.reference]} ({r.reference_note})")
     click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels): {r.samples} inputs, "
-               f"{r.outputs_compared:,} output bytes compared with {against}: "
+               f"{r.outputs_compared:,} output bytes compared with {ORACLE_NAMES[r.reference]}: "
                f"{r.mismatched_bytes} mismatched")
     for line in r.mismatches:
         click.echo(f"  mismatch: {line}")
@@ -67,9 +69,11 @@ def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels
         click.echo(f"  {r.instructions_per_inference:,} instructions per inference")
     for line in report.format_layer_check(r):
         click.echo(f"  {line}")
+    if r.tflm_note:
+        click.echo(f"  no comparison with the tflite-micro runtime: {r.tflm_note}")
     if r.tflm_arena_bytes is not None:
         hint = (" (its FULLY_CONNECTED rounds differently; --match tflm reproduces it)"
-                if r.tflm_mismatched_bytes and match == "litert" else "")
+                if r.tflm_mismatched_bytes and r.reference == "litert" else "")
         click.echo(f"  TFLM arena {r.tflm_arena_bytes:,} B (ours "
                    f"{r.arena_bytes / max(1, r.tflm_arena_bytes):.2f}x); tflite-micro runtime "
                    f"differs from ours in {r.tflm_mismatched_bytes} bytes{hint}")

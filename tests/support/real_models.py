@@ -1,0 +1,102 @@
+"""Real-world models beyond the zoo, made by other toolchains' own code, cached on disk.
+
+Each builder makes a float Keras model with that toolchain's own code (Keras
+applications, Keras layers), randomizes its BatchNorm statistics so that every channel
+carries signal, and converts it with the TFLite converter, as a user would. Training does
+not matter here; the converter's graph and quantization do. Converting takes 10-40 s, so
+the .tflite is cached under the zoo cache (tests/support/zoo_models.py: `cache_dir`),
+keyed by a hash of this file and the TensorFlow version.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.metadata
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from zoo_models import cache_dir
+
+SEED = 20261202
+CALIBRATION_SAMPLES = 8
+
+
+def _randomize_batchnorm(model) -> None:
+    from tinyconv.keras_compat import keras
+
+    rng = np.random.default_rng(SEED)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.get_weights()[0].shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.2, n),
+                               rng.normal(0, 0.2, n), rng.uniform(0.5, 2.0, n)])
+
+
+def _images(shape: tuple[int, ...]) -> np.ndarray:
+    """Calibration images in the 0-255 range Keras applications expect."""
+    return np.random.default_rng(SEED).uniform(0, 255, (CALIBRATION_SAMPLES, *shape)) \
+        .astype(np.float32)
+
+
+def mobilenetv3_small() -> bytes:
+    """keras.applications.MobileNetV3Small at 96x96, alpha 0.75, 10 classes, with its own
+    preprocessing (Rescaling) and hard-swish / squeeze-excite blocks: 1.04 M parameters."""
+    from tinyconv.convert import to_int8_tflite
+    from tinyconv.keras_compat import keras
+
+    keras.utils.set_random_seed(SEED)
+    model = keras.applications.MobileNetV3Small(
+        input_shape=(96, 96, 3), alpha=0.75, minimalistic=False, include_top=True,
+        weights=None, classes=10, include_preprocessing=True, dropout_rate=0.0)
+    _randomize_batchnorm(model)
+    return to_int8_tflite(model, _images((96, 96, 3)))
+
+
+def efficientnet_lite() -> bytes:
+    """Keras applications' EfficientNet builder in the "lite" style of the TFLite model
+    zoo (ReLU6, no squeeze-excite) at width 0.5, depth 0.5, 64x64, 10 classes."""
+    from keras.src.applications import efficientnet
+
+    from tinyconv.convert import to_int8_tflite
+    from tinyconv.keras_compat import keras
+
+    keras.utils.set_random_seed(SEED)
+    blocks = [dict(block, se_ratio=0.0) for block in efficientnet.DEFAULT_BLOCKS_ARGS]
+    model = efficientnet.EfficientNet(0.5, 0.5, 64, 0.0, drop_connect_rate=0.0,
+                                      activation="relu6", blocks_args=blocks, weights=None,
+                                      input_shape=(64, 64, 3), classes=10,
+                                      name="efficientnet_lite")
+    _randomize_batchnorm(model)
+    return to_int8_tflite(model, _images((64, 64, 3)))
+
+
+BUILDERS: dict[str, Callable[[], bytes]] = {
+    "mobilenetv3_small_keras": mobilenetv3_small,
+    "efficientnet_lite_keras": efficientnet_lite,
+}
+
+
+def _cache_key() -> str:
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("tensorflow", "keras"):
+        digest.update(importlib.metadata.version(package).encode())
+    return digest.hexdigest()[:16]
+
+
+def converted(name: str) -> bytes:
+    """The .tflite of real-world model `name` (a key of BUILDERS), from the cache if fresh."""
+    directory = cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}-{_cache_key()}.tflite"
+    with open(directory / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not path.exists():
+            blob = BUILDERS[name]()
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(blob)
+            os.replace(partial, path)
+    return path.read_bytes()

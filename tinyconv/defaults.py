@@ -39,5 +39,5 @@ DEFAULT_MEMORY = "fast"
 # Whose arithmetic generated code reproduces and whose outputs verify compares with
 # (--match): "auto" LiteRT's reference kernels where LiteRT loads and runs the model, else
 # TFLite Micro's (tinyconv/reference.py); or either one by name.
-MATCH_CHOICES = ("auto", "litert", "tflm")
+MATCH_CHOICES = ("auto", "litert", "tflm", "onnxruntime")
 DEFAULT_MATCH = "auto"

@@ -38,6 +38,8 @@ SIZE_FUNCTIONS = {
     "tc_fully_connected_s8_get_buffer_size": 1,  # (filter_dims)
     "tc_depthwise_conv_s8_get_buffer_size": 1,   # (output_dims)
     "tc_depthwise_conv_inplace_s8_get_buffer_size": 1,  # (output_dims)
+    "tc_transpose_conv_s8_get_buffer_size": 1,   # (output_dims)
+    "tc_transpose_conv_s16_get_buffer_size": 1,  # (output_dims)
 }
 
 Dims = tuple[int, int, int, int]

@@ -218,6 +218,12 @@ def _buffers(graph: Graph, order: list[Op], isa: Isa,
 
     for t in graph.inputs:
         new_buffer(t, 0)
+    # Variable tensors (LSTM/SVDF state) hold their bytes from one invoke to the next: live
+    # at every step, before the first and after the last, so no other buffer ever shares
+    # their bytes and no op runs in place over them.
+    for t in variable_tensors(graph):
+        last_use[t.index] = steps + 1
+        new_buffer(t, 0)
     for step, op in enumerate(order):
         source = None
         if op.is_alias:
@@ -242,6 +248,17 @@ def _buffers(graph: Graph, order: list[Op], isa: Isa,
         if scratch:
             buffers.append(Buffer(_align(scratch), step, step, scratch_of=op))
     return buffers, inplace_ops
+
+
+def variable_tensors(graph: Graph) -> list[Tensor]:
+    """The variable tensors the ops read (TFLite's `is_variable`: state kept across
+    invokes), each once, in the order the ops first use them."""
+    seen: dict[int, Tensor] = {}
+    for op in graph.ops:
+        for t in op.inputs:
+            if t is not None and t.is_variable:
+                seen.setdefault(t.index, t)
+    return list(seen.values())
 
 
 # Orders in which greedy first fit places buffers; each wins on some graphs.

@@ -41,7 +41,6 @@ from . import deploy, firmware, reference
 from .codegen.emit import write_model
 from .errors import TinyconvError
 from .ir.ops import Op
-from .ir.tflite_import import import_tflite
 from .report import PlanSummary, plan_summary
 from .targets import Board
 
@@ -190,9 +189,12 @@ def profile(model_bytes: bytes, board: Board, *, source: str = "<model>",
             sram: int | None = None, memory: str = deploy.DEFAULT_MEMORY) -> ProfileReport:
     """`firmware_dir`: build against another firmware tree (default: the package's), e.g.
     an earlier version's kernels for a before/after comparison."""
-    graph = import_tflite(model_bytes, source=source)
+    from .ir.onnx_import import import_model
+
+    graph = import_model(model_bytes, source)
     deployment = deploy.prepare(graph, board, kernels=kernels, stack_bytes=stack_bytes,
-                                sram=sram, memory=memory)
+                                sram=sram, memory=memory,
+                                match="onnxruntime" if "onnx" in graph.metadata else "litert")
     return profile_deployment(deployment, model_bytes, seed=seed, work_dir=work_dir,
                               firmware_dir=firmware_dir)
 
@@ -204,9 +206,14 @@ def profile_deployment(deployment: deploy.Deployment, model_bytes: bytes, *, see
     if board.qemu_machine is None:
         raise TinyconvError(f"profiling counts instructions in QEMU: {board.name} is not a "
                             f"QEMU board (use --target cortex-m4/m7/m55 or a qemu-* board)")
-    samples = reference.random_inputs(model_bytes, 1, seed)
+    if deployment.match == "onnxruntime":  # an ONNX model: onnxruntime is its reference
+        from . import onnx_oracle
+        samples = onnx_oracle.random_inputs(graph, 1, seed)
+        expected = onnx_oracle.onnxruntime_outputs(model_bytes, samples, graph)
+    else:
+        samples = reference.random_inputs(model_bytes, 1, seed)
+        expected = reference.litert_outputs(model_bytes, samples)
     inputs = b"".join(np.ascontiguousarray(a).tobytes() for a in samples[0])
-    expected = reference.litert_outputs(model_bytes, samples)
     steps = deployment.source.steps
 
     with tempfile.TemporaryDirectory(prefix="tinyconv-profile-") as tmp:

@@ -24,6 +24,7 @@ from .errors import TinyconvError
 from .ir.ops import Activation
 
 INT8_MIN, INT8_MAX = -128, 127
+INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 

@@ -37,10 +37,31 @@ class Board:
     # Cortex-M55 fetches it from ITCM only).
     vectors_origin: int | None = None
     vectors_bytes: int | None = None
+    # Which of several emulated boards of one CPU `--target CPU` selects (TARGET_DEFAULT).
+    target_default: bool = False
+    # What QEMU really executes where that is not simply `cpu` (QEMU_CPU_NOTE), e.g. the
+    # Cortex-M0+ build on the MPS2 AN385's Cortex-M3.
+    qemu_note: str | None = None
 
     @property
     def is_host(self) -> bool:
         return self.cpu == "host"
+
+    @property
+    def runs_on(self) -> str:
+        """Where this board's firmware runs, in words: `QEMU mps2-an385: the Armv6-M build on
+        the AN385's Cortex-M3`, `QEMU mps2-an500`, `the host` or `a real board`."""
+        if self.is_host:
+            return "the host"
+        if self.qemu_machine is None:
+            return "a real board"
+        return f"QEMU {self.qemu_machine}" + (f": {self.qemu_note}" if self.qemu_note else "")
+
+    @property
+    def emulation_note(self) -> str:
+        """`; QEMU ...: what runs there` for a board whose QEMU machine runs something else
+        than its CPU name says (qemu-m0plus, qemu-microbit), else "": for report lines."""
+        return f"; {self.runs_on}" if self.qemu_note else ""
 
 
 def _parse_board_mk(path: Path) -> dict[str, str]:
@@ -89,6 +110,8 @@ def _load_board(name: str, path: Path) -> Board:
         flash_tool=flash_tool,
         vectors_origin=_address(values, "VECTORS_ORIGIN", path) if vectors else None,
         vectors_bytes=_size(values, "VECTORS_SIZE", path) if vectors else None,
+        target_default=values.get("TARGET_DEFAULT", "") == "yes",
+        qemu_note=values.get("QEMU_CPU_NOTE") or None,
     )
 
 
@@ -111,10 +134,13 @@ def get_board(name: str, firmware_dir: Path = FIRMWARE_DIR) -> Board:
 
 
 def _emulated_board_for_cpu(cpu: str) -> Board:
+    """The emulated board of `cpu`: the one marked TARGET_DEFAULT where several are (e.g.
+    cortex-m0plus: qemu-m0plus, not the 16 KiB qemu-microbit), else the only one."""
     all_boards = _boards(FIRMWARE_DIR)
-    for board in all_boards:
-        if board.cpu == cpu and (board.qemu_machine is not None or board.is_host):
-            return board
+    emulated = [b for b in all_boards
+                if b.cpu == cpu and (b.qemu_machine is not None or b.is_host)]
+    if emulated:
+        return next((b for b in emulated if b.target_default), emulated[0])
     cpus = sorted({b.cpu for b in all_boards if b.qemu_machine is not None or b.is_host})
     names = ", ".join(b.name for b in all_boards)
     raise TinyconvError(f"unknown target {cpu!r}; targets: {', '.join(cpus)} "

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import deploy, firmware, reference, stack, worker
+from . import deploy, firmware, onnx_oracle, reference, stack, worker
 from .codegen.emit import LayerDump, write_model
 from .defaults import DEFAULT_MATCH
 from .errors import TinyconvError
 from .ir.graph import Graph
+from .ir.onnx_import import is_onnx
 from .ir.tflite_import import import_tflite
 from .report import PlanSummary, plan_summary
 from .targets import Board
@@ -241,9 +242,14 @@ def verify(model_bytes: bytes, board: Board, *, source: str = "<model>", n: int 
     "auto" does so only where LiteRT cannot load or run the model (reference.py).
     `layers=True` compares every op's output tensor with LiteRT's as well, on the first
     `layer_samples` samples (default: all of them)."""
-    graph = import_tflite(model_bytes, source=source)
-    samples = inputs if inputs is not None else reference.random_inputs(model_bytes, n, seed)
-    expected = reference.reference_outputs(model_bytes, samples, match)
+    if is_onnx(model_bytes, source):  # onnxruntime is the oracle of ONNX models
+        graph, samples, expected = onnx_oracle.check_setup(model_bytes, source, inputs, n,
+                                                           seed, match)
+    else:
+        graph = import_tflite(model_bytes, source=source)
+        samples = inputs if inputs is not None else reference.random_inputs(model_bytes, n,
+                                                                            seed)
+        expected = reference.reference_outputs(model_bytes, samples, match)
     deployment = deploy.prepare(graph, board, kernels=kernels, sram=sram, flash=flash,
                                 stack_bytes=stack_bytes, match=expected.name, memory=memory)
     return verify_deployment(deployment, model_bytes, samples, expected=expected,

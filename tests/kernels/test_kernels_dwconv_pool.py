@@ -362,11 +362,6 @@ class PadParams(ctypes.Structure):
     _fields_ = [("before", Dims), ("pad_value", ctypes.c_int32)]
 
 
-class MeanParams(ctypes.Structure):
-    _fields_ = [("input_offset", ctypes.c_int32), ("output_offset", ctypes.c_int32),
-                ("multiplier", ctypes.c_int32), ("shift", ctypes.c_int32)]
-
-
 I8P = ctypes.POINTER(ctypes.c_int8)
 
 
@@ -562,9 +557,6 @@ def test_kernels_reject_inconsistent_arguments(host_lib):
     pad = PadParams(Dims(0, 1, 0, 0), 0)
     assert host_lib.tc_pad_s8(ctypes.byref(pad), ctypes.byref(Dims(1, 2, 2, 2)), _ptr(x),
                               ctypes.byref(Dims(1, 2, 2, 2)), _ptr(out)) == err
-    mean = MeanParams(0, 0, 1 << 30, 0)
-    assert host_lib.tc_mean_s8(ctypes.byref(mean), ctypes.byref(Dims(1, 4, 4, 8)), _ptr(x),
-                               ctypes.byref(Dims(1, 2, 1, 8)), _ptr(out)) == err
 
 
 # -- lowering: what is not supported is said clearly ---------------------------------------

@@ -24,10 +24,10 @@ def cli(verbose: bool) -> None:
     quiet.configure(verbose)
 
 
-from . import export, inspect, profile, search, train, verify, zoo  # noqa: E402
+from . import export, inspect, ops, profile, search, train, verify, zoo  # noqa: E402
 
 for _command in (export.export, verify.verify, inspect.inspect, profile.profile, search.search,
-                 train.train, zoo.zoo):
+                 train.train, zoo.zoo, ops.ops):
     cli.add_command(_command)
 
 

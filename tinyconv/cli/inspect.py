@@ -31,17 +31,19 @@ def inspect(model: Path, target, board, sram, kernels, stack, memory, plot, json
     If it does not fit --sram, the smallest plan is shown and the overshoot named."""
     from .. import deploy, report
     from ..errors import BudgetError
-    from ..ir.tflite_import import load_tflite
+    from ..ir.onnx_import import load_model, match_for
     from ..stream import plan_model
     from ..targets import board_for
 
-    graph = load_tflite(model)
+    graph = load_model(model)
     b = board_for(target, board)
     over = None
     try:
         # inspect shows the memory plan: the flash budget (weights) is export's to check.
         deployment = deploy.prepare(graph, b, kernels=kernels, sram=sram, flash=sys.maxsize,
-                                    stack_bytes=stack, memory=memory)
+                                    stack_bytes=stack, memory=memory,
+                                    match=match_for(graph, "auto") if "onnx" in graph.metadata
+                                    else "litert")
         plan = deployment.plan
     except BudgetError as e:
         # What prepare ends with when nothing fits: the smallest plan ("fast": no plan

@@ -34,8 +34,9 @@ def model():
 
 
 def target():
-    return click.option("--target", help="CPU: cortex-m3, cortex-m4, cortex-m7, cortex-m55 "
-                        "(emulated in QEMU).")
+    return click.option("--target", help="CPU: cortex-m0plus, cortex-m3, cortex-m4, cortex-m33, "
+                        "cortex-m7, cortex-m55 (emulated in QEMU; cortex-m0plus's Armv6-M build "
+                        "runs on mps2-an385's Cortex-M3).")
 
 
 def board():
@@ -75,6 +76,13 @@ def match():
                         show_default=True, help="Reproduce LiteRT's reference kernels, or "
                         "TFLite Micro where the two differ (FULLY_CONNECTED requantization); "
                         "auto: LiteRT where it loads and runs the model, else TFLite Micro.")
+
+
+def calibrate():
+    return click.option("--calibrate", metavar="DATASET|FILE.npy",
+                        help="Float ONNX model: quantize it first with onnxruntime's "
+                        "quantize_static on these inputs (a dataset or a .npy batch); the "
+                        "int8 ONNX is written next to the output.")
 
 
 def memory():

@@ -44,10 +44,11 @@ def profile(model: Path, target, board, sram, kernels, seed, stack, memory, json
         raise TinyconvError(f"cannot read model {model}: {e.strerror or e}") from None
     r = profile_mod.profile(data, b, source=str(model), kernels=kernels, seed=seed,
                             stack_bytes=stack, work_dir=keep, sram=sram, memory=memory)
-    click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels): "
+    click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels{b.emulation_note}): "
                f"{r.instructions:,} instructions per inference, {r.macs:,} MACs "
                f"({profile_mod._fmt_per_mac(r.instructions_per_mac)} per MAC); "
-               f"{r.mismatched_bytes} of {r.outputs_compared} output bytes differ from LiteRT")
+               f"{r.mismatched_bytes} of {r.outputs_compared} output bytes differ from "
+               f"{'onnxruntime' if model.suffix.lower() == '.onnx' else 'LiteRT'}")
     click.echo(f"  profiled build: {r.profiled_instructions:,} (the layer marks add "
                f"{r.mark_instructions:,}); code {r.code_bytes:,} B + weights "
                f"{r.weights_bytes:,} B = flash {r.flash_bytes:,} B")

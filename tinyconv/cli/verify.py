@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import TinyconvError
 from . import options
 
 
@@ -25,6 +24,7 @@ from . import options
 @options.stack()
 @options.match()
 @options.memory()
+@options.calibrate()
 @click.option("--tflm/--no-tflm", default=True, show_default=True,
               help="Also compare with the tflite-micro runtime and its arena.")
 @click.option("--layers", is_flag=True,
@@ -34,27 +34,33 @@ from . import options
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the generated model and build in this directory.")
 def verify(model: Path, target, board, count, inputs, seed, sram, flash, kernels, stack,
-           match, memory, tflm, layers, json_path, keep) -> None:
+           match, memory, calibrate, tflm, layers, json_path, keep) -> None:
     """Build MODEL, run it on the (emulated) CPU and compare every output byte with LiteRT."""
     from .. import report
     from .. import verify as verify_mod
-    from ..ir.tflite_import import load_tflite
+    from .. import onnx_calibrate
+    from ..ir.onnx_import import import_model, is_onnx
     from ..reference import ORACLE_NAMES
     from ..targets import board_for
 
     b = board_for(target, board)
-    try:
-        data = model.read_bytes()
-    except OSError as e:
-        raise TinyconvError(f"cannot read model {model}: {e.strerror or e}") from None
-    samples = verify_mod.load_inputs(inputs, load_tflite(model)) if inputs else None
+    data, calibrated = onnx_calibrate.load(model, calibrate)
+    if calibrated:  # next to the output: the kept build, else the model
+        int8_path = (keep if keep else model.parent) / onnx_calibrate.int8_name(model)
+        int8_path.parent.mkdir(parents=True, exist_ok=True)
+        int8_path.write_bytes(data)
+        click.echo(f"quantized {model.name} with onnxruntime: {int8_path}")
+    samples = (verify_mod.load_inputs(inputs, import_model(data, str(model))) if inputs
+               else None)
     r = verify_mod.verify(data, b, source=str(model), n=count, seed=seed, inputs=samples,
                           kernels=kernels, sram=sram, flash=flash, stack_bytes=stack,
-                          compare_tflm=tflm, work_dir=keep, match=match, layers=layers,
+                          compare_tflm=tflm and not is_onnx(data, model.name), work_dir=keep,
+                          match=match, layers=layers,
                           memory=memory)
     if r.reference_note:
         click.echo(f"reference: {ORACLE_NAMES[r.reference]} ({r.reference_note})")
-    click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels): {r.samples} inputs, "
+    click.echo(f"{model.name} on {r.board} ({r.cpu}, {r.kernels} kernels{b.emulation_note}): "
+               f"{r.samples} inputs, "
                f"{r.outputs_compared:,} output bytes compared with {ORACLE_NAMES[r.reference]}: "
                f"{r.mismatched_bytes} mismatched")
     for line in r.mismatches:

@@ -14,9 +14,9 @@ import jinja2
 import numpy as np
 
 from ..errors import TinyconvError
-from ..ir.graph import Graph, Tensor
+from ..ir.graph import DType, Graph, Tensor
 from ..ir.ops import Isa, Op
-from ..planner import Plan
+from ..planner import Plan, variable_tensors
 from ..stream import RowMap, StreamedRun
 from . import lowering
 from .lowering.base import PADDED_PARAMS, ROW_DIMS, CValue, c_initializer
@@ -45,6 +45,25 @@ class ConstArray:
     @property
     def nbytes(self) -> int:
         return int(self.values.nbytes)
+
+
+@dataclass(frozen=True)
+class VariableInit:
+    """A variable tensor's bytes in the arena and the byte tc_model_reset() fills them with
+    (TFLite's ResetVariableTensor: the zero point of an int8 tensor, else 0)."""
+
+    tensor: Tensor
+    offset: int
+    nbytes: int
+    value: int
+
+
+def variable_inits(graph: Graph, plan: Plan) -> list[VariableInit]:
+    result = []
+    for t in variable_tensors(graph):
+        value = t.quant.zp & 0xFF if t.dtype is DType.INT8 and t.quant is not None else 0
+        result.append(VariableInit(t, plan.tensor_offsets[t.index], t.nbytes, value))
+    return result
 
 
 @dataclass
@@ -79,7 +98,8 @@ class StreamOperand:
 
     def row_ptr(self, row: str) -> str:
         offset = row if self.first is None else f"({row} - first[{self.first}])"
-        return f"(({self.ctype} *)({self.base}) + {offset} * {self.row_bytes})"
+        # Bytes, then the cast: row_bytes counts bytes whatever the element size (int16).
+        return f"(({self.ctype} *)((uint8_t *)({self.base}) + {offset} * {self.row_bytes}))"
 
 
 @dataclass
@@ -314,7 +334,7 @@ class ModelSource:
         return sum(a.nbytes for a in self.arrays)
 
 
-MATCHES = ("litert", "tflm")
+MATCHES = ("litert", "tflm", "onnxruntime")
 
 
 def generate(graph: Graph, plan: Plan, match: str = "litert") -> ModelSource:
@@ -364,6 +384,7 @@ def write_model(source: ModelSource, model_dir: Path, *,
         macs=graph.total_macs(), leading_dumps=source.leading_dumps,
         num_layers=len(source.layers), dump_layers=dump_layers,
         num_steps=len(source.steps), profile_layers=profile_layers,
+        variables=variable_inits(graph, plan),
     )
     written = []
     for template in ("model.h", "model.c", "weights.h", "weights.c"):

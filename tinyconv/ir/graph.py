@@ -70,6 +70,9 @@ class Tensor:
     dtype: DType
     quant: Quant | None = None
     data: np.ndarray | None = None  # set for constants (weights, biases, shapes)
+    # A TFLite variable tensor: state an op (LSTM, SVDF) reads and rewrites in place on every
+    # invoke, kept across invokes; it starts as zeros (its zero point for int8).
+    is_variable: bool = False
 
     @property
     def is_constant(self) -> bool:

@@ -41,6 +41,7 @@ void tc_fault_report(const uint32_t *frame, uint32_t exc_return) __attribute__((
 #define TC_SCB_BFAR TC_REG(0xE000ED38u)
 #define TC_SCB_ICIALLU TC_REG(0xE000EF50u)
 #define TC_CCR_IC (1u << 17)
+#define TC_CCR_UNALIGN_TRP (1u << 3)
 
 static inline void tc_barrier(void)
 {
@@ -113,6 +114,16 @@ static __attribute__((noinline, noreturn)) void tc_start(void)
 
 void Reset_Handler(void)
 {
+#if defined(__ARM_ARCH_6M__)
+    /* An Armv6-M build faults on an unaligned word or halfword access, as the M0/M0+ do:
+     * there CCR is read-only and UNALIGN_TRP reads as one, so nothing is written; an
+     * Armv7-M core running this build (qemu-m0plus: QEMU's AN385 Cortex-M3) is made to
+     * trap the same. */
+    if ((TC_SCB_CCR & TC_CCR_UNALIGN_TRP) == 0u) {
+        TC_SCB_CCR |= TC_CCR_UNALIGN_TRP;
+        tc_barrier();
+    }
+#endif
 #if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
     /* CP10 and CP11 full access: the FPU, and Helium, which shares the same enable. Nothing
      * before this point may touch a floating-point or vector register. */
@@ -153,6 +164,7 @@ __attribute__((used, noreturn)) void tc_fault_report(const uint32_t *frame, uint
     tc_append_hex(&cursor, frame[5]);
     tc_append(&cursor, " exc_return=");
     tc_append_hex(&cursor, exc_return);
+#if !defined(__ARM_ARCH_6M__) /* Armv6-M has no fault status or address registers */
     tc_append(&cursor, " cfsr=");
     tc_append_hex(&cursor, TC_SCB_CFSR);
     tc_append(&cursor, " hfsr=");
@@ -161,6 +173,7 @@ __attribute__((used, noreturn)) void tc_fault_report(const uint32_t *frame, uint
     tc_append_hex(&cursor, TC_SCB_MMFAR);
     tc_append(&cursor, " bfar=");
     tc_append_hex(&cursor, TC_SCB_BFAR);
+#endif
     tc_append(&cursor, "\n");
     *cursor = '\0';
     tc_console_write(message);
@@ -172,6 +185,19 @@ __attribute__((used, noreturn)) void tc_fault_report(const uint32_t *frame, uint
  * fault or a bug. */
 __attribute__((naked)) static void tc_fault_entry(void)
 {
+#if defined(__ARM_ARCH_6M__)
+    /* Armv6-M: no IT blocks, no TST with an immediate; BL reaches anywhere (B does not). */
+    __asm__ volatile(
+        "mov r1, lr\n\t"
+        "movs r0, #4\n\t"
+        "tst r0, r1\n\t"
+        "bne 1f\n\t"
+        "mrs r0, msp\n\t"
+        "bl tc_fault_report\n"
+        "1:\n\t"
+        "mrs r0, psp\n\t"
+        "bl tc_fault_report\n\t");
+#else
     __asm__ volatile(
         "tst lr, #4\n\t"
         "ite eq\n\t"
@@ -179,6 +205,7 @@ __attribute__((naked)) static void tc_fault_entry(void)
         "mrsne r0, psp\n\t"
         "mov r1, lr\n\t"
         "b tc_fault_report\n\t");
+#endif
 }
 
 /* Armv7-M / Armv8-M system exceptions; VTOR resets to the image base (where the linker

@@ -101,6 +101,37 @@ tc_status tc_fully_connected_f64_s8(const tc_context *ctx, const tc_fc_params *p
 
 int32_t tc_fully_connected_s8_get_buffer_size(const tc_dims *filter_dims);
 
+/* -- 16x8: int16 activations, int8 weights, int64 bias (tc_nn_s16_support.h) --------- */
+
+/*
+ * CONV_2D 16x8, as LiteRT's reference ConvPerChannel for int16 input: acc = sum(filter *
+ * input) + bias in int64 (input offset must be 0: int16 activations are symmetric),
+ * out = clamp(tc_requantize_s64(acc, multiplier[oc], shift[oc]) + output_offset). Any
+ * filter size, stride, dilation, padding and groups; bias may be NULL; no scratch.
+ */
+tc_status tc_convolve_s16(const tc_context *ctx, const tc_conv_params *params,
+                          const tc_per_channel_quant_params *quant,
+                          const tc_dims *input_dims, const int16_t *input,
+                          const tc_dims *filter_dims, const int8_t *filter,
+                          const tc_dims *bias_dims, const int64_t *bias,
+                          const tc_dims *output_dims, int16_t *output);
+
+/* FULLY_CONNECTED 16x8: TFLite Micro's fixed-point requantization (tc_requantize_s64). */
+tc_status tc_fully_connected_s16(const tc_context *ctx, const tc_fc_params *params,
+                                 const tc_per_channel_quant_params *quant,
+                                 const tc_dims *input_dims, const int16_t *input,
+                                 const tc_dims *filter_dims, const int8_t *filter,
+                                 const tc_dims *bias_dims, const int64_t *bias,
+                                 const tc_dims *output_dims, int16_t *output);
+
+/* FULLY_CONNECTED 16x8 as LiteRT's reference kernel requantizes it, in double. */
+tc_status tc_fully_connected_f64_s16(const tc_context *ctx, const tc_fc_params *params,
+                                     const tc_f64_scale_params *scale,
+                                     const tc_dims *input_dims, const int16_t *input,
+                                     const tc_dims *filter_dims, const int8_t *filter,
+                                     const tc_dims *bias_dims, const int64_t *bias,
+                                     const tc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,25 +72,6 @@ tc_status tc_max_pool_s8(const tc_context *ctx, const tc_pool_params *params,
                          const tc_dims *filter_dims, const tc_dims *output_dims,
                          int8_t *output);
 
-/* -- MEAN --------------------------------------------------------------------------- */
-
-/*
- * MEAN over any set of NHWC axes: an axis is reduced where output_dims has 1 and
- * input_dims does not (keep_dims does not change the bytes, so output_dims is always
- * the kept 4D shape). Per output: sum = sum(x) + input_offset * count (int32), then
- * tc_requantize(sum, multiplier, shift) + output_offset, clamped to int8. The multiplier
- * and shift already include 1/count, as LiteRT's QuantizedMeanOrSum folds it in.
- */
-typedef struct {
-    int32_t input_offset;  /* -input zero point */
-    int32_t output_offset; /* +output zero point */
-    int32_t multiplier;
-    int32_t shift;
-} tc_mean_params;
-
-tc_status tc_mean_s8(const tc_mean_params *params, const tc_dims *input_dims,
-                     const int8_t *input, const tc_dims *output_dims, int8_t *output);
-
 /* -- PAD / PADV2 -------------------------------------------------------------------- */
 
 /*
@@ -147,6 +128,33 @@ typedef struct {
 
 tc_status tc_transpose_s8(const tc_transpose_params *params, const int8_t *input,
                           int8_t *output);
+
+/* -- 16-bit activations ---------------------------------------------------------------- */
+
+/* DEPTHWISE_CONV_2D 16x8: int16 activations (input offset 0), int8 weights, int64 bias;
+ * acc in int64, requantized by tc_requantize_s64 (tc_nn_s16_support.h). No scratch. */
+tc_status tc_depthwise_conv_s16(const tc_context *ctx, const tc_dw_conv_params *params,
+                                const tc_per_channel_quant_params *quant,
+                                const tc_dims *input_dims, const int16_t *input,
+                                const tc_dims *filter_dims, const int8_t *filter,
+                                const tc_dims *bias_dims, const int64_t *bias,
+                                const tc_dims *output_dims, int16_t *output);
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D on int16, as the int8 kernels (reference_integer_ops
+ * AveragePool / MaxPool for int16: the same int32 sum and rounding division). */
+tc_status tc_avgpool_s16(const tc_context *ctx, const tc_pool_params *params,
+                         const tc_dims *input_dims, const int16_t *input,
+                         const tc_dims *filter_dims, const tc_dims *output_dims,
+                         int16_t *output);
+
+tc_status tc_max_pool_s16(const tc_context *ctx, const tc_pool_params *params,
+                          const tc_dims *input_dims, const int16_t *input,
+                          const tc_dims *filter_dims, const tc_dims *output_dims,
+                          int16_t *output);
+
+/* PAD / PADV2 on int16 (pad_value: the int16 output zero point or PADV2's constant). */
+tc_status tc_pad_s16(const tc_pad_params *params, const tc_dims *input_dims,
+                     const int16_t *input, const tc_dims *output_dims, int16_t *output);
 
 #ifdef __cplusplus
 }

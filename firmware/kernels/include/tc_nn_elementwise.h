@@ -173,6 +173,89 @@ tc_status tc_quantize_f32_s8(const tc_affine_quant_params *params, int32_t size,
 tc_status tc_dequantize_s8_f32(const tc_affine_quant_params *params, int32_t size,
                                const int8_t *input, float *output);
 
+/* ---- 16-bit activations ------------------------------------------------------------------ */
+
+/* ADD / SUB / MUL on int16 with general scales: the int8 parameters and arithmetic
+ * (left_shift 15 for ADD/SUB, as add.cc / sub.cc set it for int16), int16 values. */
+tc_status tc_elementwise_add_s16(const tc_add_params *params,
+                                 const tc_dims *input1_dims, const int16_t *input1,
+                                 const tc_dims *input2_dims, const int16_t *input2,
+                                 const tc_dims *output_dims, int16_t *output);
+
+tc_status tc_elementwise_sub_s16(const tc_add_params *params,
+                                 const tc_dims *input1_dims, const int16_t *input1,
+                                 const tc_dims *input2_dims, const int16_t *input2,
+                                 const tc_dims *output_dims, int16_t *output);
+
+tc_status tc_elementwise_mul_s16(const tc_mul_params *params,
+                                 const tc_dims *input1_dims, const int16_t *input1,
+                                 const tc_dims *input2_dims, const int16_t *input2,
+                                 const tc_dims *output_dims, int16_t *output);
+
+/* ADD / SUB on int16 with power-of-two scales (LiteRT's pot_scale_int16 path): the input
+ * whose scale is finer is divided by 2^-shift, rounding (shifts 0..-15, one of them 0). */
+typedef struct {
+    int32_t input1_shift;
+    int32_t input2_shift;
+    tc_activation activation;
+} tc_add_pot_params;
+
+tc_status tc_elementwise_add_pot_s16(const tc_add_pot_params *params,
+                                     const tc_dims *input1_dims, const int16_t *input1,
+                                     const tc_dims *input2_dims, const int16_t *input2,
+                                     const tc_dims *output_dims, int16_t *output);
+
+tc_status tc_elementwise_sub_pot_s16(const tc_add_pot_params *params,
+                                     const tc_dims *input1_dims, const int16_t *input1,
+                                     const tc_dims *input2_dims, const int16_t *input2,
+                                     const tc_dims *output_dims, int16_t *output);
+
+/* QUANTIZE between int8 and int16 and int16 -> int16 (reference_ops::Requantize), and
+ * RELU/RELU6 on int16: tc_requantize_s8's arithmetic with the output type's range. */
+tc_status tc_requantize_s16(const tc_requantize_params *params, int32_t size,
+                            const int16_t *input, int16_t *output);
+tc_status tc_requantize_s8_s16(const tc_requantize_params *params, int32_t size,
+                               const int8_t *input, int16_t *output);
+tc_status tc_requantize_s16_s8(const tc_requantize_params *params, int32_t size,
+                               const int16_t *input, int8_t *output);
+
+/* LEAKY_RELU on int16: tc_leaky_relu_s8's arithmetic, clamped to int16. */
+tc_status tc_leaky_relu_s16(const tc_leaky_relu_params *params, int32_t size,
+                            const int16_t *input, int16_t *output);
+
+/* QUANTIZE float -> int16 and DEQUANTIZE int16 -> float (AffineQuantize / Dequantize). */
+tc_status tc_quantize_f32_s16(const tc_affine_quant_params *params, int32_t size,
+                              const float *input, int16_t *output);
+tc_status tc_dequantize_s16_f32(const tc_affine_quant_params *params, int32_t size,
+                                const int16_t *input, float *output);
+
+/* LOGISTIC / TANH on int16 (zero points 0, output scale 2^-15): TFLite's reference int16
+ * Logistic / Tanh (a 256-entry sigmoid table with linear interpolation). The input is
+ * first brought to the table's scale: (in * input_multiplier + round) >> input_left_shift,
+ * the power-of-two case folded in by the host (tinyconv/codegen/lowering/elementwise.py). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+} tc_sigmoid_s16_params;
+
+tc_status tc_logistic_s16(const tc_sigmoid_s16_params *params, int32_t size,
+                          const int16_t *input, int16_t *output);
+tc_status tc_tanh_s16(const tc_sigmoid_s16_params *params, int32_t size,
+                      const int16_t *input, int16_t *output);
+
+/* SOFTMAX int16 -> int16 (reference_ops::SoftmaxInt16): exp and 1/(1+x) by 513-entry
+ * tables built on the host as LiteRT's Prepare builds them; input_multiplier/left_shift
+ * = QuantizeMultiplier(input_scale * beta / (10 / 65535)). See tc_softmax_s16.c. */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    const int16_t *exp_lut;
+    const int16_t *one_over_one_plus_x_lut;
+} tc_softmax_s16_params;
+
+tc_status tc_softmax_s16(const tc_softmax_s16_params *params, int32_t num_rows,
+                         int32_t row_size, const int16_t *input, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

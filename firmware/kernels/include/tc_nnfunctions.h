@@ -15,12 +15,13 @@
 
 #include "tc_nn_types.h"
 #include "tc_nn_conv.h"        /* convolution, 1x1 convolution, fully connected */
-#include "tc_nn_dwconv_pool.h" /* depthwise, pooling, mean, pad, concatenation, transpose */
+#include "tc_nn_dwconv_pool.h" /* depthwise, pooling, pad, concatenation, transpose */
 #include "tc_nn_elementwise.h" /* add, sub, mul, activations, softmax, (de)quantize */
 #include "tc_nn_shape.h"       /* slice, split, pack, gather, depth/space, broadcast, cast */
 #include "tc_nn_math.h"        /* maximum/minimum, unary math, comparisons, select */
 #include "tc_nn_reduce.h"      /* reductions, arg max/min, log softmax, l2 normalization */
 #include "tc_nn_spatial.h"     /* resize, transpose conv, batch matmul */
 #include "tc_nn_recurrent.h"   /* LSTM, SVDF */
+#include "tc_nn_onnxrt.h"      /* onnxruntime's arithmetic (--match onnxruntime) */
 
 #endif /* TC_NNFUNCTIONS_H */

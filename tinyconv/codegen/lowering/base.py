@@ -114,23 +114,44 @@ PADDED_PARAMS = ("tc_conv_params", "tc_dw_conv_params", "tc_pool_params")
 
 Lowering = Callable[[Op, LowerContext], KernelCall | None]
 _LOWERINGS: dict[type[Op], Lowering] = {}
+# The kernels each op's lowering may call (what `tinyconv ops` lists; `lower` holds every
+# lowering to its list, so the table cannot drift from the code).
+KERNELS: dict[type[Op], tuple[str, ...]] = {}
+# The activation dtypes each op's lowering takes ("int8", "int16").
+DTYPES: dict[type[Op], tuple[str, ...]] = {}
 
 
-def lowering(*op_types: type[Op]) -> Callable[[Lowering], Lowering]:
+def lowering(*op_types: type[Op], kernels: tuple[str, ...] = (),
+             dtypes: tuple[str, ...] = ()) -> Callable[[Lowering], Lowering]:
+    """Register `fn` as the lowering of `op_types`; `kernels`: every C function it may call
+    (none for an alias); `dtypes`: the activation dtypes it takes."""
     def register(fn: Lowering) -> Lowering:
         for t in op_types:
             _LOWERINGS[t] = fn
+            KERNELS[t] = tuple(kernels)
+            DTYPES[t] = tuple(dtypes)
         return fn
 
     return register
+
+
+def lowered_ops() -> dict[type[Op], tuple[str, ...]]:
+    """Every op type with a lowering, and the kernels it may call."""
+    return {t: KERNELS[t] for t in _LOWERINGS}
 
 
 def lower(op: Op, ctx: LowerContext) -> KernelCall | None:
     """None means no kernel runs (an alias such as RESHAPE)."""
     fn = _LOWERINGS.get(type(op))
     if fn is None:
-        raise UnsupportedOpError(f"{op.describe()}: no int8 kernel for {op.kind}")
-    return fn(op, ctx)
+        raise UnsupportedOpError(f"{op.describe()}: no kernel for {op.kind} (see `tinyconv "
+                                 "ops`)")
+    call = fn(op, ctx)
+    declared = KERNELS[type(op)]
+    if call is not None and declared and call.function not in declared:
+        raise AssertionError(f"the lowering of {op.kind} called {call.function}, which its "
+                             f"@lowering(kernels=...) does not list")
+    return call
 
 
 def require(condition: bool, op: Op, message: str) -> None:

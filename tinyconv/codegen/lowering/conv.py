@@ -5,6 +5,10 @@ fixed-point per-channel multipliers (conv.cc computes them in double, then
 QuantizeMultiplier). FULLY_CONNECTED -> tc_fully_connected_f64_s8: LiteRT's reference
 kernel requantizes in double, round(acc * s_in * s_w / s_out); TFLite Micro uses the
 fixed-point multiplier instead (tc_fully_connected_s8, see fully_connected_fixed_point).
+16x8 layers (int16 activations, int8 weights, int64 bias) go to the *_s16 kernels: CONV_2D
+with TFLite's MultiplyByQuantizedMultiplier(int64) and its reduced 16-bit multiplier,
+FULLY_CONNECTED again in double for LiteRT (tc_fully_connected_f64_s16) or fixed point
+for TFLite Micro (tc_fully_connected_s16).
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import math
 
 import numpy as np
 
-from ...ir.graph import Tensor
+from ...ir.graph import DType, Tensor
 from ...ir.ops import Conv2D, FullyConnected, Op
-from ...quant import (accumulator_bounds, activation_range, bias_scale_accepted,
-                      effective_scale, narrow_requantization, quantize_multiplier,
-                      wrap_int32_array)
+from ...quant import (INT16_MAX, INT16_MIN, accumulator_bounds, activation_range,
+                      bias_scale_accepted, effective_scale, narrow_requantization,
+                      quantize_multiplier, wrap_int32_array)
 from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, conv_padding, dims,
                    dims_of, lowering, require, tile)
 
@@ -60,6 +64,76 @@ def check_int8_io(op: Op) -> None:
                 "only int8 activations are supported")
 
 
+def activation_dtype(op: Op) -> DType:
+    """INT8, or INT16 for the 16-bit activations of TFLite's 16x8 mode: every activation
+    tensor of the op (inputs and output) must be one of them, all the same."""
+    tensors = op.activation_inputs() + op.outputs
+    first = tensors[0].dtype
+    for t in tensors:
+        require(t.dtype is first and t.dtype in (DType.INT8, DType.INT16), op,
+                f"tensor {t.name!r} is {t.dtype.name}, the kernels take int8 or int16 "
+                "activations (all of one type)")
+    return first
+
+
+def value_range(dtype: DType) -> tuple[int, int]:
+    """The clamp range of an activation type."""
+    return (INT16_MIN, INT16_MAX) if dtype is DType.INT16 else (-128, 127)
+
+
+def per_channel_quant_s16(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor,
+                          channels: int) -> str:
+    """16x8 multipliers: as PopulateConvolutionQuantizationParams computes them (double,
+    QuantizeMultiplier); the kernels apply them with the 16-bit reduced multiplier of
+    MultiplyByQuantizedMultiplier(int64), whose total shift 15 - shift must be 1..46."""
+    check_quantized(op, x, w, y)
+    mults, shifts = np.zeros(channels, np.int32), np.zeros(channels, np.int32)
+    for c in range(channels):
+        mults[c], shifts[c] = quantize_multiplier(effective_scale(x.quant.s, w.quant.scale_at(c),
+                                                                  y.quant.s))
+        require(-31 <= shifts[c] <= 14 and mults[c] >= 0, op,
+                f"output channel {c}: effective scale "
+                f"{effective_scale(x.quant.s, w.quant.scale_at(c), y.quant.s)!r} is outside "
+                "the range of TFLite's 16x8 requantization (2^-31 to 2^14)")
+    return ctx.param("tc_per_channel_quant_params", CStruct({
+        "multiplier": CExpr(ctx.const_array(mults, "int32_t", f"{op.name}_mult")),
+        "shift": CExpr(ctx.const_array(shifts, "int32_t", f"{op.name}_shift")),
+        "narrow": 0,
+    }), "quant")
+
+
+def lower_conv_s16(op: Conv2D, ctx: LowerContext) -> KernelCall:
+    """CONV_2D 16x8 -> tc_convolve_s16 (int64 accumulator and bias, fixed-point
+    requantization with the reduced multiplier, as LiteRT's reference kernel)."""
+    x, w, y = op.x, op.filter, op.y
+    check_quantized(op, x, w, y)
+    require(x.quant.zp == 0, op, "16-bit activations must have zero point 0")
+    require(op.bias is None or op.bias.dtype is DType.INT64, op,
+            "a 16x8 CONV_2D takes an int64 bias")
+    _, ih, iw, _ = x.nhwc()
+    _, oh, ow, oc = y.nhwc()
+    _, kh, kw, _ = w.shape
+    (sh, sw), (dh, dw) = op.stride, op.dilation
+    act = activation_range(op.activation, y.quant.s, y.quant.zp, INT16_MIN, INT16_MAX)
+    params = ctx.param("tc_conv_params", CStruct({
+        "input_offset": 0,
+        "output_offset": y.quant.zp,
+        "stride": tile(sh, sw),
+        "padding": tile(conv_padding(ih, kh, sh, dh, oh), conv_padding(iw, kw, sw, dw, ow)),
+        "dilation": tile(dh, dw),
+        "activation": activation(*act),
+    }), "conv_params")
+    quant = per_channel_quant_s16(op, ctx, x, w, y, oc)
+    bias_dims, bias = bias_args(ctx, op.bias, oc)
+    return KernelCall("tc_convolve_s16", [
+        ctx.scratch(), params, quant,
+        ctx.param("tc_dims", dims(x), "input_dims"), ctx.tensor_ptr(x),
+        ctx.param("tc_dims", dims_of(tuple(w.shape)), "filter_dims"), ctx.tensor_ptr(w),
+        bias_dims, bias,
+        ctx.param("tc_dims", dims(y), "output_dims"), ctx.tensor_ptr(y),
+    ], comment="16x8")
+
+
 def folded_input_offset(op: Conv2D, ctx: LowerContext) -> str | None:
     """For a convolution without padding (every tap reads the input): the input offset's
     contribution folded into the bias at export, bias'[c] = bias[c] - x_zp * sum(w[c]) in
@@ -79,7 +153,8 @@ def folded_input_offset(op: Conv2D, ctx: LowerContext) -> str | None:
 
 @lowering(Conv2D)
 def lower_conv(op: Conv2D, ctx: LowerContext) -> KernelCall:
-    check_int8_io(op)
+    if activation_dtype(op) is DType.INT16:
+        return lower_conv_s16(op, ctx)
     x, w, y = op.x, op.filter, op.y
     check_quantized(op, x, w, y)
     require(x.shape[3] % w.shape[3] == 0, op, "input channels are not a multiple of the "
@@ -140,9 +215,17 @@ def f64_scales(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor,
 
 def _fully_connected(op: FullyConnected, ctx: LowerContext, function: str,
                      requantization) -> KernelCall:
-    check_int8_io(op)
+    dtype = activation_dtype(op)
     x, w, y = op.x, op.filter, op.y
     check_quantized(op, x, w, y)
+    if dtype is DType.INT16:  # 16x8: int64 bias, int16 in and out
+        function = function.replace("_s8", "_s16")
+        require(x.quant.zp == 0, op, "16-bit activations must have zero point 0")
+        require(op.bias is None or op.bias.dtype is DType.INT64, op,
+                "a 16x8 FULLY_CONNECTED takes an int64 bias")
+        if requantization is fc_per_channel_quant:  # TFLite Micro's fixed point
+            def requantization(op, ctx, x, w, y, units):
+                return per_channel_quant_s16(op, ctx, x, w, y, units)
     units, depth = w.shape
     require(x.size % depth == 0, op, f"input size {x.size} is not a multiple of {depth}")
     if not w.quant.per_channel and op.bias is not None:
@@ -150,7 +233,7 @@ def _fully_connected(op: FullyConnected, ctx: LowerContext, function: str,
         require(bias_scale_accepted(x.quant.s, w.quant.s, bias_scale, y.quant.s), op,
                 f"bias scale {bias_scale!r} is not input scale x weight scale (LiteRT "
                 "refuses the layer: |s_in * s_w - s_bias| / s_out > 0.02)")
-    act = activation_range(op.activation, y.quant.s, y.quant.zp)
+    act = activation_range(op.activation, y.quant.s, y.quant.zp, *value_range(dtype))
     # TFLite's per-channel kernels assume symmetric weights; the per-tensor ones apply
     # the weights' zero point.
     filter_offset = 0 if w.quant.per_channel else -w.quant.zero_point[0]

@@ -1,4 +1,4 @@
-"""Lowering of depthwise convolution, pooling, MEAN, PAD, CONCATENATION, TRANSPOSE (and
+"""Lowering of depthwise convolution, pooling, PAD, CONCATENATION, TRANSPOSE (and
 RESHAPE / SQUEEZE, which are aliases: no kernel runs).
 
 Every number the kernels need is derived here the way LiteRT's Prepare derives it, so
@@ -11,12 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir.graph import Tensor
-from ...ir.ops import (Activation, AveragePool2D, Concatenation, DepthwiseConv2D, MaxPool2D, Mean, Op, Pad,
+from ...ir.ops import (Activation, AveragePool2D, Concatenation, DepthwiseConv2D, MaxPool2D, Op, Pad,
                        Pool2D, Reshape, Squeeze, Transpose)
-from ...quant import INT8_MAX, INT8_MIN, activation_range, f32, quantize_multiplier
+from ...quant import INT8_MAX, INT8_MIN, activation_range, f32
 from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, c_initializer,
                    conv_padding, dims, dims_of, lowering, require, tile)
-from .conv import bias_args, check_int8_io, per_channel_quant
+from ...ir.graph import DType
+from .conv import (activation_dtype, bias_args, check_int8_io, per_channel_quant,
+                   per_channel_quant_s16, value_range)
 
 TRANSPOSE_MAX_DIMS = 5  # TC_TRANSPOSE_MAX_DIMS in tc_nn_dwconv_pool.h
 
@@ -39,9 +41,13 @@ def _quantized(op: Op, *tensors: Tensor) -> None:
 
 @lowering(DepthwiseConv2D)
 def lower_depthwise(op: DepthwiseConv2D, ctx: LowerContext) -> KernelCall:
-    check_int8_io(op)
+    wide = activation_dtype(op) is DType.INT16  # 16x8: tc_depthwise_conv_s16
     x, w, y = op.x, op.filter, op.y
     _quantized(op, x, y)
+    if wide:
+        require(x.quant.zp == 0, op, "16-bit activations must have zero point 0")
+        require(op.bias is None or op.bias.dtype is DType.INT64, op,
+                "a 16x8 DEPTHWISE_CONV_2D takes an int64 bias")
     require(len(x.shape) == 4 and len(w.shape) == 4 and w.shape[0] == 1, op,
             "expects a 4D input and a 1 x KH x KW x C filter")
     _, ih, iw, ic = x.shape
@@ -51,7 +57,7 @@ def lower_depthwise(op: DepthwiseConv2D, ctx: LowerContext) -> KernelCall:
             f"{oc} output channels are not a multiple of {ic} input channels")
     ch_mult = oc // ic
     (sh, sw), (dh, dw) = op.stride, op.dilation
-    act = activation_range(op.activation, y.quant.s, y.quant.zp)
+    act = activation_range(op.activation, y.quant.s, y.quant.zp, *value_range(x.dtype))
     params = ctx.param("tc_dw_conv_params", CStruct({
         "input_offset": -x.quant.zp,
         "output_offset": y.quant.zp,
@@ -61,9 +67,15 @@ def lower_depthwise(op: DepthwiseConv2D, ctx: LowerContext) -> KernelCall:
         "dilation": tile(dh, dw),
         "activation": activation(*act),
     }), "dw_params")
-    quant = per_channel_quant(op, ctx, x, w, y, oc, op.bias, channel_axis=3)
+    if wide:
+        quant = per_channel_quant_s16(op, ctx, x, w, y, oc)
+    else:
+        quant = per_channel_quant(op, ctx, x, w, y, oc, op.bias, channel_axis=3)
     bias_dims, bias = bias_args(ctx, op.bias, oc)
-    if ctx.inplace:
+    if wide:
+        require(not ctx.inplace, op, "the 16x8 depthwise kernel does not run in place")
+        function = "tc_depthwise_conv_s16"
+    elif ctx.inplace:
         require(op.inplace_input() == 0, op, "in place needs depth multiplier 1 and 1 batch")
         function = "tc_depthwise_conv_inplace_s8"
     else:
@@ -81,7 +93,7 @@ def lower_depthwise(op: DepthwiseConv2D, ctx: LowerContext) -> KernelCall:
 
 @lowering(AveragePool2D, MaxPool2D)
 def lower_pool(op: Pool2D, ctx: LowerContext) -> KernelCall:
-    check_int8_io(op)
+    dtype = activation_dtype(op)
     x, y = op.x, op.y
     _quantized(op, y)
     require(len(x.shape) == 4, op, "expects a 4D NHWC input")
@@ -91,7 +103,7 @@ def lower_pool(op: Pool2D, ctx: LowerContext) -> KernelCall:
     sh, sw = op.stride
     # LiteRT only DCHECKs that input and output share quantization and never rescales:
     # the activation clamp uses the output's parameters, the values pass through.
-    act = activation_range(op.activation, y.quant.s, y.quant.zp)
+    act = activation_range(op.activation, y.quant.s, y.quant.zp, *value_range(dtype))
     pad_h, pad_w = conv_padding(ih, fh, sh, 1, oh), conv_padding(iw, fw, sw, 1, ow)
     # A window wholly in the padding has nothing to average (LiteRT fails there too); the
     # firmware's kernels do not check it at run time (TC_ARG_CHECKS), so it is refused here.
@@ -104,6 +116,8 @@ def lower_pool(op: Pool2D, ctx: LowerContext) -> KernelCall:
         "activation": activation(*act),
     }), "pool_params")
     function = "tc_avgpool_s8" if isinstance(op, AveragePool2D) else "tc_max_pool_s8"
+    if dtype is DType.INT16:
+        function = function.replace("_s8", "_s16")
     return KernelCall(function, [
         ctx.scratch(), params,
         ctx.param("tc_dims", dims(x), "input_dims"), ctx.tensor_ptr(x),
@@ -112,54 +126,11 @@ def lower_pool(op: Pool2D, ctx: LowerContext) -> KernelCall:
     ], comment=f"{fh}x{fw} stride {sh},{sw}")
 
 
-# -- MEAN -----------------------------------------------------------------------------------
-
-def mean_multiplier(input_scale: float, output_scale: float, count: int) -> tuple[int, int]:
-    """LiteRT's QuantizedMeanOrSum rescaling: input/output scale with 1/count folded in.
-
-    QuantizeMultiplier(input_scale / output_scale) in double, then the multiplier is
-    scaled up by 2^s (s = floor(log2 count), at most 32 and at most 31 + shift so the
-    final shift stays >= -31) and divided by count, truncating.
-    """
-    multiplier, shift = quantize_multiplier(float(input_scale) / float(output_scale))
-    extra = min(count.bit_length() - 1, 32, 31 + shift)
-    multiplier = (multiplier << extra) // count
-    return int(multiplier), shift - extra  # < 2^31: 2^extra <= count
-
-
-@lowering(Mean)
-def lower_mean(op: Mean, ctx: LowerContext) -> KernelCall:
-    check_int8_io(op)
-    x, y = op.x, op.y
-    _quantized(op, x, y)
-    rank = len(x.shape)
-    in_shape = _as_4d(op, tuple(x.shape), "the input")
-    lead = 4 - rank
-    axes = {a % rank + lead for a in op.axes} if rank else set()
-    kept = tuple(1 if i in axes else d for i, d in enumerate(in_shape))
-    require(int(np.prod(kept)) == y.size, op,
-            f"output shape {y.shape} does not match reducing {x.shape} over {op.axes}")
-    count = int(np.prod([in_shape[a] for a in axes])) if axes else 1
-    require(count > 0, op, "reduces an empty tensor")
-    multiplier, shift = mean_multiplier(x.quant.s, y.quant.s, count)
-    params = ctx.param("tc_mean_params", CStruct({
-        "input_offset": -x.quant.zp,
-        "output_offset": y.quant.zp,
-        "multiplier": multiplier,
-        "shift": shift,
-    }), "mean_params")
-    return KernelCall("tc_mean_s8", [
-        params,
-        _dims_param(ctx, in_shape, "input_dims"), ctx.tensor_ptr(x),
-        _dims_param(ctx, kept, "output_dims"), ctx.tensor_ptr(y),
-    ], comment=f"axes {tuple(sorted(op.axes))}")
-
-
 # -- PAD / PADV2 ----------------------------------------------------------------------------
 
 @lowering(Pad)
 def lower_pad(op: Pad, ctx: LowerContext) -> KernelCall:
-    check_int8_io(op)
+    dtype = activation_dtype(op)
     x, y = op.x, op.y
     in_shape = _as_4d(op, tuple(x.shape), "the input")
     out_shape = _as_4d(op, tuple(y.shape), "the output")
@@ -172,12 +143,13 @@ def lower_pad(op: Pad, ctx: LowerContext) -> KernelCall:
         value = int(op.pad_value)  # PADV2: the constant, already in the output's int8 domain
     else:
         value = y.quant.zp if y.quant is not None else 0  # PAD: real 0
-    require(INT8_MIN <= value <= INT8_MAX, op, f"pad value {value} is not an int8")
+    low, high = value_range(dtype)
+    require(low <= value <= high, op, f"pad value {value} is not an {dtype.name.lower()}")
     params = ctx.param("tc_pad_params", CStruct({
         "before": dims_of(tuple(a for a, _ in paddings)),  # type: ignore[arg-type]
         "pad_value": value,
     }), "pad_params")
-    return KernelCall("tc_pad_s8", [
+    return KernelCall("tc_pad_s16" if dtype is DType.INT16 else "tc_pad_s8", [
         params,
         _dims_param(ctx, in_shape, "input_dims"), ctx.tensor_ptr(x),
         _dims_param(ctx, out_shape, "output_dims"), ctx.tensor_ptr(y),
@@ -197,14 +169,15 @@ def concat_input_quant(input_scale: float, input_zp: int, output_scale: float
 
 @lowering(Concatenation)
 def lower_concatenation(op: Concatenation, ctx: LowerContext) -> KernelCall:
-    check_int8_io(op)
+    dtype = activation_dtype(op)
+    # int16 runs as tc_concatenation_s8 on bytes: copy sizes in bytes, no requantization.
+    width = dtype.itemsize
     y = op.y
     inputs = [t for t in op.inputs if t is not None]
     require(len(inputs) >= 1, op, "has no inputs")
     rank = len(y.shape)
     axis = op.axis % rank if rank else 0
     for t in inputs:
-        require(t.dtype.name == "INT8", op, f"input {t.name!r} is {t.dtype.name}")
         require(len(t.shape) == rank and all(
             d == e for i, (d, e) in enumerate(zip(t.shape, y.shape)) if i != axis), op,
             f"input {t.name!r} of shape {t.shape} does not fit output {y.shape} on axis {axis}")
@@ -217,16 +190,22 @@ def lower_concatenation(op: Concatenation, ctx: LowerContext) -> KernelCall:
     else:
         require(op.activation is Activation.NONE, op, "fused activation on an unquantized output")
         act = (INT8_MIN, INT8_MAX)
+    if width > 1:  # bytes are copied: the full int8 range makes the kernel a memcpy
+        require(op.activation is Activation.NONE, op,
+                "int16 CONCATENATION with a fused activation")
+        act = (INT8_MIN, INT8_MAX)
 
     infos = []
     for t in inputs:
-        copy_size = (t.shape[axis] if rank else 1) * inner
+        copy_size = (t.shape[axis] if rank else 1) * inner * width
         same = (t.quant is None and y.quant is None) or (
             t.quant is not None and y.quant is not None and f32(t.quant.s) == f32(y.quant.s)
             and t.quant.zp == y.quant.zp)
         if same:
             scale, bias = 1.0, 0.0
         else:
+            require(width == 1, op, f"int16 input {t.name!r} is quantized unlike the output "
+                    "(LiteRT's int16 CONCATENATION needs equal scales and zero points)")
             _quantized(op, t, y)
             scale, bias = concat_input_quant(t.quant.s, t.quant.zp, y.quant.s)
         infos.append(c_initializer(CStruct({

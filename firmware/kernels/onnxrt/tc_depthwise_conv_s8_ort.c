@@ -1,0 +1,58 @@
+/*
+ * tc_depthwise_conv_s8_ort: QLinearConv with one group per input channel, as onnxruntime
+ * computes it. NHWC input, 1HWC filter (c = output channels = input channels x ch_mult),
+ *     acc = bias[oc] + sum (x[oc / ch_mult] + input_offset) * (w + filter_offset)
+ * over the taps inside the image, then tc_ort_requantize (tc_nn_onnxrt.h). Portable C.
+ */
+#include "tc_ort_internal.h"
+
+tc_status tc_depthwise_conv_s8_ort(const tc_context *ctx, const tc_dw_conv_params *params,
+                                   const tc_ort_requant_params *quant,
+                                   const tc_dims *input_dims, const int8_t *input,
+                                   const tc_dims *filter_dims, const int8_t *filter,
+                                   const tc_dims *bias_dims, const int32_t *bias,
+                                   const tc_dims *output_dims, int8_t *output)
+{
+    (void)ctx;
+    (void)bias_dims;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t mult = params->ch_mult;
+    if (mult <= 0 || in_c * mult != out_c || filter_dims->c != out_c) {
+        TC_RETURN_ARG_ERROR();
+    }
+    for (int32_t b = 0; b < input_dims->n; b++) {
+        const int8_t *in_b = input + (size_t)b * in_h * in_w * in_c;
+        for (int32_t oy = 0; oy < out_h; oy++) {
+            for (int32_t ox = 0; ox < out_w; ox++) {
+                const int32_t y0 = oy * params->stride.h - params->padding.h;
+                const int32_t x0 = ox * params->stride.w - params->padding.w;
+                for (int32_t oc = 0; oc < out_c; oc++) {
+                    const int32_t ic = oc / mult;
+                    int32_t acc = bias != NULL ? bias[oc] : 0;
+                    for (int32_t ky = 0; ky < k_h; ky++) {
+                        const int32_t iy = y0 + ky * params->dilation.h;
+                        if (iy < 0 || iy >= in_h) {
+                            continue;
+                        }
+                        for (int32_t kx = 0; kx < k_w; kx++) {
+                            const int32_t ix = x0 + kx * params->dilation.w;
+                            if (ix < 0 || ix >= in_w) {
+                                continue;
+                            }
+                            const int32_t xv = in_b[((size_t)iy * in_w + ix) * in_c + ic];
+                            const int32_t wv = filter[((size_t)ky * k_w + kx) * out_c + oc];
+                            acc += (xv + params->input_offset) * (wv + quant->filter_offset);
+                        }
+                    }
+                    const float scale = quant->scale[quant->per_channel ? oc : 0];
+                    output[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
+                        tc_ort_requantize(acc, scale, params->output_offset,
+                                          &params->activation);
+                }
+            }
+        }
+    }
+    return TC_OK;
+}

@@ -1,0 +1,16 @@
+/*
+ * QUANTIZE (int8_t -> int16_t): TFLite's reference_ops::Requantize (quantize.cc), see
+ * tc_requantize_s16_internal.h. In place allowed when the element sizes match.
+ */
+#include "tc_requantize_s16_internal.h"
+
+tc_status tc_requantize_s8_s16(const tc_requantize_params *params, int32_t size,
+                           const int8_t *input, int16_t *output)
+{
+    if (params == NULL || input == NULL || output == NULL || size < 0) {
+        TC_RETURN_ARG_ERROR();
+    }
+    const tc_requantize_params p = *params;
+    TC_REQUANTIZE_LOOP(p, size, input, output, int16_t);
+    return TC_OK;
+}

@@ -1,0 +1,25 @@
+/*
+ * BATCH_MATMUL, int16 x int16: TFLite's reference_ops::BatchMatMul<int16_t, int64_t>.
+ *   acc = sum_k (lhs(i, k) + lhs_offset) * (rhs(k, j) + rhs_offset)     (int64)
+ *   out = clamp(requantize_s64(acc, multiplier, shift) + output_offset)
+ * with TFLite's 64-bit MultiplyByQuantizedMultiplier (tc_requantize_s64). LiteRT requires
+ * the zero points to be 0; the offsets are applied as its kernel applies them.
+ */
+#include "tc_spatial_internal.h"
+
+tc_status tc_batch_matmul_s16(const tc_batch_matmul_params *params, const int16_t *lhs,
+                              const int16_t *rhs, int16_t *output)
+{
+    const tc_batch_matmul_params *p = params;
+    const int32_t lhs_offset = p->lhs_offset;
+    const int32_t rhs_offset = p->rhs_offset;
+#define TC_ACC(acc, l, r) (acc) += (int64_t)((l) + lhs_offset) * ((r) + rhs_offset)
+#define TC_FINISH(acc)                                                                   \
+    (int16_t)TC_CLAMP(tc_requantize_s64((acc), p->quant.multiplier, p->quant.shift) +      \
+                          p->output_offset,                                                \
+                      p->activation.min, p->activation.max)
+    TC_BATCH_MATMUL_LOOPS(int16_t, int16_t, int64_t, TC_ACC, TC_FINISH);
+#undef TC_ACC
+#undef TC_FINISH
+    return TC_OK;
+}

@@ -3,8 +3,8 @@
 Read from the code itself, so it cannot drift: the op kinds are the IR's
 (`ir.ops.SUPPORTED_OPS`), the dtypes and kernels are what each op's lowering declares
 (`@lowering(..., kernels=..., dtypes=...)`, held to it by `lowering.lower`), and a kernel
-has an Armv7E-M DSP or a Helium (MVE) path where its C file (or a private header of its
-family that it includes) has code under TC_ISA_DSP or TC_ISA_MVE. The portable C path
+has an Armv7E-M DSP or a Helium (MVE) path where its C file, or a helper it uses from a
+header it includes, has code under TC_ISA_DSP or TC_ISA_MVE. The portable C path
 ("ref") exists for every kernel. `tinyconv ops` prints the table; unsupported-op errors
 point to it.
 """
@@ -23,6 +23,10 @@ from .ir.ops import SUPPORTED_OPS
 ISAS = ("ref", "dsp", "mve")
 _ISA_MACROS = {"dsp": "TC_ISA_DSP", "mve": "TC_ISA_MVE"}
 _LOCAL_INCLUDE = re.compile(r'#include\s+"([^"]+)"')
+_ATTRIBUTE = re.compile(r"__attribute__\s*\(\([^()]*\)\)")
+_DEFINITION = re.compile(r"^(?:static\b[^;{=]*?\b(\w+)\s*\(|#define\s+(\w+))", re.MULTILINE)
+# Headers that define the ISA macros (or include every family) rather than code under them.
+_ISA_DEFINING_HEADERS = {"tc_nn_math_types.h", "tc_nn_types.h", "tc_nnfunctions.h"}
 
 
 @dataclass(frozen=True)
@@ -41,18 +45,58 @@ def _kernel_sources() -> dict[str, Path]:
     return {p.stem: p for p in (FIRMWARE_DIR / "kernels").glob("*/*.c")}
 
 
+def _opening(text: str, start: int) -> int:
+    """Where a definition's text starts: with the #if / #elif / #else lines right above it
+    (the ISA condition it is compiled under)."""
+    while start > 0:
+        line_start = text.rfind("\n", 0, start - 1) + 1
+        line = text[line_start:start].strip()
+        if not line.startswith(("#if", "#elif", "#else")):
+            break
+        start = line_start
+    return start
+
+
+@functools.lru_cache(maxsize=None)
+def _definitions(header: Path) -> dict[str, str]:
+    """A header's static functions and macros, by name -> their text (each with the
+    #if line it sits under)."""
+    text = header.read_text()
+    # __attribute__((...)) blanked out (same length: the offsets stay), so that the name
+    # found is the function's
+    plain = _ATTRIBUTE.sub(lambda m: " " * len(m.group()), text)
+    starts = [(_opening(text, m.start()), m.group(1) or m.group(2))
+              for m in _DEFINITION.finditer(plain)]
+    ends = [start for start, _ in starts[1:]] + [len(text)]
+    found: dict[str, str] = {}
+    for (start, name), end in zip(starts, ends):  # one per ISA: keep every variant
+        found[name] = found.get(name, "") + text[start:end]
+    return found
+
+
 @functools.lru_cache(maxsize=None)
 def kernel_isas(function: str) -> tuple[str, ...]:
-    """The ISAs `function` has a code path for (its file and its family's private headers)."""
+    """The ISAs `function` has a code path for: code under TC_ISA_DSP / TC_ISA_MVE in its
+    file, or in a helper of an included header (its family's or a shared one) that the
+    file, or such a helper, uses."""
     path = _kernel_sources().get(function)
     if path is None:
         return ()
     text = path.read_text()
+    helpers: dict[str, str] = {}
     for name in _LOCAL_INCLUDE.findall(text):
-        header = path.parent / name
-        if header.exists():
-            text += header.read_text()
-    return ("ref",) + tuple(isa for isa, macro in _ISA_MACROS.items() if macro in text)
+        if name in _ISA_DEFINING_HEADERS:
+            continue
+        for header in (path.parent / name, FIRMWARE_DIR / "kernels" / "include" / name):
+            if header.exists():
+                helpers |= _definitions(header)
+    used, todo = "", [text]
+    while todo:  # the file, then every helper it (transitively) names
+        chunk = todo.pop()
+        used += chunk
+        for name in [n for n in helpers if re.search(rf"\b{n}\b", chunk)]:
+            todo.append(helpers.pop(name))
+    return ("ref",) + tuple(isa for isa, macro in _ISA_MACROS.items() if macro in used)
 
 
 def op_support() -> list[OpSupport]:

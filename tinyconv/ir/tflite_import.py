@@ -58,7 +58,8 @@ def import_tflite(data: bytes, source: str = "<bytes>") -> Graph:
         if builder is None:
             supported = ", ".join(sorted(_BUILDERS))
             raise UnsupportedOpError(f"{source}: op #{index} {name} is not supported "
-                                     f"(supported: {supported})")
+                                     f"(supported: {supported}; `tinyconv ops` shows their "
+                                     "dtypes and kernels)")
         what = f"op #{index} {name}"
         # -1 marks an absent optional input (a bias); validate says which may be absent.
         inputs = [tensor(i, what) if i != -1 else None for i in schema.ints(raw.inputs)]

@@ -25,8 +25,8 @@ from ...quant import (INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, f32,
                       multiply_by_quantized_multiplier, quantize_multiplier,
                       rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
                       wrap_int32)
-from .base import CExpr, CStruct, KernelCall, LowerContext, lowering, require
-from .elementwise import _libm, _lut_call, _quant, lut_int8
+from .base import CExpr, CStruct, KernelCall, LowerContext, lowering, require, tensor_quant
+from .elementwise import libm, lut_call, lut_int8
 
 MAX_RANK = 6  # TC_MATH_MAX_RANK (tc_nn_math.h)
 _SUFFIX = {DType.INT8: "s8", DType.INT16: "s16", DType.INT32: "s32"}
@@ -87,7 +87,8 @@ def _multiplier(op: Op, real: float, what: str) -> tuple[int, int]:
 
 # -- MAXIMUM, MINIMUM --------------------------------------------------------------------------
 
-@lowering(Maximum, Minimum)
+@lowering(Maximum, Minimum, kernels=("tc_max_min_s8", "tc_max_min_s16", "tc_max_min_s32"),
+          dtypes=("int8", "int16"))
 def lower_max_min(op: Op, ctx: LowerContext) -> KernelCall:
     a, b = _inputs(op, 2)
     suffix = _suffix(op, op.y)
@@ -110,7 +111,7 @@ def comparison_params(op: Comparison) -> dict:
               "input1_offset": 0, "input1_multiplier": 0, "input1_shift": 0,
               "input2_offset": 0, "input2_multiplier": 0, "input2_shift": 0}
     if a.dtype is DType.INT8:
-        q1, q2 = _quant(op, a), _quant(op, b)
+        q1, q2 = tensor_quant(op, a), tensor_quant(op, b)
         m1, s1 = _below_one(op, float(f32(q1.s)), "input 1 scale")
         m2, s2 = _below_one(op, float(f32(q2.s)), "input 2 scale")
         fields.update({"left_shift": COMPARISON_LEFT_SHIFT,
@@ -119,7 +120,9 @@ def comparison_params(op: Comparison) -> dict:
     return fields
 
 
-@lowering(Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual)
+@lowering(Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual,
+          kernels=("tc_comparison_s8", "tc_comparison_s16", "tc_comparison_s32"),
+          dtypes=("int8", "int16"))
 def lower_comparison(op: Comparison, ctx: LowerContext) -> KernelCall:
     a, b = _inputs(op, 2)
     suffix = _suffix(op, a)
@@ -142,7 +145,7 @@ def squared_difference_params(op: SquaredDifference) -> dict:
     for t in (a, b, op.y):
         require(t.dtype is DType.INT8, op, f"tensor {t.name!r} is {t.dtype.name}; LiteRT's "
                 "SQUARED_DIFFERENCE takes int8 (or float32/int32)")
-    q1, q2, qy = _quant(op, a), _quant(op, b), _quant(op, op.y)
+    q1, q2, qy = tensor_quant(op, a), tensor_quant(op, b), tensor_quant(op, op.y)
     s1, s2, sy = f32(q1.s), f32(q2.s), f32(qy.s)
     twice_max = f32(2.0 * max(s1, s2))
     real1, real2 = s1 / twice_max, s2 / twice_max
@@ -158,7 +161,7 @@ def squared_difference_params(op: SquaredDifference) -> dict:
             "output_multiplier": mo, "output_shift": sho, "output_offset": qy.zp}
 
 
-@lowering(SquaredDifference)
+@lowering(SquaredDifference, kernels=("tc_squared_difference_s8",), dtypes=("int8",))
 def lower_squared_difference(op: SquaredDifference, ctx: LowerContext) -> KernelCall:
     a, b = _inputs(op, 2)
     params = ctx.param("tc_squared_difference_params", CStruct(squared_difference_params(op)),
@@ -171,7 +174,7 @@ def lower_squared_difference(op: SquaredDifference, ctx: LowerContext) -> Kernel
 
 # -- SELECT_V2, SELECT -------------------------------------------------------------------------
 
-@lowering(SelectV2, Select)
+@lowering(SelectV2, Select, kernels=("tc_select_v2",), dtypes=("int8", "int16"))
 def lower_select(op: SelectV2, ctx: LowerContext) -> KernelCall:
     c, x, v = _inputs(op, 3)
     _suffix(op, op.y)
@@ -197,7 +200,7 @@ def prelu_params(op: Prelu) -> dict:
     for t in (x, alpha, op.y):
         require(t.dtype is DType.INT8, op, f"tensor {t.name!r} is {t.dtype.name}; the PRELU "
                 "kernel takes int8")
-    qx, qa, qy = _quant(op, x), _quant(op, alpha), _quant(op, op.y)
+    qx, qa, qy = tensor_quant(op, x), tensor_quant(op, alpha), tensor_quant(op, op.y)
     sx, sa, sy = f32(qx.s), f32(qa.s), f32(qy.s)
     m1, s1 = _multiplier(op, f32(sx / sy), "identity")
     m2, s2 = _multiplier(op, f32(f32(sx * sa) / sy), "alpha")
@@ -206,7 +209,7 @@ def prelu_params(op: Prelu) -> dict:
             "output_multiplier_2": m2, "output_shift_2": s2}
 
 
-@lowering(Prelu)
+@lowering(Prelu, kernels=("tc_prelu_s8",), dtypes=("int8",))
 def lower_prelu(op: Prelu, ctx: LowerContext) -> KernelCall:
     x, alpha = _inputs(op, 2)
     require(x.shape == op.y.shape, op, "the output must have the input's shape")
@@ -312,7 +315,7 @@ def rsqrt_table(input_scale: float, input_zp: int, output_scale: float,
 
 def exp_f32(x: np.float32) -> np.float32:
     """std::exp on a float (expf)."""
-    return np.float32(_libm().expf(float(x)))
+    return np.float32(libm().expf(float(x)))
 
 
 def elu_f32(x: np.float32) -> np.float32:
@@ -326,7 +329,7 @@ def _check_int8_unary(op: Op) -> tuple:
     for t in (op.x, op.y):
         require(t.dtype is DType.INT8, op, f"tensor {t.name!r} is {t.dtype.name}; the int8 "
                 f"{op.kind} kernel takes int8")
-    return _quant(op, op.x), _quant(op, op.y)
+    return tensor_quant(op, op.x), tensor_quant(op, op.y)
 
 
 def _int16_pair(op: Op) -> None:
@@ -334,14 +337,14 @@ def _int16_pair(op: Op) -> None:
             f"{op.kind} takes int8 or int16 in and out of one dtype")
 
 
-@lowering(Abs)
+@lowering(Abs, kernels=("tc_lut_s8", "tc_abs_s16"), dtypes=("int8", "int16"))
 def lower_abs(op: Abs, ctx: LowerContext) -> KernelCall:
     if op.x.dtype is DType.INT16:
         _int16_pair(op)
         if op.x.quant is None and op.y.quant is None:
             fields = {"mode": 0, "multiplier": 0, "shift": 0}
         else:
-            qx, qy = _quant(op, op.x), _quant(op, op.y)
+            qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
             require(qx.zp == 0 and qy.zp == 0, op, "int16 ABS takes zero points of 0")
             sx, sy = f32(qx.s), f32(qy.s)
             if sx == sy:
@@ -353,10 +356,10 @@ def lower_abs(op: Abs, ctx: LowerContext) -> KernelCall:
         return KernelCall("tc_abs_s16", [params, ctx.elements(op.y), ctx.tensor_ptr(op.x),
                                          ctx.tensor_ptr(op.y)])
     qx, qy = _check_int8_unary(op)
-    return _lut_call(op, ctx, abs_table(qx.s, qx.zp, qy.s, qy.zp), "abs_lut")
+    return lut_call(op, ctx, abs_table(qx.s, qx.zp, qy.s, qy.zp), "abs_lut")
 
 
-@lowering(Neg)
+@lowering(Neg, kernels=("tc_lut_s8", "tc_neg_s16"), dtypes=("int8", "int16"))
 def lower_neg(op: Neg, ctx: LowerContext) -> KernelCall:
     if op.x.dtype is DType.INT16:
         _int16_pair(op)
@@ -364,22 +367,22 @@ def lower_neg(op: Neg, ctx: LowerContext) -> KernelCall:
                                          ctx.tensor_ptr(op.y)])
     require(op.x.dtype is op.y.dtype is DType.INT8, op,
             "NEG takes int8 or int16 in and out of one dtype")
-    return _lut_call(op, ctx, neg_table(), "neg_lut")
+    return lut_call(op, ctx, neg_table(), "neg_lut")
 
 
-@lowering(Rsqrt)
+@lowering(Rsqrt, kernels=("tc_lut_s8",), dtypes=("int8",))
 def lower_rsqrt(op: Rsqrt, ctx: LowerContext) -> KernelCall:
     qx, qy = _check_int8_unary(op)
-    return _lut_call(op, ctx, rsqrt_table(qx.s, qx.zp, qy.s, qy.zp), "rsqrt_lut")
+    return lut_call(op, ctx, rsqrt_table(qx.s, qx.zp, qy.s, qy.zp), "rsqrt_lut")
 
 
-@lowering(Exp)
+@lowering(Exp, kernels=("tc_lut_s8",), dtypes=("int8",))
 def lower_exp(op: Exp, ctx: LowerContext) -> KernelCall:
     qx, qy = _check_int8_unary(op)
-    return _lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, exp_f32), "exp_lut")
+    return lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, exp_f32), "exp_lut")
 
 
-@lowering(Elu)
+@lowering(Elu, kernels=("tc_lut_s8",), dtypes=("int8",))
 def lower_elu(op: Elu, ctx: LowerContext) -> KernelCall:
     qx, qy = _check_int8_unary(op)
-    return _lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, elu_f32), "elu_lut")
+    return lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, elu_f32), "elu_lut")

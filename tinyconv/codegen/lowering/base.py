@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ...errors import UnsupportedOpError
-from ...ir.graph import Tensor
+from ...ir.graph import Quant, Tensor
 from ...ir.ops import Isa, Op
 
 
@@ -121,14 +121,16 @@ KERNELS: dict[type[Op], tuple[str, ...]] = {}
 DTYPES: dict[type[Op], tuple[str, ...]] = {}
 
 
-def lowering(*op_types: type[Op], kernels: tuple[str, ...] = (),
+def lowering(*op_types: type[Op],
+             kernels: tuple[str, ...] | dict[type[Op], tuple[str, ...]] = (),
              dtypes: tuple[str, ...] = ()) -> Callable[[Lowering], Lowering]:
     """Register `fn` as the lowering of `op_types`; `kernels`: every C function it may call
-    (none for an alias); `dtypes`: the activation dtypes it takes."""
+    (none for an alias), or those of each op type; `dtypes`: the activation dtypes it
+    takes."""
     def register(fn: Lowering) -> Lowering:
         for t in op_types:
             _LOWERINGS[t] = fn
-            KERNELS[t] = tuple(kernels)
+            KERNELS[t] = tuple(kernels[t] if isinstance(kernels, dict) else kernels)
             DTYPES[t] = tuple(dtypes)
         return fn
 
@@ -147,8 +149,7 @@ def lower(op: Op, ctx: LowerContext) -> KernelCall | None:
         raise UnsupportedOpError(f"{op.describe()}: no kernel for {op.kind} (see `tinyconv "
                                  "ops`)")
     call = fn(op, ctx)
-    declared = KERNELS[type(op)]
-    if call is not None and declared and call.function not in declared:
+    if call is not None and call.function not in KERNELS[type(op)]:
         raise AssertionError(f"the lowering of {op.kind} called {call.function}, which its "
                              f"@lowering(kernels=...) does not list")
     return call
@@ -158,6 +159,15 @@ def require(condition: bool, op: Op, message: str) -> None:
     """Reject a case the kernels do not implement, naming the op (one clear error)."""
     if not condition:
         raise UnsupportedOpError(f"{op.describe()}: {message}")
+
+
+def tensor_quant(op: Op, t: Tensor) -> Quant:
+    """An activation's per-tensor quantization, or one clear error naming op and tensor."""
+    require(t.quant is not None and len(t.quant.scale) >= 1, op,
+            f"tensor {t.name!r} has no quantization parameters")
+    require(not t.quant.per_channel, op, f"tensor {t.name!r} is quantized per channel; "
+            "the kernel takes one scale and zero point per tensor")
+    return t.quant
 
 
 def conv_padding(in_size: int, filter_size: int, stride: int, dilation: int,

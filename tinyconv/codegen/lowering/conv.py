@@ -151,7 +151,8 @@ def folded_input_offset(op: Conv2D, ctx: LowerContext) -> str | None:
     return ctx.const_array(folded, "int32_t", f"{op.name}_bias")
 
 
-@lowering(Conv2D)
+@lowering(Conv2D, kernels=("tc_convolve_s8", "tc_convolve_1x1_s8", "tc_convolve_s16"),
+          dtypes=("int8", "int16"))
 def lower_conv(op: Conv2D, ctx: LowerContext) -> KernelCall:
     if activation_dtype(op) is DType.INT16:
         return lower_conv_s16(op, ctx)
@@ -255,7 +256,9 @@ def _fully_connected(op: FullyConnected, ctx: LowerContext, function: str,
     ])
 
 
-@lowering(FullyConnected)
+@lowering(FullyConnected, kernels=("tc_fully_connected_s8", "tc_fully_connected_f64_s8",
+                                   "tc_fully_connected_s16", "tc_fully_connected_f64_s16"),
+          dtypes=("int8", "int16"))
 def lower_fully_connected(op: FullyConnected, ctx: LowerContext) -> KernelCall:
     """Bit-exact with LiteRT BUILTIN_REF (the default oracle), or with TFLite Micro."""
     if ctx.match == "tflm":

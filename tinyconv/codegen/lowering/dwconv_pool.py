@@ -39,7 +39,8 @@ def _quantized(op: Op, *tensors: Tensor) -> None:
 
 # -- depthwise convolution ------------------------------------------------------------------
 
-@lowering(DepthwiseConv2D)
+@lowering(DepthwiseConv2D, kernels=("tc_depthwise_conv_s8", "tc_depthwise_conv_inplace_s8",
+                                    "tc_depthwise_conv_s16"), dtypes=("int8", "int16"))
 def lower_depthwise(op: DepthwiseConv2D, ctx: LowerContext) -> KernelCall:
     wide = activation_dtype(op) is DType.INT16  # 16x8: tc_depthwise_conv_s16
     x, w, y = op.x, op.filter, op.y
@@ -91,7 +92,9 @@ def lower_depthwise(op: DepthwiseConv2D, ctx: LowerContext) -> KernelCall:
 
 # -- pooling --------------------------------------------------------------------------------
 
-@lowering(AveragePool2D, MaxPool2D)
+@lowering(AveragePool2D, MaxPool2D, kernels={
+    AveragePool2D: ("tc_avgpool_s8", "tc_avgpool_s16"),
+    MaxPool2D: ("tc_max_pool_s8", "tc_max_pool_s16")}, dtypes=("int8", "int16"))
 def lower_pool(op: Pool2D, ctx: LowerContext) -> KernelCall:
     dtype = activation_dtype(op)
     x, y = op.x, op.y
@@ -128,7 +131,7 @@ def lower_pool(op: Pool2D, ctx: LowerContext) -> KernelCall:
 
 # -- PAD / PADV2 ----------------------------------------------------------------------------
 
-@lowering(Pad)
+@lowering(Pad, kernels=("tc_pad_s8", "tc_pad_s16"), dtypes=("int8", "int16"))
 def lower_pad(op: Pad, ctx: LowerContext) -> KernelCall:
     dtype = activation_dtype(op)
     x, y = op.x, op.y
@@ -167,7 +170,7 @@ def concat_input_quant(input_scale: float, input_zp: int, output_scale: float
     return scale, bias
 
 
-@lowering(Concatenation)
+@lowering(Concatenation, kernels=("tc_concatenation_s8",), dtypes=("int8", "int16"))
 def lower_concatenation(op: Concatenation, ctx: LowerContext) -> KernelCall:
     dtype = activation_dtype(op)
     # int16 runs as tc_concatenation_s8 on bytes: copy sizes in bytes, no requantization.
@@ -230,7 +233,7 @@ def lower_concatenation(op: Concatenation, ctx: LowerContext) -> KernelCall:
 
 # -- TRANSPOSE ------------------------------------------------------------------------------
 
-@lowering(Transpose)
+@lowering(Transpose, kernels=("tc_transpose_s8",), dtypes=("int8",))
 def lower_transpose(op: Transpose, ctx: LowerContext) -> KernelCall:
     check_int8_io(op)
     x, y = op.x, op.y
@@ -254,7 +257,7 @@ def lower_transpose(op: Transpose, ctx: LowerContext) -> KernelCall:
 
 # -- RESHAPE / SQUEEZE ----------------------------------------------------------------------
 
-@lowering(Reshape, Squeeze)
+@lowering(Reshape, Squeeze, dtypes=("int8", "int16"))
 def lower_alias(op: Op, ctx: LowerContext) -> None:
     """The output is the input's bytes under another shape: the planner aliases them."""
     require(op.x.nbytes == op.y.nbytes, op,

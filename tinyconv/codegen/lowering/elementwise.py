@@ -27,7 +27,7 @@ from ...ir.ops import (Activation, Add, Dequantize, HardSwish, LeakyRelu, Logist
 from ...quant import (INT8_MAX, INT8_MIN, INT16_MAX, INT16_MIN, activation_range, f32,
                       quantize_multiplier, tflite_round)
 from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, dims_of, lowering,
-                   require)
+                   require, tensor_quant)
 
 # ADD/SUB put both int8 inputs on a common scale with this much headroom (add.cc); int16
 # inputs with 15 (65535 << 15 still fits in int32).
@@ -38,14 +38,6 @@ SOFTMAX_DIFF_INTEGER_BITS = 5
 
 
 # -- shared helpers ------------------------------------------------------------------------
-
-def _quant(op: Op, t: Tensor):
-    require(t.quant is not None and len(t.quant.scale) >= 1, op,
-            f"tensor {t.name!r} has no quantization parameters")
-    require(not t.quant.per_channel, op, f"tensor {t.name!r} is quantized per channel; "
-            "elementwise kernels take one scale and zero point per tensor")
-    return t.quant
-
 
 def _require_dtype(op: Op, t: Tensor, dtype: DType) -> None:
     require(t.dtype is dtype, op, f"tensor {t.name!r} is {t.dtype.name}, the kernel takes "
@@ -133,7 +125,7 @@ def _value_range(dtype: DType) -> tuple[int, int]:
 
 def _require_symmetric(op: Op, *tensors: Tensor) -> None:
     for t in tensors:
-        require(_quant(op, t).zp == 0, op, f"int16 tensor {t.name!r} has zero point "
+        require(tensor_quant(op, t).zp == 0, op, f"int16 tensor {t.name!r} has zero point "
                 f"{t.quant.zp}; LiteRT's int16 {op.kind} requires 0")
 
 
@@ -141,7 +133,7 @@ def checked_log2(x: float) -> tuple[bool, int]:
     """TFLite's CheckedLog2 on a float scale, in float as it computes it:
     log2 = logf(x) * (1.0f / logf(2.0f)), rounded half away; a power of two when the
     fraction is below 1e-3."""
-    logf = _libm().logf
+    logf = libm().logf
     x_log2 = np.float32(np.float32(logf(float(np.float32(x))))
                         * np.float32(np.float32(1.0) / np.float32(logf(2.0))))
     rounded = _round_float(x_log2)
@@ -155,7 +147,7 @@ def add_sub_pot_params(op: Op) -> dict | None:
     path applies."""
     if not getattr(op, "pot_scale_int16", True):
         return None
-    q1, q2, qy = _quant(op, op.inputs[0]), _quant(op, op.inputs[1]), _quant(op, op.y)
+    q1, q2, qy = tensor_quant(op, op.inputs[0]), tensor_quant(op, op.inputs[1]), tensor_quant(op, op.y)
     logs = [checked_log2(q.s) for q in (q1, q2, qy)]
     if not all(is_pot for is_pot, _ in logs):
         return None
@@ -174,7 +166,7 @@ def add_sub_params(op: Op) -> dict:
     """add.cc / sub.cc Prepare, general path (both compute these in double from float
     scales): int8 with left shift 20, int16 with 15."""
     dtype = _binary_dtype(op)
-    q1, q2, qy = _quant(op, op.inputs[0]), _quant(op, op.inputs[1]), _quant(op, op.y)
+    q1, q2, qy = tensor_quant(op, op.inputs[0]), tensor_quant(op, op.inputs[1]), tensor_quant(op, op.y)
     left_shift = ADD_LEFT_SHIFT if dtype is DType.INT8 else ADD_LEFT_SHIFT_INT16
     if dtype is DType.INT16:
         _require_symmetric(op, op.inputs[0], op.inputs[1], op.y)
@@ -195,7 +187,10 @@ def add_sub_params(op: Op) -> dict:
     }
 
 
-@lowering(Add, Sub)
+@lowering(Add, Sub, kernels={
+    Add: ("tc_elementwise_add_s8", "tc_elementwise_add_s16", "tc_elementwise_add_pot_s16"),
+    Sub: ("tc_elementwise_sub_s8", "tc_elementwise_sub_s16", "tc_elementwise_sub_pot_s16")},
+    dtypes=("int8", "int16"))
 def lower_add_sub(op: Op, ctx: LowerContext) -> KernelCall:
     name = "add" if isinstance(op, Add) else "sub"
     if _binary_dtype(op) is DType.INT16:
@@ -218,7 +213,7 @@ def mul_params(op: Mul) -> dict:
     dtype = _binary_dtype(op)
     if dtype is DType.INT16:
         _require_symmetric(op, op.inputs[0], op.inputs[1], op.y)
-    q1, q2, qy = _quant(op, op.inputs[0]), _quant(op, op.inputs[1]), _quant(op, op.y)
+    q1, q2, qy = tensor_quant(op, op.inputs[0]), tensor_quant(op, op.inputs[1]), tensor_quant(op, op.y)
     real = f32(f32(f32(q1.s) * f32(q2.s)) / f32(qy.s))
     mult, shift = _multiplier(op, real, "output")
     act = activation_range(op.activation, qy.s, qy.zp, *_value_range(dtype))
@@ -229,7 +224,8 @@ def mul_params(op: Mul) -> dict:
     }
 
 
-@lowering(Mul)
+@lowering(Mul, kernels=("tc_elementwise_mul_s8", "tc_elementwise_mul_s16"),
+          dtypes=("int8", "int16"))
 def lower_mul(op: Mul, ctx: LowerContext) -> KernelCall:
     params = _param(ctx, "tc_mul_params", mul_params(op), "mul_params")
     suffix = "s16" if op.y.dtype is DType.INT16 else "s8"
@@ -242,7 +238,7 @@ def relu_params(op: Op, fused: Activation) -> dict:
     """activations.cc ReluPrepare (float division) and QuantizedReluX's clamp range (int8
     or int16)."""
     dtype = _unary_dtype(op)
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
     mult, shift = _multiplier(op, f32(f32(qx.s) / f32(qy.s)), "output")
     return {"input_offset": -qx.zp, "output_offset": qy.zp, "multiplier": mult,
             "shift": shift, "activation": activation(*activation_range(
@@ -258,7 +254,8 @@ def _unary_dtype(op: Op) -> DType:
     return dtype
 
 
-@lowering(Relu, Relu6)
+@lowering(Relu, Relu6, kernels=("tc_requantize_s8", "tc_requantize_s16"),
+          dtypes=("int8", "int16"))
 def lower_relu(op: Op, ctx: LowerContext) -> KernelCall:
     fused = Activation.RELU if isinstance(op, Relu) else Activation.RELU6
     params = _param(ctx, "tc_requantize_params", relu_params(op, fused), "relu_params")
@@ -269,20 +266,22 @@ def lower_relu(op: Op, ctx: LowerContext) -> KernelCall:
 def requantize_params(op: Quantize) -> dict:
     """quantize.cc Prepare for int8/int16 -> int8/int16: input / output scale in double;
     the clamp is the output type's range."""
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
     mult, shift = _multiplier(op, float(f32(qx.s)) / float(f32(qy.s)), "output")
     return {"input_offset": -qx.zp, "output_offset": qy.zp, "multiplier": mult,
             "shift": shift, "activation": activation(*_value_range(op.y.dtype))}
 
 
-@lowering(Quantize)
+@lowering(Quantize, kernels=("tc_quantize_f32_s8", "tc_quantize_f32_s16", "tc_requantize_s8",
+                             "tc_requantize_s16", "tc_requantize_s8_s16",
+                             "tc_requantize_s16_s8"), dtypes=("int8", "int16"))
 def lower_quantize(op: Quantize, ctx: LowerContext) -> KernelCall:
     """float -> int8/int16 (AffineQuantize), and requantization between int8 and int16
     either way (reference_ops::Requantize)."""
     suffixes = {DType.INT8: "s8", DType.INT16: "s16"}
     require(op.y.dtype in suffixes, op, f"tensor {op.y.name!r} is {op.y.dtype.name}, "
             "QUANTIZE writes int8 or int16")
-    qy = _quant(op, op.y)
+    qy = tensor_quant(op, op.y)
     out = suffixes[op.y.dtype]
     if op.x.dtype is DType.FLOAT32:
         params = _param(ctx, "tc_affine_quant_params",
@@ -296,12 +295,13 @@ def lower_quantize(op: Quantize, ctx: LowerContext) -> KernelCall:
     return _unary_call(function, params, op, ctx)
 
 
-@lowering(Dequantize)
+@lowering(Dequantize, kernels=("tc_dequantize_s8_f32", "tc_dequantize_s16_f32"),
+          dtypes=("int8", "int16"))
 def lower_dequantize(op: Dequantize, ctx: LowerContext) -> KernelCall:
     require(op.x.dtype in (DType.INT8, DType.INT16), op, f"tensor {op.x.name!r} is "
             f"{op.x.dtype.name}, DEQUANTIZE reads int8 or int16")
     _require_dtype(op, op.y, DType.FLOAT32)
-    qx = _quant(op, op.x)
+    qx = tensor_quant(op, op.x)
     params = _param(ctx, "tc_affine_quant_params",
                     {"scale": float(f32(qx.s)), "zero_point": qx.zp}, "dequant_params")
     suffix = "s16" if op.x.dtype is DType.INT16 else "s8"
@@ -313,7 +313,7 @@ def lower_dequantize(op: Dequantize, ctx: LowerContext) -> KernelCall:
 def leaky_relu_params(op: LeakyRelu) -> dict:
     """LeakyReluPrepare: in * alpha / out and in / out, in float (int8 or int16)."""
     _unary_dtype(op)
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
     alpha_mult, alpha_shift = _multiplier(
         op, f32(f32(f32(qx.s) * f32(op.alpha)) / f32(qy.s)), "alpha")
     id_mult, id_shift = _multiplier(op, f32(f32(qx.s) / f32(qy.s)), "identity")
@@ -323,7 +323,8 @@ def leaky_relu_params(op: LeakyRelu) -> dict:
             "alpha_multiplier": alpha_mult, "alpha_shift": alpha_shift}
 
 
-@lowering(LeakyRelu)
+@lowering(LeakyRelu, kernels=("tc_leaky_relu_s8", "tc_leaky_relu_s16"),
+          dtypes=("int8", "int16"))
 def lower_leaky_relu(op: LeakyRelu, ctx: LowerContext) -> KernelCall:
     params = _param(ctx, "tc_leaky_relu_params", leaky_relu_params(op), "leaky_params")
     suffix = "s16" if op.x.dtype is DType.INT16 else "s8"
@@ -344,7 +345,7 @@ def hard_swish_params(op: HardSwish) -> dict:
             "kernel takes float32, uint8 and int8 only, so there is nothing to match)")
     _require_dtype(op, op.x, DType.INT8)
     _require_dtype(op, op.y, DType.INT8)
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
     hires_input_scale = f32(f32(1.0 / 128.0) * f32(qx.s))
     reluish_scale = f32(3.0 / 32768.0)
     out_mult, out_exp = _multiplier(op, f32(hires_input_scale / f32(qy.s)), "output")
@@ -426,15 +427,15 @@ def hard_swish_lut(p: dict) -> np.ndarray:
     return table
 
 
-@lowering(HardSwish)
+@lowering(HardSwish, kernels=("tc_lut_s8",), dtypes=("int8",))
 def lower_hard_swish(op: HardSwish, ctx: LowerContext) -> KernelCall:
-    return _lut_call(op, ctx, hard_swish_lut(hard_swish_params(op)), "hswish_lut")
+    return lut_call(op, ctx, hard_swish_lut(hard_swish_params(op)), "hswish_lut")
 
 
 # -- LOGISTIC, TANH: LiteRT's float-built lookup tables -------------------------------------------
 
 @functools.lru_cache(maxsize=1)
-def _libm() -> ctypes.CDLL:
+def libm() -> ctypes.CDLL:
     """The C math library: LiteRT calls expf/tanhf from it, so its tables come from here."""
     lib = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
     for name in ("expf", "tanhf", "logf"):
@@ -450,12 +451,12 @@ def _round_float(x: np.float32) -> np.float32:
 
 def sigmoid_f32(x: np.float32) -> np.float32:
     # 1.0f / (1.0f + std::exp(-value)), each step rounded to float.
-    e = np.float32(_libm().expf(float(-x)))
+    e = np.float32(libm().expf(float(-x)))
     return np.float32(np.float32(1.0) / np.float32(np.float32(1.0) + e))
 
 
 def tanh_f32(x: np.float32) -> np.float32:
-    return np.float32(_libm().tanhf(float(x)))
+    return np.float32(libm().tanhf(float(x)))
 
 
 def lut_int8(input_scale: float, input_zp: int, output_scale: float, output_zp: int,
@@ -472,7 +473,7 @@ def lut_int8(input_scale: float, input_zp: int, output_scale: float, output_zp: 
     return table
 
 
-def _lut_call(op: Op, ctx: LowerContext, table: np.ndarray, hint: str) -> KernelCall:
+def lut_call(op: Op, ctx: LowerContext, table: np.ndarray, hint: str) -> KernelCall:
     symbol = ctx.const_array(table, "int8_t", hint)
     return KernelCall("tc_lut_s8", [symbol, ctx.elements(op.y), ctx.tensor_ptr(op.x),
                                     ctx.tensor_ptr(op.y)])
@@ -483,7 +484,7 @@ def sigmoid_s16_params(op: Op) -> dict:
     power-of-two case (multiplier 0 -> 3 << shift, shift 0) folded in here: the input's
     scale to the table's 1/(3 * 4096) per unit."""
     tanh = isinstance(op, Tanh)
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
     _require_symmetric(op, op.x, op.y)
     out_pot, out_log2 = checked_log2(qy.s)
     require(out_pot and out_log2 == -15, op, f"int16 {op.kind} output must have scale 2^-15 "
@@ -513,26 +514,26 @@ def _sigmoid_s16_call(op: Op, ctx: LowerContext) -> KernelCall:
     return _unary_call(function, params, op, ctx)
 
 
-@lowering(Logistic)
+@lowering(Logistic, kernels=("tc_lut_s8", "tc_logistic_s16"), dtypes=("int8", "int16"))
 def lower_logistic(op: Logistic, ctx: LowerContext) -> KernelCall:
     if _unary_dtype(op) is DType.INT16:
         return _sigmoid_s16_call(op, ctx)
     _require_dtype(op, op.x, DType.INT8)
     _require_dtype(op, op.y, DType.INT8)
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
     require(f32(qy.s) == f32(1.0 / 256) and qy.zp == INT8_MIN, op,
             "int8 LOGISTIC output must have scale 1/256 and zero point -128 (as LiteRT requires)")
-    return _lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, sigmoid_f32), "sigmoid_lut")
+    return lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, sigmoid_f32), "sigmoid_lut")
 
 
-@lowering(Tanh)
+@lowering(Tanh, kernels=("tc_lut_s8", "tc_tanh_s16"), dtypes=("int8", "int16"))
 def lower_tanh(op: Tanh, ctx: LowerContext) -> KernelCall:
     if _unary_dtype(op) is DType.INT16:
         return _sigmoid_s16_call(op, ctx)
     _require_dtype(op, op.x, DType.INT8)
     _require_dtype(op, op.y, DType.INT8)
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
-    return _lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, tanh_f32), "tanh_lut")
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
+    return lut_call(op, ctx, lut_int8(qx.s, qx.zp, qy.s, qy.zp, tanh_f32), "tanh_lut")
 
 
 # -- SOFTMAX -------------------------------------------------------------------------------------
@@ -540,7 +541,7 @@ def lower_tanh(op: Tanh, ctx: LowerContext) -> KernelCall:
 def softmax_params(op: Softmax) -> dict:
     """SoftmaxPrepare (kReference): PreprocessSoftmaxScaling and CalculateInputRadius."""
     _require_dtype(op, op.x, DType.INT8)
-    qx = _quant(op, op.x)
+    qx = tensor_quant(op, op.x)
     real = min(float(f32(op.beta)) * float(f32(qx.s)) *
                float(1 << (31 - SOFTMAX_DIFF_INTEGER_BITS)), float(2**31 - 1))
     require(real > 1.0, op, f"beta * input scale ({real / 2**26!r}) is too small for the "
@@ -599,7 +600,7 @@ def softmax_s16_tables() -> tuple[np.ndarray, np.ndarray]:
 def lower_softmax_s16(op: Softmax, ctx: LowerContext) -> KernelCall:
     """SOFTMAX int16 -> int16 (reference_ops::SoftmaxInt16)."""
     _require_dtype(op, op.y, DType.INT16)
-    qx, qy = _quant(op, op.x), _quant(op, op.y)
+    qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)
     _require_symmetric(op, op.x, op.y)
     require(abs(f32(qy.s) - 1.0 / 32768) <= 0.001 / 32768, op, "int16 SOFTMAX output must "
             "have scale 1/32768 (as LiteRT requires)")
@@ -620,7 +621,8 @@ def lower_softmax_s16(op: Softmax, ctx: LowerContext) -> KernelCall:
                                          ctx.tensor_ptr(op.x), ctx.tensor_ptr(op.y)])
 
 
-@lowering(Softmax)
+@lowering(Softmax, kernels=("tc_softmax_s8", "tc_softmax_s8_s16", "tc_softmax_s16"),
+          dtypes=("int8", "int16"))
 def lower_softmax(op: Softmax, ctx: LowerContext) -> KernelCall:
     if op.x.dtype is DType.INT16:
         return lower_softmax_s16(op, ctx)
@@ -629,7 +631,7 @@ def lower_softmax(op: Softmax, ctx: LowerContext) -> KernelCall:
             "input and output shapes differ")
     row_size = op.x.shape[-1]
     rows = op.x.size // row_size
-    qy = _quant(op, op.y)
+    qy = tensor_quant(op, op.y)
     if op.y.dtype is DType.INT16:
         # LiteRT computes round(65536 * p) - 32768 whatever the int16 quantization says.
         function = "tc_softmax_s8_s16"

@@ -40,7 +40,7 @@ def _requant(op, ctx: LowerContext, x_scale: float, w_scales: tuple[float, ...],
     }), "requant")
 
 
-@lowering(OrtConv2D)
+@lowering(OrtConv2D, kernels=("tc_convolve_s8_ort",), dtypes=("int8",))
 def lower_conv(op: OrtConv2D, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     x, w, y = op.x, op.filter, op.y
@@ -68,7 +68,7 @@ def lower_conv(op: OrtConv2D, ctx: LowerContext) -> KernelCall:
     ])
 
 
-@lowering(OrtDepthwiseConv2D)
+@lowering(OrtDepthwiseConv2D, kernels=("tc_depthwise_conv_s8_ort",), dtypes=("int8",))
 def lower_depthwise(op: OrtDepthwiseConv2D, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     x, w, y = op.x, op.filter, op.y
@@ -97,7 +97,7 @@ def lower_depthwise(op: OrtDepthwiseConv2D, ctx: LowerContext) -> KernelCall:
     ])
 
 
-@lowering(OrtFullyConnected)
+@lowering(OrtFullyConnected, kernels=("tc_fully_connected_s8_ort",), dtypes=("int8",))
 def lower_fully_connected(op: OrtFullyConnected, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     x, w, y = op.x, op.filter, op.y
@@ -132,7 +132,7 @@ def add_constants(op: OrtAdd) -> tuple[np.float32, np.float32, np.float32]:
     return ra, rb, fixed
 
 
-@lowering(OrtAdd)
+@lowering(OrtAdd, kernels=("tc_add_s8_ort",), dtypes=("int8",))
 def lower_add(op: OrtAdd, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     a, b, y = op.inputs[0], op.inputs[1], op.y
@@ -147,7 +147,7 @@ def lower_add(op: OrtAdd, ctx: LowerContext) -> KernelCall:
                                         ctx.tensor_ptr(y), ctx.elements(y)])
 
 
-@lowering(OrtGlobalAveragePool)
+@lowering(OrtGlobalAveragePool, kernels=("tc_global_avgpool_s8_ort",), dtypes=("int8",))
 def lower_global_average_pool(op: OrtGlobalAveragePool, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     x, y = op.x, op.y
@@ -165,7 +165,7 @@ def lower_global_average_pool(op: OrtGlobalAveragePool, ctx: LowerContext) -> Ke
     ])
 
 
-@lowering(OrtMul)
+@lowering(OrtMul, kernels=("tc_mul_s8_ort",), dtypes=("int8",))
 def lower_mul(op: OrtMul, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     a, b, y = op.inputs[0], op.inputs[1], op.y
@@ -181,7 +181,7 @@ def lower_mul(op: OrtMul, ctx: LowerContext) -> KernelCall:
                                         ctx.tensor_ptr(y), ctx.elements(y)])
 
 
-@lowering(OrtAveragePool)
+@lowering(OrtAveragePool, kernels=("tc_avgpool_s8_ort",), dtypes=("int8",))
 def lower_average_pool(op: OrtAveragePool, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     x, y = op.x, op.y
@@ -215,7 +215,7 @@ def requantize_table(op: OrtRequantize) -> np.ndarray:
     return table
 
 
-@lowering(OrtRequantize)
+@lowering(OrtRequantize, kernels=("tc_lut_s8",), dtypes=("int8",))
 def lower_requantize(op: OrtRequantize, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     table = ctx.const_array(requantize_table(op), "int8_t", f"{op.name}_table")

@@ -66,7 +66,7 @@ def svdf_params(op: Svdf) -> dict:
     }
 
 
-@lowering(Svdf)
+@lowering(Svdf, kernels=("tc_svdf_s8", "tc_svdf_s8_s16"), dtypes=("int8",))
 def lower_svdf(op: Svdf, ctx: LowerContext) -> KernelCall:
     x, wf, wt, bias, state = op.inputs[:5]
     assert x is not None and wf is not None and wt is not None and state is not None
@@ -179,7 +179,8 @@ def lstm_params(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> CStruct:
     })
 
 
-@lowering(UnidirectionalSequenceLstm)
+@lowering(UnidirectionalSequenceLstm, kernels=("tc_lstm_unidirectional_s8_s16",),
+          dtypes=("int8",))
 def lower_sequence_lstm(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> KernelCall:
     output_state = op.input(op.OUTPUT_STATE)
     cell_state = op.input(op.CELL_STATE)

@@ -20,15 +20,10 @@ from ...ir.graph import DType, Tensor
 from ...ir.ops import (ArgMax, ArgMin, L2Normalization, LogSoftmax, Mean, Op, Reduce, ReduceMax,
                        Sum)
 from ...quant import quantize_multiplier
-from .base import CExpr, CStruct, KernelCall, LowerContext, lowering, require
+from .base import CExpr, CStruct, KernelCall, LowerContext, lowering, require, tensor_quant
 
 REDUCE_RUNS = 4  # TC_REDUCE_RUNS in tc_nn_reduce.h
 LOG_SOFTMAX_INPUT_INTEGER_BITS = 5  # kScaledDiffIntegerBits of LiteRT's LogSoftmaxPrepare
-
-
-def _quant(op: Op, t: Tensor):
-    require(t.quant is not None, op, f"tensor {t.name!r} has no quantization parameters")
-    return t.quant
 
 
 def _dtype(op: Op, t: Tensor, *allowed: DType) -> None:
@@ -88,11 +83,11 @@ def _reduce_io(op: Reduce | Mean) -> tuple[Tensor, Tensor]:
     x, y = op.x, op.y
     _dtype(op, x, DType.INT8, DType.INT16)
     require(y.dtype is x.dtype, op, f"output is {y.dtype.name}, the input {x.dtype.name}")
-    _quant(op, x), _quant(op, y)
+    tensor_quant(op, x), tensor_quant(op, y)
     return x, y
 
 
-@lowering(Mean, Sum)
+@lowering(Mean, Sum, kernels=("tc_reduce_sum_s8", "tc_reduce_sum_s16"), dtypes=("int8", "int16"))
 def lower_mean_sum(op: Mean | Sum, ctx: LowerContext) -> KernelCall:
     """QuantizedMeanOrSum. For SUM this is what LiteRT's source and TFLite Micro compute;
     LiteRT 2.3.0's BUILTIN_REF binary computes quantized SUM wrongly (int8 as if uint8,
@@ -116,7 +111,7 @@ def lower_mean_sum(op: Mean | Sum, ctx: LowerContext) -> KernelCall:
     ], comment=f"{op.kind} axes {op.axes}")
 
 
-@lowering(ReduceMax)
+@lowering(ReduceMax, kernels=("tc_reduce_max_s8", "tc_reduce_max_s16"), dtypes=("int8", "int16"))
 def lower_reduce_max(op: ReduceMax, ctx: LowerContext) -> KernelCall:
     x, y = _reduce_io(op)
     require(x.quant.zp == y.quant.zp, op, "input and output zero points differ")
@@ -129,7 +124,7 @@ def lower_reduce_max(op: ReduceMax, ctx: LowerContext) -> KernelCall:
 
 # -- ARG_MAX, ARG_MIN ------------------------------------------------------------------------
 
-@lowering(ArgMax, ArgMin)
+@lowering(ArgMax, ArgMin, kernels=("tc_arg_min_max_s8",), dtypes=("int8",))
 def lower_arg_min_max(op: ArgMax, ctx: LowerContext) -> KernelCall:
     x, y = op.x, op.y
     _dtype(op, x, DType.INT8)
@@ -152,7 +147,7 @@ def log_softmax_params(op: LogSoftmax) -> dict:
     """LiteRT's LogSoftmaxPrepare for int8: PreprocessLogSoftmaxScalingExp(beta 1, input
     scale, 5 integer bits) and diff_min = -CalculateInputRadius(5, input_left_shift)."""
     bits = LOG_SOFTMAX_INPUT_INTEGER_BITS
-    qx = _quant(op, op.x)
+    qx = tensor_quant(op, op.x)
     # PreprocessSoftmaxScaling: min(beta * scale * 2^(31 - bits), 2^31 - 1), in double.
     real = min(1.0 * float(qx.s) * float(1 << (31 - bits)), float(2**31 - 1))
     require(real > 1.0, op, f"input scale {qx.s!r} is too small for the int8 log softmax "
@@ -168,7 +163,7 @@ def log_softmax_params(op: LogSoftmax) -> dict:
             "reverse_right_shift": -reverse_shift, "diff_min": -radius}
 
 
-@lowering(LogSoftmax)
+@lowering(LogSoftmax, kernels=("tc_log_softmax_s8",), dtypes=("int8",))
 def lower_log_softmax(op: LogSoftmax, ctx: LowerContext) -> KernelCall:
     _dtype(op, op.x, DType.INT8), _dtype(op, op.y, DType.INT8)
     params = ctx.param("tc_log_softmax_params", CStruct(log_softmax_params(op)),
@@ -180,10 +175,10 @@ def lower_log_softmax(op: LogSoftmax, ctx: LowerContext) -> KernelCall:
 
 # -- L2_NORMALIZATION ---------------------------------------------------------------------------
 
-@lowering(L2Normalization)
+@lowering(L2Normalization, kernels=("tc_l2_normalization_s8",), dtypes=("int8",))
 def lower_l2_normalization(op: L2Normalization, ctx: LowerContext) -> KernelCall:
     _dtype(op, op.x, DType.INT8), _dtype(op, op.y, DType.INT8)
     depth = op.x.shape[-1]
     return KernelCall("tc_l2_normalization_s8", [
-        str(-_quant(op, op.x).zp), str(op.x.size // depth), str(depth),
+        str(-tensor_quant(op, op.x).zp), str(op.x.size // depth), str(depth),
         ctx.tensor_ptr(op.x), ctx.tensor_ptr(op.y)])

@@ -102,7 +102,7 @@ def _movable(op: Op, *tensors: Tensor) -> int:
 
 # -- STRIDED_SLICE, SLICE --------------------------------------------------------------------
 
-@lowering(StridedSlice)
+@lowering(StridedSlice, kernels=("tc_strided_copy",), dtypes=("int8", "int16"))
 def lower_strided_slice(op: StridedSlice, ctx: LowerContext) -> KernelCall:
     x, y = op.x, op.y
     size = _movable(op, x, y)
@@ -120,7 +120,7 @@ def lower_strided_slice(op: StridedSlice, ctx: LowerContext) -> KernelCall:
                       f"begin {op.begin} end {op.end} strides {op.strides}")
 
 
-@lowering(Slice)
+@lowering(Slice, kernels=("tc_strided_copy",), dtypes=("int8", "int16"))
 def lower_slice(op: Slice, ctx: LowerContext) -> KernelCall:
     x, y = op.x, op.y
     size = _movable(op, x, y)
@@ -132,7 +132,7 @@ def lower_slice(op: Slice, ctx: LowerContext) -> KernelCall:
 
 # -- SPLIT, SPLIT_V, PACK, UNPACK -------------------------------------------------------------
 
-@lowering(Split, SplitV)
+@lowering(Split, SplitV, kernels=("tc_strided_copy",), dtypes=("int8", "int16"))
 def lower_split(op: Split, ctx: LowerContext) -> KernelCall:
     x = op.data
     size = _movable(op, x, *op.outputs)
@@ -145,7 +145,7 @@ def lower_split(op: Split, ctx: LowerContext) -> KernelCall:
     return _copy_call(op, ctx, copies, f"{len(copies)} outputs on axis {op.axis}")
 
 
-@lowering(Pack)
+@lowering(Pack, kernels=("tc_strided_copy",), dtypes=("int8", "int16"))
 def lower_pack(op: Pack, ctx: LowerContext) -> KernelCall:
     y = op.y
     inputs = [t for t in op.inputs if t is not None]
@@ -157,7 +157,7 @@ def lower_pack(op: Pack, ctx: LowerContext) -> KernelCall:
     return _copy_call(op, ctx, copies, f"{len(inputs)} inputs on axis {op.axis}")
 
 
-@lowering(Unpack)
+@lowering(Unpack, kernels=("tc_strided_copy",), dtypes=("int8", "int16"))
 def lower_unpack(op: Unpack, ctx: LowerContext) -> KernelCall:
     x = op.x
     size = _movable(op, x, *op.outputs)
@@ -170,7 +170,7 @@ def lower_unpack(op: Unpack, ctx: LowerContext) -> KernelCall:
 
 # -- DEPTH_TO_SPACE, SPACE_TO_DEPTH, BROADCAST_TO ------------------------------------------------
 
-@lowering(DepthToSpace)
+@lowering(DepthToSpace, kernels=("tc_strided_copy",), dtypes=("int8",))
 def lower_depth_to_space(op: DepthToSpace, ctx: LowerContext) -> KernelCall:
     """reference_ops::DepthToSpace: output[n][h * bs + i][w * bs + j][c] =
     input[n][h][w][(i * bs + j) * C_out + c]; output order (n, h, i, w, j, c)."""
@@ -184,7 +184,7 @@ def lower_depth_to_space(op: DepthToSpace, ctx: LowerContext) -> KernelCall:
     return _copy_call(op, ctx, [(x, y, params)], f"block size {bs}")
 
 
-@lowering(SpaceToDepth)
+@lowering(SpaceToDepth, kernels=("tc_strided_copy",), dtypes=("int8",))
 def lower_space_to_depth(op: SpaceToDepth, ctx: LowerContext) -> KernelCall:
     """reference_ops::SpaceToDepth: output[n][h][w][(i * bs + j) * C + c] =
     input[n][h * bs + i][w * bs + j][c]; output order (n, h, w, i, j, c)."""
@@ -197,7 +197,7 @@ def lower_space_to_depth(op: SpaceToDepth, ctx: LowerContext) -> KernelCall:
     return _copy_call(op, ctx, [(x, y, params)], f"block size {bs}")
 
 
-@lowering(BroadcastTo)
+@lowering(BroadcastTo, kernels=("tc_strided_copy",), dtypes=("int8", "int16"))
 def lower_broadcast_to(op: BroadcastTo, ctx: LowerContext) -> KernelCall:
     """Each output element reads the input element at its index, 0 on broadcast axes."""
     x, y = op.x, op.y
@@ -212,7 +212,7 @@ def lower_broadcast_to(op: BroadcastTo, ctx: LowerContext) -> KernelCall:
 
 # -- GATHER, CAST ---------------------------------------------------------------------------------
 
-@lowering(Gather)
+@lowering(Gather, kernels=("tc_gather",), dtypes=("int8", "int16"))
 def lower_gather(op: Gather, ctx: LowerContext) -> KernelCall:
     x, indices, y = op.x, op.indices, op.y
     size = _movable(op, x, y)
@@ -231,7 +231,7 @@ def lower_gather(op: Gather, ctx: LowerContext) -> KernelCall:
                       comment=f"axis {a}, batch_dims {bd}")
 
 
-@lowering(Cast)
+@lowering(Cast, kernels=("tc_cast",), dtypes=("int8", "int16"))
 def lower_cast(op: Cast, ctx: LowerContext) -> KernelCall:
     x, y = op.x, op.y
     for t in (x, y):

@@ -63,7 +63,8 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool,
     return table
 
 
-@lowering(ResizeNearestNeighbor)
+@lowering(ResizeNearestNeighbor, kernels=("tc_resize_nearest_s8", "tc_resize_nearest_s16"),
+          dtypes=("int8", "int16"))
 def lower_resize_nearest(op: ResizeNearestNeighbor, ctx: LowerContext) -> KernelCall:
     x, y = op.x, op.y
     suffix = _suffix(op, x)
@@ -78,7 +79,8 @@ def lower_resize_nearest(op: ResizeNearestNeighbor, ctx: LowerContext) -> Kernel
         ctx.param("tc_dims", dims(y), "output_dims"), ctx.tensor_ptr(y)])
 
 
-@lowering(ResizeBilinear)
+@lowering(ResizeBilinear, kernels=("tc_resize_bilinear_s8", "tc_resize_bilinear_s16"),
+          dtypes=("int8", "int16"))
 def lower_resize_bilinear(op: ResizeBilinear, ctx: LowerContext) -> KernelCall:
     x, y = op.x, op.y
     suffix = _suffix(op, x)
@@ -121,7 +123,8 @@ def _multipliers(op, x: Tensor, w: Tensor, y: Tensor, channels: int,
     return mults, shifts
 
 
-@lowering(TransposeConv)
+@lowering(TransposeConv, kernels=("tc_transpose_conv_s8", "tc_transpose_conv_s16"),
+          dtypes=("int8", "int16"))
 def lower_transpose_conv(op: TransposeConv, ctx: LowerContext) -> KernelCall:
     x, w, y, bias = op.x, op.filter, op.y, op.bias
     suffix = _suffix(op, x)
@@ -174,7 +177,8 @@ def _extent_strides(shape: tuple[int, ...]) -> list[int]:
     return [0 if shape[d] == 1 else math.prod(shape[d + 1:]) for d in range(3)]
 
 
-@lowering(BatchMatMul)
+@lowering(BatchMatMul, kernels=("tc_batch_matmul_s8", "tc_batch_matmul_s16",
+                                "tc_batch_matmul_s16_s8"), dtypes=("int8", "int16"))
 def lower_batch_matmul(op: BatchMatMul, ctx: LowerContext) -> KernelCall:
     lhs, rhs, y = op.inputs[0], op.inputs[1], op.y
     assert lhs is not None and rhs is not None

@@ -74,7 +74,37 @@ def efficientnet_lite() -> bytes:
     return to_int8_tflite(model, _images((64, 64, 3)))
 
 
+def tiny_segmentation() -> bytes:
+    """A tiny U-Net-style segmentation net in Keras layers at 64x64: strided convolutions
+    down, Conv2DTranspose and bilinear UpSampling2D (RESIZE_BILINEAR) up, a skip
+    concatenation and a per-pixel softmax over 3 classes. Batch 1, as an MCU model is: with
+    a free batch, Keras 3's Conv2DTranspose computes its output shape at run time (SHAPE,
+    STRIDED_SLICE, PACK), which the importer does not fold into a constant yet."""
+    from tinyconv.convert import to_int8_tflite
+    from tinyconv.keras_compat import keras
+
+    keras.utils.set_random_seed(SEED)
+    layers = keras.layers
+    x = inputs = layers.Input((64, 64, 3), batch_size=1)
+    x = layers.Rescaling(1 / 255)(x)
+    skip = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(8, 3, padding="same")(x)))
+    x = layers.ReLU()(layers.BatchNormalization()(
+        layers.Conv2D(16, 3, strides=2, padding="same")(skip)))
+    x = layers.ReLU()(layers.BatchNormalization()(
+        layers.Conv2D(32, 3, strides=2, padding="same")(x)))
+    x = layers.ReLU()(layers.BatchNormalization()(
+        layers.Conv2DTranspose(16, 3, strides=2, padding="same")(x)))
+    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+    x = layers.Concatenate()([x, skip])
+    x = layers.Conv2D(3, 1)(x)
+    outputs = layers.Softmax()(x)
+    model = keras.Model(inputs, outputs, name="tiny_segmentation")
+    _randomize_batchnorm(model)
+    return to_int8_tflite(model, _images((64, 64, 3)))
+
+
 BUILDERS: dict[str, Callable[[], bytes]] = {
+    "tiny_segmentation_keras": tiny_segmentation,
     "mobilenetv3_small_keras": mobilenetv3_small,
     "efficientnet_lite_keras": efficientnet_lite,
 }

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import ctypes
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tflite_builder as tb
+from battery import Battery, check_battery
 from harness import board_params
 from kernel_abi import KERNELS, Act, Context, Dims, PerChannelQuant, Tile, host_library
 from tflite_builder import ModelBuilder, schema
@@ -54,15 +54,28 @@ def _out_size(size: int, kernel: int, stride: int, dilation: int, padding: str) 
         (size - effective + stride) // stride
 
 
-class Battery:
-    """Many independent small ops in one model: one firmware build checks them all."""
+def _battery_feed(shape, saturating: bool):
+    """Uniform random codes, except sample 1: only -128 and 127 (accumulator limits); a
+    saturating input is all -128 in sample 1 and all 127 in sample 2."""
+    shape = tuple(shape)
+
+    def feed(rng, k):
+        if saturating and k in (1, 2):
+            return np.full(shape, -128 if k == 1 else 127, np.int8)
+        if k == 1:
+            return rng.choice(np.array([-128, 127], np.int8), size=shape)
+        return rng.integers(-128, 128, size=shape, dtype=np.int8)
+    return feed
+
+
+class DwPoolBattery(Battery):
+    """Many independent small int8 ops in one model: one firmware build checks them all.
+    Quantizations and weights are drawn from the seed; check it with n=3 samples (sample
+    1 is made of extreme codes, see _battery_feed)."""
 
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
-        self.b = ModelBuilder(f"dwconv/pool battery {seed}")
-        self.inputs: list[int] = []
-        self.outputs: list[int] = []
-        self.saturating: set[int] = set()  # inputs fed all -128, then all 127
+        super().__init__(f"dwconv/pool battery {seed}")
 
     # tensors
     def quant(self) -> tuple[float, int]:
@@ -70,16 +83,11 @@ class Battery:
                 int(self.rng.integers(-128, 128)))
 
     def input(self, shape, quant=None, saturating: bool = False) -> int:
-        t = self.b.tensor(shape, "int8", *(quant or self.quant()))
-        self.inputs.append(t)
-        if saturating:
-            self.saturating.add(t)
-        return t
+        return super().input(shape, "int8", quant or self.quant(),
+                             _battery_feed(shape, saturating))
 
     def output(self, shape, quant) -> int:
-        t = self.b.tensor(shape, "int8", *quant)
-        self.outputs.append(t)
-        return t
+        return super().output(shape, "int8", quant)
 
     def q_of(self, t: int) -> tuple[float, int]:
         q = self.b.tensors[t].quantization
@@ -176,29 +184,8 @@ class Battery:
         self.b.op("RESHAPE", [x, s], [y], schema.ReshapeOptionsT(newShape=list(new_shape)))
         return y
 
-    def model(self) -> bytes:
-        return self.b.build(self.inputs, self.outputs)
 
-    def samples(self, seed: int, n: int = 3) -> list[list[np.ndarray]]:
-        """Uniform random codes, except sample 1: only -128 and 127 (accumulator limits);
-        saturating inputs are all -128 in sample 1 and all 127 in sample 2."""
-        rng = np.random.default_rng(seed)
-        result = []
-        for k in range(n):
-            sample = []
-            for t in self.inputs:
-                shape = self.b.tensors[t].shape
-                if t in self.saturating and k in (1, 2):
-                    sample.append(np.full(shape, -128 if k == 1 else 127, np.int8))
-                elif k == 1:
-                    sample.append(rng.choice(np.array([-128, 127], np.int8), size=shape))
-                else:
-                    sample.append(rng.integers(-128, 128, size=shape, dtype=np.int8))
-            result.append(sample)
-        return result
-
-
-def depthwise_battery(bat: Battery) -> None:
+def depthwise_battery(bat: DwPoolBattery) -> None:
     r = bat.rng
     for c in (4, 16, 19, 37):  # one DSP word / MVE vector, and tails after both
         bat.depthwise(bat.input((1, 6, 7, c)), activation=str(r.choice(ACTIVATIONS)))
@@ -238,7 +225,7 @@ def depthwise_battery(bat: Battery) -> None:
     bat.depthwise(shared, kernel=(3, 3), stride=(2, 2), padding="SAME")
 
 
-def pool_battery(bat: Battery) -> None:
+def pool_battery(bat: DwPoolBattery) -> None:
     r = bat.rng
     for kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         bat.pool(kind, bat.input((1, 7, 9, 21)), (3, 3), (2, 2), "SAME",
@@ -252,7 +239,7 @@ def pool_battery(bat: Battery) -> None:
     bat.pool("AVERAGE_POOL_2D", bat.input((1, 17, 17, 8)), (17, 17))
 
 
-def mean_battery(bat: Battery) -> None:
+def mean_battery(bat: DwPoolBattery) -> None:
     # LiteRT 2.3 computes every int8 MEAN with QuantizedMeanOrSum's multiplier; the
     # older truncating path for equal quantization would differ on these.
     for axes, keep in (([1, 2], True), ([1, 2], False), ([2, 1], True), ([3], False),
@@ -275,7 +262,7 @@ def mean_battery(bat: Battery) -> None:
     bat.mean(bat.input((1, 1, 1, 6)), [1, 2], False, bat.quant())
 
 
-def shape_battery(bat: Battery) -> None:
+def shape_battery(bat: DwPoolBattery) -> None:
     r = bat.rng
     bat.pad(bat.input((1, 4, 5, 3)), [[0, 0], [1, 2], [2, 1], [0, 0]])
     bat.pad(bat.input((2, 3, 3, 5)), [[1, 1], [0, 2], [1, 0], [3, 2]], int(r.integers(-128, 128)))
@@ -301,8 +288,8 @@ def shape_battery(bat: Battery) -> None:
     bat.reshape(x, (1, 24, 8))
 
 
-def full_battery(seed: int) -> Battery:
-    bat = Battery(seed)
+def full_battery(seed: int) -> DwPoolBattery:
+    bat = DwPoolBattery(seed)
     depthwise_battery(bat)
     pool_battery(bat)
     mean_battery(bat)
@@ -310,20 +297,9 @@ def full_battery(seed: int) -> Battery:
     return bat
 
 
-def check(bat: Battery, board: str, tmp_path: Path, kernels: str = "opt", seed: int = 0,
-          n: int = 3) -> None:
-    report = verify(bat.model(), targets.get_board(board), source=bat.b.description,
-                    inputs=bat.samples(seed, n), kernels=kernels, count_instructions=False,
-                    work_dir=tmp_path)
-    assert report.outputs_compared > 0
-    assert report.mismatched_bytes == 0, (
-        f"{report.mismatched_bytes}/{report.outputs_compared} bytes differ on {board} "
-        f"({kernels}): " + "; ".join(report.mismatches))
-
-
 @pytest.mark.parametrize("board", FAST_BOARDS)
 def test_battery_matches_litert(board, tmp_path):
-    check(full_battery(seed=1), board, tmp_path)
+    check_battery(full_battery(seed=1), board, n=3, work_dir=tmp_path)
 
 
 def test_battery_runs_depthwise_both_in_place_and_not():
@@ -632,12 +608,12 @@ def test_random_sweep_matches_litert(board, sweep, tmp_path):
 @pytest.mark.arm
 @pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
 def test_reference_kernels_on_simd_boards(board, tmp_path):
-    check(full_battery(seed=2), board, tmp_path, kernels="ref", seed=2)
+    check_battery(full_battery(seed=2), board, seed=2, kernels="ref", n=3, work_dir=tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("board", FAST_BOARDS + board_params(["qemu-m7"]))
 @pytest.mark.parametrize("seed", [31, 32])
 def test_other_batteries_match_litert(board, seed, tmp_path):
-    check(full_battery(seed=seed), board, tmp_path, seed=seed)
+    check_battery(full_battery(seed=seed), board, seed=seed, n=3, work_dir=tmp_path)
 

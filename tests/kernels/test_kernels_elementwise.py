@@ -18,64 +18,17 @@ import numpy as np
 import pytest
 
 import tflite_builder as tb
+from battery import Battery, check_battery, random_int8
 from harness import board_params, compare_single_op
 from tflite_builder import ModelBuilder, schema
-from tinyconv import targets
 from tinyconv.codegen.lowering.elementwise import (hard_swish_lut, hard_swish_params, lut_int8,
                                                    sigmoid_f32, tanh_f32)
-from tinyconv.verify import verify
 
 FAST_BOARDS = board_params(["host", "qemu-m3", "qemu-m4", "qemu-m55"])
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 
 
 # -- model batteries ---------------------------------------------------------------------------
-
-class Battery:
-    """Independent ops in one model; remembers how to feed each graph input."""
-
-    def __init__(self, name: str):
-        self.b = ModelBuilder(name)
-        self.inputs: list[int] = []
-        self.outputs: list[int] = []
-        self.feeds: list = []  # per input: callable(rng, sample_index) -> ndarray
-
-    def input(self, shape, dtype="int8", quant=(None, None), feed=None) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.inputs.append(t)
-        self.feeds.append(feed or _exhaustive_int8(shape))
-        return t
-
-    def output(self, shape, dtype="int8", quant=(None, None)) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.outputs.append(t)
-        return t
-
-    def hidden(self, shape, dtype="int8", quant=(None, None)) -> int:
-        return self.b.tensor(shape, dtype, *quant)
-
-    def model(self) -> bytes:
-        return self.b.build(self.inputs, self.outputs)
-
-    def samples(self, seed: int, n: int = 2) -> list[list[np.ndarray]]:
-        rng = np.random.default_rng(seed)
-        return [[feed(rng, i) for feed in self.feeds] for i in range(n)]
-
-
-def _exhaustive_int8(shape):
-    """Every int8 code at least once per sample (in a fresh random order), if it fits."""
-    size = math.prod(shape)
-
-    def feed(rng, _i):
-        codes = np.arange(-128, 128, dtype=np.int8)
-        values = np.concatenate([rng.permutation(codes) for _ in range(-(-size // 256))])
-        return values[:size].reshape(shape)
-    return feed
-
-
-def _random_int8(shape):
-    return lambda rng, _i: rng.integers(-128, 128, size=shape, dtype=np.int8)
-
 
 def _float_feed(shape, scale: float, zero_point: int):
     """Floats for QUANTIZE: exact codes, half-way points (rounding), random values, values
@@ -137,7 +90,7 @@ def add_unary_ops(bat: Battery, rng, quantizations: int = 2) -> None:
         for out_dtype, qo in (("int8", (1.0 / 256, -128)), ("int16", (1.0 / 65536, -32768))):
             _unary(bat, "SOFTMAX", sm_shape, _quant(rng, 5e-3, 0.3), qo,
                    schema.SoftmaxOptionsT(beta=beta), out_dtype=out_dtype,
-                   feed=_random_int8(sm_shape))
+                   feed=random_int8(sm_shape))
     # A chain whose intermediate tensors die at once: the planner may run these in place.
     q = [_quant(rng, 5e-3, 0.1) for _ in range(4)]
     x = bat.input(shape, "int8", q[0])
@@ -179,8 +132,8 @@ def add_binary_ops(bat: Battery, rng, seed: int) -> None:
         std = (qa[0] * qb[0] * 80 * 80) if kind == "MUL" else math.hypot(qa[0], qb[0]) * 80
         qy = (float(np.float32(std / 40 * math.exp(rng.uniform(-1, 1)))),
               int(rng.integers(-128, 128)))
-        a = bat.input(sa, "int8", qa, _random_int8(sa))
-        b = bat.input(sb, "int8", qb, _random_int8(sb))
+        a = bat.input(sa, "int8", qa, random_int8(sa))
+        b = bat.input(sb, "int8", qb, random_int8(sb))
         y = bat.output(out_shape, "int8", qy)
         options = {"ADD": schema.AddOptionsT, "SUB": schema.SubOptionsT,
                    "MUL": schema.MulOptionsT}[kind]()
@@ -188,7 +141,7 @@ def add_binary_ops(bat: Battery, rng, seed: int) -> None:
         bat.b.op(kind, [a, b], [y], options)
     # A constant operand (a bias or scale tensor in flash) broadcast over the channels.
     c = 8
-    x = bat.input((1, 3, 3, c), "int8", (0.05, 3), _random_int8((1, 3, 3, c)))
+    x = bat.input((1, 3, 3, c), "int8", (0.05, 3), random_int8((1, 3, 3, c)))
     k = bat.b.tensor((c,), "int8", 0.02, -7,
                      data=rng.integers(-128, 128, size=(c,)).astype(np.int8))
     y = bat.output((1, 3, 3, c), "int8", (0.004, -20))
@@ -196,11 +149,11 @@ def add_binary_ops(bat: Battery, rng, seed: int) -> None:
     # A residual chain: the sums die at once, so the planner may add in place.
     shape = (1, 4, 4, 6)
     q = [_quant(rng, 5e-3, 0.1) for _ in range(6)]
-    a = bat.input(shape, "int8", q[0], _random_int8(shape))
-    b = bat.input(shape, "int8", q[1], _random_int8(shape))
+    a = bat.input(shape, "int8", q[0], random_int8(shape))
+    b = bat.input(shape, "int8", q[1], random_int8(shape))
     s1 = bat.hidden(shape, "int8", q[2])
     bat.b.op("ADD", [a, b], [s1], schema.AddOptionsT())
-    se = bat.input((1, 1, 1, 6), "int8", q[3], _random_int8((1, 1, 1, 6)))
+    se = bat.input((1, 1, 1, 6), "int8", q[3], random_int8((1, 1, 1, 6)))
     s2 = bat.hidden(shape, "int8", q[4])
     bat.b.op("MUL", [s1, se], [s2], schema.MulOptionsT())
     y = bat.output(shape, "int8", q[5])
@@ -216,23 +169,13 @@ def battery(seed: int, quantizations: int = 2) -> Battery:
     return bat
 
 
-def check(bat: Battery, board: str, seed: int = 0) -> None:
-    report = verify(bat.model(), targets.get_board(board), source=bat.b.description,
-                    inputs=bat.samples(seed), count_instructions=False)
-    detail = "; ".join(report.mismatches)
-    assert report.outputs_compared > 0
-    assert report.mismatched_bytes == 0, (
-        f"{report.mismatched_bytes}/{report.outputs_compared} bytes differ on {board}: "
-        f"{detail}")
-
-
 # -- tests ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("board", FAST_BOARDS)
 def test_all_ops_one_build(board):
     """Every op of the family, unary ones on all 256 codes, binary ones over every
     broadcast pattern, in one model per board."""
-    check(battery(seed=1), board, seed=1)
+    check_battery(battery(seed=1), board, seed=1)
 
 
 SHARED_BUILDERS_IN_CI = ["MUL", "SOFTMAX", "HARD_SWISH"]
@@ -303,14 +246,11 @@ SWEEP = [pytest.param((11, 1), id="sample")] + [
 @pytest.mark.parametrize("board", FAST_BOARDS + board_params(["qemu-m7"], slow=True))
 def test_sweep(board, sweep):
     seed, quantizations = sweep
-    check(battery(seed, quantizations=quantizations), board, seed)
+    check_battery(battery(seed, quantizations=quantizations), board, seed)
 
 
 @pytest.mark.parametrize("board", board_params(["qemu-m4", "qemu-m55"])
                          + board_params(["host"], slow=True))
 def test_reference_kernels_match_too(board):
     """-DTC_REFERENCE_KERNELS (the portable path on every core) gives the same bytes."""
-    bat = battery(21)
-    report = verify(bat.model(), targets.get_board(board), inputs=bat.samples(5),
-                    kernels="ref", count_instructions=False)
-    assert report.mismatched_bytes == 0, "; ".join(report.mismatches)
+    check_battery(battery(21), board, seed=5, kernels="ref")

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import tflite_builder as tb
+from battery import Battery, check_battery, random_int8, random_int16
 from harness import board_params
 from tflite_builder import ModelBuilder, schema
 from tinyconv import targets
@@ -35,52 +36,20 @@ TARGET_STD = 4000.0  # output spread in int16 units: rounding exercised, rare sa
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 
 
-class Battery:
-    """Independent ops in one model, each with its own graph inputs."""
-
-    def __init__(self, name: str):
-        self.b = ModelBuilder(name)
-        self.inputs: list[int] = []
-        self.outputs: list[int] = []
-        self.feeds: list = []
-
-    def input(self, shape, dtype="int16", quant=(None, None), feed=None) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.inputs.append(t)
-        self.feeds.append(feed or (_int16_feed(shape) if dtype == "int16"
-                                   else _int8_feed(shape)))
-        return t
-
-    def output(self, shape, dtype="int16", quant=(None, None)) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.outputs.append(t)
-        return t
-
-    def model(self) -> bytes:
-        return self.b.build(self.inputs, self.outputs)
-
-    def samples(self, seed: int, n: int = 2) -> list[list[np.ndarray]]:
-        rng = np.random.default_rng(seed)
-        return [[feed(rng) for feed in self.feeds] for _ in range(n)]
+# int16 inputs: the full range with both extremes; int8 ones (requantizing casts, and the
+# int8 inputs of mixed ops): uniform codes.
+FEEDS = {"int16": random_int16, "int8": random_int8}
 
 
-def _int16_feed(shape, spread: int = 32768):
-    """Uniform int16 values, with both extremes and 0 present when the tensor is big enough."""
-    def feed(rng):
-        x = rng.integers(-spread, spread, size=shape).astype(np.int16).reshape(-1)
-        x[:3] = [-32768, 32767, 0][:x.size]
-        return x.reshape(shape)
-    return feed
-
-
-def _int8_feed(shape):
-    return lambda rng: rng.integers(-128, 128, size=shape, dtype=np.int8)
+def int16_battery(name: str) -> Battery:
+    """A battery whose tensors are int16 unless given another dtype."""
+    return Battery(name, dtype="int16", feeds=FEEDS)
 
 
 def _float_feed(shape, scale: float):
     """Codes beyond the int16 range, half-way points (rounding), and +-inf, NaN and
     |x / scale| >= 2^31 (where LiteRT's int32 conversion overflows)."""
-    def feed(rng):
+    def feed(rng, _i):
         q = rng.integers(-34000, 34000, size=shape).astype(np.float32)
         half = rng.random(size=shape) < 0.3
         x = ((q + np.where(half, 0.5, 0.0)) * np.float32(scale)).astype(np.float32)
@@ -307,41 +276,30 @@ def add_movement_ops(bat: Battery, rng) -> None:
 
 def battery(seed: int) -> Battery:
     rng = np.random.default_rng(seed)
-    bat = Battery(f"int16 battery {seed}")
+    bat = int16_battery(f"int16 battery {seed}")
     add_weighted_ops(bat, rng)
     add_elementwise_ops(bat, rng)
     add_movement_ops(bat, rng)
     return bat
 
 
-def check(bat: Battery, board: str, seed: int, kernels: str = "opt",
-          memory: str = "fast") -> None:
-    report = verify(bat.model(), targets.get_board(board), source=bat.b.description,
-                    inputs=bat.samples(seed), kernels=kernels, count_instructions=False,
-                    memory=memory)
-    assert report.outputs_compared > 0
-    assert report.mismatched_bytes == 0, (
-        f"{report.mismatched_bytes}/{report.outputs_compared} bytes differ on {board}: "
-        + "; ".join(report.mismatches))
-
-
 @pytest.mark.parametrize("board", board_params(["host", "qemu-m4", "qemu-m55"])
                          + board_params(["qemu-m3"], slow=True))
 def test_int16_battery(board):
-    check(battery(1), board, seed=1)
+    check_battery(battery(1), board, seed=1)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [2, 3, 4])
 @pytest.mark.parametrize("board", board_params(["host", "qemu-m4", "qemu-m55"]))
 def test_int16_sweep(board, seed):
-    check(battery(seed), board, seed)
+    check_battery(battery(seed), board, seed)
 
 
 def fully_connected_battery(seed: int) -> Battery:
     """16x8 FULLY_CONNECTED layers alone (per channel and per tensor, odd unit counts)."""
     rng = np.random.default_rng(seed)
-    bat = Battery(f"int16 fully connected {seed}")
+    bat = int16_battery(f"int16 fully connected {seed}")
     for per_channel, batches, units in ((True, 1, 7), (False, 2, 4), (True, 3, 1)):
         depth = int(rng.integers(3, 200))
         x = bat.input((batches, depth), quant=(_scale(rng), 0))
@@ -356,10 +314,7 @@ def test_int16_fully_connected_matches_tflm_fixed_point():
     """`--match tflm`: 16x8 FULLY_CONNECTED requantized with TFLite Micro's fixed-point
     multiplier (tc_fully_connected_s16), compared with TFLite Micro's outputs."""
     bat = fully_connected_battery(9)
-    report = verify(bat.model(), targets.get_board("host"), source=bat.b.description,
-                    inputs=bat.samples(9), count_instructions=False, match="tflm")
-    assert report.outputs_compared > 0
-    assert report.mismatched_bytes == 0, "; ".join(report.mismatches)
+    check_battery(bat, "host", seed=9, match="tflm")
 
 def _conv16(bias_dtype: str, zero_point: int = 0) -> bytes:
     b = ModelBuilder("16x8 conv")
@@ -413,11 +368,11 @@ def test_int16_streamed_plan_bit_exact(board):
     LiteRT's bytes."""
     from tinyconv.ir.ops import Isa
     from tinyconv.stream import plan_model
-    bat = Battery("int16 stream chain")
+    bat = int16_battery("int16 stream chain")
     add_stream_chain(bat, np.random.default_rng(5))
     plan = plan_model(import_tflite(bat.model()), Isa.REF, memory="min")
     assert "STREAMED" in plan.strategy
-    check(bat, board, seed=5, memory="min")
+    check_battery(bat, board, seed=5, memory="min")
 
 # -- a real 16x8 model from the TFLite converter ------------------------------------------------
 

@@ -15,19 +15,20 @@ without a firmware build (fast).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
 
 import tflite_builder as tb
+from battery import Battery, check_battery
 from harness import board_params
 from tflite_builder import ModelBuilder
 from tinyconv import targets
 from tinyconv.codegen.lowering.arith import abs_table, elu_f32, exp_f32, neg_table, rsqrt_table
 from tinyconv.codegen.lowering.elementwise import lut_int8
 from tinyconv.errors import TinyconvError
-from tinyconv.verify import verify
 
 BOARDS = board_params(["host", "qemu-m4", "qemu-m55"])
 COMPARISONS = ["EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"]
@@ -66,36 +67,23 @@ def _bools(shape):
     return lambda rng, _i: rng.random(size=shape) < 0.5
 
 
-class Battery:
-    """Independent ops in one model; remembers how to feed each graph input."""
+FEEDS = {"bool": _bools, **{d: functools.partial(_ints, d) for d in _INFO}}
+
+
+class MathBattery(Battery):
+    """A battery whose 0-d inputs become constants (the oracles' runners reshape 0-d
+    inputs), their values drawn by their feed from a generator seeded with the tensor's
+    index."""
 
     def __init__(self, name: str):
-        self.b = ModelBuilder(name)
-        self.inputs: list[int] = []
-        self.outputs: list[int] = []
-        self.feeds: list = []
+        super().__init__(name, feeds=FEEDS)
 
     def input(self, shape, dtype, quant=(None, None), feed=None) -> int:
-        feed = feed or (_bools(shape) if dtype == "bool" else _ints(dtype, shape))
-        if shape == ():  # a scalar: a constant (the oracles' runners reshape 0-d inputs)
+        if shape == ():
+            feed = feed or self.default_feed(shape, dtype)
             value = feed(np.random.default_rng(len(self.b.tensors)), 0)
             return self.b.tensor((), dtype, *quant, data=np.asarray(value, dtype))
-        t = self.b.tensor(shape, dtype, *quant)
-        self.inputs.append(t)
-        self.feeds.append(feed)
-        return t
-
-    def output(self, shape, dtype, quant=(None, None)) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.outputs.append(t)
-        return t
-
-    def model(self) -> bytes:
-        return self.b.build(self.inputs, self.outputs)
-
-    def samples(self, seed: int, n: int = 2) -> list[list[np.ndarray]]:
-        rng = np.random.default_rng(seed)
-        return [[feed(rng, i) for feed in self.feeds] for i in range(n)]
+        return super().input(shape, dtype, quant, feed)
 
 
 def _quant(rng, low=1e-3, high=0.5) -> tuple[float, int]:
@@ -125,7 +113,7 @@ def _out_shape(*shapes) -> tuple[int, ...]:
 
 # -- the battery ------------------------------------------------------------------------------
 
-def add_binary(bat: Battery, rng, rounds: int) -> None:
+def add_binary(bat: MathBattery, rng, rounds: int) -> None:
     fixed = [[(2, 3, 4), (4,)], [(1, 3, 1, 5), (2, 1, 4, 1)], [(), (3, 2)],
              [(2, 1, 2, 1, 3, 2), (1, 3, 1, 2, 3, 1)], [(1, 1, 1, 7), (1, 1, 1, 7)]]
     pairs = fixed + [broadcast_shapes(rng) for _ in range(rounds)]
@@ -171,7 +159,7 @@ def add_binary(bat: Battery, rng, rounds: int) -> None:
         bat.b.op(kind, [a, b], [bat.output(_out_shape(sa, sb), "int8", q)])
 
 
-def add_select(bat: Battery, rng, rounds: int) -> None:
+def add_select(bat: MathBattery, rng, rounds: int) -> None:
     triples = [[(2, 3), (2, 3), (2, 3)], [(4, 1, 3), (2, 1), (1,)], [(), (2, 2), (1, 2)],
                [(1, 2, 1, 2, 1, 3), (2, 1, 2, 1, 3, 1), (3, 1)]]
     triples += [broadcast_shapes(rng, 3) for _ in range(rounds)]
@@ -197,7 +185,7 @@ def add_select(bat: Battery, rng, rounds: int) -> None:
     bat.b.op("SELECT_V2", [c, x, y], [bat.output((2, 4, 3), "int16", (0.01, 0))])
 
 
-def add_prelu(bat: Battery, rng, rounds: int) -> None:
+def add_prelu(bat: MathBattery, rng, rounds: int) -> None:
     pairs = [[(1, 4, 4, 8), (8,)], [(1, 4, 4, 8), (1, 1, 8)], [(2, 3, 5), (3, 5)],
              [(2, 1, 3, 2, 2), (3, 1, 2)], [(6,), (6,)]]
     for _ in range(rounds):
@@ -216,7 +204,7 @@ def add_prelu(bat: Battery, rng, rounds: int) -> None:
         bat.b.op("PRELU", [x, alpha], [bat.output(sx, "int8", qy)])
 
 
-def add_unary(bat: Battery, rng, quantizations: int) -> None:
+def add_unary(bat: MathBattery, rng, quantizations: int) -> None:
     shape = (2, 8, 16)
     for _ in range(quantizations):
         qin, qout = _quant(rng), _quant(rng)
@@ -241,7 +229,7 @@ def add_unary(bat: Battery, rng, quantizations: int) -> None:
             bat.b.op(kind, [x], [bat.output((3, 50), "int16", q_out)])
 
 
-def add_chain(bat: Battery) -> None:
+def add_chain(bat: MathBattery) -> None:
     """Hidden tensors that die at once: the planner may run these in place (a comparison's
     bool over its int8 input too)."""
     shape = (1, 6, 6, 4)
@@ -263,9 +251,9 @@ def add_chain(bat: Battery) -> None:
     bat.b.op("SELECT_V2", [h5, h4, other], [y])
 
 
-def battery(seed: int, rounds: int = 4) -> Battery:
+def battery(seed: int, rounds: int = 4) -> MathBattery:
     rng = np.random.default_rng(seed)
-    bat = Battery(f"math battery {seed}")
+    bat = MathBattery(f"math battery {seed}")
     add_binary(bat, rng, rounds)
     add_select(bat, rng, rounds)
     add_prelu(bat, rng, rounds)
@@ -274,21 +262,12 @@ def battery(seed: int, rounds: int = 4) -> Battery:
     return bat
 
 
-def check(bat: Battery, board: str, seed: int = 0, kernels: str = "opt") -> None:
-    report = verify(bat.model(), targets.get_board(board), source=bat.b.description,
-                    inputs=bat.samples(seed), kernels=kernels, count_instructions=False)
-    assert report.outputs_compared > 0
-    assert report.mismatched_bytes == 0, (
-        f"{report.mismatched_bytes}/{report.outputs_compared} bytes differ on {board}: "
-        + "; ".join(report.mismatches))
-
-
 # -- tests ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_all_ops_one_build(board):
     """Every op of the family in one model per board: 0 mismatched bytes vs LiteRT."""
-    check(battery(seed=1), board, seed=1)
+    check_battery(battery(seed=1), board, seed=1)
 
 
 @pytest.mark.slow
@@ -296,7 +275,7 @@ def test_all_ops_one_build(board):
 @pytest.mark.parametrize("board", board_params(["host", "qemu-m3", "qemu-m4", "qemu-m55",
                                                 "qemu-m7"]))
 def test_sweep(board, seed):
-    check(battery(seed, rounds=12), board, seed)
+    check_battery(battery(seed, rounds=12), board, seed)
 
 
 @pytest.mark.parametrize("board", board_params(["host"])
@@ -305,15 +284,13 @@ def test_elu_against_tflite_micro(board):
     """ELU (LiteRT's reference op set has none): verify falls back to TFLite Micro, and the
     firmware's bytes equal TFLM's on every code for several quantizations."""
     rng = np.random.default_rng(5)
-    bat = Battery("elu")
+    bat = MathBattery("elu")
     shape = (4, 64)
     for _ in range(4):
         x = bat.input(shape, "int8", _quant(rng, 5e-3, 0.1), _codes(shape))
         bat.b.op("ELU", [x], [bat.output(shape, "int8", _quant(rng, 5e-3, 0.1))])
-    report = verify(bat.model(), targets.get_board(board), inputs=bat.samples(5),
-                    count_instructions=False)
+    report = check_battery(bat, board, seed=5)
     assert report.reference == "tflm"
-    assert report.outputs_compared > 0 and report.mismatched_bytes == 0, report.mismatches
 
 
 def _one_model(kind_quants, low_for=None):

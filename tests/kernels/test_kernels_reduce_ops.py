@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import tflite_builder as tb
+from battery import Battery
 from harness import board_params
 from kernel_abi import KERNELS, host_library
 from tflite_builder import ModelBuilder, schema
@@ -45,35 +46,33 @@ INT_RANGE = {"int8": (-128, 128), "int16": (-32768, 32768)}
 
 # -- 1. the battery ------------------------------------------------------------------------
 
-class Battery:
-    """Independent ops in one model, each with its own graph inputs."""
+def _uniform(shape, dtype: str):
+    low, high = INT_RANGE[dtype]
+    return lambda r, _i: r.integers(low, high, size=shape).astype(dtype)
+
+
+def _ties(shape, dtype: str, values):
+    return lambda r, _i: r.choice(values, size=shape).astype(dtype)
+
+
+FEEDS = {dtype: (lambda shape, dtype=dtype: _uniform(shape, dtype)) for dtype in INT_RANGE}
+
+
+class ReduceBattery(Battery):
+    """A battery that draws quantizations (and tie values) from `rng`, with the family's
+    ops."""
 
     def __init__(self, name: str, rng: np.random.Generator):
-        self.b = ModelBuilder(name)
+        super().__init__(name, feeds=FEEDS)
         self.rng = rng
-        self.inputs: list[int] = []
-        self.outputs: list[int] = []
-        self.feeds: list = []
         self.dtypes: dict[int, str] = {}
 
     def input(self, shape, dtype="int8", quant=None, ties=False, feed=None) -> int:
         quant = quant or self.quant(dtype)
-        t = self.b.tensor(shape, dtype, *quant)
-        self.inputs.append(t)
+        if feed is None and ties:  # few distinct values: arg max/min must pick the first
+            feed = _ties(shape, dtype, self.rng.integers(*INT_RANGE[dtype], size=3))
+        t = super().input(shape, dtype, quant, feed)
         self.dtypes[t] = dtype
-        low, high = INT_RANGE[dtype]
-        if feed is not None:
-            self.feeds.append(feed)
-        elif ties:  # few distinct values: arg max/min must pick the first of equal ones
-            values = self.rng.integers(low, high, size=3)
-            self.feeds.append(lambda r: r.choice(values, size=shape).astype(dtype))
-        else:
-            self.feeds.append(lambda r: r.integers(low, high, size=shape).astype(dtype))
-        return t
-
-    def output(self, shape, dtype="int8", quant=(None, None)) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.outputs.append(t)
         return t
 
     def quant(self, dtype="int8", scale=None) -> tuple[float, int]:
@@ -125,13 +124,6 @@ class Battery:
             self.b.op(kind, [x], [y], schema.L2NormOptionsT())
         return y
 
-    def model(self) -> bytes:
-        return self.b.build(self.inputs, self.outputs)
-
-    def samples(self, seed: int, n: int) -> list[list[np.ndarray]]:
-        r = np.random.default_rng(seed)
-        return [[feed(r) for feed in self.feeds] for _ in range(n)]
-
 
 def _random_shape(rng, rank: int, high: int = 6) -> tuple[int, ...]:
     return tuple(int(d) for d in rng.integers(1, high + 1, size=rank))
@@ -147,7 +139,7 @@ def _random_axes(rng, rank: int) -> list[int]:
     return axes
 
 
-def add_mean_paths(bat: Battery) -> None:
+def add_mean_paths(bat: ReduceBattery) -> None:
     """MEAN on every axis subset of a 4D input, and the cases LiteRT once special-cased."""
     x = bat.input((2, 5, 6, 7))
     for k in range(5):
@@ -167,7 +159,7 @@ def add_mean_paths(bat: Battery) -> None:
     bat.reduce("REDUCE_MAX", x, [1], True, (0.02, 1))
 
 
-def add_random_reductions(bat: Battery, sums: Battery, n: int) -> None:
+def add_random_reductions(bat: ReduceBattery, sums: ReduceBattery, n: int) -> None:
     """MEAN and REDUCE_MAX (LiteRT) and SUM (TFLM): random ranks 1 to 6, axes, dtypes."""
     rng = bat.rng
     for i in range(n):
@@ -180,7 +172,7 @@ def add_random_reductions(bat: Battery, sums: Battery, n: int) -> None:
         sums.reduce("SUM", sums.input(shape, dtype), _random_axes(rng, rank), keep)
 
 
-def add_arg_min_max(bat: Battery, n: int) -> None:
+def add_arg_min_max(bat: ReduceBattery, n: int) -> None:
     rng = bat.rng
     for i in range(n):
         rank = int(rng.integers(1, 6))
@@ -191,7 +183,7 @@ def add_arg_min_max(bat: Battery, n: int) -> None:
                 ("int32", "int64")[int(rng.integers(0, 2))])
 
 
-def add_normalizations(bat: Battery) -> None:
+def add_normalizations(bat: ReduceBattery) -> None:
     rng = bat.rng
     for kind in ("LOG_SOFTMAX", "L2_NORMALIZATION"):
         for shape in ((10,), (3, 17), (2, 3, 4, 5), (1, 1, 2, 2, 33), (4, 1)):
@@ -202,7 +194,7 @@ def add_normalizations(bat: Battery) -> None:
     bat.normalization("LOG_SOFTMAX", bat.input((2, 6), quant=(0.1, 0), ties=True))
     rows = np.array([[4, 4, 4, 4, 4, 4], [4, 5, 4, 4, 4, 4], [4, 3, 4, 4, 4, 4]], np.int8)
     bat.normalization("L2_NORMALIZATION", bat.input((3, 6), quant=(0.1, 4),
-                                                    feed=lambda r: rows.copy()))
+                                                    feed=lambda r, _i: rows.copy()))
     # A chain whose intermediate dies at once: the planner runs both in place.
     x = bat.input((3, 20), quant=(0.08, -7))
     h = bat.b.tensor((3, 20), "int8", 16 / 256, 127)
@@ -212,11 +204,11 @@ def add_normalizations(bat: Battery) -> None:
     bat.reduce("REDUCE_MAX", h2, [-1], False, (1 / 128, 0))
 
 
-def batteries(seed: int, n_random: int) -> tuple[Battery, Battery]:
+def batteries(seed: int, n_random: int) -> tuple[ReduceBattery, ReduceBattery]:
     """(ops checked against LiteRT, SUMs checked against TFLite Micro)."""
     rng = np.random.default_rng(seed)
-    bat = Battery(f"reduce battery {seed}", rng)
-    sums = Battery(f"sum battery {seed}", rng)
+    bat = ReduceBattery(f"reduce battery {seed}", rng)
+    sums = ReduceBattery(f"sum battery {seed}", rng)
     add_mean_paths(bat)
     add_random_reductions(bat, sums, n_random)
     add_arg_min_max(bat, max(4, n_random // 2))

@@ -19,15 +19,14 @@ import math
 import numpy as np
 import pytest
 
+from battery import Battery, check_battery
 from harness import board_params
 from tflite_builder import ModelBuilder, schema
-from tinyconv import targets
 from tinyconv.errors import TinyconvError
 from tinyconv.ir import ops as O
 from tinyconv.ir.graph import DType, Tensor
 from tinyconv.ir.tflite_import import import_tflite
 from tinyconv.reference import litert_outputs
-from tinyconv.verify import verify
 
 # CI: host (ASan/UBSan), M4 (DSP build), M55 (Helium build); slow: M3 (portable) and M7.
 FAST_BOARDS = board_params(["host", "qemu-m4", "qemu-m55"])
@@ -50,15 +49,21 @@ def _random_values(rng, shape, dtype):
     return rng.integers(lo, hi, size=shape, endpoint=True).astype(dtype)
 
 
-class Battery:
-    """Independent ops in one model; remembers how to feed each graph input."""
+def _random_feed(shape, dtype: str):
+    shape = tuple(shape)  # callers reuse their shape lists
+    return lambda rng, _i: _random_values(rng, shape, dtype)
+
+
+FEEDS = {dtype: (lambda shape, dtype=dtype: _random_feed(shape, dtype))
+         for dtype in ("int8", "uint8", "int16", "int32", "int64", "float32", "bool")}
+
+
+class ShapeBattery(Battery):
+    """A battery that draws its quantizations from `rng` and records the op kinds."""
 
     def __init__(self, name: str, rng):
-        self.b = ModelBuilder(name)
+        super().__init__(name, feeds=FEEDS)
         self.rng = rng
-        self.inputs: list[int] = []
-        self.outputs: list[int] = []
-        self.feeds: list = []  # per input: callable(rng) -> ndarray
         self.kinds: set[str] = set()
 
     def quant(self, dtype):
@@ -67,28 +72,9 @@ class Battery:
         zp = int(self.rng.integers(-100, 101)) if dtype == "int8" else 0
         return (float(np.float32(math.exp(self.rng.uniform(-7, 0)))), zp)
 
-    def input(self, shape, dtype, quant=(None, None), feed=None) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.inputs.append(t)
-        self.feeds.append(feed or (lambda rng, s=tuple(shape), d=dtype:
-                                   _random_values(rng, s, d)))
-        return t
-
-    def output(self, shape, dtype, quant=(None, None)) -> int:
-        t = self.b.tensor(shape, dtype, *quant)
-        self.outputs.append(t)
-        return t
-
     def op(self, kind, inputs, outputs, options=None) -> None:
         self.kinds.add(kind)
         self.b.op(kind, inputs, outputs, options, version=VERSIONS.get(kind, 1))
-
-    def model(self) -> bytes:
-        return self.b.build(self.inputs, self.outputs)
-
-    def samples(self, seed: int, n: int = 2) -> list[list[np.ndarray]]:
-        rng = np.random.default_rng(seed)
-        return [[feed(rng) for feed in self.feeds] for _ in range(n)]
 
 
 def _shape(rng, rank: int, low: int = 1, high: int = 6) -> tuple[int, ...]:
@@ -111,7 +97,7 @@ def _strided_slice_shape(shape, begin, end, strides, masks, offset):
     return out
 
 
-def add_strided_slices(bat: Battery, dtype: str, cases: int) -> None:
+def add_strided_slices(bat: ShapeBattery, dtype: str, cases: int) -> None:
     rng = bat.rng
     done = 0
     while done < cases:
@@ -166,7 +152,7 @@ STRIDED_SLICE_CASES = [
 ]
 
 
-def add_fixed_strided_slices(bat: Battery, dtype: str) -> None:
+def add_fixed_strided_slices(bat: ShapeBattery, dtype: str) -> None:
     for shape, begin, end, strides, given, offset in STRIDED_SLICE_CASES:
         masks = dict(begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0,
                      shrink_axis_mask=0) | given
@@ -182,7 +168,7 @@ def add_fixed_strided_slices(bat: Battery, dtype: str) -> None:
             shrinkAxisMask=masks["shrink_axis_mask"], offset=offset))
 
 
-def add_slices(bat: Battery, dtype: str, cases: int) -> None:
+def add_slices(bat: ShapeBattery, dtype: str, cases: int) -> None:
     rng = bat.rng
     for _ in range(cases):
         shape = _shape(rng, int(rng.integers(1, 6)), 1, 6)
@@ -198,7 +184,7 @@ def add_slices(bat: Battery, dtype: str, cases: int) -> None:
                          bat.b.const(np.array(size, index))], [y], schema.SliceOptionsT())
 
 
-def add_splits(bat: Battery, dtype: str, cases: int) -> None:
+def add_splits(bat: ShapeBattery, dtype: str, cases: int) -> None:
     rng = bat.rng
     for _ in range(cases):
         rank = int(rng.integers(1, 5))
@@ -231,7 +217,7 @@ def add_splits(bat: Battery, dtype: str, cases: int) -> None:
                schema.SplitVOptionsT(numSplits=len(sizes)))
 
 
-def add_pack_unpack(bat: Battery, dtype: str, cases: int) -> None:
+def add_pack_unpack(bat: ShapeBattery, dtype: str, cases: int) -> None:
     rng = bat.rng
     for _ in range(cases):
         rank = int(rng.integers(1, 5))
@@ -251,7 +237,7 @@ def add_pack_unpack(bat: Battery, dtype: str, cases: int) -> None:
         bat.op("UNPACK", [x], outs, schema.UnpackOptionsT(num=shape[a], axis=axis))
 
 
-def add_gathers(bat: Battery, dtype: str, cases: int) -> None:
+def add_gathers(bat: ShapeBattery, dtype: str, cases: int) -> None:
     rng = bat.rng
     for k in range(cases):
         rank = int(rng.integers(1, 5))
@@ -272,7 +258,7 @@ def add_gathers(bat: Battery, dtype: str, cases: int) -> None:
         else:
             x = bat.input(shape, dtype, q)
         if computed:
-            i = bat.input(idx_shape, idx_type, feed=lambda r, s=idx_shape, t=idx_type,
+            i = bat.input(idx_shape, idx_type, feed=lambda r, _i, s=idx_shape, t=idx_type,
                           n=shape[axis]: r.integers(0, n, size=s).astype(t))
         else:
             i = bat.b.const(indices)
@@ -285,7 +271,7 @@ def add_gathers(bat: Battery, dtype: str, cases: int) -> None:
                                                             batchDims=given_bd))
 
 
-def add_depth_space(bat: Battery, dtype: str, cases: int) -> None:
+def add_depth_space(bat: ShapeBattery, dtype: str, cases: int) -> None:
     rng = bat.rng
     for _ in range(cases):
         bs = int(rng.integers(1, 4))
@@ -299,7 +285,7 @@ def add_depth_space(bat: Battery, dtype: str, cases: int) -> None:
         bat.op("SPACE_TO_DEPTH", [x], [y], schema.SpaceToDepthOptionsT(blockSize=bs))
 
 
-def add_broadcasts(bat: Battery, dtype: str, cases: int) -> None:
+def add_broadcasts(bat: ShapeBattery, dtype: str, cases: int) -> None:
     rng = bat.rng
     for _ in range(cases):
         rank = int(rng.integers(1, 7))
@@ -324,7 +310,7 @@ _FLOAT_SPECIALS = np.array([0.0, -0.0, 0.5, -0.5, -0.99, np.nan, np.inf, -np.inf
 def _cast_feed(src: str, dst: str, shape):
     """Random values of `src`; floats spread a little beyond the target's range (LiteRT
     saturates them) with NaN, infinities and halves among them."""
-    def feed(rng):
+    def feed(rng, _i):
         if src != "float32":
             return _random_values(rng, shape, src)
         limit = {"int8": 200.0, "uint8": 400.0, "int16": 5e4, "int32": 4e9,
@@ -336,7 +322,7 @@ def _cast_feed(src: str, dst: str, shape):
     return feed
 
 
-def add_casts(bat: Battery, pairs) -> None:
+def add_casts(bat: ShapeBattery, pairs) -> None:
     for src, dst in pairs:
         shape = (2, 9)
         x = bat.input(shape, src, feed=_cast_feed(src, dst, shape))
@@ -346,7 +332,7 @@ def add_casts(bat: Battery, pairs) -> None:
             outDataType=getattr(schema.TensorType, dst.upper())))
 
 
-def add_chain(bat: Battery, dtype: str) -> None:
+def add_chain(bat: ShapeBattery, dtype: str) -> None:
     """SLICE -> STRIDED_SLICE -> CAST -> CAST on tensors that die at once: in place."""
     b, q = bat.b, bat.quant(dtype)
     # Large enough that running in place is what keeps the arena smallest.
@@ -372,10 +358,10 @@ def add_chain(bat: Battery, dtype: str) -> None:
     bat.op("CAST", [h3], [y], schema.CastOptionsT())
 
 
-def battery(seed: int, cases: int = 2, dtypes=QUANTIZED) -> Battery:
+def battery(seed: int, cases: int = 2, dtypes=QUANTIZED) -> ShapeBattery:
     """Every op of the family, `cases` random instances of each per dtype, in one model."""
     rng = np.random.default_rng(seed)
-    bat = Battery(f"shape battery {seed}", rng)
+    bat = ShapeBattery(f"shape battery {seed}", rng)
     for dtype in dtypes:
         add_fixed_strided_slices(bat, dtype)
         add_strided_slices(bat, dtype, 3 * cases)
@@ -398,19 +384,13 @@ def battery(seed: int, cases: int = 2, dtypes=QUANTIZED) -> Battery:
     return bat
 
 
-def check(bat: Battery, board: str, seed: int = 0) -> None:
+def check(bat: ShapeBattery, board: str, seed: int = 0) -> None:
     model = bat.model()
-    samples = bat.samples(seed)
     # LiteRT's own output shapes are the model's (shape arithmetic checked independently).
     graph = import_tflite(model)
-    for got, t in zip(litert_outputs(model, samples[:1])[0], graph.outputs):
+    for got, t in zip(litert_outputs(model, bat.samples(seed, n=1))[0], graph.outputs):
         assert tuple(np.shape(got)) == tuple(t.shape), f"LiteRT gives {np.shape(got)} for {t}"
-    report = verify(model, targets.get_board(board), source=bat.b.description,
-                    inputs=samples, count_instructions=False)
-    assert report.outputs_compared > 0
-    assert report.mismatched_bytes == 0, (
-        f"{report.mismatched_bytes}/{report.outputs_compared} bytes differ on {board}: "
-        + "; ".join(report.mismatches))
+    check_battery(bat, board, seed)
 
 
 # -- tests ------------------------------------------------------------------------------------
@@ -549,7 +529,4 @@ def test_sweep(board, seed):
 @pytest.mark.parametrize("board", board_params(["qemu-m4", "qemu-m55"]))
 def test_reference_kernels_match_too(board):
     """-DTC_REFERENCE_KERNELS (the portable path on every core) gives the same bytes."""
-    bat = battery(21)
-    report = verify(bat.model(), targets.get_board(board), inputs=bat.samples(5),
-                    kernels="ref", count_instructions=False)
-    assert report.mismatched_bytes == 0, "; ".join(report.mismatches)
+    check_battery(battery(21), board, seed=5, kernels="ref")

@@ -1,25 +1,10 @@
 /*
  * tc_quantize_f32_s8: TFLite's reference_ops::AffineQuantize to int8:
  *   out = clamp(round(in / scale) + zero_point, -128, 127)
- * with a float division and std::round (halves away from zero), converted to int32 before
- * the zero point is added. Built with -ffp-contract=off so the division rounds like the
- * reference.
+ * (tc_quantize_f32_internal.h: the arithmetic, NaN and overflow as LiteRT on x86-64).
  */
 #include "tc_nn_elementwise.h"
-
-/* std::round for a float already known to lie in (-2^23, 2^23): no libm needed. */
-static float tc_round_half_away(float x)
-{
-    const float truncated = (float)(int32_t)x; /* exact for |x| < 2^23 */
-    const float fraction = x - truncated;       /* exact too */
-    if (fraction >= 0.5f) {
-        return truncated + 1.0f;
-    }
-    if (fraction <= -0.5f) {
-        return truncated - 1.0f;
-    }
-    return truncated;
-}
+#include "tc_quantize_f32_internal.h"
 
 tc_status tc_quantize_f32_s8(const tc_affine_quant_params *params, int32_t size,
                              const float *input, int8_t *output)
@@ -27,28 +12,9 @@ tc_status tc_quantize_f32_s8(const tc_affine_quant_params *params, int32_t size,
     if (params == NULL || input == NULL || output == NULL || size < 0) {
         TC_RETURN_ARG_ERROR();
     }
-    const float scale = params->scale;
-    const int32_t zero_point = params->zero_point;
     for (int32_t i = 0; i < size; ++i) {
-        const float q = input[i] / scale;
-        int32_t value;
-        if (q > -2147483648.0f && q < 2147483648.0f) {
-            /* Beyond +-1024 the result clamps whatever the zero point: skip the rounding. */
-            if (q > 1024.0f) {
-                value = 127;
-            } else if (q < -1024.0f) {
-                value = -128;
-            } else {
-                value = (int32_t)tc_round_half_away(q) + zero_point;
-                value = value < -128 ? -128 : (value > 127 ? 127 : value);
-            }
-        } else {
-            /* NaN, infinities and |q| >= 2^31: LiteRT converts with static_cast<int32_t>,
-             * which on x86-64 (where the reference runs) gives INT32_MIN, then adds the
-             * zero point with wrap-around. Reproduce that: -128 for zp >= 0, else 127. */
-            value = zero_point >= 0 ? -128 : 127;
-        }
-        output[i] = (int8_t)value;
+        output[i] = (int8_t)tc_quantize_f32_value(input[i], params->scale, params->zero_point,
+                                                -128, 127);
     }
     return TC_OK;
 }

@@ -44,7 +44,10 @@ SUPPORTED = ("Add", "AveragePool", "Clip", "Concat", "Conv", "DequantizeLinear",
              "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Mul", "Pad", "QGemm",
              "QLinearAdd", "QLinearAveragePool", "QLinearConcat", "QLinearConv",
              "QLinearGlobalAveragePool", "QLinearMatMul", "QLinearMul", "QuantizeLinear",
-             "Relu", "Reshape", "Squeeze", "Transpose")
+             "Relu", "Reshape", "Squeeze", "Transpose",
+             # -- ONNX ops added: Softmax, Resize, ConvTranspose, activations --
+             # -- end of ONNX ops added --
+             )
 MIN_OPSET, MAX_OPSET = 10, 23
 
 _ONNX_INT8, _ONNX_UINT8, _ONNX_INT32, _ONNX_FLOAT = 3, 2, 6, 1
@@ -1022,12 +1025,18 @@ def _clip(imp: _Importer, node) -> None:
     _q_out(imp, node, done)
 
 
+# -- Softmax, Resize, ConvTranspose and activations -------------------------------------
+# -- end of Softmax, Resize, ConvTranspose and activations ------------------------------
+
+
 _FLOAT_OPS = {
     "Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "Add": _add,
     "GlobalAveragePool": _gap, "MaxPool": _maxpool, "Flatten": _flatten,
     "Reshape": _reshape, "Squeeze": _squeeze, "Transpose": _transpose,
     "Identity": _identity, "Concat": _concat, "Relu": _relu, "Clip": _clip, "Mul": _mul,
     "AveragePool": _average_pool, "Pad": _pad,
+    # -- Softmax, Resize, ConvTranspose and activations --
+    # -- end of Softmax, Resize, ConvTranspose and activations --
 }
 
 
@@ -1097,6 +1106,8 @@ def _qoperator(self: _Importer, node) -> None:
         self.check_quant(node, x, ins[1], ins[2])
         y_quant, y_off = self.act_quant(node, ins[3], ins[4], "output")
         self.global_average_pool(node, x, node.output[0], y_quant, y_off)
+    # -- QOperator activations and Softmax (elif branches) --
+    # -- end of QOperator activations and Softmax --
     else:
         self.unsupported(node, f"{op} is not supported")
 

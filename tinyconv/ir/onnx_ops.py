@@ -149,6 +149,10 @@ def _average_pool(op: OrtAveragePool, check: V.Check) -> None:
                       f"{size}, window {k}, stride {s}, pads {a} and {b})", y)
 
 
+# -- Softmax, Resize, ConvTranspose and activations -------------------------------------
+# -- end of Softmax, Resize, ConvTranspose and activations ------------------------------
+
+
 # The IR's validation rules hold for these kinds as for the ones they extend.
 for _cls, _base in ((OrtConv2D, O.Conv2D), (OrtDepthwiseConv2D, O.DepthwiseConv2D),
                     (OrtFullyConnected, O.FullyConnected), (OrtAdd, O.Add),
@@ -158,3 +162,5 @@ for _cls, _base in ((OrtConv2D, O.Conv2D), (OrtDepthwiseConv2D, O.DepthwiseConv2
 
 ORT_OPS = (OrtConv2D, OrtDepthwiseConv2D, OrtFullyConnected, OrtAdd, OrtGlobalAveragePool,
            OrtMul, OrtAveragePool, OrtRequantize)
+# -- Softmax, Resize, ConvTranspose and activations (ORT_OPS += ...) --
+# -- end of Softmax, Resize, ConvTranspose and activations --

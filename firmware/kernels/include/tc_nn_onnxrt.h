@@ -111,4 +111,7 @@ tc_status tc_global_avgpool_s8_ort(const tc_ort_pool_params *params,
                                    const tc_dims *input_dims, const int8_t *input,
                                    const tc_dims *output_dims, int8_t *output);
 
+/* -- Softmax, Resize, ConvTranspose and activations -- */
+/* -- end of Softmax, Resize, ConvTranspose and activations -- */
+
 #endif /* TC_NN_ONNXRT_H */

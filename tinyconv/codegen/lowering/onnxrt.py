@@ -221,3 +221,7 @@ def lower_requantize(op: OrtRequantize, ctx: LowerContext) -> KernelCall:
     table = ctx.const_array(requantize_table(op), "int8_t", f"{op.name}_table")
     return KernelCall("tc_lut_s8", [table, ctx.elements(op.y), ctx.tensor_ptr(op.x),
                                     ctx.tensor_ptr(op.y)])
+
+
+# -- Softmax, Resize, ConvTranspose and activations -------------------------------------
+# -- end of Softmax, Resize, ConvTranspose and activations ------------------------------

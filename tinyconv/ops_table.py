@@ -84,12 +84,17 @@ def kernel_isas(function: str) -> tuple[str, ...]:
         return ()
     text = path.read_text()
     helpers: dict[str, str] = {}
-    for name in _LOCAL_INCLUDE.findall(text):
+    seen: set[Path] = set()
+    includes = [(path.parent, name) for name in _LOCAL_INCLUDE.findall(text)]
+    while includes:  # the file's headers, then theirs (private bodies include the helpers)
+        folder, name = includes.pop()
         if name in _ISA_DEFINING_HEADERS:
             continue
-        for header in (path.parent / name, FIRMWARE_DIR / "kernels" / "include" / name):
-            if header.exists():
+        for header in (folder / name, FIRMWARE_DIR / "kernels" / "include" / name):
+            if header.exists() and header not in seen:
+                seen.add(header)
                 helpers |= _definitions(header)
+                includes += [(header.parent, n) for n in _LOCAL_INCLUDE.findall(header.read_text())]
     used, todo = "", [text]
     while todo:  # the file, then every helper it (transitively) names
         chunk = todo.pop()

@@ -7,10 +7,12 @@ activations, int8 weights and int64 bias; ADD and SUB on both of LiteRT's int16 
 every scale is a power of two); MUL; the pools; PAD and PADV2; CONCATENATION on random
 axes (int16, and int8 up to rank 5); RESHAPE; RELU, RELU6, LEAKY_RELU; QUANTIZE
 float->int16, int8<->int16, int16->int16; DEQUANTIZE int16->float; LOGISTIC and TANH
-(power-of-two and general input scales); SOFTMAX int16->int16. Shapes, options and
-quantizations are drawn from a seed; inputs cover the whole int16 range (with its
-extremes). Boards: `host` (ASan/UBSan, portable C), qemu-m4 (Armv7E-M DSP paths),
-qemu-m55 (Helium), qemu-m3 (portable C on Arm, slow). Also: a streamed plan of a 16x8
+(power-of-two and general input scales); SOFTMAX int16->int16; TRANSPOSE; and the edges of
+the SIMD paths of the pools, ADD/SUB, MUL and LEAKY_RELU (tails, repeated operands, clipped
+windows). Shapes, options and quantizations are drawn from a seed; inputs cover the whole
+int16 range (with its extremes). HARD_SWISH int16 is refused: no reference runs it.
+Boards: `host` (ASan/UBSan, portable C), qemu-m4 (Armv7E-M DSP paths), qemu-m55 (Helium),
+qemu-m3 (portable C on Arm, slow). Also: a streamed plan of a 16x8
 conv chain, 16x8 FULLY_CONNECTED against TFLite Micro (`--match tflm`), and a real 16x8
 audio conv net made by the TFLite converter, on Cortex-M7 (slow: the converter).
 """
@@ -274,12 +276,67 @@ def add_movement_ops(bat: Battery, rng) -> None:
         bat.b.op("SOFTMAX", [x], [y], schema.SoftmaxOptionsT(beta=beta))
 
 
+def add_simd_edge_ops(bat: Battery, rng) -> None:
+    """The edges of the int16 SIMD paths (DSP: 2 or 4 lanes, Helium: 4, 8 or 16): channel
+    counts that leave tails, each input repeated along a run (broadcast on either side,
+    scalars), the power-of-two ADD/SUB with no shift and with either input shifted,
+    LEAKY_RELU with odd lengths and every kind of alpha, and pools with windows clipped at
+    the borders, large windows and every fused activation."""
+    c = int(rng.choice([1, 3, 5, 7, 9, 13, 17]))
+    w = int(rng.integers(2, 6))
+    for sa, sb in (((1, 2, w, c), (1, 2, w, c)), ((1, 1, 1, c), (1, 2, w, c)),
+                   ((2, w, c), (1,)), ((1,), (w, c)), ((1, 2, 1, c), (1, 1, w, 1))):
+        qa, qb = (_scale(rng), 0), (_scale(rng), 0)
+        qy = (float(np.float32(max(qa[0], qb[0]) * rng.uniform(1.2, 3.0))), 0)
+        kind = str(rng.choice(["ADD", "SUB"]))
+        _binary(bat, kind, sa, sb, qa, qb, qy, str(rng.choice(ACTIVATIONS)), False)
+        qm = (float(np.float32(qa[0] * qb[0] * 2**28 / TARGET_STD / 4)), 0)
+        _binary(bat, "MUL", sa, sb, qa, qb, qm, str(rng.choice(ACTIVATIONS)), None)
+        out_log = int(rng.integers(-14, -8))
+        shift = int(rng.integers(1, 8))
+        for logs in ((out_log, out_log), (out_log - shift, out_log), (out_log, out_log - shift)):
+            # LiteRT's power-of-two ADD takes equal shapes only (its SUB broadcasts)
+            pot_kind = str(rng.choice(["ADD", "SUB"])) if sa == sb else "SUB"
+            _binary(bat, pot_kind, sa, sb, (2.0**logs[0], 0), (2.0**logs[1], 0),
+                    (2.0**out_log, 0), str(rng.choice(ACTIVATIONS)), True)
+    for alpha in (0.1, 0.7, 1.5, -0.3):  # LEAKY_RELU's Helium path: tails, alpha > 1 and < 0
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 38)))
+        x = bat.input(shape, quant=(_scale(rng, 1e-4, 3e-4), 0))
+        y = bat.output(shape, quant=(_scale(rng, 1e-4, 3e-4), 0))
+        bat.b.op("LEAKY_RELU", [x], [y], schema.LeakyReluOptionsT(alpha=float(np.float32(alpha))))
+    for kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        for f, s, padding in ((3, 1, "SAME"), (2, 2, "VALID"), (5, 3, "SAME"), (7, 1, "VALID")):
+            channels = int(rng.choice([1, 3, 4, 5, 8, 13, 17, 20, 33]))
+            h, w = (int(v) for v in rng.integers(max(f, 3), 10, size=2))
+            q = (_scale(rng), 0)
+            x = bat.input((1, h, w, channels), quant=q)
+            y = bat.output((1, tb._conv_output_size(h, f, s, 1, padding),
+                            tb._conv_output_size(w, f, s, 1, padding), channels), quant=q)
+            bat.b.op(kind, [x], [y], schema.Pool2DOptionsT(
+                padding=0 if padding == "SAME" else 1, strideH=s, strideW=s, filterHeight=f,
+                filterWidth=f,
+                fusedActivationFunction=tb.ACTIVATIONS[str(rng.choice(ACTIVATIONS))]))
+
+
+def add_transpose_ops(bat: Battery, rng) -> None:
+    """TRANSPOSE on int16 (LiteRT moves the values): ranks 1 to 5, random permutations."""
+    for rank in (1, 2, 3, 4, 5):
+        shape = tuple(int(v) for v in rng.integers(1, 5, size=rank))
+        perm = [int(p) for p in rng.permutation(rank)]
+        q = (_scale(rng), 0)
+        x = bat.input(shape, quant=q)
+        y = bat.output(tuple(shape[p] for p in perm), quant=q)
+        bat.b.op("TRANSPOSE", [x, bat.b.const(np.array(perm, np.int32))], [y])
+
+
 def battery(seed: int) -> Battery:
     rng = np.random.default_rng(seed)
     bat = int16_battery(f"int16 battery {seed}")
     add_weighted_ops(bat, rng)
     add_elementwise_ops(bat, rng)
     add_movement_ops(bat, rng)
+    add_simd_edge_ops(bat, rng)
+    add_transpose_ops(bat, rng)
     return bat
 
 
@@ -324,6 +381,31 @@ def _conv16(bias_dtype: str, zero_point: int = 0) -> bytes:
     y = b.tensor((1, 4, 4, 3), "int16", 1e-3, 0)
     b.op("CONV_2D", [x, w, bias], [y], schema.Conv2DOptionsT(padding=1, strideH=1, strideW=1))
     return b.build([x], [y])
+
+
+def _hard_swish16() -> bytes:
+    b = ModelBuilder("int16 hard swish")
+    x = b.tensor((1, 40), "int16", 1e-3, 0)
+    y = b.tensor((1, 40), "int16", 2e-3, 0)
+    b.op("HARD_SWISH", [x], [y])
+    return b.build([x], [y])
+
+
+def test_int16_hard_swish_is_refused_in_one_line_as_no_oracle_runs_it():
+    """No reference runs an int16 HARD_SWISH: LiteRT 2.3's BUILTIN_REF kernel takes float32,
+    uint8 and int8 only (and TFLite Micro's fails the same way; the TFLite converter's 16x8
+    mode refuses a Keras hard_swish or keeps it float). So there is nothing to be bit exact
+    with, and the lowering refuses it in one line. Should LiteRT gain one, the first
+    assertion fails and the kernel can be written against it."""
+    from tinyconv import deploy, worker
+    from tinyconv.reference import litert_outputs
+    model = _hard_swish16()
+    with pytest.raises(worker.OracleError, match="Only float32, uint8 and int8"):
+        litert_outputs(model, [[np.zeros((1, 40), np.int16)]])
+    with pytest.raises(TinyconvError) as info:
+        deploy.prepare(import_tflite(model), targets.get_board("host"), match="litert")
+    text = str(info.value)
+    assert "\n" not in text and "HARD_SWISH" in text and "no reference runs it" in text, text
 
 
 def test_unsupported_16x8_cases_are_one_line_errors():

@@ -1,8 +1,11 @@
 /*
  * Private: one broadcast run of ADD or SUB (TFLite reference_integer_ops::AddFunc and
  * reference_ops::SubElementwise; SUB is ADD with the second rescaled input negated, which
- * is exact in integers). Portable C, plus Armv7E-M DSP and Helium variants of the
- * advancing/advancing case, all giving the same bytes.
+ * is exact in integers), on int8 or int16 elements (`size` 1 or 2, a constant in each
+ * caller; int16 is LiteRT's general int16 path: the same arithmetic with left_shift 15).
+ * Portable C, plus a Helium variant (four lanes, int8 or int16 loads widened to int32) and
+ * an Armv7E-M DSP variant of the int8 advancing/advancing case, all giving the same bytes
+ * (the SIMD builds' scalar requantization is tc_requantize_fast: the same bits).
  */
 #ifndef TC_ADD_SUB_ROW_H
 #define TC_ADD_SUB_ROW_H
@@ -16,11 +19,13 @@ static inline int32_t tc_add_rescale(int32_t x, int32_t offset, int32_t left_shi
     return tc_ew_requantize((x + offset) * (1 << left_shift), multiplier, shift);
 }
 
-static inline int8_t tc_add_output(const tc_add_params *p, int32_t raw)
+/* The output: requantized, plus the output offset (wrapping, as TFLite's int32), clamped to
+ * the activation range (which lies inside the output type's). */
+static inline int32_t tc_add_output(const tc_add_params *p, int32_t raw)
 {
-    const int32_t out =
-        tc_ew_requantize(raw, p->output_multiplier, p->output_shift) + p->output_offset;
-    return tc_clamp_s8(out, p->activation);
+    const int32_t out = tc_add_wrap(tc_ew_requantize(raw, p->output_multiplier, p->output_shift),
+                                    p->output_offset);
+    return TC_CLAMP(out, p->activation.min, p->activation.max);
 }
 
 static inline int32_t tc_add_rescale1(const tc_add_params *p, int32_t x)
@@ -52,14 +57,21 @@ static inline int32x4_t tc_add_rescale_x4(int32x4_t x, int32_t offset, int32_t l
     return tc_requantize_x4(x, multiplier, shift);
 }
 
-/* Four lanes at a time with tail predication; a repeated operand is rescaled once. */
-static inline void tc_add_sub_row_mve(const tc_add_params *p, int32_t sign,
-                                      const int8_t *input1, int32_t step1,
-                                      const int8_t *input2, int32_t step2, int8_t *output,
-                                      int32_t len)
+static inline int32x4_t tc_add_load_x4(const void *p, int32_t i, mve_pred16_t pred,
+                                       size_t size)
 {
-    const int32x4_t a_fixed = vdupq_n_s32(tc_add_rescale1(p, input1[0]));
-    const int32x4_t b_fixed = vdupq_n_s32(sign * tc_add_rescale2(p, input2[0]));
+    return size == 1 ? vldrbq_z_s32((const int8_t *)p + i, pred)
+                     : vldrhq_z_s32((const int16_t *)p + i, pred);
+}
+
+/* Four lanes at a time with tail predication; a repeated operand is rescaled once. */
+static inline void tc_add_sub_row_mve(const tc_add_params *p, int32_t sign, const void *input1,
+                                      int32_t step1, const void *input2, int32_t step2,
+                                      void *output, int32_t len, size_t size)
+{
+    const int32x4_t a_fixed = vdupq_n_s32(tc_add_rescale1(p, tc_load_sized(input1, 0, size)));
+    const int32x4_t b_fixed =
+        vdupq_n_s32(sign * tc_add_rescale2(p, tc_load_sized(input2, 0, size)));
     const int32x4_t lo = vdupq_n_s32(p->activation.min);
     const int32x4_t hi = vdupq_n_s32(p->activation.max);
     for (int32_t i = 0; i < len; i += 4) {
@@ -67,11 +79,11 @@ static inline void tc_add_sub_row_mve(const tc_add_params *p, int32_t sign,
         int32x4_t a = a_fixed;
         int32x4_t b = b_fixed;
         if (step1) {
-            a = tc_add_rescale_x4(vldrbq_z_s32(input1 + i, pred), p->input1_offset,
+            a = tc_add_rescale_x4(tc_add_load_x4(input1, i, pred, size), p->input1_offset,
                                   p->left_shift, p->input1_multiplier, p->input1_shift);
         }
         if (step2) {
-            b = tc_add_rescale_x4(vldrbq_z_s32(input2 + i, pred), p->input2_offset,
+            b = tc_add_rescale_x4(tc_add_load_x4(input2, i, pred, size), p->input2_offset,
                                   p->left_shift, p->input2_multiplier, p->input2_shift);
             if (sign < 0) {
                 b = vnegq_s32(b);
@@ -80,7 +92,11 @@ static inline void tc_add_sub_row_mve(const tc_add_params *p, int32_t sign,
         int32x4_t out = tc_requantize_x4(vaddq_s32(a, b), p->output_multiplier,
                                          p->output_shift);
         out = vminq_s32(vmaxq_s32(vaddq_n_s32(out, p->output_offset), lo), hi);
-        vstrbq_p_s32(output + i, out, pred);
+        if (size == 1) {
+            vstrbq_p_s32((int8_t *)output + i, out, pred);
+        } else {
+            vstrhq_p_s32((int16_t *)output + i, out, pred);
+        }
     }
 }
 #endif
@@ -137,36 +153,40 @@ static void tc_add_sub_row_dsp(const tc_add_sub_call *c, int32_t sign, const int
 #endif
 
 /* Portable C: the repeated operand (step 0) is rescaled once for the whole run. */
-static inline void tc_add_sub_row(const void *call, int32_t sign, const int8_t *input1,
-                                  int32_t step1, const int8_t *input2, int32_t step2,
-                                  int8_t *output, int32_t len)
+static inline void tc_add_sub_row(const void *call, int32_t sign, const void *input1,
+                                  int32_t step1, const void *input2, int32_t step2,
+                                  void *output, int32_t len, size_t size)
 {
     const tc_add_sub_call *c = (const tc_add_sub_call *)call;
     const tc_add_params *p = c->p;
 #if TC_ISA_MVE
-    tc_add_sub_row_mve(p, sign, input1, step1, input2, step2, output, len);
+    tc_add_sub_row_mve(p, sign, input1, step1, input2, step2, output, len, size);
     return;
 #else
 #if TC_ISA_DSP
-    if (step1 && step2 && c->narrow) {
-        tc_add_sub_row_dsp(c, sign, input1, input2, output, len);
+    if (size == 1 && step1 && step2 && c->narrow) {
+        tc_add_sub_row_dsp(c, sign, (const int8_t *)input1, (const int8_t *)input2,
+                           (int8_t *)output, len);
         return;
     }
 #endif
     if (!step1) {
-        const int32_t a = tc_add_rescale1(p, input1[0]);
+        const int32_t a = tc_add_rescale1(p, tc_load_sized(input1, 0, size));
         for (int32_t i = 0; i < len; ++i) {
-            output[i] = tc_add_output(p, a + sign * tc_add_rescale2(p, input2[i]));
+            const int32_t b = sign * tc_add_rescale2(p, tc_load_sized(input2, i, size));
+            tc_store_sized(output, i, tc_add_output(p, a + b), size);
         }
     } else if (!step2) {
-        const int32_t b = sign * tc_add_rescale2(p, input2[0]);
+        const int32_t b = sign * tc_add_rescale2(p, tc_load_sized(input2, 0, size));
         for (int32_t i = 0; i < len; ++i) {
-            output[i] = tc_add_output(p, tc_add_rescale1(p, input1[i]) + b);
+            const int32_t a = tc_add_rescale1(p, tc_load_sized(input1, i, size));
+            tc_store_sized(output, i, tc_add_output(p, a + b), size);
         }
     } else {
         for (int32_t i = 0; i < len; ++i) {
-            output[i] = tc_add_output(p, tc_add_rescale1(p, input1[i]) +
-                                             sign * tc_add_rescale2(p, input2[i]));
+            const int32_t raw = tc_add_rescale1(p, tc_load_sized(input1, i, size)) +
+                                sign * tc_add_rescale2(p, tc_load_sized(input2, i, size));
+            tc_store_sized(output, i, tc_add_output(p, raw), size);
         }
     }
 #endif
@@ -175,9 +195,9 @@ static inline void tc_add_sub_row(const void *call, int32_t sign, const int8_t *
 /* The kernel of ADD and SUB: `row` calls tc_add_sub_row with the sign of input 2 (1 or -1)
  * as a constant. */
 static inline tc_status tc_add_sub(const tc_add_params *params, tc_ew_row_fn row,
-                                   const tc_dims *input1_dims, const int8_t *input1,
-                                   const tc_dims *input2_dims, const int8_t *input2,
-                                   const tc_dims *output_dims, int8_t *output)
+                                   const tc_dims *input1_dims, const void *input1,
+                                   const tc_dims *input2_dims, const void *input2,
+                                   const tc_dims *output_dims, void *output, size_t size)
 {
     if (params == NULL) {
         TC_RETURN_ARG_ERROR();
@@ -199,7 +219,7 @@ static inline tc_status tc_add_sub(const tc_add_params *params, tc_ew_row_fn row
     }
 #endif
     return tc_ew_broadcast(&c, row, input1_dims, input1, input2_dims, input2,
-                           output_dims, output);
+                           output_dims, output, size);
 }
 
 #endif /* TC_ADD_SUB_ROW_H */

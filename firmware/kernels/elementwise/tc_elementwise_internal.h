@@ -12,6 +12,7 @@
 #ifndef TC_ELEMENTWISE_INTERNAL_H
 #define TC_ELEMENTWISE_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -55,10 +56,10 @@ static inline int32_t tc_ew_word_source(const int8_t **input, int32_t step, int8
     return 4 * step;
 }
 
-/* One run of `len` outputs; step1/step2 are 1 (the input advances) or 0 (it repeats). */
-typedef void (*tc_ew_row_fn)(const void *params, const int8_t *input1, int32_t step1,
-                             const int8_t *input2, int32_t step2, int8_t *output,
-                             int32_t len);
+/* One run of `len` outputs; step1/step2 are 1 (the input advances) or 0 (it repeats).
+ * The pointers are to the kernel's element type (int8 or int16). */
+typedef void (*tc_ew_row_fn)(const void *params, const void *input1, int32_t step1,
+                             const void *input2, int32_t step2, void *output, int32_t len);
 
 #define TC_EW_DIMS 4
 
@@ -68,13 +69,15 @@ static inline int tc_ew_dim_ok(int32_t in, int32_t out)
 }
 
 /*
- * Walk output_dims calling row() on each contiguous run. Returns TC_ARG_ERROR when a
- * shape does not broadcast to the output.
+ * Walk output_dims calling row() on each contiguous run of elements of `element` bytes (1 or
+ * 2, a constant in each caller). Returns TC_ARG_ERROR when a shape does not broadcast to
+ * the output.
  */
 static inline tc_status tc_ew_broadcast(const void *params, tc_ew_row_fn row,
-                                        const tc_dims *input1_dims, const int8_t *input1,
-                                        const tc_dims *input2_dims, const int8_t *input2,
-                                        const tc_dims *output_dims, int8_t *output)
+                                        const tc_dims *input1_dims, const void *input1,
+                                        const tc_dims *input2_dims, const void *input2,
+                                        const tc_dims *output_dims, void *output,
+                                        size_t element)
 {
     if (params == NULL || input1_dims == NULL || input2_dims == NULL ||
         output_dims == NULL || input1 == NULL || input2 == NULL || output == NULL) {
@@ -126,21 +129,21 @@ static inline tc_status tc_ew_broadcast(const void *params, tc_ew_row_fn row,
 
     /* Odometer over the outer dims; the innermost steps are 0 or 1 by construction. */
     int32_t index[TC_EW_DIMS] = {0, 0, 0, 0};
-    const int8_t *a = input1;
-    const int8_t *b = input2;
-    int8_t *y = output;
+    const uint8_t *a = (const uint8_t *)input1;
+    const uint8_t *b = (const uint8_t *)input2;
+    uint8_t *y = (uint8_t *)output;
     for (;;) {
         row(params, a, step1[0], b, step2[0], y, size[0]);
-        y += size[0];
+        y += (size_t)size[0] * element;
         int d = 1;
         for (; d < ndims; ++d) {
-            a += step1[d];
-            b += step2[d];
+            a += (ptrdiff_t)step1[d] * (ptrdiff_t)element;
+            b += (ptrdiff_t)step2[d] * (ptrdiff_t)element;
             if (++index[d] < size[d]) {
                 break;
             }
-            a -= step1[d] * size[d];
-            b -= step2[d] * size[d];
+            a -= (ptrdiff_t)step1[d] * size[d] * (ptrdiff_t)element;
+            b -= (ptrdiff_t)step2[d] * size[d] * (ptrdiff_t)element;
             index[d] = 0;
         }
         if (d == ndims) {

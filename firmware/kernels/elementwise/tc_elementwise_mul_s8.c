@@ -89,10 +89,13 @@ static void tc_mul_row_dsp(const tc_mul_call *c, const int8_t *input1, int32_t s
 }
 #endif
 
-static void tc_mul_row(const void *call, const int8_t *input1, int32_t step1,
-                       const int8_t *input2, int32_t step2, int8_t *output, int32_t len)
+static void tc_mul_row(const void *call, const void *in1, int32_t step1, const void *in2,
+                       int32_t step2, void *out, int32_t len)
 {
     const tc_mul_call *c = (const tc_mul_call *)call;
+    const int8_t *input1 = (const int8_t *)in1;
+    const int8_t *input2 = (const int8_t *)in2;
+    int8_t *output = (int8_t *)out;
     const tc_mul_params *p = c->p;
 #if TC_ISA_MVE
     tc_mul_row_mve(p, input1, step1, input2, step2, output, len);
@@ -131,5 +134,5 @@ tc_status tc_elementwise_mul_s8(const tc_mul_params *params,
     }
 #endif
     return tc_ew_broadcast(&c, tc_mul_row, input1_dims, input1, input2_dims, input2,
-                           output_dims, output);
+                           output_dims, output, sizeof(int8_t));
 }

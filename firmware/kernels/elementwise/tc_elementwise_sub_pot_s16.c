@@ -1,17 +1,16 @@
 /*
  * SUB, int16, power-of-two scales (LiteRT's pot_scale_int16 path, taken when the op's
- * pot_scale_int16 option is set and every scale is a power of two, zero points 0):
- *   out = clamp(RoundingDivideByPOT(in1, -input1_shift) - RoundingDivideByPOT(in2, -input2_shift))
- * (at most one shift is nonzero; the clamp includes int16 saturation). Portable C.
+ * pot_scale_int16 option is set and every scale is a power of two, zero points 0), any
+ * broadcast (tc_elementwise_s16.h: the arithmetic, tc_add_sub_pot_s16_row, and its SIMD
+ * paths).
  */
 #include "tc_elementwise_s16.h"
 
-static int16_t sub_one(const void *params, int32_t a, int32_t b)
+static void sub_row(const void *params, const void *input1, int32_t step1, const void *input2,
+                    int32_t step2, void *output, int32_t len)
 {
-    const tc_add_pot_params *p = (const tc_add_pot_params *)params;
-    const int32_t x1 = tc_rdbpot_s16(a, -p->input1_shift);
-    const int32_t x2 = tc_rdbpot_s16(b, -p->input2_shift);
-    return tc_clamp16(x1 - x2, p->activation);
+    tc_add_sub_pot_s16_row((const tc_add_pot_params *)params, -1, (const int16_t *)input1,
+                           step1, (const int16_t *)input2, step2, (int16_t *)output, len);
 }
 
 tc_status tc_elementwise_sub_pot_s16(const tc_add_pot_params *params,
@@ -19,10 +18,10 @@ tc_status tc_elementwise_sub_pot_s16(const tc_add_pot_params *params,
                                      const tc_dims *input2_dims, const int16_t *input2,
                                      const tc_dims *output_dims, int16_t *output)
 {
-    if (params->input1_shift > 0 || params->input2_shift > 0 || params->input1_shift < -15 ||
-        params->input2_shift < -15) {
+    if (params == NULL || params->input1_shift > 0 || params->input2_shift > 0 ||
+        params->input1_shift < -15 || params->input2_shift < -15) {
         TC_RETURN_ARG_ERROR();
     }
-    return tc_ew_s16_broadcast(params, sub_one, input1_dims, input1, input2_dims, input2,
-                               output_dims, output);
+    return tc_ew_broadcast(params, sub_row, input1_dims, input1, input2_dims, input2,
+                           output_dims, output, sizeof(int16_t));
 }

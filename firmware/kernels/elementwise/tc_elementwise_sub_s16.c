@@ -1,13 +1,15 @@
 /*
  * SUB, int16, general scales: LiteRT's sub.cc general quantized path for int16
- * (reference_ops::SubElementwise / BroadcastQuantSubSlow): int8's arithmetic with
- * left_shift 15 (tc_add_sub_s16_element), any broadcast. Portable C on every core.
+ * (reference_ops::SubElementwise / BroadcastQuantSubSlow): the int8 kernel's arithmetic with
+ * left_shift 15 and an int16 clamp, any broadcast (tc_add_sub_row.h: the arithmetic and its
+ * Helium path).
  */
-#include "tc_elementwise_s16.h"
+#include "tc_add_sub_row.h"
 
-static int16_t sub_one(const void *params, int32_t a, int32_t b)
+static void sub_row(const void *call, const void *input1, int32_t step1, const void *input2,
+                    int32_t step2, void *output, int32_t len)
 {
-    return tc_add_sub_s16_element((const tc_add_params *)params, a, b, -1);
+    tc_add_sub_row(call, -1, input1, step1, input2, step2, output, len, sizeof(int16_t));
 }
 
 tc_status tc_elementwise_sub_s16(const tc_add_params *params,
@@ -15,6 +17,6 @@ tc_status tc_elementwise_sub_s16(const tc_add_params *params,
                                  const tc_dims *input2_dims, const int16_t *input2,
                                  const tc_dims *output_dims, int16_t *output)
 {
-    return tc_ew_s16_broadcast(params, sub_one, input1_dims, input1, input2_dims, input2,
-                               output_dims, output);
+    return tc_add_sub(params, sub_row, input1_dims, input1, input2_dims, input2, output_dims,
+                      output, sizeof(int16_t));
 }

@@ -4,10 +4,10 @@
  */
 #include "tc_add_sub_row.h"
 
-static void tc_sub_row(const void *call, const int8_t *input1, int32_t step1,
-                       const int8_t *input2, int32_t step2, int8_t *output, int32_t len)
+static void tc_sub_row(const void *call, const void *input1, int32_t step1,
+                       const void *input2, int32_t step2, void *output, int32_t len)
 {
-    tc_add_sub_row(call, -1, input1, step1, input2, step2, output, len);
+    tc_add_sub_row(call, -1, input1, step1, input2, step2, output, len, sizeof(int8_t));
 }
 
 tc_status tc_elementwise_sub_s8(const tc_add_params *params,
@@ -16,5 +16,5 @@ tc_status tc_elementwise_sub_s8(const tc_add_params *params,
                                 const tc_dims *output_dims, int8_t *output)
 {
     return tc_add_sub(params, tc_sub_row, input1_dims, input1, input2_dims, input2,
-                      output_dims, output);
+                      output_dims, output, sizeof(int8_t));
 }

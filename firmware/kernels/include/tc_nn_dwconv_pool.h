@@ -129,6 +129,10 @@ typedef struct {
 tc_status tc_transpose_s8(const tc_transpose_params *params, const int8_t *input,
                           int8_t *output);
 
+/* The same for int16 elements (LiteRT's int16 TRANSPOSE: the values are only moved). */
+tc_status tc_transpose_s16(const tc_transpose_params *params, const int16_t *input,
+                           int16_t *output);
+
 /* -- 16-bit activations ---------------------------------------------------------------- */
 
 /* DEPTHWISE_CONV_2D 16x8: int16 activations (input offset 0), int8 weights, int64 bias;

@@ -9,6 +9,7 @@
 #ifndef TC_NN_SUPPORT_H
 #define TC_NN_SUPPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tc_nn_types.h"
@@ -75,6 +76,25 @@ static inline int8_t tc_clamp_s8(int32_t x, tc_activation act)
     x = x > act.max ? act.max : x;
     x = x < act.min ? act.min : x;
     return (int8_t)x;
+}
+
+/* Element i of an int8, int16 or int32 array given by its element size (1, 2 or 4): for the
+ * kernels whose one body serves several types, each caller passing a constant size, so the
+ * choice folds away. */
+static inline int32_t tc_load_sized(const void *p, int32_t i, size_t size)
+{
+    return size == 1 ? ((const int8_t *)p)[i]
+                     : (size == 2 ? ((const int16_t *)p)[i] : ((const int32_t *)p)[i]);
+}
+
+/* Stores v (already in the type's range) as element i of an int8 or int16 array. */
+static inline void tc_store_sized(void *p, int32_t i, int32_t v, size_t size)
+{
+    if (size == 1) {
+        ((int8_t *)p)[i] = (int8_t)v;
+    } else {
+        ((int16_t *)p)[i] = (int16_t)v;
+    }
 }
 
 #endif /* TC_NN_SUPPORT_H */

@@ -5,7 +5,7 @@
  *   v = RoundingDivideByPOT(SRDHM((in + offset) * 2^left_shift, multiplier), -shift)
  * and the two int32 values are compared.
  */
-#include "tc_math_broadcast.h"
+#include "tc_comparison_internal.h"
 #include "tc_math_internal.h"
 
 static void tc_cmp_row_s8(const void *params, const void *const *in, const int32_t *step,
@@ -22,16 +22,7 @@ static void tc_cmp_row_s8(const void *params, const void *const *in, const int32
                                            p->input1_multiplier, p->input1_shift);
         const int32_t y = tc_mul_below_one((b[j * sb] + p->input2_offset) * scale,
                                            p->input2_multiplier, p->input2_shift);
-        bool r;
-        switch (p->op) {
-        case TC_CMP_EQUAL: r = x == y; break;
-        case TC_CMP_NOT_EQUAL: r = x != y; break;
-        case TC_CMP_LESS: r = x < y; break;
-        case TC_CMP_LESS_EQUAL: r = x <= y; break;
-        case TC_CMP_GREATER: r = x > y; break;
-        default: r = x >= y; break;
-        }
-        o[j] = r;
+        o[j] = tc_compare(p->op, x, y);
     }
 }
 

@@ -1,12 +1,14 @@
 /*
- * AVERAGE_POOL_2D, int16: TFLite's reference_integer_ops::AveragePool for int16, the
- * int8 kernel's arithmetic on 16-bit values: the int32 sum of the window clipped to the
- * image, divided by the clipped count rounding half away from zero, then clamped
- *   avg = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count
- * (the lowering checks that count * 2^15 fits in int32). Portable C on every core.
+ * AVERAGE_POOL_2D, int16: TFLite's reference_integer_ops::AveragePool for int16, with
+ * its DSP and Helium paths (tc_pool_internal.h: the arithmetic and the paths).
  */
-#include "tc_nn_dwconv_pool.h"
-#include "tc_pool_window.h"
+#include "tc_pool_internal.h"
+
+static tc_status pixel(const tc_pool_params *params, const uint8_t *in, tc_pool_window win,
+                       int32_t row_stride, int32_t channels, uint8_t *out)
+{
+    return tc_avgpool_pixel(params, in, win, row_stride, channels, out, sizeof(int16_t));
+}
 
 tc_status tc_avgpool_s16(const tc_context *ctx, const tc_pool_params *params,
                          const tc_dims *input_dims, const int16_t *input,
@@ -14,35 +16,6 @@ tc_status tc_avgpool_s16(const tc_context *ctx, const tc_pool_params *params,
                          int16_t *output)
 {
     (void)ctx;
-    if (tc_pool_check(params, input_dims, filter_dims, output_dims) != TC_OK) {
-        TC_RETURN_ARG_ERROR();
-    }
-    const int32_t channels = input_dims->c;
-    const int32_t row_stride = input_dims->w * channels;
-    const tc_activation act = params->activation;
-    for (int32_t b = 0; b < input_dims->n; ++b) {
-        const int16_t *image = input + b * input_dims->h * row_stride;
-        for (int32_t out_y = 0; out_y < output_dims->h; ++out_y) {
-            for (int32_t out_x = 0; out_x < output_dims->w; ++out_x) {
-                const tc_pool_window win =
-                    tc_pool_clip(params, input_dims, filter_dims, out_y, out_x);
-                const int16_t *in = image + win.y * row_stride + win.x * channels;
-                const int32_t count = win.rows * win.cols;
-                for (int32_t c = 0; c < channels; ++c) {
-                    int32_t sum = 0;
-                    for (int32_t y = 0; y < win.rows; ++y) {
-                        const int16_t *p = in + y * row_stride + c;
-                        for (int32_t x = 0; x < win.cols; ++x) {
-                            sum += p[x * channels];
-                        }
-                    }
-                    const int32_t avg =
-                        sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
-                    output[c] = (int16_t)TC_CLAMP(avg, act.min, act.max);
-                }
-                output += channels;
-            }
-        }
-    }
-    return TC_OK;
+    return tc_pool_walk(params, input_dims, input, filter_dims, output_dims, output,
+                        sizeof(int16_t), pixel);
 }

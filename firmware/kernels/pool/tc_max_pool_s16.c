@@ -1,10 +1,14 @@
 /*
- * MAX_POOL_2D, int16: TFLite's reference_integer_ops::MaxPool for int16: the maximum over
- * the window clipped to the image (from -32768; padding never takes part), clamped to the
- * activation range. Portable C on every core.
+ * MAX_POOL_2D, int16: TFLite's reference_integer_ops::MaxPool for int16, with
+ * its DSP and Helium paths (tc_pool_internal.h: the arithmetic and the paths).
  */
-#include "tc_nn_dwconv_pool.h"
-#include "tc_pool_window.h"
+#include "tc_pool_internal.h"
+
+static tc_status pixel(const tc_pool_params *params, const uint8_t *in, tc_pool_window win,
+                       int32_t row_stride, int32_t channels, uint8_t *out)
+{
+    return tc_max_pool_pixel(params, in, win, row_stride, channels, out, sizeof(int16_t));
+}
 
 tc_status tc_max_pool_s16(const tc_context *ctx, const tc_pool_params *params,
                           const tc_dims *input_dims, const int16_t *input,
@@ -12,32 +16,6 @@ tc_status tc_max_pool_s16(const tc_context *ctx, const tc_pool_params *params,
                           int16_t *output)
 {
     (void)ctx;
-    if (tc_pool_check(params, input_dims, filter_dims, output_dims) != TC_OK) {
-        TC_RETURN_ARG_ERROR();
-    }
-    const int32_t channels = input_dims->c;
-    const int32_t row_stride = input_dims->w * channels;
-    const tc_activation act = params->activation;
-    for (int32_t b = 0; b < input_dims->n; ++b) {
-        const int16_t *image = input + b * input_dims->h * row_stride;
-        for (int32_t out_y = 0; out_y < output_dims->h; ++out_y) {
-            for (int32_t out_x = 0; out_x < output_dims->w; ++out_x) {
-                const tc_pool_window win =
-                    tc_pool_clip(params, input_dims, filter_dims, out_y, out_x);
-                const int16_t *in = image + win.y * row_stride + win.x * channels;
-                for (int32_t c = 0; c < channels; ++c) {
-                    int32_t best = INT16_MIN;
-                    for (int32_t y = 0; y < win.rows; ++y) {
-                        const int16_t *p = in + y * row_stride + c;
-                        for (int32_t x = 0; x < win.cols; ++x) {
-                            best = TC_MAX(best, p[x * channels]);
-                        }
-                    }
-                    output[c] = (int16_t)TC_CLAMP(best, act.min, act.max);
-                }
-                output += channels;
-            }
-        }
-    }
-    return TC_OK;
+    return tc_pool_walk(params, input_dims, input, filter_dims, output_dims, output,
+                        sizeof(int16_t), pixel);
 }

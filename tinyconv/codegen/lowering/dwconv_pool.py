@@ -17,7 +17,7 @@ from ...quant import INT8_MAX, INT8_MIN, activation_range, f32
 from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, c_initializer,
                    conv_padding, dims, dims_of, lowering, require, tile)
 from ...ir.graph import DType
-from .conv import (activation_dtype, bias_args, check_int8_io, per_channel_quant,
+from .conv import (activation_dtype, bias_args, per_channel_quant,
                    per_channel_quant_s16, value_range)
 
 TRANSPOSE_MAX_DIMS = 5  # TC_TRANSPOSE_MAX_DIMS in tc_nn_dwconv_pool.h
@@ -233,9 +233,11 @@ def lower_concatenation(op: Concatenation, ctx: LowerContext) -> KernelCall:
 
 # -- TRANSPOSE ------------------------------------------------------------------------------
 
-@lowering(Transpose, kernels=("tc_transpose_s8",), dtypes=("int8",))
+@lowering(Transpose, kernels=("tc_transpose_s8", "tc_transpose_s16"),
+          dtypes=("int8", "int16"))
 def lower_transpose(op: Transpose, ctx: LowerContext) -> KernelCall:
-    check_int8_io(op)
+    """reference_ops::Transpose: the values are moved as they are (int8 or int16)."""
+    dtype = activation_dtype(op)
     x, y = op.x, op.y
     rank = len(x.shape)
     require(rank <= TRANSPOSE_MAX_DIMS, op,
@@ -251,7 +253,8 @@ def lower_transpose(op: Transpose, ctx: LowerContext) -> KernelCall:
         "input_shape": CExpr("{" + ", ".join(map(str, shape)) + "}"),
         "perm": CExpr("{" + ", ".join(map(str, full_perm)) + "}"),
     }), "transpose_params")
-    return KernelCall("tc_transpose_s8", [params, ctx.tensor_ptr(x), ctx.tensor_ptr(y)],
+    function = "tc_transpose_s16" if dtype is DType.INT16 else "tc_transpose_s8"
+    return KernelCall(function, [params, ctx.tensor_ptr(x), ctx.tensor_ptr(y)],
                       comment=f"perm {tuple(perm)}")
 
 

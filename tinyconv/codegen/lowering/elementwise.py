@@ -341,8 +341,14 @@ def downscale_int32_to_int16_multiplier(multiplier: int) -> int:
 
 def hard_swish_params(op: HardSwish) -> dict:
     """HardSwishPrepare: float scales, QuantizeMultiplier, then 16-bit multipliers."""
-    require(op.x.dtype is not DType.INT16, op, "int16 HARD_SWISH is not supported (LiteRT's "
-            "kernel takes float32, uint8 and int8 only, so there is nothing to match)")
+    # Measured: LiteRT 2.3's HARD_SWISH and TFLite Micro's both fail on int16 ("Only
+    # float32, uint8 and int8 are supported currently" / "Unsupported type INT16"), and the
+    # TFLite converter in 16x8 mode refuses a Keras hard_swish ("Quantization to 16x8-bit
+    # not yet supported for op: 'HARD_SWISH'") or, with TFLITE_BUILTINS allowed, keeps it
+    # float32 between DEQUANTIZE and QUANTIZE.
+    require(op.x.dtype is not DType.INT16, op, "int16 HARD_SWISH is not supported: no "
+            "reference runs it (LiteRT's and TFLite Micro's kernels take float32, uint8 and "
+            "int8 only) and the TFLite converter's 16x8 mode never emits it")
     _require_dtype(op, op.x, DType.INT8)
     _require_dtype(op, op.y, DType.INT8)
     qx, qy = tensor_quant(op, op.x), tensor_quant(op, op.y)

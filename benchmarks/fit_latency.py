@@ -8,8 +8,14 @@ Training data, per-layer counts from `tinyconv profile` (QEMU TCG plugin):
   search space (what --max-instructions prices) on Cortex-M4, M7, M55 and M3, and the
   kernel benchmark's models on Cortex-M3 (the portable C kernels, ISA "ref").
 
-For each ISA (dsp: M4 + M7, mve: M55, ref: M3), non-negative least squares over every
-measured layer, each layer's row weighted by 1 / its model's count (every model counts
+Also (--measure-m0plus) benchmarks/results/latency_fit_m0plus.json: the same configs and
+models on Cortex-M0+ (the portable kernels built for Armv6-M: table "v6m"), and
+(--measure-int16) latency_fit_int16.json: 16x8 twins of the kernel benchmark's models and
+the 16x8 audio net (INT16_MODELS) on M7, M55, M3 and M0+, which price int16 layers
+(cost's macs16 / outputs16 features).
+
+For each table (dsp: M4 + M7, mve: M55, ref: M3, v6m: M0+), non-negative least squares over
+every measured layer, each layer's row weighted by 1 / its model's count (every model counts
 alike, whatever its size), then reweighted a few rounds towards the models the fit misses
 most (the goal is a bound on every model's relative error). Rewrites the table between
 the FITTED markers of tinyconv/cost.py and prints, per model and CPU, the estimate
@@ -60,6 +66,8 @@ from tinyconv.space import ArchConfig, SearchSpace  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 KERNELS_JSON = RESULTS / "kernels.json"
 FIT_JSON = RESULTS / "latency_fit.json"
+M0PLUS_JSON = RESULTS / "latency_fit_m0plus.json"
+INT16_JSON = RESULTS / "latency_fit_int16.json"
 STREAMS_JSON = RESULTS / "latency_fit_streams.json"
 STREAM_CPUS = ["cortex-m7", "cortex-m55", "cortex-m3"]
 STREAM_MODELS = ("vww", "mobilenetv2", "mcunet", "resnet8")
@@ -95,8 +103,122 @@ def _configs() -> dict[str, tuple[ArchConfig, int]]:
     return configs
 
 
+# --- 16x8 twins ---------------------------------------------------------------------------
+# The kernel benchmark's models (but MobileNetV3, whose HARD_SWISH has no int16 kernel in
+# LiteRT), the search space's mcunet-fixed config and the 16x8 audio conv net of
+# tests/kernels/test_kernels_int16.py, converted with int16 activations (TFLite's 16x8
+# mode): what prices int16 layers (cost.CLASS_FEATURES' "macs16", "outputs16"). The audio
+# net comes as its int8 twin too ("audio"); the others' int8 twins are measured above.
+INT16_SUFFIX = "-16x8"
+INT16_MODELS = ("vww", "dscnn", "speech", "resnet8", "autoencoder", "mobilenetv2",
+                "mcunet-fixed", "audio")
+INT16_CPUS = ["cortex-m7", "cortex-m55", "cortex-m3", "cortex-m0plus"]
+_ZOO_SPECS = {"vww": ("mobilenetv1", (96, 96, 3), 2, 0.25), "dscnn": ("dscnn", (49, 10, 1), 12),
+              "resnet8": ("resnet8", (32, 32, 3), 10),
+              "mobilenetv2": ("mobilenetv2", (96, 96, 3), 2, 0.35)}
+
+
+def _zoo_spec(name: str):
+    """The zoo Spec of a 16x8 twin: the kernel benchmark's, or an mcunet config's as
+    `_tflite` converts its int8 twin."""
+    import zoo_models
+    if name in _ZOO_SPECS:
+        return zoo_models.Spec(*_ZOO_SPECS[name])
+    cfg, channels = _configs()[name]
+    return zoo_models.Spec("mcunet", (cfg.resolution, cfg.resolution, channels), CLASSES,
+                           cfg.width, cfg.zoo_params(), classifier_bias=True)
+
+
+def _audio(mode: str) -> bytes:
+    """The 16x8 audio net of tests/kernels/test_kernels_int16.py ("16x8") or its int8 twin
+    ("int8"), cached on disk (keyed by its source and TensorFlow's version)."""
+    import hashlib
+    import importlib.metadata
+    import inspect
+
+    import zoo_models
+    sys.path.insert(0, str(ROOT / "tests" / "kernels"))
+    from test_kernels_int16 import audio_convnet_tflite
+    digest = hashlib.sha256(inspect.getsource(audio_convnet_tflite).encode())
+    digest.update(importlib.metadata.version("tensorflow").encode())
+    path = zoo_models.cache_dir() / f"bench-audio-{mode}-{digest.hexdigest()[:16]}.tflite"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(audio_convnet_tflite(mode)))
+    return path.read_bytes()
+
+
+def _to_16x8(model, data: np.ndarray) -> bytes:
+    """`model` converted with int16 activations and int8 weights, int16 input and output."""
+    from tinyconv.keras_compat import tf
+    from tinyconv.quiet import native_stderr
+
+    def representative():
+        for sample in data:
+            yield [sample[None, ...]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    converter.inference_input_type = tf.int16
+    converter.inference_output_type = tf.int16
+    with native_stderr():
+        return bytes(converter.convert())
+
+
+def int16_tflite(name: str) -> bytes:
+    """The 16x8 twin of INT16_MODELS' `name`, cached on disk (keyed by this file's source of
+    the conversion, the zoo's and TensorFlow's version)."""
+    import hashlib
+    import importlib.metadata
+    import inspect
+
+    import kernel_benchmark
+    import zoo_models
+    if name == "audio":
+        return _audio("16x8")
+    digest = hashlib.sha256(inspect.getsource(_to_16x8).encode() + repr(_ZOO_SPECS).encode())
+    digest.update(importlib.metadata.version("tensorflow").encode())
+    zoo = name in _ZOO_SPECS or name.startswith("mcunet")
+    if zoo:
+        digest.update(zoo_models.cache_key(_zoo_spec(name)).encode())
+    else:
+        digest.update(inspect.getsource(getattr(kernel_benchmark, f"_{name}_keras")).encode())
+    path = zoo_models.cache_dir() / f"bench16-{name}-{digest.hexdigest()[:16]}.tflite"
+    if not path.exists():
+        from tinyconv.keras_compat import keras
+        if zoo:
+            spec = _zoo_spec(name)
+            model, data = zoo_models.prepared_model(spec), zoo_models.representative(spec)
+        else:
+            keras.utils.set_random_seed(zoo_models.SEED)
+            model = getattr(kernel_benchmark, f"_{name}_keras")()
+            rng = np.random.default_rng(zoo_models.SEED)
+            data = rng.uniform(-1, 1, (8, *model.input_shape[1:])).astype(np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_to_16x8(model, data))
+    return path.read_bytes()
+
+
+def measure_int16(cpus: list[str], firmware_dir: Path | None = None) -> list[dict]:
+    """Profile the 16x8 twins (and the audio net's int8 twin) on `cpus`."""
+    rows = []
+    for name in INT16_MODELS:
+        blob = int16_tflite(name)
+        rows += [_profile_row(name + INT16_SUFFIX, blob, cpu, {}, firmware_dir) for cpu in cpus]
+        if name == "audio":
+            rows += [_profile_row(name, _audio("int8"), cpu, {}, firmware_dir) for cpu in cpus]
+    return rows
+
+
 # --- graphs ------------------------------------------------------------------------------
 def _tflite(name: str, run: dict) -> bytes:
+    if name.endswith(INT16_SUFFIX):
+        return int16_tflite(name[:-len(INT16_SUFFIX)])
+    if name == "audio":
+        return _audio("int8")
     if "arch" in run:
         import zoo_models
         cfg = ArchConfig.from_dict(run["arch"])
@@ -152,6 +274,8 @@ def _profile_row(name: str, blob: bytes, cpu: str, extra: dict,
 
 
 def measure(cpus: list[str], firmware_dir: Path | None = None) -> list[dict]:
+    """The mcunet configs on `cpus`, and the kernel benchmark's models on those of them it
+    does not run (Cortex-M3, M0+)."""
     import kernel_benchmark
     from tinyconv.ir.tflite_import import import_tflite
     rows = []
@@ -162,15 +286,26 @@ def measure(cpus: list[str], firmware_dir: Path | None = None) -> list[dict]:
         if [op.kind for op in ours.ops] != [op.kind for op in real.ops]:
             raise SystemExit(f"{name}: ArchConfig.graph differs from the converted model")
         rows += [_profile_row(name, blob, cpu, extra, firmware_dir) for cpu in cpus]
-    if "cortex-m3" in cpus:  # the kernel benchmark runs M4, M7, M55 only
+    for cpu in cpus:
+        if cpu in kernel_benchmark.CPUS:
+            continue
         for name, (_, load) in kernel_benchmark.MODELS.items():
-            rows.append(_profile_row(name, load(), "cortex-m3", {}, firmware_dir))
+            rows.append(_profile_row(name, load(), cpu, {}, firmware_dir))
     return rows
 
 
 # --- fit ---------------------------------------------------------------------------------
 def _isa(run: dict) -> str:
+    """The run's kernel family."""
     return "ref" if run["kernels"] == "ref" else targets.board_for(run["cpu"], None).isa.value
+
+
+def _table(run: dict) -> str:
+    """The cost.COEFFS table the run fits (its ISA's; Armv6-M has its own)."""
+    return cost.table_key(Isa(_isa(run)), run["cpu"])
+
+
+TABLES = ("dsp", "mve", "ref", cost.ARMV6M)
 
 
 def _columns() -> list[tuple[str, str]]:
@@ -252,7 +387,7 @@ def fit_code(runs: list[dict]) -> dict[str, tuple[float, float]]:
     without the constant arrays) on (1, ops)."""
     out = {}
     for isa in ("dsp", "mve", "ref"):
-        rows = [r for r in runs if "arch" in r and _isa(r) == isa and "code_bytes" in r]
+        rows = [r for r in runs if "arch" in r and _table(r) == isa and "code_bytes" in r]
         if len(rows) < 2:
             continue
         ops = np.array([sum(1 for op in _graph(r).ops if not op.is_alias) for r in rows], float)
@@ -274,7 +409,8 @@ def write_code_table(table: dict[str, tuple[float, float]]) -> None:
 
 
 def _estimate(run: dict, coeffs: dict) -> int:
-    return cost.estimate(_graph(run), Isa(_isa(run)), _plan(run), coeffs).instructions
+    return cost.estimate(_graph(run), Isa(_isa(run)), _plan(run), coeffs,
+                         cpu=run["cpu"]).instructions
 
 
 def held_out(runs: list[dict]) -> dict[tuple[str, str], int]:
@@ -284,28 +420,29 @@ def held_out(runs: list[dict]) -> dict[tuple[str, str], int]:
     out = {}
     for name in dict.fromkeys(r["name"] for r in runs):
         rest = [r for r in runs if r["name"] != name]
-        table = {_isa(r): fit([x for x in rest if _isa(x) == _isa(r)]) for r in rest}
+        table = {_table(r): fit([x for x in rest if _table(x) == _table(r)]) for r in rest}
         for run in runs:
-            if run["name"] == name and _isa(run) in table:
+            if run["name"] == name and _table(run) in table:
                 out[name, run["cpu"]] = _estimate(run, table)
     return out
 
 
 def report(runs: list[dict], coeffs: dict, loo: dict[tuple[str, str], int]) -> float:
     """Per model and CPU: measured, estimated, error, and the held-out error. Returns the
-    worst |error| on M4/M7/M55 (the kernel benchmark's models and the mcunet configs)."""
-    print(f"\n{'model':<22} {'CPU':<11} {'ISA':<4} {'measured':>13} {'estimate':>13} "
+    worst |error| on M4/M7/M55 (the kernel benchmark's models, the mcunet configs and the
+    16x8 twins)."""
+    print(f"\n{'model':<22} {'CPU':<13} {'table':<5} {'measured':>13} {'estimate':>13} "
           f"{'error':>7} {'held out':>9}")
     worst = 0.0
     for run in runs:
         est = _estimate(run, coeffs)
         err = est / run["instructions"] - 1
-        if run["cpu"] != "cortex-m3":
+        if _table(run) not in ("ref", cost.ARMV6M):
             worst = max(worst, abs(err))
         held = loo.get((run["name"], run["cpu"]))
         held_text = f"{held / run['instructions'] - 1:>+9.1%}" if held is not None else ""
         flag = "  <-- over tolerance" if abs(err) > cost.TOLERANCE else ""
-        print(f"{run['name']:<22} {run['cpu']:<11} {_isa(run):<4} {run['instructions']:>13,} "
+        print(f"{run['name']:<22} {run['cpu']:<13} {_table(run):<5} {run['instructions']:>13,} "
               f"{est:>13,} {err:>+7.1%} {held_text}{flag}")
     return worst
 
@@ -484,18 +621,33 @@ def main() -> None:
     parser.add_argument("--measure-streams", action="store_true",
                         help=f"profile streamed runs first, writing "
                              f"{STREAMS_JSON.relative_to(ROOT)}")
+    parser.add_argument("--measure-m0plus", action="store_true",
+                        help=f"profile the mcunet configs and the kernel benchmark's models "
+                             f"on Cortex-M0+ first, writing {M0PLUS_JSON.relative_to(ROOT)}")
+    parser.add_argument("--measure-int16", action="store_true",
+                        help=f"profile the 16x8 twins on {', '.join(INT16_CPUS)} first, "
+                             f"writing {INT16_JSON.relative_to(ROOT)}")
     parser.add_argument("--held-out", action="store_true",
                         help="also fit without each model in turn and show its error then")
     args = parser.parse_args()
     if args.measure:
         rows = measure([c for c in args.cpus.split(",") if c], args.firmware_dir)
         args.fit_json.write_text(json.dumps({"runs": rows}, indent=1) + "\n")
+    if args.measure_m0plus:
+        rows = measure(["cortex-m0plus"], args.firmware_dir)
+        M0PLUS_JSON.write_text(json.dumps({"runs": rows}, indent=1) + "\n")
+    if args.measure_int16:
+        rows = measure_int16(INT16_CPUS, args.firmware_dir)
+        INT16_JSON.write_text(json.dumps({"runs": rows}, indent=1) + "\n")
     runs = [r for r in json.loads(args.kernels_json.read_text())["runs"] if "error" not in r]
     runs += json.loads(args.fit_json.read_text())["runs"]
+    for path in (M0PLUS_JSON, INT16_JSON):
+        if path.exists():
+            runs += json.loads(path.read_text())["runs"]
     by_isa: dict[str, list[dict]] = {}
     for run in runs:
-        by_isa.setdefault(_isa(run), []).append(run)
-    coeffs = {isa: fit(by_isa[isa]) for isa in ("dsp", "mve", "ref") if isa in by_isa}
+        by_isa.setdefault(_table(run), []).append(run)
+    coeffs = {isa: fit(by_isa[isa]) for isa in TABLES if isa in by_isa}
     worst = report(runs, coeffs, held_out(runs) if args.held_out else {})
     print(f"\nworst error (M4/M7/M55): {worst:.1%}  (tolerance {cost.TOLERANCE:.0%})")
     for isa, table in coeffs.items():

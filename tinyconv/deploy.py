@@ -86,6 +86,7 @@ def prepare(graph: Graph, board: Board, *, kernels: str = "opt", sram: int | Non
         plan = chosen
         source = generate(graph, plan, match)
         reserved, bound = _reserve_stack(board, kernels, source, stack_bytes)
+    plan.cpu = board.cpu  # the latency model prices Armv6-M apart (cost.table_key)
     deployment = Deployment(graph, board, plan, source, kernels, reserved, ram_budget,
                             flash_budget, match, bound, memory)
     if not check_budget:

@@ -69,6 +69,7 @@ class Plan:
     stream: "StreamedRun | None" = None
     layerwise_arena_bytes: int = 0
     extra_instructions: int = 0
+    cpu: str = ""  # the board's CPU, set by deploy.prepare: which latency table (cost.py)
 
     @property
     def recompute_macs(self) -> int:

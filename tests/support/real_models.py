@@ -103,7 +103,31 @@ def tiny_segmentation() -> bytes:
     return to_int8_tflite(model, _images((64, 64, 3)))
 
 
+def free_batch_upsampler() -> bytes:
+    """A Keras 3 functional model at 24x24 with a free batch (Input without batch_size, as
+    Keras models usually are): a strided convolution down, then two Conv2DTranspose up
+    (SAME 3x3 with BatchNorm and ReLU, VALID 2x2). Keras 3 computes each Conv2DTranspose's
+    output shape at run time from the input's (SHAPE, STRIDED_SLICE, PACK into
+    TRANSPOSE_CONV's output_shape), which the importer folds into constants
+    (tinyconv/ir/fold.py); the batch the converter writes as 1 is taken as 1."""
+    from tinyconv.convert import to_int8_tflite
+    from tinyconv.keras_compat import keras
+
+    keras.utils.set_random_seed(SEED)
+    layers = keras.layers
+    x = inputs = layers.Input((24, 24, 3))
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.ReLU()(layers.BatchNormalization()(
+        layers.Conv2DTranspose(8, 3, strides=2, padding="same")(x)))
+    x = layers.Conv2DTranspose(4, 2, strides=2, padding="valid")(x)
+    model = keras.Model(inputs, x, name="free_batch_upsampler")
+    _randomize_batchnorm(model)
+    return to_int8_tflite(model, _images((24, 24, 3)) / 255)
+
+
 BUILDERS: dict[str, Callable[[], bytes]] = {
+    "free_batch_upsampler_keras": free_batch_upsampler,
     "tiny_segmentation_keras": tiny_segmentation,
     "mobilenetv3_small_keras": mobilenetv3_small,
     "efficientnet_lite_keras": efficientnet_lite,

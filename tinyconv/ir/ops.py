@@ -983,6 +983,9 @@ class UnidirectionalSequenceLstm(Op):
 
     kind: ClassVar[str] = "UNIDIRECTIONAL_SEQUENCE_LSTM"
     activation: Activation = Activation.NONE
+    # The fused activation code as TFLite stores it (TfLiteFusedActivation): TFLite Micro's
+    # 16x8 LSTM applies it to the cell gate (4 tanh, 6 sigmoid); LiteRT's int8 one ignores it.
+    cell_activation: int = 4
     cell_clip: float = 0.0
     proj_clip: float = 0.0
     time_major: bool = False
@@ -1022,8 +1025,9 @@ class UnidirectionalSequenceLstm(Op):
         return self.steps * per_step
 
     def scratch_bytes(self, isa: Isa, inplace: bool = False) -> int:
-        """Four int16 gate vectors and one int8 hidden vector (tc_nn_recurrent.h)."""
-        return 9 * self.cells
+        """int8: four int16 gate vectors and one int8 hidden vector; 16x8: five int16
+        vectors (tc_nn_recurrent.h)."""
+        return (10 if self.x.dtype is DType.INT16 else 9) * self.cells
 # -- end of recurrent --
 
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import TinyconvError, UnsupportedOpError
+from . import fold
 from . import ops as O
 from .graph import DType, Graph, Tensor
 from .schema import tflite as schema
@@ -51,27 +52,36 @@ def import_tflite(data: bytes, source: str = "<bytes>") -> Graph:
     graph_inputs = [tensor(i, "the model input") for i in schema.ints(subgraph.inputs)]
     graph_outputs = [tensor(i, "the model output") for i in schema.ints(subgraph.outputs)]
 
+    model_outputs = {t.index for t in graph_outputs}
     graph_ops: list[O.Op] = []
     for index, raw in enumerate(subgraph.operators or []):
         name = schema.op_name(model, int(raw.opcodeIndex), source)
         builder = _BUILDERS.get(name)
-        if builder is None:
-            supported = ", ".join(sorted(_BUILDERS))
-            raise UnsupportedOpError(f"{source}: op #{index} {name} is not supported "
-                                     f"(supported: {supported}; `tinyconv ops` shows their "
-                                     "dtypes and kernels)")
         what = f"op #{index} {name}"
         # -1 marks an absent optional input (a bias); validate says which may be absent.
         inputs = [tensor(i, what) if i != -1 else None for i in schema.ints(raw.inputs)]
         outputs = [tensor(i, what) for i in schema.ints(raw.outputs)]
+        folds = fold.foldable(name, inputs, outputs, model_outputs)
+        if builder is None and not folds:
+            supported = ", ".join(sorted(_BUILDERS))
+            only_folded = (f" as an op that runs ({name} is evaluated at import where its "
+                           "inputs are constant int32/int64 tensors or, for SHAPE and RANK, "
+                           "any tensor of a static shape)" if name in fold.FOLDABLE else "")
+            raise UnsupportedOpError(f"{source}: op #{index} {name} is not supported"
+                                     f"{only_folded} (supported: {supported}; `tinyconv ops` "
+                                     "shows their dtypes and kernels)")
         if not inputs or inputs[0] is None or not outputs:
             raise TinyconvError(f"{source}: {what} is malformed (it has {len(inputs)} inputs "
                                 f"and {len(outputs)} outputs)")
         try:
-            op = builder(inputs, outputs, raw.builtinOptions)
+            op = builder(inputs, outputs, raw.builtinOptions) if builder is not None else None
+            if folds:  # its outputs become constants; the op is dropped (ir/fold.py)
+                fold.fold(name, op, inputs, outputs, raw.builtinOptions)
+                continue
         except Exception as e:  # options of the wrong type or absent, values out of range
             raise TinyconvError(f"{source}: {what} is malformed ({type(e).__name__}: {e})") \
                 from None
+        assert op is not None
         op.index = index
         op.name = outputs[0].name
         if isinstance(op, O.UnidirectionalSequenceLstm):  # quantization of gate outputs
@@ -330,6 +340,7 @@ def _sequence_lstm(inputs, outputs, o) -> O.Op:
         raise ValueError("diagonal recurrent weights are not supported")
     return O.UnidirectionalSequenceLstm(
         inputs=inputs, outputs=outputs, activation=_lstm_act(o),
+        cell_activation=int(getattr(o, "fusedActivationFunction", 0)),
         cell_clip=float(o.cellClip), proj_clip=float(o.projClip),
         time_major=bool(o.timeMajor))
 

@@ -538,7 +538,7 @@ def _transpose(op: O.Transpose, check: Check) -> None:
     assert perm_tensor is not None
     check.constant(perm_tensor)
     check.dtype(perm_tensor, *_INDEX_TYPES)
-    _int8_activations(check, x, y)
+    _activations(check, x, y)
     rank = len(x.shape)
     check.require(sorted(op.perm) == list(range(rank)),
                   f"perm {op.perm} is not a permutation of a rank-{rank} input's axes")
@@ -1165,10 +1165,10 @@ def _svdf(op: O.Svdf, check: Check) -> None:
 def _sequence_lstm(op: O.UnidirectionalSequenceLstm, check: Check) -> None:
     x, y = op.x, op.y
     check.rank(x, 3), check.rank(y, 3)
+    if x.dtype is DType.INT16:
+        _sequence_lstm_16x8(op, check)
+        return
     _int8_activations(check, x, y)
-    if any(op.input(i) is not None for i in op.LAYER_NORM):
-        check.fail("layer-normalized LSTMs are not supported (only the plain, CIFG and "
-                   "peephole variants)")
     batch, time = (x.shape[1], x.shape[0]) if op.time_major else (x.shape[0], x.shape[1])
     depth = x.shape[2]
     w_out = op.input(4)
@@ -1203,13 +1203,38 @@ def _sequence_lstm(op: O.UnidirectionalSequenceLstm, check: Check) -> None:
         for t in peephole:
             if t is not None:
                 _per_tensor_weights(check, t, (cells,), DType.INT16)
-    # A projection layer (input 16) is not supported: tinyconv's projection does not yet
-    # reproduce LiteRT 2.3's outputs bit for bit (off by 1-3 LSB), so it is refused.
-    check.require(op.input(op.PROJECTION_WEIGHTS) is None
-                  and op.input(op.PROJECTION_BIAS) is None,
-                  "LSTMs with a projection layer are not supported (plain, CIFG and "
-                  "peephole LSTMs are)")
-    check.require(outputs == cells, f"{outputs} outputs but {cells} cells and no projection")
+    norms = [op.input(i) for i in op.LAYER_NORM]
+    if any(t is not None for t in norms):
+        # LiteRT decides by the forget gate's coefficients, then requires the others.
+        check.require(norms[1] is not None and norms[2] is not None and norms[3] is not None
+                      and (norms[0] is None) == cifg, "layer-norm coefficients must be "
+                      "present for every gate (the input gate's only without CIFG)")
+        for gate, t in enumerate(norms):
+            if t is None:
+                continue
+            _per_tensor_weights(check, t, (cells,), DType.INT16)
+            inter = op.intermediates[gate] if gate < len(op.intermediates) else None
+            check.require(inter is not None and inter.quant is not None
+                          and len(inter.quant.scale) == 1 and inter.quant.scale[0] > 0,
+                          f"a layer-normalized LSTM needs intermediate {gate} quantized "
+                          "(its gate's matmul scale)")
+    projection = op.input(op.PROJECTION_WEIGHTS)
+    if projection is None:
+        check.require(op.input(op.PROJECTION_BIAS) is None, "a projection bias needs "
+                      "projection weights")
+        check.require(outputs == cells, f"{outputs} outputs but {cells} cells and no "
+                      "projection")
+    else:
+        _per_tensor_weights(check, projection, (outputs, cells), DType.INT8)
+        check.bias(op.input(op.PROJECTION_BIAS), outputs)
+        # LiteRT's integer peephole runs over n_output values of the flat [batch][cell]
+        # gate (lstm_eval.cc): reproducible for one batch and n_output <= n_cell only.
+        check.require(peephole[2] is None or outputs == cells
+                      or (batch == 1 and outputs < cells),
+                      f"a peephole LSTM with a projection to {outputs} outputs from {cells} "
+                      f"cells and batch {batch} is not supported (LiteRT's integer kernel "
+                      "applies the peephole to the first n_output values of the flat "
+                      "[batch][cell] state)")
     output_state, cell_state = op.input(op.OUTPUT_STATE), op.input(op.CELL_STATE)
     check.require(output_state is not None and cell_state is not None,
                   "needs its output_state and cell_state inputs")
@@ -1229,4 +1254,61 @@ def _sequence_lstm(op: O.UnidirectionalSequenceLstm, check: Check) -> None:
                   and op.intermediates[4].quant is not None,
                   "a fully integer LSTM needs its 5 intermediate tensors (the converter's "
                   "gate and hidden quantization)")
+
+
+def _symmetric_int16(check: Check, t: Tensor) -> None:
+    check.dtype(t, DType.INT16)
+    check.per_tensor_quant(t)
+    assert t.quant is not None
+    check.require(t.quant.zp == 0, f"has zero point {t.quant.zp}; int16 activations are "
+                  "symmetric (zero point 0)", t)
+
+
+def _sequence_lstm_16x8(op: O.UnidirectionalSequenceLstm, check: Check) -> None:
+    """16x8 (int16 activations): TFLite Micro's LSTM, the oracle (LiteRT 2.3 refuses such
+    models and the TFLite converter does not make them): the plain LSTM only."""
+    x, y = op.x, op.y
+    check.require(all(op.input(i) is not None for i in range(1, 9))
+                  and all(op.input(i) is None for i in (9, 10, 11, 16, 17, *op.LAYER_NORM)),
+                  "a 16x8 (int16) LSTM must be a plain LSTM (TFLite Micro, its oracle, has no "
+                  "CIFG, peephole, projection or layer-norm variant in 16x8)")
+    check.require(op.cell_activation in (4, 6), f"fused activation {op.cell_activation} "
+                  "for the cell gate; TFLite Micro's 16x8 LSTM takes TANH (or sigmoid)")
+    _symmetric_int16(check, x)
+    _symmetric_int16(check, y)
+    batch, time = (x.shape[1], x.shape[0]) if op.time_major else (x.shape[0], x.shape[1])
+    depth = x.shape[2]
+    w_out = op.input(4)
+    assert w_out is not None
+    check.require(len(w_out.shape) == 2, "needs 2-D input_to_output weights", w_out)
+    cells = w_out.shape[0]
+    for gate in range(4):
+        w, r, b = (op.input(op.INPUT_TO_GATE[gate]), op.input(op.RECURRENT_TO_GATE[gate]),
+                   op.input(op.GATE_BIAS[gate]))
+        check.require(b is not None, f"gate {gate} needs its bias")
+        assert w is not None and r is not None and b is not None
+        for t, shape in ((w, (cells, depth)), (r, (cells, cells))):
+            _per_tensor_weights(check, t, shape, DType.INT8)
+            assert t.quant is not None
+            check.require(t.quant.zp == 0, "16x8 weights must be symmetric (zero point 0)",
+                          t)
+        check.constant(b)
+        check.dtype(b, DType.INT64)
+        check.require(b.shape == (cells,), f"has shape {list(b.shape)}, expected [{cells}]",
+                      b)
+    output_state, cell_state = op.input(op.OUTPUT_STATE), op.input(op.CELL_STATE)
+    check.require(output_state is not None and cell_state is not None,
+                  "needs its output_state and cell_state inputs")
+    assert output_state is not None and cell_state is not None
+    _state(check, output_state, batch * cells, DType.INT16)
+    _state(check, cell_state, batch * cells, DType.INT16)
+    _symmetric_int16(check, output_state)
+    assert cell_state.quant is not None
+    log2 = math.log(cell_state.quant.s) / math.log(2.0)
+    check.require(abs(log2 - round(log2)) < 1e-3 and -15 <= round(log2) <= -9,
+                  f"has scale {cell_state.quant.s!r}; the integer LSTM needs a power of two "
+                  "from 2^-15 to 2^-9", cell_state)
+    check.require(y.shape == (x.shape[0], x.shape[1], cells), f"has shape {list(y.shape)}, "
+                  f"expected {[x.shape[0], x.shape[1], cells]}", y)
+    check.require(op.cell_clip >= 0 and op.proj_clip >= 0, "negative clip values")
 # -- end of recurrent --

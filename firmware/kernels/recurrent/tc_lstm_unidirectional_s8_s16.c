@@ -10,6 +10,7 @@
 #include "tc_nn_recurrent.h"
 #include "tc_nn_support.h"
 #include "tc_recurrent_internal.h"
+#include "../reduce/tc_inv_sqrt_internal.h"
 
 /* gate[c] = sat16(gate[c] + requant(bias[c] + W[c] . x)) for c < rows (tensor_utils::
  * MatrixBatchVectorMultiplyAccumulate, int16 output, output zero point 0). */
@@ -25,6 +26,42 @@ static void tc_lstm_matvec_s16(const int8_t *x, int32_t depth, const int8_t *wei
         }
         acc = tc_requantize(acc, quant.multiplier, quant.shift) + gate[r];
         gate[r] = tc_s16_sat(acc);
+    }
+}
+
+/* tensor_utils::ApplyLayerNorm (portable_tensor_utils.cc) on one row of n values, in
+ * place: integer mean and variance (x 2^10 and 2^20), 1/stddev by
+ * GetInvSqrtQuantizedMultiplierExp, then weight, bias and the output scale (Q3.12). */
+static void tc_lstm_layer_norm(const tc_lstm_gate *g, int32_t n, int16_t *gate)
+{
+    int64_t sum = 0;
+    int64_t sum_sq = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t v = gate[i];
+        sum += v;
+        sum_sq += v * v;
+    }
+    const int32_t mean = (int32_t)(sum * 1024 / n);
+    const int32_t temp = (1 << 20) / n;
+    const int64_t variance = sum_sq * temp - (int64_t)mean * (int64_t)mean;
+    int32_t variance2 = (int32_t)(variance / (1 << 20));
+    if (variance2 < 1) {
+        variance2 = g->variance_guard;
+    }
+    int32_t inv_multiplier;
+    int32_t inv_shift;
+    tc_inv_sqrt_multiplier(variance2, &inv_multiplier, &inv_shift);
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t shifted = 1024 * (int32_t)gate[i] - mean;
+        const int32_t rescaled = tc_requantize(shifted, inv_multiplier, inv_shift);
+        /* int32 arithmetic in TFLite (rescaled * weight + bias), widened afterwards */
+        const int64_t val3 = (int32_t)((uint32_t)rescaled * (uint32_t)(int32_t)
+                                       g->layer_norm_weights[i] +
+                                       (uint32_t)g->layer_norm_bias[i]);
+        const int32_t val4 = (int32_t)((val3 > 0 ? val3 + 512 : val3 - 512) / 1024);
+        const int32_t val5 = tc_requantize(val4, g->layer_norm_quant.multiplier,
+                                           g->layer_norm_quant.shift + 12);
+        gate[i] = tc_s16_sat(val5);
     }
 }
 
@@ -45,6 +82,9 @@ static void tc_lstm_gate_sum(const tc_lstm_gate *g, const tc_lstm_params *p, con
                                                g->cell_quant.multiplier, g->cell_quant.shift);
             gate[c] = tc_s16_sat(prod + gate[c]);
         }
+    }
+    if (g->layer_norm_weights != NULL) {
+        tc_lstm_layer_norm(g, p->cells, gate);
     }
 }
 
@@ -112,14 +152,18 @@ tc_status tc_lstm_unidirectional_s8_s16(const tc_context *ctx, const tc_lstm_par
             }
 
             /* CalculateLstmOutputInteger8x8_16: m = o * tanh(c), requantized to the hidden
-             * intermediate's scale, plus its zero point (LiteRT 2.3's CwiseMul adds it;
-             * older TFLite subtracted it). */
+             * intermediate's scale, plus its zero point; with a projection LiteRT 2.3 adds
+             * MINUS the zero point (b/246629213) and folds +zp * row sums into the
+             * projection's bias. */
+            const int32_t hidden_offset = p->projection_weights != NULL
+                                              ? -p->hidden_zero_point
+                                              : p->hidden_zero_point;
             for (int32_t i = 0; i < cells; i++) {
                 const int16_t tanh_c = tc_s16_tanh(c[i], tanh_bits);
                 int32_t value = tc_requantize((int32_t)output_gate[i] * tanh_c,
                                               p->hidden_quant.multiplier,
                                               p->hidden_quant.shift);
-                value += p->hidden_zero_point;
+                value += hidden_offset;
                 hidden[i] = (int8_t)TC_CLAMP(value, -128, 127);
             }
             if (p->projection_weights != NULL) {

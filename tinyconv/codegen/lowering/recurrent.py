@@ -9,12 +9,16 @@ computes it, with the same float / double arithmetic:
       effective_scale_1 = (double)(float)(s_in * s_wf / s_state)
       effective_scale_2 = (double)(float)(s_state * s_wt / s_out)
 - LSTM: LiteRT's unidirectional_sequence_lstm.cc PopulateQuantizedLstmParams8x8_16 and
-  PopulatePrecomputedZPTimesWeightsWithBias: gate matmuls land in Q3.12 (the intermediate
-  scale 2^-12 of an LSTM without layer normalization), the "effective biases" fold the
-  input zero points into the gate biases, the hidden state uses intermediate 4's scale and
-  zero point (LiteRT 2.3 adds that zero point after the requantization, and folds its
-  negation into the projection's bias; validate.py still refuses projection LSTMs, whose
-  outputs are 1-3 LSB off LiteRT's on some models).
+  PopulatePrecomputedZPTimesWeightsWithBias: gate matmuls land in Q3.12 (without layer
+  normalization) or in intermediate g's scale (with it: the layer norm then brings them to
+  Q3.12, the gate bias goes into the norm and not into the effective bias), the "effective
+  biases" fold the input zero points into the gate biases, the hidden state uses
+  intermediate 4's scale and zero point. With a projection, LiteRT 2.3 adds MINUS that
+  zero point to the hidden state (CwiseMul(..., -hidden_zp), b/246629213) and folds
+  +zero point times the row sums into the projection's bias; without one it adds it.
+- 16x8 LSTM (int16 activations): TFLite Micro's lstm_eval_common.cc, its only oracle (LiteRT
+  2.3 refuses it): gate FCs with GetQuantizedConvolutionMultipler's float product over the
+  Q3.12 scale, the inter-gate multiplications' double scales, the cell clip in double.
 """
 
 from __future__ import annotations
@@ -92,12 +96,16 @@ def _row_sums_times(w: Tensor, scalar: int, bias: Tensor | None) -> np.ndarray:
     return wrap_int32_array(base + wrap_int32_array(rows))
 
 
+_NO_QUANT = {"multiplier": 0, "shift": 0}
+
+
 def _null_gate() -> CStruct:
-    zero = CStruct({"multiplier": 0, "shift": 0})
     return CStruct({"input_weights": CExpr("NULL"), "input_bias": CExpr("NULL"),
-                    "input_quant": zero, "recurrent_weights": CExpr("NULL"),
-                    "recurrent_bias": CExpr("NULL"), "recurrent_quant": zero,
-                    "cell_weights": CExpr("NULL"), "cell_quant": zero})
+                    "input_quant": CStruct(_NO_QUANT), "recurrent_weights": CExpr("NULL"),
+                    "recurrent_bias": CExpr("NULL"), "recurrent_quant": CStruct(_NO_QUANT),
+                    "cell_weights": CExpr("NULL"), "cell_quant": CStruct(_NO_QUANT),
+                    "layer_norm_weights": CExpr("NULL"), "layer_norm_bias": CExpr("NULL"),
+                    "layer_norm_quant": CStruct(_NO_QUANT), "variance_guard": 0})
 
 
 def lstm_params(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> CStruct:
@@ -111,6 +119,7 @@ def lstm_params(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> CStruct:
     zp_in = x.quant.zp  # type: ignore[union-attr]
     zp_state = output_state.quant.zp  # type: ignore[union-attr]
     hidden_zp = hidden.quant.zp  # type: ignore[union-attr]
+    layer_norm = op.input(op.LAYER_NORM[1]) is not None
 
     def array(values: np.ndarray, hint: str) -> CExpr:
         return CExpr(ctx.const_array(values.astype(np.int32), "int32_t", hint))
@@ -123,21 +132,40 @@ def lstm_params(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> CStruct:
         if w is None or r is None:  # CIFG: no input gate
             gates.append(_null_gate())
             continue
+        # The gate matmuls' output scale: intermediate g with layer normalization, else
+        # Q3.12 (LiteRT ignores the intermediates then).
+        intermediate = op.intermediates[g]
+        gate_scale = _scale(intermediate) if layer_norm and intermediate else GATE_SCALE
         peephole = op.input(op.CELL_TO_GATE[{0: 0, 1: 1, 3: 2}[g]]) if g != 2 else None
-        cell_quant = CStruct({"multiplier": 0, "shift": 0})
+        cell_quant = CStruct(_NO_QUANT)
         if peephole is not None:
             # double: pow(2, cell_scale) * (double)s_peephole / (double)s_gate, to float
-            cell_quant = _quant(f32(2.0**cell_scale * f32(_scale(peephole)) / GATE_SCALE))
+            cell_quant = _quant(f32(2.0**cell_scale * f32(_scale(peephole)) / f32(gate_scale)))
+        norm: dict = {"layer_norm_weights": CExpr("NULL"), "layer_norm_bias": CExpr("NULL"),
+                      "layer_norm_quant": CStruct(_NO_QUANT), "variance_guard": 0}
+        if layer_norm:
+            coefficients = op.input(op.LAYER_NORM[g])
+            assert coefficients is not None and b is not None and b.data is not None
+            s_ln = _scale(coefficients)
+            with np.errstate(all="ignore"):  # static_cast<int32_t>(10000 * float)
+                guard = float(np.float32(10000) * np.float32(s_ln))
+            norm = {"layer_norm_weights": CExpr(ctx.tensor_ptr(coefficients)),
+                    "layer_norm_bias": array(b.data, "layer_norm_bias"),
+                    "layer_norm_quant": _quant(s_ln),
+                    "variance_guard": max(1, int(guard))}
         gates.append(CStruct({
             "input_weights": CExpr(ctx.tensor_ptr(w)),
-            "input_bias": array(_row_sums_times(w, -zp_in, b), "input_bias"),
-            "input_quant": _quant(_f32_product_ratio(_scale(w), s_in, GATE_SCALE)),
+            # with layer normalization the gate bias is added inside the norm
+            "input_bias": array(_row_sums_times(w, -zp_in, None if layer_norm else b),
+                                "input_bias"),
+            "input_quant": _quant(_f32_product_ratio(_scale(w), s_in, gate_scale)),
             "recurrent_weights": CExpr(ctx.tensor_ptr(r)),
             "recurrent_bias": array(_row_sums_times(r, -zp_state, None), "recurrent_bias"),
-            "recurrent_quant": _quant(_f32_product_ratio(_scale(r), s_state, GATE_SCALE)),
+            "recurrent_quant": _quant(_f32_product_ratio(_scale(r), s_state, gate_scale)),
             "cell_weights": CExpr(ctx.tensor_ptr(peephole)) if peephole is not None
             else CExpr("NULL"),
             "cell_quant": cell_quant,
+            **norm,
         }))
 
     # double: pow(2, -15) / (double)s_hidden * pow(2, -15), stored in a float
@@ -149,7 +177,8 @@ def lstm_params(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> CStruct:
     if projection is not None:
         projection_fields = {
             "projection_weights": CExpr(ctx.tensor_ptr(projection)),
-            "projection_bias": array(_row_sums_times(projection, -hidden_zp,
+            # LiteRT folds +hidden_zp (the kernel's hidden carries -hidden_zp)
+            "projection_bias": array(_row_sums_times(projection, hidden_zp,
                                                      op.input(op.PROJECTION_BIAS)),
                                      "projection_bias"),
             "projection_quant": _quant(_f32_product_ratio(_scale(projection),
@@ -179,16 +208,85 @@ def lstm_params(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> CStruct:
     })
 
 
-@lowering(UnidirectionalSequenceLstm, kernels=("tc_lstm_unidirectional_s8_s16",),
-          dtypes=("int8",))
+def _pot_activation(integer_bits: int) -> CStruct:
+    """The (input_multiplier, input_left_shift) TFLite's int16 Logistic / Tanh get for a
+    Q(ib).(15-ib) input, as TFLite Micro's LSTM computes them: left = ib - 3, then a
+    multiplier of 3 << left (left >= 0), or 3 and a right shift of -left."""
+    left = integer_bits - 3
+    if left >= 0:
+        return CStruct({"input_multiplier": 3 << left, "input_left_shift": 0})
+    return CStruct({"input_multiplier": 3, "input_left_shift": -left})
+
+
+def _gate_fc_quant(op: UnidirectionalSequenceLstm, x: Tensor, w: Tensor) -> CStruct:
+    """GetQuantizedConvolutionMultipler: (double)(float)(s_x * s_w) / (double)2^-12; the
+    16x8 requantization (tc_requantize_s64) takes shifts up to 14."""
+    with np.errstate(all="ignore"):
+        real = float(np.float32(np.float32(f32(_scale(x))) * np.float32(f32(_scale(w)))))
+    multiplier, shift = quantize_multiplier(real / GATE_SCALE)
+    require(-31 <= shift <= 14, op, f"the gate scale {real / GATE_SCALE!r} of weights "
+            f"{w.name!r} is out of the 16x8 requantization's range")
+    return CStruct({"multiplier": multiplier, "shift": shift})
+
+
+def lstm_s16_params(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> CStruct:
+    """TFLite Micro's PrepareGateParametersInteger / CreateInterGateMulParams /
+    CreateLstmCellStateInfo (lstm_eval_common.cc)."""
+    x = op.x
+    output_state = op.input(op.OUTPUT_STATE)
+    cell_state = op.input(op.CELL_STATE)
+    assert output_state is not None and cell_state is not None
+    s_cell, s_hidden = f32(_scale(cell_state)), f32(_scale(output_state))
+    cell_power = int(round(math.log(s_cell) / math.log(2.0)))
+    gates = []
+    for g in range(4):
+        w, r, b = (op.input(op.INPUT_TO_GATE[g]), op.input(op.RECURRENT_TO_GATE[g]),
+                   op.input(op.GATE_BIAS[g]))
+        assert w is not None and r is not None and b is not None
+        gates.append(CStruct({
+            "input_weights": CExpr(ctx.tensor_ptr(w)), "bias": CExpr(ctx.tensor_ptr(b)),
+            "input_quant": _gate_fc_quant(op, x, w),
+            "recurrent_weights": CExpr(ctx.tensor_ptr(r)),
+            "recurrent_quant": _gate_fc_quant(op, output_state, r)}))
+    q15 = 2.0 ** -15  # the gates' output scale, exact in float and double
+    clip = 0
+    if op.cell_clip > 0:  # double(clip) / double(scale), clamped, to int16
+        clip = int(min(max(f32(op.cell_clip) / s_cell, -32768.0), 32767.0))
+    batch, time = (x.shape[1], x.shape[0]) if op.time_major else (x.shape[0], x.shape[1])
+    return CStruct({
+        "batch": batch, "time": time, "time_major": int(op.time_major),
+        "input_size": x.shape[2], "cells": op.cells,
+        "input_gate": gates[0], "forget_gate": gates[1], "cell_gate": gates[2],
+        "output_gate": gates[3],
+        "cell_gate_sigmoid": int(op.cell_activation == 6),
+        "gate_activation": _pot_activation(3),
+        "cell_tanh": _pot_activation(15 + cell_power),
+        "forget_quant": _quant(q15 * s_cell / s_cell),
+        "input_quant": _quant(q15 * q15 / s_cell),
+        "hidden_quant": _quant(q15 * q15 / s_hidden),
+        "hidden_zero_point": output_state.quant.zp,  # type: ignore[union-attr]
+        "cell_clip": clip,
+    })
+
+
+@lowering(UnidirectionalSequenceLstm, kernels=("tc_lstm_unidirectional_s8_s16",
+                                               "tc_lstm_unidirectional_s16"),
+          dtypes=("int8", "int16"))
 def lower_sequence_lstm(op: UnidirectionalSequenceLstm, ctx: LowerContext) -> KernelCall:
     output_state = op.input(op.OUTPUT_STATE)
     cell_state = op.input(op.CELL_STATE)
     assert output_state is not None and cell_state is not None
+    if op.x.dtype is DType.INT16:  # 16x8: TFLite Micro's arithmetic (its only oracle)
+        params = ctx.param("tc_lstm_s16_params", lstm_s16_params(op, ctx), "lstm_params")
+        return KernelCall("tc_lstm_unidirectional_s16", [
+            ctx.scratch(), params, ctx.tensor_ptr(op.x), ctx.tensor_ptr(output_state),
+            ctx.tensor_ptr(cell_state), ctx.tensor_ptr(op.y)],
+            comment=f"16x8, {op.cells} cells, int16 cell state (TFLite Micro's LSTM)")
     params = ctx.param("tc_lstm_params", lstm_params(op, ctx), "lstm_params")
     variant = ("CIFG " if op.input(1) is None else "") + \
         ("peephole " if op.input(10) is not None else "") + \
-        ("projection " if op.input(op.PROJECTION_WEIGHTS) is not None else "")
+        ("projection " if op.input(op.PROJECTION_WEIGHTS) is not None else "") + \
+        ("layer-norm " if op.input(op.LAYER_NORM[1]) is not None else "")
     return KernelCall("tc_lstm_unidirectional_s8_s16", [
         ctx.scratch(), params, ctx.tensor_ptr(op.x), ctx.tensor_ptr(output_state),
         ctx.tensor_ptr(cell_state), ctx.tensor_ptr(op.y)],

@@ -41,3 +41,25 @@ DEFAULT_MEMORY = "fast"
 # TFLite Micro's (tinyconv/reference.py); or either one by name.
 MATCH_CHOICES = ("auto", "litert", "tflm", "onnxruntime")
 DEFAULT_MATCH = "auto"
+
+# ---- `tinyconv search` and `tinyconv train` ----------------------------------------------
+# The dataset both commands use unless --dataset names another.
+DEFAULT_DATASET = "fashion_mnist"
+
+# The search space (tinyconv/space.py): width multipliers and input resolutions. By default
+# the search keeps the resolutions up to the dataset's image side rounded up to a multiple
+# of RESOLUTION_STEP (at least the network's smallest input, 32 px): up-scaling a 28 px
+# image adds no information, only compute. --widths / --resolutions replace them.
+SEARCH_WIDTHS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+SEARCH_RESOLUTIONS = tuple(range(48, 177, 16))
+RESOLUTION_STEP = 16
+
+# The search's own knobs (their CLI options show these values).
+SEARCH_CANDIDATES = 30          # --budget
+SEARCH_POPULATION = 8           # --population (parents: half of it, at least 2)
+SPACE_SAMPLES = 24              # --space-samples
+PROXY_IMAGES = 1000             # --proxy-images
+PROXY_VAL_IMAGES = 500
+PROXY_EPOCHS = 1                # --proxy-epochs
+FINAL_EPOCHS = 5                # --epochs of the winner's final training
+LEADERBOARD_TOP = 5             # --top: candidates in the summary's leaderboard

@@ -12,9 +12,10 @@ candidates.jsonl is appended a whole line at a time and fsynced (a cut last line
 dropped by --resume), checkpoints, search.json and the result files are written to a
 temporary name and renamed. Besides, the few writes that are quick but not atomic (a
 candidate's line, an epoch's checkpoint) run in `saving()`: a SIGINT there exits when the
-write is done, so nothing is left half-written. The handler runs in the main thread
-between two Python bytecodes, which TensorFlow reaches every training step: the process
-exits within a second or two, during TensorFlow's start-up too.
+write is done, so nothing is left half-written. The exit comes from whichever is first:
+the handler in the main thread (between two Python bytecodes, which TensorFlow reaches
+every training step) or a watcher thread woken by the signal itself (while the main thread
+is inside a long TensorFlow call): within a second or two, during TensorFlow's start-up too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 
 EXIT_CODE = 130
@@ -31,17 +33,24 @@ _saving = 0                               # depth of saving() blocks now running
 _pending: Callable[[], None] | None = None  # the exit a SIGINT inside saving() deferred
 
 
+_lock = threading.RLock()                 # guards _saving and _pending between threads
+_leaving = threading.Event()              # set by the first SIGINT: later ones change nothing
+
+
 @contextlib.contextmanager
 def saving() -> Iterator[None]:
     """A short write that an interrupt must not cut: a SIGINT inside exits after it."""
     global _saving
-    _saving += 1
+    with _lock:
+        _saving += 1
     try:
         yield
     finally:
-        _saving -= 1
-        if _saving == 0 and _pending is not None:
-            _pending()
+        with _lock:
+            _saving -= 1
+            deferred = _pending if _saving == 0 else None
+        if deferred is not None:
+            deferred()
 
 
 @contextlib.contextmanager
@@ -49,13 +58,25 @@ def exit_on_interrupt(detail: Callable[[], str] = lambda: "") -> Iterator[None]:
     """Within the block, SIGINT prints `tinyconv: interrupted<detail()>` and exits 130.
 
     `detail` is called at the interrupt (e.g. to count the finished candidates); it should
-    start with "; " or ", ". Must be entered in the main thread."""
+    start with "; " or ", ". Must be entered in the main thread.
+
+    Python runs a signal handler in the main thread between two bytecodes, which it may
+    not reach for seconds while a long TensorFlow call runs (a graph function, the TFLite
+    converter). So the C-level handler also writes the signal's number to a pipe
+    (`signal.set_wakeup_fd`) that a watcher thread reads: whichever of the two comes first
+    exits, the other finds `_leaving` set."""
+    global _pending
     # fd 2 points at /dev/null while TensorFlow loads (tinyconv.quiet): keep the real one.
     err = os.dup(2)
+    _leaving.clear()
+    _pending = None
 
     def leave() -> None:
-        with contextlib.suppress(Exception):  # a write it interrupted may hold the buffer
-            sys.stdout.flush()
+        # In a helper thread, waited for at most half a second: the write the signal cut
+        # (or one blocked on a full pipe) may hold stdout's buffer.
+        flusher = threading.Thread(target=_flush_stdout, daemon=True)
+        flusher.start()
+        flusher.join(timeout=0.5)
         try:
             text = detail()
         except Exception:  # noqa: BLE001 - the message must not stop the exit
@@ -64,21 +85,54 @@ def exit_on_interrupt(detail: Callable[[], str] = lambda: "") -> Iterator[None]:
             os.write(err, f"tinyconv: interrupted{text}\n".encode())
         os._exit(EXIT_CODE)
 
-    def handler(signum, frame) -> None:
+    def interrupted() -> None:
         global _pending
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
+        with _lock:
+            if _leaving.is_set():   # a second Ctrl-C, or the other path of the same one
+                return
+            _leaving.set()
+            now = _saving == 0
+            if not now:
+                _pending = leave  # saving() calls it when the write is complete
         kill_worker_processes()
-        if _saving:
-            _pending = leave  # saving() calls it when the write is complete
-        else:
+        if now:
             leave()
 
+    def handler(signum, frame) -> None:
+        interrupted()
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+
+    def watch() -> None:
+        while True:
+            try:
+                data = os.read(read_end, 64)   # blocks without the GIL
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data:
+                interrupted()
+
     previous = signal.signal(signal.SIGINT, handler)
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, name="tinyconv-interrupt", daemon=True)
+    watcher.start()
     try:
         yield
     finally:
+        signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous)
+        os.close(write_end)          # ends the watcher
+        watcher.join(timeout=1)
+        os.close(read_end)
         os.close(err)
+
+
+def _flush_stdout() -> None:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
 
 
 def kill_worker_processes() -> None:

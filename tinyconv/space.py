@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from . import cost
+from .defaults import RESOLUTION_STEP, SEARCH_RESOLUTIONS, SEARCH_WIDTHS
 from .errors import TinyconvError
 from .ir import ops as O
 from .ir.builder import GraphBuilder
@@ -196,8 +197,8 @@ def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int,
 # -- the space -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SearchSpace:
-    widths: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-    resolutions: tuple[int, ...] = tuple(range(48, 177, 16))
+    widths: tuple[float, ...] = SEARCH_WIDTHS
+    resolutions: tuple[int, ...] = SEARCH_RESOLUTIONS
     kernels: tuple[int, ...] = (3, 5, 7)
     expansions: tuple[int, ...] = (3, 4, 6)
     # Per stage: MobileNetV2's 1,2,3,4,3,3,1 is the largest choice.
@@ -206,11 +207,13 @@ class SearchSpace:
 
     @classmethod
     def for_input(cls, native_resolution: int, **kw) -> "SearchSpace":
-        """Resolutions clipped for the data: up-scaling a 28 px image to 176 px adds no
-        information and costs 40x the training time, so keep <= max(64, 2 x native).
+        """Resolutions clipped for the data: up-scaling a 28 px image adds no information,
+        only compute, so keep those up to the image side rounded up to a multiple of
+        RESOLUTION_STEP, at least the network's smallest input (28 px: 32 only).
         (`tinyconv search --resolutions` replaces this choice.)"""
-        top = max(64, 2 * int(native_resolution))
-        res = tuple(r for r in kw.pop("resolutions", cls.resolutions) if r <= top)
+        step = RESOLUTION_STEP
+        top = max(arch.MIN_RESOLUTION, -(-int(native_resolution) // step) * step)
+        res = tuple(r for r in kw.pop("resolutions", cls.resolutions) if r <= top) or (top,)
         return cls(resolutions=res, **kw)
 
     def restrict(self, width: float, resolution: int) -> "SearchSpace":

@@ -16,14 +16,16 @@ from tinyconv.search.budget import Budget, check_feasible, fitting_sample
 from tinyconv.search.evolution import Evolution, EvolutionSettings
 from tinyconv.search.log import CandidateLog
 from tinyconv.search.proxy import ProxySettings, evaluate, macs_proxy
-from tinyconv.search.result import pareto_front
+from tinyconv.search.result import pareto_front, pareto_front3
 from tinyconv.search.run import SearchBudget, SearchOptions, run_search
 from tinyconv.search.space_opt import optimise_space
 from tinyconv.space import SearchSpace
 from tinyconv.targets import get_board
 
 BOARD = get_board("qemu-m7")
-SPACE = SearchSpace.for_input(28)
+# As `--resolutions 48,64`: up-scaled 28 px images, where SRAM budgets of 64-320 kB bind (at
+# the default 32 px for 28 px images only flash does).
+SPACE = SearchSpace(resolutions=(48, 64))
 TINY_PROXY = ProxySettings(train_images=128, val_images=128, epochs=1, batch_size=32)
 
 
@@ -51,22 +53,25 @@ def test_budget_counts_and_search_budget():
 
 
 def test_no_config_fits_reports_smallest_footprint():
+    # The default space of 28 px images (and of digits' 8 px ones): 32 px only.
+    space = SearchSpace.for_input(28)
+    assert space == SearchSpace.for_input(8) and space.resolutions == (32,)
     # The smallest footprint is the smallest config's smallest plan (streamed: memory min).
-    smallest = SPACE.smallest().cost(BOARD, 1, 10, sram=8 * 1024, memory="min")
+    smallest = space.smallest().cost(BOARD, 1, 10, sram=8 * 1024, memory="min")
     assert smallest.streamed
     with pytest.raises(TinyconvError, match=f"SRAM {smallest.peak_sram:,} B"):
-        check_feasible(SPACE, Budget.parse("8kB", "1MB"), BOARD, 1, 10)
+        check_feasible(space, Budget.parse("8kB", "1MB"), BOARD, 1, 10)
     with pytest.raises(TinyconvError, match="flash"):
-        check_feasible(SPACE, Budget.parse("1MB", "20kB"), BOARD, 1, 10)
+        check_feasible(space, Budget.parse("1MB", "20kB"), BOARD, 1, 10)
     exact = Budget(smallest.peak_sram, smallest.flash)
-    assert check_feasible(SPACE, exact, BOARD, 1, 10) == exact.cost(SPACE.smallest(), BOARD, 1, 10)
+    assert check_feasible(space, exact, BOARD, 1, 10) == exact.cost(space.smallest(), BOARD, 1, 10)
     # Layer-wise plans only: more SRAM for the same config.
-    layerwise = SPACE.smallest().cost(BOARD, 1, 10)
+    layerwise = space.smallest().cost(BOARD, 1, 10)
     assert layerwise.peak_sram > smallest.peak_sram
     with pytest.raises(TinyconvError, match=f"SRAM {layerwise.peak_sram:,} B"):
-        check_feasible(SPACE, Budget(smallest.peak_sram, 1 << 20, memory="layer"), BOARD, 1, 10)
+        check_feasible(space, Budget(smallest.peak_sram, 1 << 20, memory="layer"), BOARD, 1, 10)
     # Through the CLI: one line, exit 2, at once (no TensorFlow, no training). digits has
-    # the same search space as a 28 px set (resolutions up to 64) and ships with scikit-learn.
+    # the same search space as a 28 px set and ships with scikit-learn.
     r = _cli("search", "--sram", "8kB", "--flash", "1MB", "--dataset", "digits",
              "-o", "/nonexistent/x")
     assert r.returncode == 2
@@ -178,6 +183,12 @@ def test_pareto_front():
     for i, (sram, acc) in enumerate([(10, 0.5), (20, 0.4), (30, 0.7), (40, 0.6), (50, 0.8)]):
         evo_cands.append(Candidate(str(i), i, 0, cfg, acc, sram, 0, 0, 0, 0.0))
     assert [c.key for c in pareto_front(evo_cands)] == ["0", "2", "4"]
+    # Over accuracy, SRAM and flash: a candidate the 2-D front drops stays when its flash is
+    # the smallest; one matched on all three and beaten on one goes.
+    three = [Candidate(k, i, 0, cfg, acc, sram, flash, 0, 0, 0.0) for i, (k, acc, sram, flash)
+             in enumerate([("a", 0.5, 10, 90), ("b", 0.4, 20, 10), ("c", 0.7, 30, 50),
+                           ("d", 0.7, 30, 60), ("e", 0.8, 50, 50)])]
+    assert [c.key for c in pareto_front3(three)] == ["a", "b", "c", "e"]
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ output, honest numbers, one board, mistakes answered in one line, a configurable
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -92,8 +93,16 @@ def test_ctrl_c_during_startup_and_training_then_resume(tmp_path):
 
 # ---- b. progress: one line per candidate with count, best and ETA -----------------------------
 
-def test_progress_line_per_candidate_and_proxy_labels(tmp_path):
-    outcome, lines = _run(MACS, tmp_path / "s")
+@pytest.fixture(scope="module")
+def macs_search(tmp_path_factory):
+    """One MACs-proxy search (no training) of 4 candidates, with a clock for milliseconds."""
+    out = tmp_path_factory.mktemp("macs") / "s"
+    outcome, lines = _run(SearchOptions(**{**MACS.__dict__, "top": 3, "clock_mhz": 100.0}), out)
+    return out, outcome, lines
+
+
+def test_progress_line_per_candidate_and_proxy_labels(macs_search):
+    _, outcome, lines = macs_search
     progress = [line for line in lines if line.lstrip().startswith("[")]
     assert [p.split("]")[0].strip() for p in progress] == ["[1/4", "[2/4", "[3/4", "[4/4"]
     best = 0.0
@@ -104,6 +113,99 @@ def test_progress_line_per_candidate_and_proxy_labels(tmp_path):
     # c. the MACs proxy is never called an accuracy.
     assert not any(" acc " in line for line in lines)
     assert any(line.startswith(f"winner {outcome.winner.key}: MACs score") for line in lines)
+
+
+# ---- g. the leaderboard, any candidate to train, the next command --------------------------------
+
+def test_leaderboard_in_the_summary_and_files(macs_search):
+    out, outcome, lines = macs_search
+    ranked = sorted(outcome.candidates, key=lambda c: (-c.accuracy, c.peak_sram, c.key))
+    assert outcome.winner == ranked[0]
+    head = lines.index(f"top 3 of 4 candidates (ranked by MACs score, a proxy; final int8 "
+                       f"accuracy where trained; {out / 'leaderboard.txt'}):")
+    table = lines[head + 1]
+    assert (out / "leaderboard.txt").read_text() == table + "\n"
+    rows = table.splitlines()
+    assert rows[0].split() == ["rank", "key", "MACs", "score", "final", "int8", "SRAM", "B",
+                               "flash", "B", "MACs", "instr", "(est)", "ms", "@", "100", "MHz"]
+    doc = json.loads((out / "leaderboard.json").read_text())
+    assert doc["score_label"] == "MACs score" and doc["clock_mhz"] == 100.0
+    assert [r["key"] for r in doc["rows"]] == [c.key for c in ranked[:3]]
+    for n, (row, c, text) in enumerate(zip(doc["rows"], ranked, rows[1:]), 1):
+        assert row["rank"] == n and row["proxy_score"] == c.accuracy
+        assert (row["peak_sram"], row["flash"], row["instructions"]) == \
+            (c.peak_sram, c.flash, c.instructions)
+        assert row["final_int8_accuracy"] is None   # --no-final: nothing trained
+        assert row["ms"] == pytest.approx(c.instructions / 100e3)
+        assert row["arch"] == c.arch.to_dict()
+        assert text.split() == [str(n), c.key, f"{c.accuracy:.4f}", "-", f"{c.peak_sram:,}",
+                                f"{c.flash:,}", f"{c.macs:,}", f"{c.instructions:,}",
+                                f"{c.instructions / 100e3:.2f}"]
+    # The winner's arch.json, and the commands that train it or any other candidate.
+    assert json.loads((out / "arch.json").read_text()) == outcome.winner.arch.to_dict()
+    assert f"next: tinyconv train --arch {out / 'arch.json'} --dataset digits --board qemu-m4 " \
+           f"--epochs 5 --qat -o {out / 'winner'}" in lines
+    assert any(line.startswith(f"any other candidate: tinyconv train --arch "
+                               f"{out / 'candidates.jsonl'} --candidate {ranked[1].key} ")
+               for line in lines)
+
+
+def test_arch_from_a_file_or_the_log(macs_search, tmp_path):
+    from tinyconv.search.log import load_arch
+
+    out, outcome, _ = macs_search
+    c = outcome.candidates[2]
+    assert load_arch(out / "arch.json") == (outcome.winner.arch, str(out / "arch.json"))
+    log = out / "candidates.jsonl"
+    assert load_arch(log, c.key) == (c.arch, f"{log} candidate {c.key}")
+    assert load_arch(out, c.key[:10].upper())[0] == c.arch   # the folder; a key's start
+    for args, message in [
+        ((log,), "holds 4 candidates: name one with --candidate KEY"),
+        ((log, "zz"), "--candidate 'zz' matches no candidate"),
+        ((log, ""), "matches 4 candidates"),
+        ((out / "arch.json", c.key), "--candidate needs a search's candidates.jsonl"),
+        ((tmp_path / "none.json",), "no such file"),
+        ((tmp_path,), "the folder holds no candidates.jsonl"),
+    ]:
+        with pytest.raises(TinyconvError, match=re.escape(message)):
+            load_arch(*args)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"width": 0.5}')
+    with pytest.raises(TinyconvError, match=r"--arch .*bad.json: arch: not an architecture"):
+        load_arch(bad)
+
+
+@pytest.mark.parametrize("extra,message", [
+    ([], "give --model (a zoo family, see `tinyconv zoo`) or --arch"),
+    (["--arch", "{log}", "--model", "lenet5", "--width", "0.5"],
+     "--arch sets the model, its width, resolution and parameters: drop --model, --width"),
+    (["--arch", "{log}"], "--arch {log} holds 4 candidates: name one with --candidate KEY"),
+    (["--candidate", "ab12"], "--candidate names a candidate of --arch's search log"),
+])
+def test_train_arch_mistakes_are_one_line(macs_search, tmp_path, extra, message):
+    out = macs_search[0]
+    args = [a.replace("{log}", str(out / "candidates.jsonl")) for a in extra]
+    r = run_cli("train", "--dataset", "digits", *args, "-o", tmp_path / "run")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    message = message.replace("{log}", str(out / "candidates.jsonl"))
+    assert r.stderr.startswith(f"tinyconv: error: {message}"), r.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_plot_labels_the_proxy_and_the_final_accuracy(macs_search, tmp_path):
+    from tinyconv.search.result import plot_candidates
+
+    _, outcome, _ = macs_search
+    drawn = plot_candidates(outcome.candidates, outcome.winner, 48 * 1024, tmp_path / "a.png",
+                            score_label="MACs score")
+    assert drawn["ylabel"] == "MACs score (proxy)" and drawn["final_ylabel"] is None
+    assert all("final" not in label for label in drawn["legend"])
+    drawn = plot_candidates(outcome.candidates, outcome.winner, 48 * 1024, tmp_path / "b.png",
+                            score_label="MACs score", final_int8=0.8125, flash_budget=256 * 1024)
+    assert drawn["final_ylabel"] == "final int8 accuracy (whole test split)"
+    assert {"Pareto front (proxy, SRAM, flash)", "flash budget"} <= set(drawn["legend"])
+    assert "winner: final int8" in drawn["legend"] and "0.8125" in drawn["title"]
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 
 
 # ---- c, d. the winner's numbers: same images, one board ----------------------------------------
@@ -129,6 +231,14 @@ def test_final_numbers_compare_like_with_like_on_one_board(tmp_path):
                        f"{m['peak_sram_bytes']:,} B{streamed}, constants "
                        f"{m['constant_bytes']:,} B; wrote {tmp_path / 's'}"]
     assert f"both on the same {t['accuracy_images']} test images" in summary[0]
+    # The leaderboard shows the final int8 accuracy where one was trained (the winner).
+    rows = json.loads((tmp_path / "s" / "leaderboard.json").read_text())["rows"]
+    assert rows[0]["key"] == outcome.winner.key
+    assert rows[0]["final_int8_accuracy"] == t["int8_accuracy"]
+    assert rows[0]["final_float_accuracy"] == t["float_accuracy"]
+    assert all(r["final_int8_accuracy"] is None for r in rows[1:])
+    assert f"next: tinyconv export {tmp_path / 's' / 'model_int8.tflite'} --board qemu-m4 " \
+           f"-o {tmp_path / 's' / 'firmware'}" in lines
 
 
 def test_accuracy_summary_names_what_it_compares():
@@ -160,6 +270,9 @@ def test_resume_of_nothing_is_refused(tmp_path):
     (tmp_path / "x.txt").write_text("mine")
     with pytest.raises(TinyconvError, match="holds no search.json"):
         _run(MACS, tmp_path, resume=True)
+    with pytest.raises(TinyconvError, match="--export writes the trained winner's firmware: "
+                       "drop --no-final"):
+        _run(SearchOptions(**{**MACS.__dict__, "export": True}), tmp_path / "e")
     r = run_cli("search", "--sram", "48kB", "--dataset", "digits", "--resume",
                 "-o", tmp_path / "nope")
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
@@ -181,15 +294,26 @@ def test_resume_with_other_options_names_each_option_and_both_values(tmp_path):
                  "--resolutions 32,48 (was default)"):
         assert part in message, message
     assert message.count("--seed") == 1   # proxy.seed and final.seed are the same option
-    # A larger budget is no other search: it continues.
-    more, _ = _run(SearchOptions(**{**MACS.__dict__, "search_budget": SearchBudget(5)}), out,
-                   resume=True)
+    # A larger budget (or another leaderboard length or clock) is no other search: it continues.
+    more, _ = _run(SearchOptions(**{**MACS.__dict__, "search_budget": SearchBudget(5), "top": 2,
+                                    "clock_mhz": 80.0}), out, resume=True)
     assert (more.evaluations, more.reused) == (1, 4)
     assert option_differences({"final": {"epochs": 5}}, {"final": {"epochs": 3}}) == \
         ["--epochs 3 (was 5)"]
 
 
 # ---- f. --widths and --resolutions ---------------------------------------------------------------
+
+def test_default_resolutions_follow_the_images(macs_search):
+    """No up-scaling by default: 8 px digits and 28 px Fashion-MNIST search 32 px (the
+    network's smallest input), 32 px CIFAR-10 too; 96 px images 48 to 96."""
+    assert macs_search[1].space.resolutions == (32,)
+    assert all(c.arch.resolution == 32 for c in macs_search[1].candidates)
+    for side, resolutions in ((8, (32,)), (28, (32,)), (32, (32,)), (96, (48, 64, 80, 96))):
+        assert MACS.space_for(side).resolutions == resolutions
+    assert SearchOptions(**{**MACS.__dict__, "resolutions": (48, 64)}).space_for(28) \
+        .resolutions == (48, 64)
+
 
 def test_widths_and_resolutions_choose_the_space(tmp_path):
     opts = SearchOptions(**{**MACS.__dict__, "widths": (0.2, 0.3), "resolutions": (32,)})
@@ -214,3 +338,51 @@ def test_bad_widths_or_resolutions_are_one_line(tmp_path, option, value, message
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith(f"tinyconv: error: {message}"), r.stderr
     assert not (tmp_path / "s").exists()
+
+
+# ---- the whole path as a user takes it -------------------------------------------------------
+
+USER_SEARCH = ["search", "--sram", "48kB", "--flash", "256kB", "--dataset", "digits",
+               "--population", "2", "--space-samples", "4", "--proxy", "macs", "--no-qat",
+               "--limit-train", "300", "--target", "cortex-m4"]
+
+
+@pytest.mark.slow
+def test_search_export_then_train_and_export_another_candidate(tmp_path):
+    """search (redirected output) -> leaderboard, firmware and the next command; then
+    `train --arch LOG --candidate KEY` and the `export` it names."""
+    out = tmp_path / "s"
+    r = run_cli(*USER_SEARCH, "--budget", "3", "--epochs", "1", "--export", "--top", "3",
+                "--clock", "100", "-o", out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert [line.split("]")[0].strip() for line in lines if line.lstrip().startswith("[")] == \
+        ["[1/3", "[2/3", "[3/3"]
+    assert len([line for line in lines if line.strip().startswith("epoch 1/1: ")]) == 1
+    assert "\r" not in r.stdout and "\x08" not in r.stdout and len(lines) < 40, r.stdout
+    assert any(line.startswith("top 3 of 3 candidates") for line in lines)
+    assert f"firmware project: {out / 'firmware'}; next: make -C {out / 'firmware'} run" in lines
+    assert (out / "firmware" / "Makefile").exists()
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["board"] == m["training"]["board"] == "qemu-m4"
+    rows = json.loads((out / "leaderboard.json").read_text())["rows"]
+    assert rows[0]["final_int8_accuracy"] == m["int8_accuracy"]
+
+    other = rows[1]
+    run = tmp_path / "run"
+    r = run_cli("train", "--arch", out / "candidates.jsonl", "--candidate", other["key"],
+                "--dataset", "digits", "--epochs", "1", "--limit-train", "300", "--no-onnx",
+                "--target", "cortex-m4", "-o", run)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.startswith(f"training {out / 'candidates.jsonl'} candidate {other['key']}:")
+    t = json.loads((run / "metrics.json").read_text())
+    arch = other["arch"]
+    assert (t["model"], t["width"], t["input_shape"][:2]) == \
+        ("mcunet", arch["width"], [arch["resolution"]] * 2)
+    assert t["params_config"]["depths"] == arch["depths"] and t["board"] == "qemu-m4"
+    nxt = r.stdout.splitlines()[-1]
+    assert nxt == (f"next: tinyconv export {run / 'model_int8.tflite'} --board qemu-m4 "
+                   f"-o {run / 'firmware'}")
+    r = run_cli(*nxt.split()[2:])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (run / "firmware" / "Makefile").exists()

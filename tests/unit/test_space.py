@@ -39,9 +39,12 @@ def test_sampling_is_deterministic_and_in_space():
 
 
 def test_for_input_clips_resolutions():
-    assert SearchSpace.for_input(28).resolutions == (48, 64)
-    assert SearchSpace.for_input(40).resolutions == (48, 64, 80)
-    assert max(SearchSpace.for_input(96).resolutions) == 176
+    # Up to the image side rounded up to 16 px (never below the network's 32 px minimum).
+    assert SearchSpace.for_input(28).resolutions == (32,)
+    assert SearchSpace.for_input(8).resolutions == (32,)
+    assert SearchSpace.for_input(40).resolutions == (48,)
+    assert SearchSpace.for_input(96).resolutions == (48, 64, 80, 96)
+    assert max(SearchSpace.for_input(224).resolutions) == 176
 
 
 def test_json_round_trip_and_key():

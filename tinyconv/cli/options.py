@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..defaults import (DEFAULT_BOARD, DEFAULT_MATCH, DEFAULT_MEMORY, DEFAULT_STACK_BYTES,
+from ..defaults import (DEFAULT_BOARD, DEFAULT_DATASET, DEFAULT_MATCH, DEFAULT_MEMORY, DEFAULT_STACK_BYTES,
                         MATCH_CHOICES, MEMORY_CHOICES, STACK_MARGIN_PERCENT)
 from ..errors import TinyconvError
 from ..units import parse_bytes
@@ -103,7 +103,7 @@ def seed():
 
 
 def dataset():
-    return click.option("--dataset", default="fashion_mnist", show_default=True,
+    return click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
                         help="Dataset name.")
 
 

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
+from ..defaults import (FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS, PROXY_IMAGES,
+                        RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
+                        SEARCH_RESOLUTIONS, SEARCH_WIDTHS, SPACE_SAMPLES)
 from ..errors import TinyconvError
 from . import options
+
+
+def _listed(values) -> str:
+    return ",".join(f"{v:g}" for v in values)
 
 
 def _numbers(kind, what: str, text: str | None) -> tuple | None:
@@ -52,25 +59,31 @@ def _resolutions(ctx, param, text):
 @options.dataset()
 @options.target()
 @options.board()
-@click.option("--budget", "search_budget", default="30", show_default=True,
+@click.option("--budget", "search_budget", default=str(SEARCH_CANDIDATES), show_default=True,
               help="Search budget: candidates (30) or minutes (20m).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Candidates trained in parallel processes.")
-@click.option("--population", default=8, show_default=True, type=click.IntRange(2, 1000))
-@click.option("--space-samples", default=24, show_default=True, type=click.IntRange(1, 10000),
+@click.option("--population", default=SEARCH_POPULATION, show_default=True,
+              type=click.IntRange(2, 1000), help="Candidates per generation (the first one is "
+              "random samples: a --budget not above it leaves no evolution).")
+@click.option("--space-samples", default=SPACE_SAMPLES, show_default=True,
+              type=click.IntRange(1, 10000),
               help="Samples per (width, resolution) pair in the space optimisation.")
 @click.option("--widths", callback=_widths, metavar="LIST", help="Width multipliers to search, "
-              "e.g. 0.3,0.5,0.7 (default: 0.2 to 1.0 in steps of 0.1).")
+              f"e.g. 0.3,0.5,0.7 (default: {_listed(SEARCH_WIDTHS)}).")
 @click.option("--resolutions", callback=_resolutions, metavar="LIST", help="Input resolutions "
-              "to search, e.g. 32,48 (default: 48 to 176 in steps of 16, up to 64 or twice "
-              "the images' side; 32 suits 28 px images).")
-@click.option("--proxy-images", default=1000, show_default=True, type=click.IntRange(64, 10**6),
+              f"to search, e.g. 32,48 (default: those of {_listed(SEARCH_RESOLUTIONS)} up to "
+              f"the images' side rounded up to a multiple of {RESOLUTION_STEP}; 32 for images "
+              "of 32 px or less).")
+@click.option("--proxy-images", default=PROXY_IMAGES, show_default=True,
+              type=click.IntRange(64, 10**6),
               help="Training images of the accuracy proxy.")
 @click.option("--proxy", "proxy_kind", type=click.Choice(["train", "macs"]), default="train",
               show_default=True, help="Accuracy proxy: short training on a subset, or MACs "
               "alone (no training: a dry run of the search).")
-@click.option("--proxy-epochs", default=1, show_default=True, type=click.IntRange(1, 100))
-@click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 1000),
+@click.option("--proxy-epochs", default=PROXY_EPOCHS, show_default=True,
+              type=click.IntRange(1, 100))
+@click.option("--epochs", default=FINAL_EPOCHS, show_default=True, type=click.IntRange(1, 1000),
               help="Epochs of the winner's final training.")
 @options.qat(default=True)
 @options.augment("Shift/flip/brightness augmentation in the final training (photos).")
@@ -80,13 +93,18 @@ def _resolutions(ctx, param, text):
 @options.stack()
 @options.memory()
 @click.option("--export", is_flag=True, help="Also write a firmware project to OUT/firmware.")
+@click.option("--top", default=LEADERBOARD_TOP, show_default=True, type=click.IntRange(1, 1000),
+              help="Candidates in the leaderboard (summary and OUT/leaderboard.txt).")
+@click.option("--clock", "clock_mhz", type=click.FloatRange(min=0.001), metavar="MHZ",
+              help="CPU clock for the leaderboard's milliseconds per inference (estimated "
+              "instructions at one per cycle), e.g. 168.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted search in OUT.")
 @click.option("-o", "--output", "out", default="search", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
            workers, population, space_samples, widths, resolutions, proxy_images, proxy_kind,
            proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, memory, export,
-           resume, out) -> None:
+           top, clock_mhz, resume, out) -> None:
     """Search MCUNet-style networks that fit SRAM/flash exactly; train and export the winner."""
     from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
@@ -115,5 +133,5 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
             final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, augment=augment,
                                 seed=seed),
             train_final=not no_final, export=export, proxy_kind=proxy_kind, widths=widths,
-            resolutions=resolutions)
+            resolutions=resolutions, top=top, clock_mhz=clock_mhz)
         run_search(opts, out, b, resume=resume, echo=click.echo)

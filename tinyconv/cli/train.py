@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import TinyconvError
+from ..train.config import TrainConfig
 from . import options
 
 
@@ -25,18 +26,51 @@ def _param(text: str) -> tuple[str, object]:
     return key.strip(), parsed
 
 
+# What --arch sets itself (a search architecture is the zoo's mcunet at its own width,
+# resolution and choices): giving one of these beside it is a contradiction.
+_ARCH_SETS = ("model_name", "width", "resolution", "params")
+
+
+def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None) -> dict | None:
+    """TrainConfig fields of --arch [--candidate], or None without --arch."""
+    if arch_path is None:
+        if candidate is not None:
+            raise TinyconvError("--candidate names a candidate of --arch's search log: give "
+                                "--arch SEARCH_DIR/candidates.jsonl")
+        if ctx.params.get("model_name") is None:
+            raise TinyconvError("give --model (a zoo family, see `tinyconv zoo`) or --arch "
+                                "(a search's arch.json, or its candidates.jsonl with --candidate)")
+        return None
+    given = [f"--{name.replace('model_name', 'model')}" for name in _ARCH_SETS
+             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise TinyconvError(f"--arch sets the model, its width, resolution and parameters: "
+                            f"drop {', '.join(given)}")
+    from ..search.log import load_arch
+    from ..train.config import arch_fields
+    arch, where = load_arch(arch_path, candidate)
+    click.echo(f"training {where}: width {arch.width:g}, {arch.resolution}x{arch.resolution}, "
+               f"depths {list(arch.depths)}")
+    return arch_fields(arch)
+
+
 @click.command()
-@click.option("--model", "model_name", required=True, help="Zoo family, e.g. mobilenetv2, lenet5 (see `tinyconv zoo`).")
+@click.option("--model", "model_name", help="Zoo family, e.g. mobilenetv2, lenet5 (see `tinyconv zoo`).")
+@click.option("--arch", "arch_path", type=click.Path(path_type=Path), metavar="PATH",
+              help="Train a search's architecture instead of --model: its arch.json (the "
+              "winner), or its candidates.jsonl (or folder) with --candidate.")
+@click.option("--candidate", metavar="KEY", help="With --arch LOG: the candidate to train, by "
+              "its key (or a unique start of it) as leaderboard.txt lists it.")
 @options.dataset()
 @options.width()
 @options.resolution("Square input side (default: the dataset's).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Family parameter (repeatable).")
-@click.option("--epochs", default=10, show_default=True)
-@click.option("--batch-size", default=64, show_default=True)
-@click.option("--lr", "learning_rate", default=2e-3, show_default=True, help="Peak learning rate (cosine, 1 warmup epoch).")
+@click.option("--epochs", default=TrainConfig.epochs, show_default=True)
+@click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
+@click.option("--lr", "learning_rate", default=TrainConfig.learning_rate, show_default=True, help="Peak learning rate (cosine, 1 warmup epoch).")
 @click.option("--patience", type=int, help="Early stop after this many epochs without a better val accuracy.")
 @options.qat(default=False)
-@click.option("--qat-epochs", default=1, show_default=True)
+@click.option("--qat-epochs", default=TrainConfig.qat_epochs, show_default=True)
 @options.augment()
 @options.limit_train()
 @click.option("--limit-test", type=int, help="Use only this many test images.")
@@ -48,23 +82,29 @@ def _param(text: str) -> tuple[str, object]:
 @click.option("--resume", is_flag=True, help="Continue the run in -o from its last finished epoch.")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (new or empty, or an interrupted run with --resume).")
-def train(model_name, dataset, width, resolution, params, epochs, batch_size, learning_rate, patience, qat,
-          qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx, target, board, seed, resume, out_dir) -> None:
-    """Train MODEL on DATASET, then int8 .tflite (+ QAT), ONNX and metrics.json into -o."""
+@click.pass_context
+def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, params, epochs, batch_size,
+          learning_rate, patience, qat, qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx,
+          target, board, seed, resume, out_dir) -> None:
+    """Train MODEL (or a search's --arch) on DATASET, then int8 .tflite (+ QAT), ONNX and
+    metrics.json into -o."""
     from .. import zoo
     from ..interrupt import exit_on_interrupt
     from ..targets import board_for
-    from ..train.config import TrainConfig, accuracy_summary
+    from ..train.config import accuracy_summary
     from ..train.data import check_dataset_name
 
-    zoo.family(model_name)  # unknown family -> one line listing the known ones, before TF loads
+    arch = _from_arch(ctx, arch_path, candidate)
+    if arch is None:
+        arch = {"model": model_name, "width": width, "resolution": resolution,
+                "params": dict(_param(p) for p in params)}
+    zoo.family(arch["model"])  # unknown family -> one line listing the known ones, before TF loads
     check_dataset_name(dataset)
-    config = TrainConfig(model=model_name, dataset=dataset, width=width, resolution=resolution,
-                         params=dict(_param(p) for p in params), epochs=epochs, batch_size=batch_size,
+    b = board_for(target, board)
+    config = TrainConfig(**arch, dataset=dataset, epochs=epochs, batch_size=batch_size,
                          learning_rate=learning_rate, qat=qat, qat_epochs=qat_epochs, seed=seed,
                          patience=patience, limit_train=limit_train, limit_test=limit_test, augment=augment,
-                         int8_eval_limit=int8_eval_limit, onnx=onnx,
-                         board=board_for(target, board).name)
+                         int8_eval_limit=int8_eval_limit, onnx=onnx, board=b.name)
     config.check()
     from ..train.run import train as run_training
     with exit_on_interrupt(lambda: f", resume with --resume (checkpoints kept in {out_dir})"):
@@ -75,3 +115,5 @@ def train(model_name, dataset, width, resolution, params, epochs, batch_size, le
     if "planned_peak_sram_bytes" in m:
         click.echo(f"  on {m['board']}: planned SRAM {m['planned_peak_sram_bytes']:,} B "
                    f"(arena {m['arena_bytes']:,}), flash weights {m['flash_weights_bytes']:,} B")
+    click.echo(f"next: tinyconv export {out_dir / 'model_int8.tflite'} --board {b.name} "
+               f"-o {out_dir / 'firmware'}")

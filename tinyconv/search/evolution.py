@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
+from ..defaults import SEARCH_CANDIDATES, SEARCH_POPULATION
 from ..interrupt import sigint_blocked
 from ..space import ArchConfig, SearchSpace
 from ..targets import Board
@@ -30,10 +31,10 @@ from .proxy import ProxyResult, ProxySettings, evaluate, init_worker, start_work
 
 @dataclass(frozen=True)
 class EvolutionSettings:
-    population: int = 8
-    parents: int = 4
+    population: int = SEARCH_POPULATION
+    parents: int = SEARCH_POPULATION // 2
     mutation_rate: float = 0.3
-    max_candidates: int | None = 30      # --budget N
+    max_candidates: int | None = SEARCH_CANDIDATES   # --budget N
     max_seconds: float | None = None     # --budget 20m (new evaluations stop after it)
     workers: int = 1
     seed: int = 0

@@ -69,3 +69,40 @@ class CandidateLog:
             f.write(c.to_json() + "\n")
             f.flush()
             os.fsync(f.fileno())
+
+
+def load_arch(path: Path, candidate: str | None = None) -> tuple[ArchConfig, str]:
+    """The architecture `tinyconv train --arch PATH [--candidate KEY]` trains, and where it
+    came from (for messages).
+
+    PATH is an arch.json (one architecture: the search writes the winner's), or a search's
+    candidates.jsonl or its folder, with KEY (or a unique start of it) naming a logged
+    candidate (the leaderboard lists the keys)."""
+    path = Path(path)
+    log_path = path / "candidates.jsonl" if path.is_dir() else path
+    if not log_path.exists():
+        raise TinyconvError(f"--arch {path}: no such file" if not path.is_dir() else
+                            f"--arch {path}: the folder holds no candidates.jsonl")
+    if log_path.suffix != ".jsonl":
+        if candidate is not None:
+            raise TinyconvError(f"--candidate needs a search's candidates.jsonl (or its folder) "
+                                f"as --arch, not the single architecture in {path}")
+        try:
+            return ArchConfig.from_json(log_path.read_text()), str(log_path)
+        except (OSError, UnicodeDecodeError) as e:
+            raise TinyconvError(f"--arch {path}: unreadable ({e})") from None
+        except TinyconvError as e:
+            raise TinyconvError(f"--arch {path}: {e}") from None
+    cands = CandidateLog(log_path).load()
+    if not cands:
+        raise TinyconvError(f"--arch {log_path}: no candidate logged yet")
+    if candidate is None:
+        best = max(cands, key=lambda c: (c.accuracy, -c.peak_sram))
+        raise TinyconvError(f"--arch {log_path} holds {len(cands)} candidates: name one with "
+                            f"--candidate KEY (e.g. --candidate {best.key}, the best so far)")
+    hits = [c for c in cands if c.key.startswith(candidate.strip().lower())]
+    if len(hits) != 1 or not candidate.strip():
+        what = "no candidate" if not hits else f"{len(hits)} candidates"
+        raise TinyconvError(f"--candidate {candidate!r} matches {what} in {log_path} (give "
+                            f"a key as leaderboard.txt lists it)")
+    return hits[0].arch, f"{log_path} candidate {hits[0].key}"

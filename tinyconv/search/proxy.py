@@ -17,13 +17,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..defaults import DEFAULT_DATASET, PROXY_EPOCHS, PROXY_IMAGES, PROXY_VAL_IMAGES
+
 
 @dataclass(frozen=True)
 class ProxySettings:
-    dataset: str = "fashion_mnist"
-    train_images: int = 1000
-    val_images: int = 500
-    epochs: int = 1
+    dataset: str = DEFAULT_DATASET
+    train_images: int = PROXY_IMAGES
+    val_images: int = PROXY_VAL_IMAGES
+    epochs: int = PROXY_EPOCHS
     batch_size: int = 64
     learning_rate: float = 2e-3
     seed: int = 0

@@ -8,20 +8,21 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..defaults import DEFAULT_BOARD, DEFAULT_MEMORY
+from ..defaults import DEFAULT_BOARD, DEFAULT_MEMORY, FINAL_EPOCHS
 from ..files import write_atomic
 from ..space import ArchConfig
+from ..train.config import TrainConfig
 from ..targets import Board
 from .log import Candidate
 
 
 @dataclass(frozen=True)
 class FinalSettings:
-    epochs: int = 5
+    epochs: int = FINAL_EPOCHS
     qat: bool = True
     qat_epochs: int = 1
-    batch_size: int = 64
-    learning_rate: float = 2e-3
+    batch_size: int = TrainConfig.batch_size
+    learning_rate: float = TrainConfig.learning_rate
     limit_train: int | None = None
     augment: bool = False                 # shift/flip/brightness (photos; not digits)
     limit_test: int | None = None
@@ -39,37 +40,78 @@ def pareto_front(cands: list[Candidate]) -> list[Candidate]:
     return front
 
 
+def pareto_front3(cands: list[Candidate]) -> list[Candidate]:
+    """Candidates no other one matches or beats on accuracy (higher), peak SRAM and flash
+    (lower) while being strictly better on one of them."""
+    def dominates(o: Candidate, c: Candidate) -> bool:
+        return (o.accuracy >= c.accuracy and o.peak_sram <= c.peak_sram and o.flash <= c.flash
+                and (o.accuracy, o.peak_sram, o.flash) != (c.accuracy, c.peak_sram, c.flash))
+    return sorted((c for c in cands if not any(dominates(o, c) for o in cands)),
+                  key=lambda c: (c.peak_sram, c.flash, c.key))
+
+
 def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budget: int,
                     path: Path, *, score_label: str = "proxy accuracy",
-                    final_int8: float | None = None) -> None:
-    """Candidates' proxy scores against peak SRAM (the proxy's, not final accuracies: the
-    axis and title say so; the winner's final int8 accuracy is in the title)."""
+                    final_int8: float | None = None, flash_budget: int | None = None) -> dict:
+    """Candidates' proxy scores against peak SRAM (the left axis says it is the proxy's);
+    where the winner had its final training, its final int8 accuracy is on a right axis of
+    its own. A second panel shows them against flash, the Pareto front over accuracy, SRAM
+    and flash ringed in both. Returns the labels drawn (axes, legend, title)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax, by_flash) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    front3 = pareto_front3(cands)
+    front_label = "Pareto front (proxy, SRAM, flash)"
+    for axis, x in ((ax, lambda c: c.peak_sram / 1024), (by_flash, lambda c: c.flash / 1024)):
+        axis.scatter([x(c) for c in front3], [c.accuracy for c in front3], s=60,
+                     facecolors="none", edgecolors="#8172b2",
+                     label=front_label if axis is by_flash else None)
+    by_flash.scatter([c.flash / 1024 for c in cands], [c.accuracy for c in cands], s=14,
+                     color="#4c72b0")
+    if winner is not None:
+        by_flash.scatter([winner.flash / 1024], [winner.accuracy], marker="*", s=160,
+                         color="#dd8452", zorder=5)
+    if flash_budget is not None:
+        by_flash.axvline(flash_budget / 1024, color="gray", linestyle=":", label="flash budget")
+    by_flash.set_xlabel("flash (KiB)")
+    by_flash.legend(fontsize=7, loc="lower right")
     ax.scatter([c.peak_sram / 1024 for c in cands], [c.accuracy for c in cands], s=14,
-               color="#4c72b0", label="candidates")
+               color="#4c72b0", label=f"candidates ({score_label})")
     front = pareto_front(cands)
     ax.plot([c.peak_sram / 1024 for c in front], [c.accuracy for c in front], "-o",
-            color="#c44e52", markersize=4, label="Pareto front")
+            color="#c44e52", markersize=4, label="Pareto front (proxy)")
     if winner is not None:
         ax.scatter([winner.peak_sram / 1024], [winner.accuracy], marker="*", s=160,
-                   color="#dd8452", label="winner", zorder=5)
+                   color="#dd8452", label="winner (proxy)", zorder=5)
     ax.axvline(sram_budget / 1024, color="gray", linestyle="--", label="SRAM budget")
     ax.set_xlabel("peak SRAM (KiB)")
-    ax.set_ylabel(score_label)
+    ax.set_ylabel(f"{score_label} (proxy)")
+    handles, labels = ax.get_legend_handles_labels()
+    final_label = None
+    if final_int8 is not None and winner is not None:
+        right = ax.twinx()
+        final_label = "final int8 accuracy (whole test split)"
+        h = right.scatter([winner.peak_sram / 1024], [final_int8], marker="D", s=60,
+                          color="#55a868", label="winner: final int8", zorder=6)
+        right.set_ylabel(final_label)
+        right.set_ylim(0.0, 1.0)
+        handles.append(h)
+        labels.append("winner: final int8")
     title = f"candidates by {score_label} (proxy, not final accuracy)"
     if final_int8 is not None:
         title += f"\nwinner after final training: int8 accuracy {final_int8:.4f}"
     ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7)
+    ax.legend(handles, labels, fontsize=7, loc="lower right")
+    labels = labels + [lab for lab in by_flash.get_legend_handles_labels()[1]]
     fig.tight_layout()
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
     os.replace(tmp, path)
+    return {"ylabel": f"{score_label} (proxy)", "final_ylabel": final_label, "legend": labels,
+            "title": title}
 
 
 def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_dir: Path, *,
@@ -77,13 +119,12 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
     """Full recipe of tinyconv.train (cosine LR, checkpoints, QAT, int8 conversion); returns
     the run's metrics. Resuming a run that finished (metrics.json is written last) trains
     nothing again."""
-    from ..train import TrainConfig, train
+    from ..train import train
+    from ..train.config import arch_fields
     done = run_dir / "metrics.json"
     if resume and done.exists() and (run_dir / "model_int8.tflite").exists():
         return json.loads(done.read_text())
-    config = TrainConfig(model="mcunet", dataset=dataset, width=arch.width,
-                         resolution=arch.resolution, params=arch.zoo_params(),
-                         epochs=settings.epochs, batch_size=settings.batch_size,
+    config = TrainConfig(**arch_fields(arch), dataset=dataset, epochs=settings.epochs, batch_size=settings.batch_size,
                          learning_rate=settings.learning_rate, qat=settings.qat,
                          qat_epochs=settings.qat_epochs, seed=settings.seed,
                          limit_train=settings.limit_train, limit_test=settings.limit_test,
@@ -129,7 +170,7 @@ def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
                                   sram_budget, flash_budget, stack_bytes, memory)
     axis = {"proxy acc": "proxy accuracy (short training)"}.get(score_label, score_label)
     plot_candidates(cands, winner, sram_budget, out / "accuracy_vs_sram.png", score_label=axis,
-                    final_int8=train_metrics.get("int8_accuracy"))
+                    final_int8=train_metrics.get("int8_accuracy"), flash_budget=flash_budget)
     report.plot_memory(graph, d.plan, out / "winner_memory.png")
     metrics = {
         "arch": winner.arch.to_dict(), "key": winner.key, "board": board.name,
@@ -141,6 +182,7 @@ def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
         **numbers,
         "sram_budget": sram_budget, "flash_budget": flash_budget,
         "candidates": len(cands), "pareto_front": [c.key for c in pareto_front(cands)],
+        "pareto_front_sram_flash": [c.key for c in pareto_front3(cands)],
         "search": search_info, "training": train_metrics,
     }
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=2, default=str) + "\n")

@@ -5,7 +5,9 @@ Output directory layout:
                      the evolution's wall time (summed over the runs that finished it)
   candidates.jsonl   one line per evaluated candidate, appended as each finishes
   final/             tinyconv.train run of the winner (checkpoints: resumable too)
-  arch.json, model_int8.tflite, metrics.json, accuracy_vs_sram.png, winner_memory.png
+  leaderboard.json/.txt  the top --top candidates (proxy score; final accuracy where trained)
+  arch.json          the winner's architecture (`tinyconv train --arch` trains any one)
+  model_int8.tflite, metrics.json, accuracy_vs_sram.png, winner_memory.png
   firmware/          with --export
 """
 
@@ -18,9 +20,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..defaults import (DEFAULT_BOARD, DEFAULT_DATASET, LEADERBOARD_TOP, SEARCH_POPULATION,
+                        SPACE_SAMPLES)
 from ..errors import TinyconvError
 from ..space import SearchSpace
 from ..targets import Board
+from . import leaderboard
 from .budget import Budget, check_feasible
 from .evolution import Evolution, EvolutionSettings
 from .log import CandidateLog
@@ -57,11 +62,11 @@ class SearchBudget:
 class SearchOptions:
     budget: Budget
     search_budget: SearchBudget
-    dataset: str = "fashion_mnist"
-    board: str = "qemu-m7"
-    space_samples: int = 24
-    population: int = 8
-    parents: int = 4
+    dataset: str = DEFAULT_DATASET
+    board: str = DEFAULT_BOARD
+    space_samples: int = SPACE_SAMPLES
+    population: int = SEARCH_POPULATION
+    parents: int = SEARCH_POPULATION // 2
     workers: int = 1
     seed: int = 0
     stack_bytes: int | None = None  # None: the compiler's bound per model (stack.py)
@@ -72,6 +77,8 @@ class SearchOptions:
     proxy_kind: str = "train"   # "train" (short training) or "macs" (no training)
     widths: tuple[float, ...] | None = None       # --widths (None: SearchSpace's)
     resolutions: tuple[int, ...] | None = None    # --resolutions (None: fitted to the data)
+    top: int = LEADERBOARD_TOP                    # --top: rows of the leaderboard
+    clock_mhz: float | None = None                # --clock: milliseconds in the leaderboard
 
     def space_for(self, native_resolution: int) -> SearchSpace:
         """The space searched: --widths/--resolutions where given, else the defaults."""
@@ -85,7 +92,7 @@ class SearchOptions:
     def identity(self) -> dict:
         """What a resumed search must share with the first run (not the budget or workers)."""
         d = asdict(self)
-        for k in ("search_budget", "workers", "export", "train_final"):
+        for k in ("search_budget", "workers", "export", "train_final", "top", "clock_mhz"):
             d.pop(k)
         return json.loads(json.dumps(d))
 
@@ -184,6 +191,9 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
 
     out = Path(out)
     meta_path = out / "search.json"
+    if opts.export and not opts.train_final:
+        raise TinyconvError("--export writes the trained winner's firmware: drop --no-final "
+                            "(or export later: tinyconv train --arch, then tinyconv export)")
     earlier_seconds = check_resume(opts, out, resume)  # evolution time of resumed runs
     source = resolve(opts.dataset)
     native = source.native_shape
@@ -241,9 +251,19 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
          f"{evo.state.reused} from the log) in {seconds:.0f} s")
     if not cands:
         raise TinyconvError("the search evaluated no candidate (budget too small?)")
-    winner = max(cands, key=lambda c: (c.accuracy, -c.peak_sram, c.key))
+    winner = leaderboard.rank(cands)[0]
     echo(f"winner {winner.key}: {label} {winner.accuracy:.4f}, SRAM {winner.peak_sram:,} B, "
          f"flash {winner.flash:,} B, {winner.macs:,} MACs: {winner.arch.to_json()}")
+    write_atomic(out / "arch.json", json.dumps(winner.arch.to_dict(), indent=2) + "\n")
+
+    def board_table(final: dict) -> None:
+        rows = leaderboard.leaderboard(cands, opts.top, final=final, clock_mhz=opts.clock_mhz)
+        table = leaderboard.write(out, rows, score_label=label, proxy=proxy_text,
+                                  candidates=len(cands), clock_mhz=opts.clock_mhz)
+        echo(f"top {len(rows)} of {len(cands)} candidates (ranked by {label}, a proxy; final "
+             f"int8 accuracy where trained; {out / 'leaderboard.txt'}):")
+        echo(table)
+
     metrics = None
     if opts.train_final:
         echo(f"training the winner: {opts.final.epochs} epochs"
@@ -262,6 +282,7 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
         streamed = (f" ({metrics['plan_strategy'].split(';')[0]}; layer-wise arena "
                     f"{metrics['layerwise_arena_bytes']:,} B)"
                     if metrics["plan_kind"] == "streamed" else "")
+        board_table({winner.key: train_metrics})
         echo(f"winner trained: {accuracy_summary(train_metrics)}; peak SRAM "
              f"{metrics['peak_sram_bytes']:,} B{streamed}, constants "
              f"{metrics['constant_bytes']:,} B; wrote {out}")
@@ -269,5 +290,19 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
             step = "run" if board.qemu_machine else "flash"  # QEMU board, or a real one
             echo(f"firmware project: {out / 'firmware'}; next: make -C {out / 'firmware'} "
                  f"{step}")
+        else:
+            echo(f"next: tinyconv export {out / 'model_int8.tflite'} --board {board.name} "
+                 f"-o {out / 'firmware'}")
+    # The search's own final recipe, for `tinyconv train --arch` (then `tinyconv export`).
+    recipe = (f"--dataset {opts.dataset} --board {board.name} --epochs {opts.final.epochs} "
+              f"{'--qat' if opts.final.qat else '--no-qat'}")
+    if not opts.train_final:
+        board_table({})
+        echo(f"next: tinyconv train --arch {out / 'arch.json'} {recipe} -o {out / 'winner'}")
+    others = leaderboard.rank(cands)[1:2]
+    if others:
+        echo(f"any other candidate: tinyconv train --arch {out / 'candidates.jsonl'} "
+             f"--candidate {others[0].key} {recipe} -o RUN, then tinyconv export "
+             f"RUN/model_int8.tflite --board {board.name} -o RUN/firmware")
     return SearchOutcome(space, choice, cands, winner, evo.state.evaluations, evo.state.reused,
                          seconds, metrics)

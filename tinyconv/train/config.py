@@ -11,14 +11,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..defaults import DEFAULT_BOARD
+from ..defaults import DEFAULT_BOARD, DEFAULT_DATASET
 from ..errors import TinyconvError
 
 
 @dataclass
 class TrainConfig:
     model: str = "mobilenetv2"            # zoo family name
-    dataset: str = "fashion_mnist"
+    dataset: str = DEFAULT_DATASET
     width: float = 1.0
     resolution: int | None = None         # square input side; None keeps the dataset's own
     params: dict[str, Any] = field(default_factory=dict)  # family parameters
@@ -90,6 +90,13 @@ def accuracy_summary(metrics: dict[str, Any]) -> str:
                 f"all on the same {images}")
     return (f"float {fp:.4f}, int8 {metrics['int8_accuracy']:.4f} (post-training quantization); "
             f"both on the same {images}")
+
+
+def arch_fields(arch) -> dict[str, Any]:
+    """The TrainConfig fields that train a search architecture (`tinyconv.space.ArchConfig`,
+    from arch.json or the candidate log): the zoo's "mcunet" family with its choices."""
+    return {"model": "mcunet", "width": float(arch.width), "resolution": int(arch.resolution),
+            "params": arch.zoo_params()}
 
 
 @dataclass

@@ -36,6 +36,7 @@ SIZE_FUNCTIONS = {
     "tc_convolve_s8_get_stack_buffer_size": 2,  # (input_dims, filter_dims)
     "tc_convolve_1x1_s8_get_buffer_size": 2,    # (input_dims, filter_dims)
     "tc_fully_connected_s8_get_buffer_size": 1,  # (filter_dims)
+    "tc_convolve_s8_ort_get_buffer_size": 2,    # (input_dims, filter_dims)
     "tc_depthwise_conv_s8_get_buffer_size": 1,   # (output_dims)
     "tc_depthwise_conv_inplace_s8_get_buffer_size": 1,  # (output_dims)
     "tc_transpose_conv_s8_get_buffer_size": 1,   # (output_dims)

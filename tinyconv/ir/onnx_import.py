@@ -46,6 +46,8 @@ SUPPORTED = ("Add", "AveragePool", "Clip", "Concat", "Conv", "DequantizeLinear",
              "QLinearGlobalAveragePool", "QLinearMatMul", "QLinearMul", "QuantizeLinear",
              "Relu", "Reshape", "Squeeze", "Transpose",
              # -- ONNX ops added: Softmax, Resize, ConvTranspose, activations --
+             "HardSigmoid", "HardSwish", "LeakyRelu", "QLinearLeakyRelu", "QLinearSigmoid",
+             "QLinearSoftmax", "Resize", "Sigmoid", "Softmax", "Tanh",
              # -- end of ONNX ops added --
              )
 MIN_OPSET, MAX_OPSET = 10, 23
@@ -54,6 +56,8 @@ _ONNX_INT8, _ONNX_UINT8, _ONNX_INT32, _ONNX_FLOAT = 3, 2, 6, 1
 NCHW_AS_NHWC = (0, 2, 3, 1)
 # The stored range of every activation (uint8 tensors are stored shifted by -128).
 STORED_RANGE = (-128, 127)
+# ONNX elementwise ops of up to this rank (the IR's: tinyconv/ir/validate.py MAX_RANK).
+MAX_ELEMENTWISE_RANK = 6
 
 
 @dataclass
@@ -403,28 +407,18 @@ class _Importer:
                              "QuantizeLinear in front)")
         return self.value(node, name)
 
-    def const_operand(self, node, name: str, like: _Value) -> _Value:
-        """A DequantizeLinear'd constant as an elementwise operand of `like` (one value, or
-        as many as `like` has): int8 data in `like`'s physical order."""
+    def const_operand(self, node, name: str, offset: int) -> _Value:
+        """A DequantizeLinear'd constant as an elementwise operand: int8 data of its own
+        (logical) shape; `add` lays it out as the output."""
         w, scale, zp, _ = self.q_weight(node, name)
         if scale.size != 1:
             self.unsupported(node, f"constant {name!r} has {scale.size} scales; an "
                              "elementwise operand takes one")
-        offset = like.offset
-        quant = Quant((float(scale[0]),), (int(zp[0]),))
-        if w.size == 1:
-            data, logical, perm = w.reshape(()), (), ()
-        elif w.size == math.prod(like.logical) and _strip(w.shape) == _strip(like.logical):
-            data = np.ascontiguousarray(w.reshape(like.logical).transpose(like.perm))
-            logical, perm = like.logical, like.perm
-        else:
-            self.unsupported(node, f"broadcasts the constant {list(w.shape)} over "
-                             f"{list(like.logical)}; only one value or the same shape is "
-                             "supported")
         if offset and zp[0] + 128 not in range(256):
             self.fail(node, "a constant's zero point is out of range")
-        t = self.new_tensor(name, data.shape, DType.INT8, quant, data.astype(np.int8))
-        return _Value(t, tuple(logical), tuple(perm), offset)
+        quant = Quant((float(scale[0]),), (int(zp[0]),))
+        t = self.new_tensor(name, w.shape, DType.INT8, quant, w.astype(np.int8))
+        return _Value(t, tuple(int(d) for d in w.shape), tuple(range(w.ndim)), offset)
 
     def operands(self, node) -> tuple[_Value, _Value]:
         """The two inputs of an elementwise QDQ op; one of them may be a constant."""
@@ -434,9 +428,10 @@ class _Importer:
             self.unsupported(node, "both inputs are constants")
         if consts[0]:
             b = self.q_input(node, names[1])
-            return self.const_operand(node, names[0], b), b
+            return self.const_operand(node, names[0], b.offset), b
         a = self.q_input(node, names[0])
-        b = self.const_operand(node, names[1], a) if consts[1] else self.q_input(node, names[1])
+        b = self.const_operand(node, names[1], a.offset) if consts[1] \
+            else self.q_input(node, names[1])
         return a, b
 
     def q_weight(self, node, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -577,7 +572,88 @@ class _Importer:
             return O.Padding.SAME, (0, 0, 0, 0)
         return O.Padding.VALID, (top, left, bottom, right)
 
-    def pad(self, node, x: _Value, pads) -> _Value:
+    def dilated_max_pool(self, node, x: _Value, pads, out, kernel, strides, dilations,
+                         y_name: str) -> None:
+        """MaxPool with dilations (TFLite's MAX_POOL_2D has none): the image padded with
+        the lowest value, one STRIDED_SLICE per window tap (the tap's value for every
+        output pixel) and MAXIMUMs of them: exactly the window's maximum."""
+        n, c = x.logical[0], x.logical[1]
+        top, left, bottom, right = pads
+        extent = [(o - 1) * st + (k - 1) * d + 1
+                  for o, st, k, d in zip(out, strides, kernel, dilations)]
+        bottom = max(bottom, extent[0] - x.logical[2] - top)
+        right = max(right, extent[1] - x.logical[3] - left)
+        if any((top, left, bottom, right)):
+            x = self.pad(node, x, (top, left, bottom, right), value=-128)
+        y = self.output_value(y_name, (n, c) + tuple(out), NCHW_AS_NHWC, x.tensor.quant,
+                              x.offset)
+        shape = (n, out[0], out[1], c)
+        taps = [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
+        result = None
+        for t, (i, j) in enumerate(taps):
+            name = f"{y_name}/tap{i}_{j}"
+            last = t == len(taps) - 1
+            tap = y.tensor if last and result is None else \
+                self.new_tensor(name, shape, DType.INT8, x.tensor.quant)
+            begin = (0, i * dilations[0], j * dilations[1], 0)
+            end = (n, begin[1] + (out[0] - 1) * strides[0] + 1,
+                   begin[2] + (out[1] - 1) * strides[1] + 1, c)
+            step = (1, strides[0], strides[1], 1)
+            index = [self.new_tensor(f"{name}/{what}", (4,), DType.INT32,
+                                     data=np.asarray(v, np.int32))
+                     for what, v in (("begin", begin), ("end", end), ("strides", step))]
+            self.add_op(O.StridedSlice(inputs=[x.tensor] + index, outputs=[tap], begin=begin,
+                                       end=end, strides=step), name)
+            if result is None:
+                result = tap
+                continue
+            m = y.tensor if last else self.new_tensor(f"{name}/max", shape, DType.INT8,
+                                                      x.tensor.quant)
+            self.add_op(O.Maximum(inputs=[result, tap], outputs=[m]), m.name)
+            result = m
+
+    def pool_geometry(self, node, attrs, size, kernel, strides, dilations):
+        """Pads [top, left, bottom, right] and output size of a MaxPool / AveragePool as
+        onnxruntime computes them (PoolAttributes::ComputeSizePadDilations): SAME_UPPER /
+        SAME_LOWER pad (ceil(in / s) - 1) * s + k - in (the kernel undilated), the larger
+        half at the end / start; out = (in + pads - (k - 1) * d - 1) / s + 1 in float,
+        truncated, or rounded up with ceil_mode, less one where that last window would
+        start in the end pad (onnxruntime 1.32, measured; as ONNX specifies)."""
+        auto = attrs.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        ceil_mode = bool(attrs.get("ceil_mode", 0))
+        if len(kernel) != 2 or len(strides) != 2 or len(dilations) != 2:
+            self.unsupported(node, "only 2D pooling is supported")
+        explicit = list(attrs.get("pads", (0, 0, 0, 0)))
+        if len(explicit) != 4:
+            self.fail(node, f"pads {explicit} are not 2D")
+        heads, tails, out = [], [], []
+        for axis, (n, k, st, d) in enumerate(zip(size, kernel, strides, dilations)):
+            if auto in ("SAME_UPPER", "SAME_LOWER"):
+                need = (-(-n // st) - 1) * st + k - n
+                head = need // 2 if auto == "SAME_UPPER" else (need + 1) // 2
+                tail = need - head
+            elif auto == "VALID":
+                head = tail = 0
+            elif auto == "NOTSET":
+                head, tail = int(explicit[axis]), int(explicit[axis + 2])
+            else:
+                self.fail(node, f"auto_pad {auto!r} is not an ONNX padding")
+            if head < 0 or tail < 0:  # (SAME with a kernel under the stride: onnxruntime
+                # refuses it too)
+                self.unsupported(node, f"negative pads {head} and {tail}")
+            q = np.float32(n + head + tail - d * (k - 1) - 1) / np.float32(st) + np.float32(1)
+            o = int(math.ceil(q)) if ceil_mode else int(q)
+            if ceil_mode and (o - 1) * st >= n + head:  # no window starts in the end pad
+                o -= 1
+            if o < 1:
+                self.fail(node, f"the window {k} does not fit in {n} (pads {head}, {tail})")
+            heads.append(head), tails.append(tail), out.append(o)
+        return (heads[0], heads[1], tails[0], tails[1]), tuple(out)
+
+    def pad(self, node, x: _Value, pads, value: int | None = None) -> _Value:
+        """A PAD of an NHWC value ([top, left, bottom, right]): with the zero point, or
+        the stored int8 `value`."""
         top, left, bottom, right = pads
         n, h, w, c = x.tensor.shape
         paddings = ((0, 0), (top, bottom), (left, right), (0, 0))
@@ -585,14 +661,16 @@ class _Importer:
                              data=np.asarray(paddings, np.int32))
         y = self.new_tensor(f"{node.name}/padded", (n, h + top + bottom, w + left + right, c),
                             DType.INT8, x.tensor.quant)
-        self.add_op(O.Pad(inputs=[x.tensor, pt], outputs=[y], paddings=paddings), y.name)
+        self.add_op(O.Pad(inputs=[x.tensor, pt], outputs=[y], paddings=paddings,
+                          pad_value=value), y.name)
         logical = (n, c, h + top + bottom, w + left + right)
         return _Value(y, logical, NCHW_AS_NHWC, x.offset)
 
     def fully_connected(self, node, a: _Value, b, b_scale, b_zp, b_axis, trans_b, bias_name,
-                        y_name, y_quant, y_offset) -> None:
+                        y_name, y_quant, y_offset, alpha: float = 1.0) -> None:
         if b.ndim != 2:
-            self.unsupported(node, "B must be a 2D constant")
+            self.unsupported(node, f"B has shape {list(b.shape)}; only a 2D constant B is "
+                             "supported (batch dimensions in A only)")
         wmat = b if trans_b else b.T  # [units, depth]
         units, depth = wmat.shape
         per_channel = b_scale.size > 1
@@ -615,41 +693,81 @@ class _Importer:
         bias_t = self.bias(node, bias_name, units, a.tensor.quant.s, b_scale)
         self.add_op(OrtFullyConnected(inputs=[a.tensor, wt, bias_t], outputs=[y.tensor],
                                       keep_num_dims=len(logical) > 2, act_min=act[0],
-                                      act_max=act[1]), y_name)
+                                      act_max=act[1], alpha=alpha), y_name)
 
     def add(self, node, a: _Value, b: _Value, y_name, y_quant, y_offset,
             cls=OrtAdd) -> None:
+        """QLinearAdd / QLinearMul with ONNX (multidirectional) broadcasting. Each operand
+        is laid out in the output's physical order (constants re-laid, activations
+        transposed where their bytes are in another order) with 1s where it broadcasts,
+        so that the IR's own broadcasting of physical shapes indexes it; ranks above 4
+        are merged to at most 4 axes (RESHAPE aliases). `scalar` records onnxruntime's
+        per-span case (ort_broadcast_case), which decides QLinearAdd's float steps."""
         if a.offset != b.offset or a.offset != y_offset:
             self.unsupported(node, "mixes int8 and uint8 tensors")
-        scalar = ""
-        if _strip(a.logical) == _strip(b.logical) and a.tensor.size == b.tensor.size:
-            if a.logical != b.logical:  # [1, N] and [N]: the same values, elementwise
-                b = _Value(b.tensor, a.logical, a.perm if len(b.perm) == len(a.perm)
-                           and _same_bytes(a.logical, a.perm, b.perm) else b.perm, b.offset)
-                if b.perm != a.perm:
-                    self.unsupported(node, "operands of one shape in other layouts")
-        elif a.logical != b.logical:
-            if b.tensor.size == 1:
-                scalar = "b"
-            elif a.tensor.size == 1:
-                scalar = "a"
-            else:
-                self.unsupported(node, f"broadcasts {list(a.logical)} with "
-                                 f"{list(b.logical)}; only equal shapes or a single value "
-                                 "are supported")
-        big = b if scalar == "a" else a
-        if not scalar:
-            b = self.in_order(b, big.perm, node.input[1])
-        y = self.output_value(y_name, big.logical, big.perm, y_quant, y_offset)
+        try:
+            out = tuple(int(d) for d in np.broadcast_shapes(a.logical, b.logical))
+        except ValueError:
+            self.fail(node, f"shapes {list(a.logical)} and {list(b.logical)} do not "
+                      "broadcast")
+        rank = len(out)
+        if rank > MAX_ELEMENTWISE_RANK:
+            self.unsupported(node, f"rank {rank}; elementwise ops take up to "
+                             f"{MAX_ELEMENTWISE_RANK} dimensions")
+        base = next((x for x in (a, b) if x.logical == out), None) or \
+            next((x for x in (a, b) if len(x.logical) == rank), None)
+        perm = base.perm if base is not None else tuple(range(rank))
+        physical = tuple(out[p] for p in perm)
+        shapes = [tuple(x.logical[p - (rank - len(x.logical))]
+                        if p >= rank - len(x.logical) else 1 for p in perm) for x in (a, b)]
+        groups = _merge_axes(physical, shapes)
+        if len(groups) > 4:
+            self.unsupported(node, f"broadcasts {list(a.logical)} with {list(b.logical)} "
+                             f"over {len(groups)} separate axis groups; at most 4 are "
+                             "supported")
+        merged = rank > 4
+        if merged:  # at most 4 axes: the products of the groups
+            physical_op = tuple(math.prod(physical[k] for k in g) for g in groups)
+            shapes = [tuple(math.prod(s[k] for k in g) for g in groups) for s in shapes]
+        else:
+            physical_op = physical
+        tensors = [self.laid_out(node, x, perm, rank, shape, f"{y_name}/in{i}")
+                   for i, (x, shape) in enumerate(zip((a, b), shapes))]
+        y = self.output_value(y_name, out, perm, y_quant, y_offset)
+        y_op = y.tensor
+        if merged:
+            y_op = self.new_tensor(f"{y_name}/merged", physical_op, DType.INT8, y_quant)
         act = STORED_RANGE
-        extra = {"scalar": scalar} if cls is OrtAdd else {}
-        self.add_op(cls(inputs=[a.tensor, b.tensor], outputs=[y.tensor], act_min=act[0],
-                        act_max=act[1], value_offset=y_offset, **extra), y_name)
+        extra = {"scalar": ort_broadcast_case(a.logical, b.logical)} if cls is OrtAdd else {}
+        self.add_op(cls(inputs=tensors, outputs=[y_op], act_min=act[0], act_max=act[1],
+                        value_offset=y_offset, **extra), y_name)
+        if merged:
+            self.add_op(O.Reshape(inputs=[y_op], outputs=[y.tensor]), f"{y_name}/shaped")
+
+    def laid_out(self, node, x: _Value, perm, rank: int, shape, name: str) -> Tensor:
+        """x as an operand of an output of rank `rank` and physical order `perm`: its
+        axes in that order, of IR shape `shape` (1s where it broadcasts)."""
+        lead = rank - len(x.logical)
+        order = tuple(p - lead for p in perm if p >= lead)  # x's axes in the output's order
+        if x.tensor.data is not None:  # a constant: its data re-laid
+            data = np.ascontiguousarray(x.tensor.data.transpose(order)).reshape(shape)
+            return self.new_tensor(name, shape, DType.INT8, x.tensor.quant, data)
+        x = self.in_order(x, order, name)
+        if tuple(x.tensor.shape) == tuple(shape):
+            return x.tensor
+        t = self.new_tensor(f"{name}/shaped", shape, DType.INT8, x.tensor.quant)
+        self.add_op(O.Reshape(inputs=[x.tensor], outputs=[t]), t.name)
+        return t
 
     def average_pool(self, node, x: _Value, y_name, y_quant, y_offset) -> None:
+        """QLinearAveragePool: windows at stride - top/left pads, clipped to the image
+        (onnxruntime reads no pad), divided by the window's size (count_include_pad) or
+        the taps inside; the output size as onnxruntime computes it (pool_geometry, with
+        ceil_mode), so only the top / left pads place the windows."""
         attrs = _attrs(node)
-        if attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", (1, 1))):
-            self.unsupported(node, "ceil_mode and dilations are not supported")
+        if any(d != 1 for d in attrs.get("dilations", (1, 1))):
+            self.unsupported(node, "dilations are not supported (onnxruntime's quantized "
+                             "average pool has none)")
         if len(x.logical) != 4:
             self.unsupported(node, "only 2D pooling is supported")
         if y_offset != x.offset:
@@ -657,16 +775,21 @@ class _Importer:
         kernel = tuple(attrs["kernel_shape"])
         strides = tuple(attrs.get("strides", (1, 1)))
         n, c, h, w = x.logical
-        padding, pads = self.padding(node, attrs, (h, w), kernel, strides, (1, 1))
-        if padding is O.Padding.SAME:  # TFLite's SAME pads, spelled out
-            pads = _same_pads((h, w), kernel, strides)
-        if kernel == (h, w) and not any(pads):  # onnxruntime's global average pool path
+        pads, out = self.pool_geometry(node, attrs, (h, w), kernel, strides, (1, 1))
+        if kernel == (h, w) and not any(pads) and out == (1, 1):
+            # onnxruntime's global average pool path
             return self.global_average_pool(node, x, y_name, y_quant, y_offset)
+        top, left = pads[0], pads[1]
+        # bottom / right: the smallest that gives `out` windows (the kernel clips them)
+        bottom, right = (max(0, (o - 1) * st + k - size - head) for o, st, k, size, head in
+                         zip(out, strides, kernel, (h, w), (top, left)))
+        for head, tail, k in ((top, bottom, kernel[0]), (left, right, kernel[1])):
+            if head >= k or tail >= k:
+                self.unsupported(node, f"pads {list(pads)} (ceil_mode "
+                                 f"{attrs.get('ceil_mode', 0)}) reach a window of only "
+                                 "padding; pads must be smaller than the window")
         x = self.in_order(x, NCHW_AS_NHWC, node.input[0])
-        top, left, bottom, right = pads
-        oh = (h + top + bottom - kernel[0]) // strides[0] + 1
-        ow = (w + left + right - kernel[1]) // strides[1] + 1
-        y = self.output_value(y_name, (n, c, oh, ow), NCHW_AS_NHWC, y_quant, y_offset)
+        y = self.output_value(y_name, (n, c) + tuple(out), NCHW_AS_NHWC, y_quant, y_offset)
         self.add_op(OrtAveragePool(inputs=[x.tensor], outputs=[y.tensor], filter_size=kernel,
                                    stride=strides, pads=(top, left, bottom, right),
                                    count_include_pad=bool(attrs.get("count_include_pad", 0)),
@@ -725,12 +848,38 @@ def _node_name(node) -> str:
     return repr(node.name or (node.output[0] if node.output else "?"))
 
 
-def _strip(shape) -> tuple[int, ...]:
-    """A shape without its leading 1s (how broadcasting aligns it)."""
-    shape = tuple(int(d) for d in shape)
-    while shape and shape[0] == 1:
-        shape = shape[1:]
-    return shape
+def ort_broadcast_case(a, b) -> str:
+    """Which operand onnxruntime's broadcasting (Broadcaster, element_wise_ops.h) passes
+    to QLinearAdd as one value per span: "a", "b" or "" (both spans). It is decided by
+    the innermost axis, of the two shapes' common (right-aligned) axes, whose broadcast
+    size exceeds 1 (the outermost common axis if none does): an operand of size 1 there
+    is the scalar one, a first; a rank-0 operand always is."""
+    a, b = tuple(a), tuple(b)
+    common = min(len(a), len(b))
+    if common == 0:
+        return "a" if not a else "b"
+    for k in range(1, common + 1):
+        da, db = a[-k], b[-k]
+        if max(da, db) > 1:
+            break
+    return "a" if da == 1 else "b" if db == 1 else ""
+
+
+def _merge_axes(physical, shapes) -> list[list[int]]:
+    """The output's axes (size > 1) in groups of neighbours along which every operand
+    either has all of the axes or none (so each group is one axis of their product)."""
+    groups: list[list[int]] = []
+    pattern = None
+    for k, d in enumerate(physical):
+        if d == 1:
+            continue
+        p = tuple(s[k] == 1 for s in shapes)
+        if groups and p == pattern:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+        pattern = p
+    return groups if groups or not physical else [[0]]
 
 
 def _same_pads(size, kernel, strides) -> tuple[int, int, int, int]:
@@ -781,16 +930,30 @@ def _conv(imp: _Importer, node) -> None:
 
 
 def _gemm(imp: _Importer, node) -> None:
+    """A QDQ Gemm: onnxruntime fuses it into QGemm when alpha is 1 (else it runs the Gemm
+    in float, which is not reproduced); QGemm transposes A for transA and adds the int32
+    bias as it is, so beta has no effect there (quantize_static folds it into the
+    bias)."""
     attrs = _attrs(node)
-    if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or \
-            attrs.get("beta", 1.0) != 1.0:
-        imp.unsupported(node, "only Gemm with transA=0, alpha=beta=1 is supported")
+    if attrs.get("alpha", 1.0) != 1.0:
+        imp.unsupported(node, f"alpha {attrs['alpha']}: onnxruntime runs a QDQ Gemm with "
+                        "alpha != 1 in float; only alpha = 1 (or QGemm) is supported")
     a = imp.q_input(node, node.input[0])
+    if attrs.get("transA", 0):
+        a = _transposed_2d(imp, node, a)
     b, bs, bz, axis = imp.q_weight(node, node.input[1])
     bias = node.input[2] if len(node.input) > 2 else None
     trans_b = bool(attrs.get("transB", 0))
     _q_out(imp, node, lambda y, q, off: imp.fully_connected(node, a, b, bs, bz, axis,
                                                             trans_b, bias, y, q, off))
+
+
+def _transposed_2d(imp: _Importer, node, a: _Value) -> _Value:
+    """Gemm's A with transA: the same bytes, the other order (a TRANSPOSE where used)."""
+    if len(a.logical) != 2:
+        imp.fail(node, f"A has shape {list(a.logical)}; Gemm's A is 2D")
+    return _Value(a.tensor, (a.logical[1], a.logical[0]), tuple(1 - p for p in a.perm),
+                  a.offset)
 
 
 def _matmul(imp: _Importer, node) -> None:
@@ -829,26 +992,46 @@ def _passthrough_q(imp: _Importer, node, build) -> None:
 
 
 def _maxpool(imp: _Importer, node) -> None:
+    """MaxPool on a quantized tensor (onnxruntime runs it on the int8 / uint8 values: the
+    result is exact). Its window taps outside the image are skipped, and a window with
+    none inside gives the type's lowest value: the same as padding with the lowest value
+    (stored -128), so explicit, asymmetric or auto pads and ceil_mode's extra rows become
+    a PAD before a VALID pool (none where TFLite's SAME is the same padding)."""
     attrs = _attrs(node)
-    if attrs.get("ceil_mode", 0) or attrs.get("storage_order", 0) or \
-            any(d != 1 for d in attrs.get("dilations", (1, 1))) or len(node.output) > 1:
-        imp.unsupported(node, "ceil_mode, storage_order, dilations and the Indices output "
-                        "are not supported")
+    if attrs.get("storage_order", 0) or len(node.output) > 1 and node.output[1]:
+        imp.unsupported(node, "storage_order and the Indices output are not supported")
     kernel = tuple(attrs["kernel_shape"])
-    strides = tuple(attrs.get("strides", (1, 1)))
+    strides = tuple(attrs.get("strides", (1,) * len(kernel)))
+    dilations = tuple(attrs.get("dilations", (1,) * len(kernel)))
 
     def build(x: _Value, y_name: str) -> None:
-        if len(x.logical) != 4:
+        if len(x.logical) != 4 or len(kernel) != 2:
             imp.unsupported(node, "only 2D pooling is supported")
         n, c, h, w = x.logical
-        padding, pads = imp.padding(node, attrs, (h, w), kernel, strides, (1, 1))
-        if any(pads):
-            imp.unsupported(node, f"pads {list(attrs.get('pads'))} are neither VALID nor "
-                            "SAME (TFLite's) padding")
+        pads, out = imp.pool_geometry(node, attrs, (h, w), kernel, strides, dilations)
         x = imp.in_order(x, NCHW_AS_NHWC, node.input[0])
-        oh = conv_output_size(h, kernel[0], strides[0], 1, padding)
-        ow = conv_output_size(w, kernel[1], strides[1], 1, padding)
-        y = imp.output_value(y_name, (n, c, oh, ow), NCHW_AS_NHWC, x.tensor.quant, x.offset)
+        if any(d != 1 for d in dilations):
+            return imp.dilated_max_pool(node, x, pads, out, kernel, strides, dilations,
+                                        y_name)
+        padding = O.Padding.VALID
+        if (out[0], out[1]) == tuple(-(-s // st) for s, st in zip((h, w), strides)) and \
+                pads == _same_pads((h, w), kernel, strides):
+            padding = O.Padding.SAME  # TFLite's SAME: the same windows, taps clipped
+        else:
+            top, left, bottom, right = pads
+            # the padded image VALID pooling reads: every window, and no extra output
+            need = [(o - 1) * st + k for o, st, k in zip(out, strides, kernel)]
+            bottom = max(bottom, need[0] - h - top)
+            right = max(right, need[1] - w - left)
+            for size, o, st, k in ((h + top + bottom, out[0], strides[0], kernel[0]),
+                                   (w + left + right, out[1], strides[1], kernel[1])):
+                if size < k or (size - k) // st + 1 != o:
+                    imp.unsupported(node, f"pads {list(pads)} with {o} outputs on an axis "
+                                    "are not a padding of the image")
+            if any((top, left, bottom, right)):
+                x = imp.pad(node, x, (top, left, bottom, right), value=-128)
+        y = imp.output_value(y_name, (n, c) + tuple(out), NCHW_AS_NHWC, x.tensor.quant,
+                             x.offset)
         imp.add_op(O.MaxPool2D(inputs=[x.tensor], outputs=[y.tensor], filter_size=kernel,
                                stride=strides, padding=padding), y_name)
     _passthrough_q(imp, node, build)
@@ -1026,6 +1209,302 @@ def _clip(imp: _Importer, node) -> None:
 
 
 # -- Softmax, Resize, ConvTranspose and activations -------------------------------------
+from .onnx_ops import (COORDINATE_MODES, NEAREST_MODES, OrtHardSigmoid,  # noqa: E402
+                       OrtHardSwish, OrtLeakyRelu, OrtResizeNearest, OrtSigmoid, OrtSoftmax,
+                       OrtTanh)
+
+# The float activations between DequantizeLinear and QuantizeLinear: onnxruntime fuses
+# Sigmoid and LeakyRelu into QLinearSigmoid / QLinearLeakyRelu and runs Tanh, HardSigmoid
+# and HardSwish in float; each is a table of the input code (tinyconv/ir/onnx_ops.py).
+_LOOKUP_OPS = {"Sigmoid": OrtSigmoid, "LeakyRelu": OrtLeakyRelu, "Tanh": OrtTanh,
+               "HardSigmoid": OrtHardSigmoid, "HardSwish": OrtHardSwish}
+
+
+def _onnx_opset(imp: _Importer) -> int:
+    return next((o.version for o in imp.model.opset_import if o.domain in ("", "ai.onnx")),
+                MIN_OPSET)
+
+
+def _lookup_op(imp: _Importer, node, x: _Value, y_name: str, quant: Quant, offset: int,
+               function: str, attrs: dict) -> None:
+    if offset != x.offset:
+        imp.unsupported(node, "mixes int8 and uint8 tensors")
+    cls = _LOOKUP_OPS[function]
+    extra: dict = {}
+    if cls is OrtLeakyRelu:
+        extra = {"alpha": float(np.float32(attrs.get("alpha", 0.01)))}
+    elif cls is OrtHardSigmoid:
+        extra = {"alpha": float(np.float32(attrs.get("alpha", 0.2))),
+                 "beta": float(np.float32(attrs.get("beta", 0.5)))}
+    y = imp.output_value(y_name, x.logical, x.perm, quant, offset)
+    imp.add_op(cls(inputs=[x.tensor], outputs=[y.tensor], value_offset=offset, **extra),
+               y_name)
+
+
+def _activation(imp: _Importer, node) -> None:
+    x = imp.q_input(node, node.input[0])
+    attrs = _attrs(node)
+    _q_out(imp, node, lambda y, q, off: _lookup_op(imp, node, x, y, q, off, node.op_type,
+                                                   attrs))
+
+
+def _softmax_op(imp: _Importer, node, x: _Value, y_name: str, quant: Quant, offset: int,
+                axis: int, opset: int) -> None:
+    """QLinearSoftmax: rows along `axis` (opset >= 13) or over every axis from it (the
+    input seen as 2D, opset < 13), laid out last (an IR TRANSPOSE if they are not)."""
+    if offset != x.offset:
+        imp.unsupported(node, "mixes int8 and uint8 tensors")
+    rank = len(x.logical)
+    if not -rank <= axis < rank:
+        imp.fail(node, f"axis {axis} is out of range for rank {rank}")
+    ax = axis % rank
+    if opset < 13:
+        perm = tuple(a for a in x.perm if a < ax) + tuple(range(ax, rank))
+        depth = math.prod(x.logical[ax:])
+    else:
+        perm = tuple(a for a in x.perm if a != ax) + (ax,)
+        depth = x.logical[ax]
+    x = imp.in_order(x, perm, node.input[0])
+    y = imp.output_value(y_name, x.logical, x.perm, quant, offset)
+    imp.add_op(OrtSoftmax(inputs=[x.tensor], outputs=[y.tensor], depth=int(depth),
+                          value_offset=offset), y_name)
+
+
+def _softmax(imp: _Importer, node) -> None:
+    x = imp.q_input(node, node.input[0])
+    opset = _onnx_opset(imp)
+    axis = int(_attrs(node).get("axis", 1 if opset < 13 else -1))
+    _q_out(imp, node, lambda y, q, off: _softmax_op(imp, node, x, y, q, off, axis, opset))
+
+
+def _resize(imp: _Importer, node) -> None:
+    """Resize, mode nearest, of the H and W axes of an NCHW tensor: on its integers, as
+    onnxruntime runs it (QDQ: it drops the Q/DQ pair; where their parameters differ, its
+    float path selects the same values and QuantizeLinear requantizes them: a table)."""
+    attrs = _attrs(node)
+    opset = _onnx_opset(imp)
+
+    def text(name: str, default: str) -> str:
+        v = attrs.get(name, default)
+        return v.decode() if isinstance(v, bytes) else str(v)
+    mode = text("mode", "nearest")
+    if mode not in ("nearest", "linear"):
+        imp.unsupported(node, f"mode {mode!r}: only modes 'nearest' and 'linear' are "
+                        "supported (cubic interpolation is not reproduced)")
+    coord = text("coordinate_transformation_mode", "half_pixel") if opset > 10 \
+        else "asymmetric"
+    nearest = text("nearest_mode", "round_prefer_floor") if opset >= 11 else "simple"
+    if coord not in COORDINATE_MODES or nearest not in NEAREST_MODES:
+        imp.fail(node, f"unknown coordinate_transformation_mode {coord!r} or nearest_mode "
+                 f"{nearest!r}")
+    if coord == "tf_crop_and_resize":
+        imp.unsupported(node, "coordinate_transformation_mode 'tf_crop_and_resize' is not "
+                        "supported")
+    if attrs.get("antialias", 0) or "axes" in attrs or \
+            text("keep_aspect_ratio_policy", "stretch") != "stretch":
+        imp.unsupported(node, "antialias, axes and keep_aspect_ratio_policy are not supported")
+    ins = list(node.input)
+    scales_name = (ins[1] if len(ins) > 1 else "") if opset <= 10 else \
+        (ins[2] if len(ins) > 2 else "")
+    sizes_name = ins[3] if opset > 10 and len(ins) > 3 else ""
+    scales = None
+    if scales_name:
+        scales = np.asarray(imp.const(node, scales_name, "scales"), np.float32).ravel()
+        if scales.size == 0:
+            scales = None
+    sizes = None if scales is not None or not sizes_name else \
+        [int(v) for v in np.asarray(imp.const(node, sizes_name, "sizes")).ravel()]
+    if scales is None and sizes is None:
+        imp.fail(node, "needs constant scales or sizes")
+
+    def build(x: _Value, y_name: str, quant: Quant, offset: int) -> None:
+        if len(x.logical) != 4:
+            imp.unsupported(node, "only 4D NCHW inputs are supported")
+        if offset != x.offset:
+            imp.unsupported(node, "mixes int8 and uint8 tensors")
+        dims_in = x.logical
+        if scales is not None:
+            if scales.size != 4:
+                imp.fail(node, f"has {scales.size} scales for a 4D input")
+            sc = [np.float32(v) for v in scales]
+            # ComputeOutputShape: (int64)(scale * (float)input_dim)
+            out = [int(np.float32(s * np.float32(d))) for s, d in zip(sc, dims_in)]
+        else:
+            if len(sizes) != 4:
+                imp.fail(node, f"has {len(sizes)} sizes for a 4D input")
+            out = list(sizes)
+            sc = [np.float32(np.float32(o) / np.float32(d)) for o, d in zip(out, dims_in)]
+        if sc[0] != 1 or sc[1] != 1 or out[0] != dims_in[0] or out[1] != dims_in[1]:
+            imp.unsupported(node, f"resizes the batch or channel axis (scales "
+                            f"{[float(v) for v in sc]}); only H and W are supported")
+        if min(out) < 1:
+            imp.fail(node, f"output size {out} is empty")
+        x = imp.in_order(x, NCHW_AS_NHWC, node.input[0])
+        n, c, oh, ow = out
+        if mode == "linear":
+            _resize_linear(imp, node, x, y_name, quant, offset, (n, c, oh, ow), sc, coord)
+            return
+        same = quant == x.tensor.quant
+        if same:
+            r = imp.output_value(y_name, (n, c, oh, ow), NCHW_AS_NHWC, quant, offset).tensor
+        else:
+            r = imp.new_tensor(f"{y_name}/resized", (n, oh, ow, c), DType.INT8,
+                               x.tensor.quant)
+        imp.add_op(OrtResizeNearest(inputs=[x.tensor], outputs=[r],
+                                    scales=(float(sc[2]), float(sc[3])),
+                                    coordinate_mode=coord, nearest_mode=nearest), r.name)
+        if not same:
+            y = imp.output_value(y_name, (n, c, oh, ow), NCHW_AS_NHWC, quant, offset)
+            imp.add_op(OrtRequantize(inputs=[r], outputs=[y.tensor], value_offset=offset),
+                       y_name)
+    name = node.input[0]
+    if name in imp.values:  # QOperator: Resize on the quantized tensor
+        if mode == "linear":
+            imp.unsupported(node, "mode 'linear' on a quantized tensor is not reproduced "
+                            "(onnxruntime's integer Resize truncates in NCHW and runs a "
+                            "fixed-point NHWC kernel between QLinearConvs); only the QDQ "
+                            "form is")
+        x = imp.values[name]
+        build(x, node.output[0], x.tensor.quant, x.offset)
+        return
+    x = imp.q_input(node, name)
+    _q_out(imp, node, lambda y, q, off: build(x, y, q, off))
+
+
+def _conv_transpose(imp: _Importer, node) -> None:
+    """QDQ ConvTranspose: onnxruntime's CPU EP has no quantized one and runs it in float32
+    (DequantizeLinear -> ConvTranspose -> QuantizeLinear); OrtConvTranspose reproduces
+    that arithmetic (tinyconv/ir/onnx_ops.py)."""
+    x = imp.q_input(node, node.input[0])
+    w, ws, wz, axis = imp.q_weight(node, node.input[1])
+    _q_out(imp, node, lambda y, q, off: _conv_transpose_op(imp, node, x, w, ws, wz, axis,
+                                                           y, q, off))
+# Resize (linear)
+from .onnx_ops import OrtResizeLinear  # noqa: E402
+
+
+def _resize_linear(imp: _Importer, node, x: _Value, y_name: str, quant: Quant,
+                   offset: int, out: tuple[int, int, int, int], sc: list, coord: str) -> None:
+    """QDQ Resize, mode linear: onnxruntime keeps DequantizeLinear -> float Resize ->
+    QuantizeLinear (NCHW, or NHWC between QLinearConvs), one OrtResizeLinear with the
+    input's and the output's quantization (x already NHWC)."""
+    h, w = x.logical[2], x.logical[3]
+    if np.float32(sc[2]) == 1 and np.float32(sc[3]) != 1 and (out[2], out[3]) != (h, w):
+        imp.unsupported(node, f"mode 'linear' with H scale 1 and W scale "
+                        f"{float(sc[3])!r}: onnxruntime 1.32 computes it differently in NCHW "
+                        "and in the NHWC layout it picks between QLinearConvs (it then takes "
+                        "the channel axis as the width), so its bytes depend on the graph "
+                        "around it")
+    y = imp.output_value(y_name, out, NCHW_AS_NHWC, quant, offset)
+    imp.add_op(OrtResizeLinear(inputs=[x.tensor], outputs=[y.tensor],
+                               scales=(float(sc[2]), float(sc[3])), coordinate_mode=coord),
+               y_name)
+# ConvTranspose (float path)
+from .onnx_ops import OrtConvTranspose  # noqa: E402
+
+
+def _conv_transpose_bias(imp: _Importer, node, out_c: int, x_scale: float,
+                         w_scale: np.ndarray, w_axis: int) -> tuple[float, ...]:
+    """The float32 bias onnxruntime adds: a DequantizeLinear'd constant,
+    (float)(b - zp) * scale; or a float32 initializer, which onnxruntime's BiasQuantization
+    pass replaces (for a per-tensor input scale and a per-tensor weight scale, or one per
+    output channel on axis 1) by DequantizeLinear(Cast(Round(b / s)), s) with
+    s = x_scale * w_scale, all float32 (round half to even)."""
+    name = node.input[2] if len(node.input) > 2 else ""
+    if not name:
+        return ()
+    entry = imp.consts.get(name)
+    f32 = np.float32
+    if isinstance(entry, tuple):
+        dq = entry[1]
+        data = np.asarray(imp.const(dq, dq.input[0], "bias"))
+        if data.dtype not in (np.int32, np.int8, np.uint8):
+            imp.unsupported(node, f"bias {name!r} is {data.dtype}; int32 is supported")
+        scale, zp, _ = imp.scalar_quant(dq, dq.input[1], None, "bias")
+        if len(dq.input) > 2 and dq.input[2]:
+            zp = np.asarray(imp.const(dq, dq.input[2], "bias zero point"), np.int64).ravel()
+        diff = data.astype(np.int64).ravel() - zp
+        bias = (diff.astype(np.int32).astype(f32) * scale.astype(f32)).astype(f32)
+    elif isinstance(entry, np.ndarray) and entry.dtype == np.float32:
+        bias = entry.ravel()
+        if w_scale.size == 1 or (w_scale.size == out_c and w_axis == 1):
+            s = (f32(x_scale) * w_scale.astype(f32)).astype(f32)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                r = np.rint((bias / s).astype(f32))
+            if not np.all(np.abs(r) < 2.0 ** 31):
+                imp.unsupported(node, f"float bias {name!r} overflows int32 when "
+                                "onnxruntime quantizes it (BiasQuantization)")
+            bias = (r.astype(np.int32).astype(f32) * s).astype(f32)
+    else:
+        imp.fail(node, f"bias {name!r} must be a constant (a float32 initializer or a "
+                 "DequantizeLinear of one)")
+    if np.size(bias) not in (1, out_c):
+        imp.fail(node, f"bias has {np.size(bias)} values for {out_c} output channels")
+    bias = np.broadcast_to(np.asarray(bias, f32).ravel(), (out_c,))
+    if not np.all(np.isfinite(bias)):
+        imp.fail(node, "bias is not finite")
+    return tuple(float(v) for v in bias)
+
+
+def _conv_transpose_op(imp: _Importer, node, x: _Value, w, w_scale, w_zp, w_axis,
+                       y_name: str, quant: Quant, offset: int) -> None:
+    attrs = _attrs(node)
+    if len(x.logical) != 4 or w.ndim != 4:
+        imp.unsupported(node, "only 2D transposed convolutions (4D NCHW tensors) are "
+                        "supported")
+    auto = attrs.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+    if auto not in ("NOTSET", "VALID") or "output_shape" in attrs:
+        imp.unsupported(node, f"auto_pad {auto!r} / output_shape: only explicit pads (and "
+                        "output_padding) are supported")
+    group = int(attrs.get("group", 1))
+    n, c, h, wd = x.logical
+    cin, ocg, kh, kw = (int(d) for d in w.shape)
+    if group < 1 or c != cin or cin % group:
+        imp.fail(node, f"{c} input channels do not match the weights {list(w.shape)} in "
+                 f"{group} groups")
+    if tuple(attrs.get("kernel_shape", (kh, kw))) != (kh, kw):
+        imp.fail(node, f"kernel_shape {list(attrs['kernel_shape'])} differs from the "
+                 f"weights' {[kh, kw]}")
+    strides = tuple(int(v) for v in attrs.get("strides", (1, 1)))
+    dilations = tuple(int(v) for v in attrs.get("dilations", (1, 1)))
+    pads = tuple(int(v) for v in attrs.get("pads", (0, 0, 0, 0))) if auto == "NOTSET" \
+        else (0, 0, 0, 0)
+    out_pad = tuple(int(v) for v in attrs.get("output_padding", (0, 0)))
+    if len(strides) != 2 or len(dilations) != 2 or len(pads) != 4 or len(out_pad) != 2:
+        imp.unsupported(node, "only 2D windows are supported")
+    if min(strides + dilations) < 1 or min(pads + out_pad) < 0 or \
+            any(p >= s for p, s in zip(out_pad, strides)):
+        imp.fail(node, f"strides {list(strides)}, dilations {list(dilations)}, pads "
+                 f"{list(pads)} or output_padding {list(out_pad)} out of range")
+    if h * wd == 1:
+        imp.unsupported(node, "a 1x1-pixel input: onnxruntime's SGEMM then takes its "
+                        "x86-only path (separate multiply and add, no FMA), so its bytes "
+                        "depend on the host")
+    out_c = ocg * group
+    k_c = cin // group
+    if w_scale.size > 1 and (w_axis != 1 or w_scale.size != ocg):
+        imp.fail(node, f"per-channel weights have {w_scale.size} scales on axis {w_axis}; "
+                 f"ConvTranspose takes them on axis 1 ({ocg} output channels per group)")
+    oh = strides[0] * (h - 1) + out_pad[0] + (kh - 1) * dilations[0] + 1 - pads[0] - pads[2]
+    ow = strides[1] * (wd - 1) + out_pad[1] + (kw - 1) * dilations[1] + 1 - pads[1] - pads[3]
+    if oh < 1 or ow < 1:
+        imp.fail(node, f"output size {[oh, ow]} is empty")
+    bias = _conv_transpose_bias(imp, node, out_c, x.tensor.quant.s, w_scale, w_axis)
+    # [cin, ocg, kh, kw] -> [out_c, kh, kw, cin / group], output channel g * ocg + j
+    data = np.ascontiguousarray(w.reshape(group, k_c, ocg, kh, kw).transpose(0, 2, 3, 4, 1)
+                                .reshape(out_c, kh, kw, k_c))
+    per_oc = (lambda a: np.tile(np.asarray(a).ravel(), group) if np.size(a) > 1
+              else np.repeat(np.asarray(a).ravel(), out_c))
+    wq = Quant(tuple(float(v) for v in per_oc(w_scale)),
+               tuple(int(v) for v in per_oc(w_zp)), 0)
+    x = imp.in_order(x, NCHW_AS_NHWC, node.input[0])
+    wt = imp.new_tensor(f"{node.name or y_name}/weights", data.shape, DType.INT8, wq,
+                        data.astype(np.int8))
+    y = imp.output_value(y_name, (n, out_c, oh, ow), NCHW_AS_NHWC, quant, offset)
+    imp.add_op(OrtConvTranspose(inputs=[x.tensor, wt], outputs=[y.tensor], stride=strides,
+                                dilation=dilations, pads=pads, group=group, bias=bias),
+               y_name)
 # -- end of Softmax, Resize, ConvTranspose and activations ------------------------------
 
 
@@ -1036,6 +1515,9 @@ _FLOAT_OPS = {
     "Identity": _identity, "Concat": _concat, "Relu": _relu, "Clip": _clip, "Mul": _mul,
     "AveragePool": _average_pool, "Pad": _pad,
     # -- Softmax, Resize, ConvTranspose and activations --
+    "Sigmoid": _activation, "LeakyRelu": _activation, "Tanh": _activation,
+    "HardSigmoid": _activation, "HardSwish": _activation, "Softmax": _softmax,
+    "Resize": _resize, "ConvTranspose": _conv_transpose,
     # -- end of Softmax, Resize, ConvTranspose and activations --
 }
 
@@ -1060,30 +1542,24 @@ def _qoperator(self: _Importer, node) -> None:
                              y_off)
     elif op == "QGemm":
         attrs = _attrs(node)
-        if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or len(ins) < 8 or \
-                not ins[7]:
-            self.unsupported(node, "only QGemm with transA=0, alpha=1 and a quantized "
-                             "output is supported")
+        if len(ins) < 8 or not ins[7]:
+            self.unsupported(node, "only QGemm with a quantized output is supported")
         a = self.value(node, ins[0])
         self.check_quant(node, a, ins[1], ins[2])
+        if attrs.get("transA", 0):
+            a = _transposed_2d(self, node, a)
         trans_b = bool(attrs.get("transB", 0))
         b, bs, bz, _ = self.weight_arrays(node, ins[3], ins[4], ins[5], 0)
         y_quant, y_off = self.act_quant(node, ins[7], ins[8] if len(ins) > 8 else None,
                                         "output")
         self.fully_connected(node, a, b, bs, bz, 0 if trans_b else 1, trans_b,
-                             ins[6] or None, node.output[0], y_quant, y_off)
-    elif op == "QLinearAdd":
-        a, b = self.value(node, ins[0]), self.value(node, ins[3])
-        self.check_quant(node, a, ins[1], ins[2])
-        self.check_quant(node, b, ins[4], ins[5])
+                             ins[6] or None, node.output[0], y_quant, y_off,
+                             alpha=float(attrs.get("alpha", 1.0)))
+    elif op in ("QLinearAdd", "QLinearMul"):
+        a, b = self.qlinear_operands(node, ins)
         y_quant, y_off = self.act_quant(node, ins[6], ins[7], "output")
-        self.add(node, a, b, node.output[0], y_quant, y_off)
-    elif op == "QLinearMul":
-        a, b = self.value(node, ins[0]), self.value(node, ins[3])
-        self.check_quant(node, a, ins[1], ins[2])
-        self.check_quant(node, b, ins[4], ins[5])
-        y_quant, y_off = self.act_quant(node, ins[6], ins[7], "output")
-        self.add(node, a, b, node.output[0], y_quant, y_off, cls=OrtMul)
+        self.add(node, a, b, node.output[0], y_quant, y_off,
+                 cls=OrtAdd if op == "QLinearAdd" else OrtMul)
     elif op == "QLinearAveragePool":
         if _attrs(node).get("channels_last", 0):
             self.unsupported(node, "channels_last=1 is not supported")
@@ -1107,9 +1583,52 @@ def _qoperator(self: _Importer, node) -> None:
         y_quant, y_off = self.act_quant(node, ins[3], ins[4], "output")
         self.global_average_pool(node, x, node.output[0], y_quant, y_off)
     # -- QOperator activations and Softmax (elif branches) --
+    elif op in ("QLinearSigmoid", "QLinearLeakyRelu"):
+        x = self.value(node, ins[0])
+        self.check_quant(node, x, ins[1], ins[2] if len(ins) > 2 else "")
+        y_quant, y_off = self.act_quant(node, ins[3], ins[4] if len(ins) > 4 else None,
+                                        "output")
+        _lookup_op(self, node, x, node.output[0], y_quant, y_off, op[len("QLinear"):],
+                   _attrs(node))
+    elif op == "QLinearSoftmax":
+        x = self.value(node, ins[0])
+        self.check_quant(node, x, ins[1], ins[2] if len(ins) > 2 else "")
+        y_quant, y_off = self.act_quant(node, ins[3], ins[4] if len(ins) > 4 else None,
+                                        "output")
+        attrs = _attrs(node)
+        opset = int(attrs.get("opset", _onnx_opset(self)))
+        _softmax_op(self, node, x, node.output[0], y_quant, y_off,
+                    int(attrs.get("axis", 1 if opset < 13 else -1)), opset)
     # -- end of QOperator activations and Softmax --
     else:
         self.unsupported(node, f"{op} is not supported")
+
+
+def _qlinear_operands(self: _Importer, node, ins) -> tuple[_Value, _Value]:
+    """QLinearAdd / QLinearMul's A and B: quantized tensors, or one of them a constant
+    (int8 or uint8 values with their scale and zero point)."""
+    consts = [isinstance(self.consts.get(ins[k]), np.ndarray) for k in (0, 3)]
+    if all(consts):
+        self.unsupported(node, "both inputs are constants")
+    values: list[_Value | None] = [None, None]
+    for i, k in enumerate((0, 3)):
+        if not consts[i]:
+            values[i] = self.value(node, ins[k])
+            self.check_quant(node, values[i], ins[k + 1], ins[k + 2])
+    offset = (values[0] or values[1]).offset
+    for i, k in enumerate((0, 3)):
+        if consts[i]:
+            data = self.consts[ins[k]]
+            quant, off = self.act_quant(node, ins[k + 1], ins[k + 2], "constant input")
+            if data.dtype not in (np.int8, np.uint8) or off != offset or \
+                    (data.dtype == np.uint8) != bool(offset):
+                self.unsupported(node, f"constant {ins[k]!r} is {data.dtype}, the other "
+                                 "input " + ("uint8" if offset else "int8"))
+            stored = (np.asarray(data, np.int16) - off).astype(np.int8)
+            t = self.new_tensor(ins[k], stored.shape, DType.INT8, quant, stored)
+            values[i] = _Value(t, tuple(int(d) for d in stored.shape),
+                               tuple(range(stored.ndim)), offset)
+    return values[0], values[1]  # type: ignore[return-value]
 
 
 def _check_quant(self: _Importer, node, v: _Value, scale_name: str, zp_name: str) -> None:
@@ -1120,6 +1639,7 @@ def _check_quant(self: _Importer, node, v: _Value, scale_name: str, zp_name: str
 
 _Importer.qoperator = _qoperator  # type: ignore[attr-defined]
 _Importer.check_quant = _check_quant  # type: ignore[attr-defined]
+_Importer.qlinear_operands = _qlinear_operands  # type: ignore[attr-defined]
 
 
 def load_model(path: str | Path) -> Graph:
@@ -1176,8 +1696,11 @@ def boundary_notes(graph: Graph) -> list[str]:
                 value = "int8 = uint8 - 128" if b.offset else "the same int8 values"
             lines.append(f"{kind} {b.name!r}: int8 {list(t.shape)}, {value}{layout}")
     if io.get("qdq_int8"):
-        lines.append("note: QDQ with int8 activations: onnxruntime (x86-64) runs such models "
-                     "partly in float (it fuses QDQ groups into integer kernels for uint8 "
-                     "activations only), so a few outputs may differ by one from tinyconv's; "
-                     "quantize with uint8 activations (as --calibrate does) for identical bytes")
+        lines.append("note: QDQ with int8 activations: tinyconv computes as onnxruntime's "
+                     "integer kernels do, which it runs with the session option "
+                     "session.qdqisint8allowed=1 (its default on Arm64); with x86-64's "
+                     "default it runs such groups in float, and some bytes differ (0.6% to "
+                     "1.3% measured, by one but for AveragePool with ceil_mode); quantize "
+                     "with uint8 activations, as --calibrate does, for identical bytes with "
+                     "default session options")
     return lines

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
+from .. import kernel_lib
 from . import ops as O
 from . import validate as V
 
@@ -28,7 +29,9 @@ class OrtConv2D(O.Conv2D):
     filter_zero_point: int = 0  # a per-tensor weight zero point (uint8 weights), int8 domain
 
     def scratch_bytes(self, isa: O.Isa, inplace: bool = False) -> int:
-        return 0
+        """tc_convolve_s8_ort_get_buffer_size: the SIMD kernels' im2col columns."""
+        return kernel_lib.buffer_size(isa.value, "tc_convolve_s8_ort_get_buffer_size",
+                                      *self._kernel_dims())
 
     def fast_scratch_bytes(self, isa: O.Isa) -> int:
         return 0
@@ -58,6 +61,7 @@ class OrtFullyConnected(O.FullyConnected):
 
     act_min: int = -128
     act_max: int = 127
+    alpha: float = 1.0  # QGemm's: its output scale is (alpha * s_a * s_b) / s_y in float32
 
     def scratch_bytes(self, isa: O.Isa, inplace: bool = False) -> int:
         return 0
@@ -150,6 +154,193 @@ def _average_pool(op: OrtAveragePool, check: V.Check) -> None:
 
 
 # -- Softmax, Resize, ConvTranspose and activations -------------------------------------
+
+@dataclass(eq=False, kw_only=True)
+class OrtLookup(O.Elementwise):
+    """A 256-entry table of an int8/uint8 tensor (onnxruntime's QlinearBuildLookupTable):
+    for every input code, dequantize (float32), the function as onnxruntime computes it in
+    float32, QuantizeLinear. QLinearSigmoid / QLinearLeakyRelu (com.microsoft; QDQ Sigmoid
+    and LeakyRelu are fused into them), and the float ops onnxruntime leaves between
+    DequantizeLinear and QuantizeLinear (Tanh, HardSigmoid, HardSwish), which are
+    functions of the input code all the same. The table is built by the lowering
+    (tinyconv/codegen/lowering/onnxrt.py, lookup_table); the kernel is tc_lut_s8, in
+    place."""
+
+    function: ClassVar[str] = ""
+    value_offset: int = 0  # onnxruntime's value = stored int8 + value_offset (uint8: 128)
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtSigmoid(OrtLookup):
+    kind: ClassVar[str] = "LOGISTIC"
+    function: ClassVar[str] = "sigmoid"
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtLeakyRelu(OrtLookup):
+    kind: ClassVar[str] = "LEAKY_RELU"
+    function: ClassVar[str] = "leaky_relu"
+    alpha: float = 0.01
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtTanh(OrtLookup):
+    kind: ClassVar[str] = "TANH"
+    function: ClassVar[str] = "tanh"
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtHardSigmoid(OrtLookup):
+    kind: ClassVar[str] = "HARD_SIGMOID"
+    function: ClassVar[str] = "hard_sigmoid"
+    alpha: float = 0.2
+    beta: float = 0.5
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtHardSwish(OrtLookup):
+    kind: ClassVar[str] = "HARD_SWISH"
+    function: ClassVar[str] = "hard_swish"
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtSoftmax(O.Op):
+    """QLinearSoftmax (com.microsoft; QDQ Softmax is fused into it) over rows of `depth`
+    contiguous elements (the softmax axis, or every axis from it for opset < 13, is the
+    last physical one). The arithmetic is onnxruntime's (tc_nn_onnxrt.h); the kernel reads
+    a row twice before writing it, so it runs in place."""
+
+    kind: ClassVar[str] = "SOFTMAX"
+    depth: int = 1
+    value_offset: int = 0
+
+    def inplace_input(self) -> int | None:
+        return O._elementwise_inplace(self)
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtResizeNearest(O.Op):
+    """Resize (mode nearest) of an NHWC tensor, on its integers as onnxruntime runs it
+    (its Q/DQ pair is dropped): output pixel (b, y, x, c) = input (b, rows[y], cols[x], c),
+    the indices onnxruntime's float32 coordinate transform and nearest_mode give
+    (lowering/onnxrt.py, resize_nearest_indices). `scales` are onnxruntime's float32
+    scales of H and W (from the scales input, or output size / input size)."""
+
+    kind: ClassVar[str] = "RESIZE_NEAREST_NEIGHBOR"
+    scales: tuple[float, float] = (1.0, 1.0)
+    coordinate_mode: str = "half_pixel"
+    nearest_mode: str = "round_prefer_floor"
+    roi: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # H start, W start, ends
+
+    def weight_bytes(self) -> int:
+        return 4 * (self.y.shape[1] + self.y.shape[2])  # the index tables
+
+
+COORDINATE_MODES = ("half_pixel", "asymmetric", "pytorch_half_pixel", "tf_half_pixel_for_nn",
+                    "align_corners", "tf_crop_and_resize", "half_pixel_symmetric")
+NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple")
+
+
+@V.rule(OrtSigmoid, OrtLeakyRelu, OrtTanh, OrtHardSigmoid, OrtHardSwish, inputs=(1, 1))
+def _lookup(op: OrtLookup, check: V.Check) -> None:
+    V._int8_activations(check, op.x, op.y)
+    check.same_shape(op.x, op.y)
+    check.require(op.value_offset in (0, 128), f"value offset {op.value_offset}, expected "
+                  "0 (int8) or 128 (uint8)")
+
+
+@V.rule(OrtSoftmax, inputs=(1, 1))
+def _softmax(op: OrtSoftmax, check: V.Check) -> None:
+    V._int8_activations(check, op.x, op.y)
+    check.same_shape(op.x, op.y)
+    shape, depth = op.x.shape, 1
+    for d in reversed(shape):
+        if depth >= op.depth:
+            break
+        depth *= d
+    check.require(op.depth >= 1 and depth == op.depth,
+                  f"rows of {op.depth} elements are not the trailing axes of {list(shape)}")
+    check.require(op.value_offset in (0, 128), f"value offset {op.value_offset}, expected "
+                  "0 (int8) or 128 (uint8)")
+
+
+@V.rule(OrtResizeNearest, inputs=(1, 1))
+def _resize_nearest(op: OrtResizeNearest, check: V.Check) -> None:
+    x, y = op.x, op.y
+    check.rank(x, 4), check.rank(y, 4)
+    V._int8_activations(check, x, y)
+    check.require(x.quant == y.quant, "output quantization differs from the input's", y)
+    check.require(x.shape[0] == y.shape[0] and x.shape[3] == y.shape[3],
+                  f"has shape {list(y.shape)}: batch and channels differ from the input's "
+                  f"{list(x.shape)}", y)
+    check.require(all(s > 0 for s in op.scales), f"scales {op.scales} must be positive")
+    check.require(op.coordinate_mode in COORDINATE_MODES,
+                  f"coordinate transformation mode {op.coordinate_mode!r}")
+    check.require(op.nearest_mode in NEAREST_MODES, f"nearest mode {op.nearest_mode!r}")
+# ConvTranspose (float path)
+from .graph import DType, Tensor  # noqa: E402
+
+
+@dataclass(eq=False, kw_only=True)
+class OrtConvTranspose(O.Op):
+    """DequantizeLinear -> ConvTranspose -> QuantizeLinear in onnxruntime's float32
+    arithmetic (its CPU EP has no quantized ConvTranspose; tc_nn_onnxrt.h states the
+    steps). Inputs: x (int8 NHWC) and the weights as stored, int8 [out_c, k_h, k_w,
+    in_c / group] with one scale and zero point per output channel (the float32 weights,
+    (float)(w - zp) * scale, are the lowering's). `bias` holds the float32 bias onnxruntime
+    adds (dequantized, or quantized by its BiasQuantization pass), empty for none. `pads`
+    are ONNX's [top, left, bottom, right]; the output shape carries output_padding. Not
+    TransposeConv: neither its arithmetic nor its operands are TFLite's."""
+
+    kind: ClassVar[str] = "TRANSPOSE_CONV"
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+    group: int = 1
+    bias: tuple[float, ...] = ()
+
+    @property
+    def filter(self) -> Tensor:
+        return self.inputs[1]  # type: ignore[return-value]
+
+    def macs(self) -> int:
+        return self.x.size * self.filter.shape[0] // self.group * \
+            self.filter.shape[1] * self.filter.shape[2]
+
+    def weight_bytes(self) -> int:
+        return 4 * (self.filter.size + len(self.bias))  # float32 in flash
+
+
+@V.rule(OrtConvTranspose, inputs=(2, 2))
+def _conv_transpose(op: OrtConvTranspose, check: V.Check) -> None:
+    x, w, y = op.x, op.filter, op.y
+    check.rank(x, 4), check.rank(w, 4), check.rank(y, 4)
+    V._int8_activations(check, x, y)
+    check.dtype(w, DType.INT8)
+    check.require(w.is_constant, "weights must be constant", w)
+    out_c, k_h, k_w, k_c = w.shape
+    check.require(op.group >= 1 and out_c % op.group == 0 and k_c * op.group == x.shape[3],
+                  f"group {op.group}: {x.shape[3]} input and {out_c} output channels do not "
+                  f"match the weights {list(w.shape)}", w)
+    check.require(w.quant is not None and len(w.quant.scale) == out_c
+                  and len(w.quant.zero_point) == out_c,
+                  f"weights need one scale and zero point per output channel ({out_c})", w)
+    check.require(len(op.bias) in (0, out_c), f"{len(op.bias)} bias values for {out_c} "
+                  "output channels")
+    check.window("stride", op.stride)
+    check.window("dilation", op.dilation)
+    check.require(x.shape[1] * x.shape[2] > 1, "a 1x1-pixel input takes onnxruntime's "
+                  "x86-only SGEMM path (separate multiply and add), not reproducible", x)
+    check.require(y.shape[0] == x.shape[0] and y.shape[3] == out_c,
+                  f"has shape {list(y.shape)}, expected batch {x.shape[0]} and {out_c} "
+                  "channels", y)
+    top, left, bottom, right = op.pads
+    for axis, k, s, d, a, b in ((1, k_h, op.stride[0], op.dilation[0], top, bottom),
+                                (2, k_w, op.stride[1], op.dilation[1], left, right)):
+        full = s * (x.shape[axis] - 1) + (k - 1) * d + 1 - a - b
+        check.require(min(a, b) >= 0 and full <= y.shape[axis] < full + s,
+                      f"has {y.shape[axis]} on axis {axis}, expected {full} plus an output "
+                      f"padding below the stride {s}", y)
 # -- end of Softmax, Resize, ConvTranspose and activations ------------------------------
 
 
@@ -163,4 +354,46 @@ for _cls, _base in ((OrtConv2D, O.Conv2D), (OrtDepthwiseConv2D, O.DepthwiseConv2
 ORT_OPS = (OrtConv2D, OrtDepthwiseConv2D, OrtFullyConnected, OrtAdd, OrtGlobalAveragePool,
            OrtMul, OrtAveragePool, OrtRequantize)
 # -- Softmax, Resize, ConvTranspose and activations (ORT_OPS += ...) --
+ORT_OPS += (OrtSigmoid, OrtLeakyRelu, OrtTanh, OrtHardSigmoid, OrtHardSwish, OrtSoftmax,
+            OrtResizeNearest)
+ORT_OPS += (OrtConvTranspose,)  # ConvTranspose (float path)
+# Resize (linear)
+@dataclass(eq=False, kw_only=True)
+class OrtResizeLinear(O.Op):
+    """Resize (mode linear, bilinear on H and W) of an NHWC tensor as onnxruntime 1.32 runs
+    a QDQ one: DequantizeLinear, its float UpsampleBilinear, QuantizeLinear (it keeps the
+    Q/DQ pair). Per output pixel (y, x): the input rows y1, y2 and columns x1, x2 and the
+    float32 weights dy1, dy2, dx1, dx2 of onnxruntime's SetupUpsampleBilinear (tables
+    built by the lowering, lowering/onnxrt.py resize_linear_tables), then in float32
+        X = (float)(q - zp_x) * s_x
+        Y = dx2*dy2*X11 + dx1*dy2*X21 + dx2*dy1*X12 + dx1*dy1*X22   (left to right)
+        y = clamp(round_half_even(Y / s_y)) + zp_y
+    `scales` are onnxruntime's float32 scales of H and W (the scales input, or output
+    size / input size)."""
+
+    kind: ClassVar[str] = "RESIZE_BILINEAR"
+    scales: tuple[float, float] = (1.0, 1.0)
+    coordinate_mode: str = "half_pixel"
+
+    def weight_bytes(self) -> int:
+        return 16 * (self.y.shape[1] + self.y.shape[2])  # two indices, two weights each
+
+
+LINEAR_COORDINATE_MODES = tuple(m for m in COORDINATE_MODES if m != "tf_crop_and_resize")
+
+
+@V.rule(OrtResizeLinear, inputs=(1, 1))
+def _resize_linear(op: OrtResizeLinear, check: V.Check) -> None:
+    x, y = op.x, op.y
+    check.rank(x, 4), check.rank(y, 4)
+    V._int8_activations(check, x, y)
+    check.require(x.shape[0] == y.shape[0] and x.shape[3] == y.shape[3],
+                  f"has shape {list(y.shape)}: batch and channels differ from the input's "
+                  f"{list(x.shape)}", y)
+    check.require(all(s > 0 for s in op.scales), f"scales {op.scales} must be positive")
+    check.require(op.coordinate_mode in LINEAR_COORDINATE_MODES,
+                  f"coordinate transformation mode {op.coordinate_mode!r}")
+
+
+ORT_OPS += (OrtResizeLinear,)
 # -- end of Softmax, Resize, ConvTranspose and activations --

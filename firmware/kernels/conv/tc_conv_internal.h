@@ -160,6 +160,7 @@ static inline int32_t tc_round_scaled_f64(int32_t acc, int64_t mantissa, int32_t
 
 /* The fully connected kernels' loop and requantization: tc_fully_connected_run.h. */
 
+
 /* An output pixel's coordinates, stepped in NHWC order by tc_pixel_next. */
 typedef struct {
     int32_t batch;
@@ -262,5 +263,111 @@ static inline int tc_conv_uses_im2col(const tc_context *ctx, const tc_dims *inpu
     const int32_t im2col_bytes = tc_convolve_s8_get_fast_buffer_size(input_dims, filter_dims);
     return im2col_bytes > 0 && ctx != NULL && ctx->buf != NULL && ctx->size >= im2col_bytes;
 }
+
+/* -- the SIMD im2col, shared by tc_convolve_s8 and tc_convolve_s8_ort ------------------ */
+#if !TC_ISA_PORTABLE
+/* n bytes from src to dst, by words where n >= 4 (the last word may overlap). */
+static inline void tc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
+{
+    if (n < 4) {
+        for (int32_t i = 0; i < n; ++i) {
+            dst[i] = src[i];
+        }
+        return;
+    }
+    for (int32_t i = 0; i + 4 < n; i += 4) {
+        tc_write_s32(dst + i, tc_read_s32(src + i));
+    }
+    tc_write_s32(dst + n - 4, tc_read_s32(src + n - 4));
+}
+
+/* The receptive field of pixel px (group from first_in_c) as K bytes in filter order,
+ * taps in the padding set to the input zero point (the SIMD im2col of tc_convolve_s8 and
+ * tc_convolve_s8_ort). With one group and no horizontal
+ * dilation the inside taps of a kernel row are one contiguous run. */
+static inline void tc_gather_field(int8_t *field, const tc_conv_params *params,
+                                   const tc_dims *input_dims, const int8_t *input,
+                                   const tc_dims *filter_dims, tc_pixel px,
+                                   int32_t first_in_c)
+{
+    /* Locals: the byte stores below could alias anything read through a pointer. */
+    const int32_t cin = filter_dims->c, k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
+    const int32_t y0 = px.y * params->stride.h - params->padding.h;
+    const int32_t x0 = px.x * params->stride.w - params->padding.w;
+    const int merge = dil_w == 1 && cin == in_c;
+    const int8_t zero_point = (int8_t)(-params->input_offset);
+    const int8_t *image = input + px.batch * in_h * in_w * in_c + first_in_c;
+    if (merge && y0 >= 0 && x0 >= 0 && y0 + (k_h - 1) * dil_h < in_h && x0 + k_w <= in_w) {
+        /* Interior: kh runs of kw * cin bytes. */
+        const int32_t run = k_w * cin, row_step = dil_h * in_w * in_c;
+        const int8_t *src = image + (y0 * in_w + x0) * in_c;
+        for (int32_t ky = 0; ky < k_h; ++ky, src += row_step, field += run) {
+            tc_copy_run(field, src, run);
+        }
+        return;
+    }
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+        const int32_t iy = y0 + ky * dil_h;
+        const int row_inside = iy >= 0 && iy < in_h;
+        for (int32_t kx = 0; kx < k_w;) {
+            const int32_t ix = x0 + kx * dil_w;
+            int32_t n = 1;
+            if (row_inside && ix >= 0 && ix < in_w) {
+                if (merge) {
+                    n = TC_MIN(k_w, in_w - x0) - kx;
+                }
+                tc_copy_run(field, image + (iy * in_w + ix) * in_c, n * cin);
+            } else {
+                __builtin_memset(field, zero_point, (size_t)cin);
+            }
+            field += n * cin;
+            kx += n;
+        }
+    }
+}
+#endif
+
+#if TC_ISA_DSP
+/* Lanes kept in the last group of an im2col column (which starts at K - 4 and overlaps the
+ * group before by 4 - K % 4 elements when K % 4 != 0): even word (elements 0, 2), odd (1, 3). */
+typedef struct {
+    uint32_t even;
+    uint32_t odd;
+} tc_tail_lanes;
+
+static inline tc_tail_lanes tc_tail_lanes_of(int32_t k_len)
+{
+    const int32_t r = k_len & 3;
+    tc_tail_lanes t = {0xFFFFFFFFu, 0xFFFFFFFFu};
+    if (r != 0) {
+        t.even = r == 1 ? 0u : 0xFFFF0000u;
+        t.odd = r == 3 ? 0xFFFFFFFFu : 0xFFFF0000u;
+    }
+    return t;
+}
+
+/* The DSP im2col column (tc_convolve_s8, tc_convolve_s8_ort): K >= 4 field bytes widened
+ * four at a time with the input offset added by SXTAB16 / SXTAB16 ROR #8, per group of four
+ * its elements 0, 2 then 1, 3 (the lanes SXTB16 gives the four filter bytes); the groups
+ * start at 0, 4, ... and the last at K - 4, its lanes that overlap the group before 0. The
+ * field may lie in the column's upper half: it is widened in place from the bottom (a
+ * group's two words never reach bytes not yet read). */
+static inline void tc_widen_column(int32_t *column, const int8_t *field, int32_t k_len,
+                                   int32_t input_offset, tc_tail_lanes tail)
+{
+    const int32_t offsets = tc_dup16(input_offset);
+    const int8_t *last = field + k_len - 4;
+    for (; field < last; field += 4, column += 2) {
+        const int32_t w = tc_read_s32(field);
+        column[0] = tc_sxtab16_even(offsets, w);
+        column[1] = tc_sxtab16_odd(offsets, w);
+    }
+    const int32_t w = tc_read_s32(last);
+    column[0] = (int32_t)((uint32_t)tc_sxtab16_even(offsets, w) & tail.even);
+    column[1] = (int32_t)((uint32_t)tc_sxtab16_odd(offsets, w) & tail.odd);
+}
+#endif
 
 #endif /* TC_CONV_INTERNAL_H */

@@ -4,8 +4,10 @@ that arithmetic (tc_nn_onnxrt.h, OrtConvTranspose). Hand-built graphs with rando
 pads, output_padding, dilations, groups, kernel sizes, uint8 and int8 activations,
 per-tensor and per-channel weights and the three kinds of bias (a DequantizeLinear'd
 int32 one; a float32 one that onnxruntime's BiasQuantization pass quantizes; a float32 one
-it keeps), and a model quantized by onnxruntime's quantize_static: 0 mismatched bytes
-against onnxruntime on the host (ASan/UBSan) and in QEMU."""
+it keeps), auto_pad SAME_UPPER / SAME_LOWER and output_shape (pads as onnxruntime 1.32
+computes them), a float Relu / Clip before the QuantizeLinear, 1D ConvTranspose, and a
+model quantized by onnxruntime's quantize_static: 0 mismatched bytes against onnxruntime
+on the host (ASan/UBSan) and in QEMU."""
 
 from __future__ import annotations
 
@@ -24,6 +26,18 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 f32 = np.float32
+
+
+def _axis_pads(auto_pad: str, n: int, k: int, s: int, d: int, adj: int, pads, out):
+    """(head, tail, size) of one output axis as onnxruntime 1.32 makes them (measured on
+    12096 1D cases): output_shape or SAME_*: total = max(0, full - target), the odd one at
+    the tail for SAME_UPPER, at the head otherwise."""
+    full = s * (n - 1) + adj + (k - 1) * d + 1
+    if out is None and auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
+        return pads[0], pads[1], full - pads[0] - pads[1]
+    total = max(0, full - (n * s if out is None else out))
+    head = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+    return head, total - head, full - total if out is None else out
 
 
 class _Graph:
@@ -52,9 +66,14 @@ class _Graph:
         return name
 
     def conv_transpose(self, name: str, *, group: int, out_per_group: int, kernel, strides,
-                       dilations, pads, output_padding, per_channel: bool, bias: str) -> None:
+                       dilations, pads, output_padding, per_channel: bool, bias: str,
+                       auto_pad: str = "NOTSET", output_shape=None,
+                       activation=None) -> None:
+        """`activation`: None, "relu" or (min, max) of a Clip between the ConvTranspose
+        and its QuantizeLinear; `output_shape` / `auto_pad` other than NOTSET replace
+        `pads` (as onnxruntime 1.32 computes them: _axis_pads)."""
         rng, x = self.rng, self.last
-        cin, h, w = self.shape[1:]
+        cin, *spatial = self.shape[1:]
         self.nodes.append(helper.make_node("DequantizeLinear",
                                            [x, f"{x}_s", f"{x}_z"], [f"{name}_xf"]))
         wq = rng.integers(-127, 128, size=(cin, out_per_group, *kernel)).astype(np.int8)
@@ -78,18 +97,33 @@ class _Graph:
             self.nodes.append(helper.make_node("DequantizeLinear", [f"{name}_bq", f"{name}_bs"],
                                                [f"{name}_bf"], axis=0))
             ins.append(f"{name}_bf")
+        extra = {"pads": pads} if auto_pad == "NOTSET" else {"auto_pad": auto_pad}
+        if output_shape is not None:
+            extra["output_shape"] = list(output_shape)
         self.nodes.append(helper.make_node(
             "ConvTranspose", ins, [f"{name}_yf"], name=name, group=group, strides=strides,
-            dilations=dilations, pads=pads, output_padding=output_padding,
-            kernel_shape=list(kernel)))
-        self.last = self.quantize(f"{name}_yf", name)
-        out_h = strides[0] * (h - 1) + output_padding[0] + (kernel[0] - 1) * dilations[0] + 1 \
-            - pads[0] - pads[2]
-        out_w = strides[1] * (w - 1) + output_padding[1] + (kernel[1] - 1) * dilations[1] + 1 \
-            - pads[1] - pads[3]
-        self.shape = [1, out_c, out_h, out_w]
+            dilations=dilations, output_padding=output_padding, kernel_shape=list(kernel),
+            **extra))
+        y = f"{name}_yf"
+        if activation == "relu":
+            self.nodes.append(helper.make_node("Relu", [y], [f"{name}_af"]))
+            y = f"{name}_af"
+        elif activation is not None:
+            self.const(f"{name}_lo", np.array(activation[0], f32))
+            self.const(f"{name}_hi", np.array(activation[1], f32))
+            self.nodes.append(helper.make_node("Clip", [y, f"{name}_lo", f"{name}_hi"],
+                                               [f"{name}_af"]))
+            y = f"{name}_af"
+        self.last = self.quantize(y, name)
+        out = [_axis_pads(auto_pad, n, k, s, d, a, (pads[i], pads[i + len(spatial)]),
+                          None if output_shape is None else output_shape[i])[2]
+               for i, (n, k, s, d, a) in enumerate(zip(spatial, kernel, strides, dilations,
+                                                       output_padding))]
+        self.shape = [1, out_c, *out]
 
-    def random_layer(self, name: str, small: bool = False) -> None:
+    def random_layer(self, name: str, small: bool = False, padding: bool = False,
+                     last: bool = False) -> None:
+        """`padding`: also a random auto_pad, Relu / Clip and (`last`) output_shape."""
         rng = self.rng
         cin = self.shape[1]
         groups = [g for g in (1, 2, 3) if cin % g == 0]
@@ -106,11 +140,20 @@ class _Graph:
             room = full[i % 2] - pads[i % 2] - pads[i % 2 + 2] - 2
             pads[i] = int(rng.integers(0, max(0, min(room, (kernel[i % 2] - 1) *
                                                      dilations[i % 2])) + 1))
+        extra: dict = {}
+        if padding:
+            extra["auto_pad"] = str(rng.choice(["NOTSET", "SAME_UPPER", "SAME_LOWER",
+                                                "VALID"]))
+            extra["activation"] = [None, "relu", tuple(sorted(rng.normal(0, 1, 2)))][
+                int(rng.integers(0, 3))]
+            if last:  # any size onnxruntime takes: up to full - output_padding + s - 1
+                extra["output_shape"] = [int(rng.integers(max(2, f - 4), f - a + s))
+                                         for f, a, s in zip(full, output_padding, strides)]
         self.conv_transpose(name, group=group, out_per_group=int(rng.integers(1, 4)),
                             kernel=kernel, strides=strides, dilations=dilations, pads=pads,
                             output_padding=output_padding,
                             per_channel=bool(rng.random() < 0.5),
-                            bias=str(rng.choice(["none", "float", "int32"])))
+                            bias=str(rng.choice(["none", "float", "int32"])), **extra)
 
     def output(self) -> None:
         self.outputs.append(self.last)
@@ -125,21 +168,23 @@ class _Graph:
         return model.SerializeToString()
 
 
-def _random_model(seed: int, layers: int = 3) -> bytes:
-    """`layers` random ConvTranspose layers in a chain (each an output), uint8 or int8."""
+def _random_model(seed: int, layers: int = 3, padding: bool = False) -> bytes:
+    """`layers` random ConvTranspose layers in a chain (each an output), uint8 or int8;
+    `padding`: with random auto_pad, Relu / Clip and a last layer's output_shape."""
     rng = np.random.default_rng(seed)
     g = _Graph(rng, bool(seed % 2), [1, int(rng.choice([2, 3, 4, 6])), int(rng.integers(2, 5)),
                                     int(rng.integers(2, 5))])
     for i in range(layers):
-        g.random_layer(f"ct{i}", small=True)
+        g.random_layer(f"ct{i}", small=True, padding=padding, last=i == layers - 1)
         g.output()
     return g.model()
 
 
 def _fixed_model(unsigned: bool) -> bytes:
     """Every feature at least once: groups, per-channel weights, the three biases, stride
-    3 with output_padding, dilation, asymmetric pads and a 1xK kernel; and more than 128
-    input channels in a group (MLAS's second K block)."""
+    3 with output_padding, dilation, asymmetric pads and a 1xK kernel; more than 128
+    input channels in a group (MLAS's second K block); and, from the input,
+    _padding_layers (auto_pad, output_shape, Relu and Clip)."""
     g = _Graph(np.random.default_rng(7), unsigned, [1, 6, 3, 4])
     g.conv_transpose("a", group=2, out_per_group=3, kernel=(3, 3), strides=(2, 2),
                      dilations=(1, 1), pads=(1, 1, 0, 1), output_padding=(1, 0),
@@ -158,6 +203,8 @@ def _fixed_model(unsigned: bool) -> bytes:
                      dilations=(1, 1), pads=(0, 0, 0, 0), output_padding=(0, 0),
                      per_channel=True, bias="int32")
     g.output()
+    g.last, g.shape = "q0", [1, 6, 3, 4]
+    _padding_layers(g)
     return g.model()
 
 
@@ -171,7 +218,7 @@ def _check(data: bytes, board: str, n: int = 3, seed: int = 0) -> None:
 
 def test_conv_transpose_imports_as_float_path_op():
     graph = import_onnx(_fixed_model(True), "convt.onnx")
-    ops = [op for op in graph.ops if isinstance(op, OrtConvTranspose)]
+    ops = [op for op in graph.ops if isinstance(op, OrtConvTranspose)][:5]
     assert [op.group for op in ops] == [2, 1, 2, 1, 1]
     assert [op.filter.shape for op in ops] == [(6, 3, 3, 3), (4, 2, 3, 6), (4, 1, 3, 2),
                                                (130, 1, 1, 4), (3, 2, 2, 130)]
@@ -212,6 +259,12 @@ def test_conv_transpose_matches_onnxruntime_in_qemu(board):
 @pytest.mark.parametrize("seed", range(12))
 def test_conv_transpose_sweep_matches_onnxruntime_on_host(seed):
     _check(_random_model(seed, layers=4), "host", n=4, seed=seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8))
+def test_padding_sweep_matches_onnxruntime_on_host(seed):
+    _check(_random_model(100 + seed, layers=3, padding=True), "host", n=4, seed=seed)
 
 
 def _calibrated_model(tmp_path, per_channel: bool) -> bytes:
@@ -272,13 +325,99 @@ def test_one_pixel_input_is_refused_in_one_line():
     assert "1x1-pixel input" in message and "x86-only" in message
 
 
-def test_output_shape_attribute_is_refused_in_one_line():
+def test_inconsistent_output_shape_is_refused_in_one_line():
+    """An output_shape the input size does not follow from (onnxruntime refuses it)."""
     g = _Graph(np.random.default_rng(2), False, [1, 2, 3, 3])
     g.conv_transpose("up", group=1, out_per_group=2, kernel=(3, 3), strides=(2, 2),
                      dilations=(1, 1), pads=(0, 0, 0, 0), output_padding=(0, 0),
                      per_channel=False, bias="none")
-    g.nodes[-2].attribute.append(helper.make_attribute("output_shape", [7, 7]))
+    g.nodes[-2].attribute.append(helper.make_attribute("output_shape", [9, 7]))
     g.output()
     with pytest.raises(TinyconvError) as e:
         import_onnx(g.model(), "convt.onnx")
-    assert "\n" not in str(e.value) and "output_shape" in str(e.value)
+    assert "\n" not in str(e.value) and "output_shape 9 is inconsistent" in str(e.value)
+
+
+def _padding_layers(g: _Graph) -> None:
+    """From a [1, 6, 3, 4] input: auto_pad SAME_UPPER / SAME_LOWER with odd total padding
+    (and output_padding), output_shape below and above the padless size (its pads
+    ignored), each followed by a float Relu or Clip before the QuantizeLinear (random
+    output zero points: onnxruntime keeps them in float). Layers with output_shape end a
+    branch: ONNX's shape inference gives their output the rank of output_shape."""
+    common = dict(dilations=(1, 1), per_channel=True, bias="float")
+    g.conv_transpose("su", group=2, out_per_group=2, kernel=(3, 3), strides=(2, 2),
+                     pads=(0, 0, 0, 0), output_padding=(1, 0), auto_pad="SAME_UPPER",
+                     activation="relu", **common)  # total 2 / 1
+    g.conv_transpose("sl", group=1, out_per_group=3, kernel=(3, 2), strides=(2, 1),
+                     pads=(0, 0, 0, 0), output_padding=(0, 0), auto_pad="SAME_LOWER",
+                     activation=(-0.5, 0.75), **{**common, "dilations": (2, 2)})  # 3 / 2
+    g.output()
+    branch = g.last, list(g.shape)
+    g.conv_transpose("os", group=3, out_per_group=1, kernel=(3, 3), strides=(2, 3),
+                     pads=(1, 0, 2, 1), output_padding=(1, 0), output_shape=(25, 26),
+                     activation=(0.0, 6.0), **common)  # 26 -> 25 (total 1), 24 -> 26
+    g.output()
+    g.last, g.shape = branch
+    g.conv_transpose("ov", group=1, out_per_group=2, kernel=(2, 2), strides=(1, 1),
+                     pads=(0, 0, 0, 0), output_padding=(0, 0), auto_pad="VALID",
+                     output_shape=(10, 9), activation="relu",
+                     **{**common, "bias": "int32"})  # total 3 / 0
+    g.output()
+
+
+def _one_d_model(unsigned: bool) -> bytes:
+    """1D ConvTranspose (onnxruntime: a 2D one of width 1): explicit pads with
+    output_padding, SAME_UPPER with a Clip, a group with a Relu, output_shape."""
+    g = _Graph(np.random.default_rng(5), unsigned, [1, 4, 5])
+    g.conv_transpose("p", group=1, out_per_group=4, kernel=(3,), strides=(3,),
+                     dilations=(1,), pads=(1, 2), output_padding=(2,), per_channel=True,
+                     bias="float")
+    g.conv_transpose("u", group=2, out_per_group=3, kernel=(3,), strides=(2,),
+                     dilations=(2,), pads=(0, 0), output_padding=(0,), per_channel=False,
+                     bias="int32", auto_pad="SAME_UPPER", activation=(-0.25, 1.5))
+    g.output()
+    g.conv_transpose("r", group=3, out_per_group=2, kernel=(2,), strides=(1,),
+                     dilations=(1,), pads=(0, 0), output_padding=(0,), per_channel=True,
+                     bias="none", output_shape=(27,), activation="relu")
+    g.output()
+    return g.model()
+
+
+def test_one_d_conv_transpose_imports_as_two_d_of_width_one():
+    ops = [op for op in import_onnx(_one_d_model(True), "convt.onnx").ops
+           if isinstance(op, OrtConvTranspose)]
+    assert [op.y.shape for op in ops] == [(1, 14, 1, 4), (1, 28, 1, 6), (1, 27, 1, 6)]
+    assert [op.pads for op in ops] == [(1, 0, 2, 0), (1, 0, 2, 0), (1, 0, 1, 0)]
+
+
+@pytest.mark.parametrize("unsigned", [True, pytest.param(False, marks=pytest.mark.slow)],
+                         ids=["uint8", "int8"])
+def test_one_d_conv_transpose_matches_onnxruntime_on_host(unsigned):
+    _check(_one_d_model(unsigned), "host", n=4)
+
+
+@pytest.mark.parametrize("board", board_params(["qemu-m4", "qemu-m7", "qemu-m55"],
+                                               slow=True))
+def test_one_d_conv_transpose_matches_onnxruntime_in_qemu(board):
+    _check(_one_d_model(board != "qemu-m7"), board, n=4)
+
+
+def test_output_shape_and_auto_pad_import_with_onnxruntimes_pads():
+    ops = [op for op in import_onnx(_fixed_model(True), "convt.onnx").ops
+           if isinstance(op, OrtConvTranspose)][5:]
+    assert [op.pads for op in ops] == [(1, 0, 1, 1), (2, 1, 1, 1), (1, 0, 0, 0),
+                                       (2, 0, 1, 0)]
+    assert [op.y.shape[1:3] for op in ops] == [(6, 8), (12, 8), (25, 26), (10, 9)]
+    assert [(op.act_min, op.act_max) for op in ops][:3] == [
+        (0.0, 3.4028234663852886e38), (-0.5, 0.75), (0.0, 6.0)]
+
+
+def test_clip_with_min_above_max_is_refused_in_one_line():
+    g = _Graph(np.random.default_rng(3), True, [1, 2, 3, 3])
+    g.conv_transpose("up", group=1, out_per_group=2, kernel=(3, 3), strides=(2, 2),
+                     dilations=(1, 1), pads=(0, 0, 0, 0), output_padding=(0, 0),
+                     per_channel=False, bias="none", activation=(1.0, 0.5))
+    g.output()
+    with pytest.raises(UnsupportedOpError) as e:
+        import_onnx(g.model(), "convt.onnx")
+    assert "\n" not in str(e.value) and "min 1.0 exceeds max 0.5" in str(e.value)

@@ -332,6 +332,8 @@ class _Importer:
             return self.dequantize(node)
         if op.startswith("QLinear") or op == "QGemm":
             return self.qoperator(node)
+        if op in ("Relu", "Clip") and _conv_transpose_activation(self, node):
+            return  # ConvTranspose (float path): a float Relu / Clip before its Q
         handler = _FLOAT_OPS.get(op)
         if handler is None:
             self.unsupported(node, f"{op} is not supported")
@@ -1317,7 +1319,8 @@ def _resize(imp: _Importer, node) -> None:
     if scales is None and sizes is None:
         imp.fail(node, "needs constant scales or sizes")
 
-    def build(x: _Value, y_name: str, quant: Quant, offset: int) -> None:
+    def build(x: _Value, y_name: str, quant: Quant, offset: int,
+              arithmetic: str = "float") -> None:
         if len(x.logical) != 4:
             imp.unsupported(node, "only 4D NCHW inputs are supported")
         if offset != x.offset:
@@ -1342,7 +1345,8 @@ def _resize(imp: _Importer, node) -> None:
         x = imp.in_order(x, NCHW_AS_NHWC, node.input[0])
         n, c, oh, ow = out
         if mode == "linear":
-            _resize_linear(imp, node, x, y_name, quant, offset, (n, c, oh, ow), sc, coord)
+            _resize_linear(imp, node, x, y_name, quant, offset, (n, c, oh, ow), sc, coord,
+                           arithmetic)
             return
         same = quant == x.tensor.quant
         if same:
@@ -1358,14 +1362,18 @@ def _resize(imp: _Importer, node) -> None:
             imp.add_op(OrtRequantize(inputs=[r], outputs=[y.tensor], value_offset=offset),
                        y_name)
     name = node.input[0]
+    elem = imp.input_info.get(name, (None,))[0]
+    if name not in imp.values and elem in (_ONNX_UINT8, _ONNX_INT8) and \
+            all(u.op_type == "Resize" for u in imp.consumers.get(name, [])):
+        # an integer model input only Resizes read: its values pass as they are (scale 1,
+        # zero point 0; stored = value - offset)
+        off = 128 if elem == _ONNX_UINT8 else 0
+        imp.make_input(name, Quant((1.0,), (-off,)), off, "uint8" if off else "int8", 1.0,
+                       0, name)
     if name in imp.values:  # QOperator: Resize on the quantized tensor
-        if mode == "linear":
-            imp.unsupported(node, "mode 'linear' on a quantized tensor is not reproduced "
-                            "(onnxruntime's integer Resize truncates in NCHW and runs a "
-                            "fixed-point NHWC kernel between QLinearConvs); only the QDQ "
-                            "form is")
         x = imp.values[name]
-        build(x, node.output[0], x.tensor.quant, x.offset)
+        build(x, node.output[0], x.tensor.quant, x.offset,
+              _resize_linear_layout(imp, node) if mode == "linear" else "float")
         return
     x = imp.q_input(node, name)
     _q_out(imp, node, lambda y, q, off: build(x, y, q, off))
@@ -1373,23 +1381,51 @@ def _resize(imp: _Importer, node) -> None:
 
 def _conv_transpose(imp: _Importer, node) -> None:
     """QDQ ConvTranspose: onnxruntime's CPU EP has no quantized one and runs it in float32
-    (DequantizeLinear -> ConvTranspose -> QuantizeLinear); OrtConvTranspose reproduces
-    that arithmetic (tinyconv/ir/onnx_ops.py)."""
+    (DequantizeLinear -> ConvTranspose [-> Relu / Clip] -> QuantizeLinear);
+    OrtConvTranspose reproduces that arithmetic (tinyconv/ir/onnx_ops.py)."""
     x = imp.q_input(node, node.input[0])
     w, ws, wz, axis = imp.q_weight(node, node.input[1])
-    _q_out(imp, node, lambda y, q, off: _conv_transpose_op(imp, node, x, w, ws, wz, axis,
-                                                           y, q, off))
+    _conv_transpose_out(imp, node, lambda y, q, off, act: _conv_transpose_op(
+        imp, node, x, w, ws, wz, axis, y, q, off, act))
 # Resize (linear)
 from .onnx_ops import OrtResizeLinear  # noqa: E402
 
 
+def _resize_linear_layout(imp: _Importer, node) -> str:
+    """The arithmetic of a linear Resize on a quantized tensor (QOperator form), from the
+    layout onnxruntime 1.32 runs it in (measured, SessionOptions.optimized_model_filepath):
+    on a graph input, or a QuantizeLinear of one, it stays NCHW (UpsampleBilinear<uint8/
+    int8>: "truncate", whatever consumes it); on a QLinearConv's output its layout
+    transformer makes the QLinearConv NHWC and pushes the transpose through the Resize
+    (whatever consumes it), which then runs NhwcUpsampleBilinearInteger ("integer")."""
+    name = node.input[0]
+    graph_inputs = {i.name for i in imp.g.input}
+    if name in graph_inputs:
+        return "truncate"
+    producer = next((n for n in imp.g.node if name in n.output), None)
+    if producer is not None and producer.domain in ("", "ai.onnx"):
+        if producer.op_type == "QuantizeLinear" and producer.input[0] in graph_inputs:
+            return "truncate"
+        if producer.op_type == "QLinearConv":
+            return "integer"
+    imp.unsupported(node, "mode 'linear' on a quantized tensor made by "
+                    f"{producer.op_type if producer is not None else 'a constant'!r}: "
+                    "onnxruntime's layout transformer decides between its NCHW (float, "
+                    "truncating) and NHWC (10-bit fixed-point) kernels; only a graph input "
+                    "(or its QuantizeLinear) or a QLinearConv output is reproduced")
+
+
 def _resize_linear(imp: _Importer, node, x: _Value, y_name: str, quant: Quant,
-                   offset: int, out: tuple[int, int, int, int], sc: list, coord: str) -> None:
-    """QDQ Resize, mode linear: onnxruntime keeps DequantizeLinear -> float Resize ->
-    QuantizeLinear (NCHW, or NHWC between QLinearConvs), one OrtResizeLinear with the
-    input's and the output's quantization (x already NHWC)."""
+                   offset: int, out: tuple[int, int, int, int], sc: list, coord: str,
+                   arithmetic: str = "float") -> None:
+    """Resize, mode linear, one OrtResizeLinear (x already NHWC). QDQ ("float"):
+    onnxruntime keeps DequantizeLinear -> float Resize -> QuantizeLinear (NCHW, or NHWC
+    between QLinearConvs), with the input's and the output's quantization. QOperator
+    (on the quantized tensor, `arithmetic` from _resize_linear_layout): its integer
+    kernels, the input's quantization."""
     h, w = x.logical[2], x.logical[3]
-    if np.float32(sc[2]) == 1 and np.float32(sc[3]) != 1 and (out[2], out[3]) != (h, w):
+    if arithmetic != "truncate" and np.float32(sc[2]) == 1 and np.float32(sc[3]) != 1 \
+            and (out[2], out[3]) != (h, w):
         imp.unsupported(node, f"mode 'linear' with H scale 1 and W scale "
                         f"{float(sc[3])!r}: onnxruntime 1.32 computes it differently in NCHW "
                         "and in the NHWC layout it picks between QLinearConvs (it then takes "
@@ -1397,8 +1433,8 @@ def _resize_linear(imp: _Importer, node, x: _Value, y_name: str, quant: Quant,
                         "around it")
     y = imp.output_value(y_name, out, NCHW_AS_NHWC, quant, offset)
     imp.add_op(OrtResizeLinear(inputs=[x.tensor], outputs=[y.tensor],
-                               scales=(float(sc[2]), float(sc[3])), coordinate_mode=coord),
-               y_name)
+                               scales=(float(sc[2]), float(sc[3])), coordinate_mode=coord,
+                               arithmetic=arithmetic, value_offset=offset), y_name)
 # ConvTranspose (float path)
 from .onnx_ops import OrtConvTranspose  # noqa: E402
 
@@ -1446,17 +1482,133 @@ def _conv_transpose_bias(imp: _Importer, node, out_c: int, x_scale: float,
     return tuple(float(v) for v in bias)
 
 
+# The float32 bounds of a Relu / Clip between ConvTranspose and QuantizeLinear; none:
+# (-FLT_MAX, FLT_MAX), which no finite float32 sum passes.
+_NO_ACTIVATION = (-float(np.finfo(np.float32).max), float(np.finfo(np.float32).max))
+
+
+class _PendingConvTranspose:
+    """A QDQ ConvTranspose waiting for its QuantizeLinear (Importer.pending_q), with the
+    float Relu / Clip met on the way, which onnxruntime runs in float32 before the
+    QuantizeLinear (it fuses neither into the ConvTranspose; ReluQuantFusion /
+    ClipQuantFusion drop one that the QuantizeLinear's saturation makes a no-op)."""
+
+    def __init__(self, imp: _Importer, build) -> None:
+        self.imp, self.build, self.act, self.act_node = imp, build, _NO_ACTIVATION, None
+
+    def __call__(self, qnode, y: str, quant: Quant, offset: int) -> None:
+        self.imp.qdq_int8 |= offset == 0
+        self.build(y, quant, offset, self.act)
+
+
+def _conv_transpose_out(imp: _Importer, node, build) -> None:
+    """As _q_out, and the output may go through one Relu or Clip to its QuantizeLinear."""
+    users = imp.consumers.get(node.output[0], [])
+    if len(users) == 1 and users[0].op_type in ("Relu", "Clip"):
+        act = users[0]
+        act_users = imp.consumers.get(act.output[0], [])
+        if not act_users or any(u.op_type != "QuantizeLinear" for u in act_users):
+            imp.unsupported(act, "the output of a Relu / Clip after a ConvTranspose must go "
+                            "to a QuantizeLinear")
+    elif not users or any(u.op_type != "QuantizeLinear" for u in users):
+        imp.unsupported(node, "its output must go to a QuantizeLinear (or through one Relu "
+                        "or Clip); only quantized graphs are supported")
+    imp.finish(node, _PendingConvTranspose(imp, build))
+
+
+def _conv_transpose_activation(imp: _Importer, node) -> bool:
+    """A Relu or Clip on a ConvTranspose's float output: its float32 bounds go into the
+    op (max, then min, as onnxruntime's Relu / Clip<float>); False for any other input."""
+    pending = imp.pending_q.get(node.input[0])
+    if not isinstance(pending, _PendingConvTranspose):
+        return False
+    f32 = np.float32
+    lo, hi = _NO_ACTIVATION
+    if node.op_type == "Relu":
+        lo = 0.0
+    else:
+        attrs = _attrs(node)
+        if "min" in attrs:
+            lo = float(f32(attrs["min"]))
+        if "max" in attrs:
+            hi = float(f32(attrs["max"]))
+        for i, name in ((1, "min"), (2, "max")):
+            if len(node.input) > i and node.input[i]:
+                v = np.asarray(imp.const(node, node.input[i], name))
+                if v.size != 1 or v.dtype != np.float32:
+                    imp.unsupported(node, f"{name} must be one float32 constant")
+                if i == 1:
+                    lo = float(v.reshape(-1)[0])
+                else:
+                    hi = float(v.reshape(-1)[0])
+    if not (np.isfinite(lo) or lo == -np.inf) or not (np.isfinite(hi) or hi == np.inf):
+        imp.fail(node, f"bounds {[lo, hi]} are not numbers")
+    if lo > hi:
+        imp.unsupported(node, f"min {lo!r} exceeds max {hi!r}")
+    if pending.act_node is not None:
+        imp.unsupported(node, f"a second activation after {pending.act_node!r}: one Relu or "
+                        "Clip between ConvTranspose and QuantizeLinear is supported")
+    limit = _NO_ACTIVATION[1]
+    pending.act = (max(lo, -limit), min(hi, limit))
+    pending.act_node = node.name or node.op_type
+    del imp.pending_q[node.input[0]]
+    imp.pending_q[node.output[0]] = pending
+    return True
+
+
+def _transpose_pads(imp: _Importer, node, auto: str, size: int, k: int, s: int, d: int,
+                    adj: int, pads: tuple[int, int], out: int | None) -> tuple[int, int, int]:
+    """(head pad, tail pad, output size) of one axis as onnxruntime 1.32's
+    ConvTransposeAttributes computes them: with output_shape (any auto_pad; it replaces
+    pads) or SAME_UPPER / SAME_LOWER (output size * stride), the total padding is
+    max(0, stride * (size - 1) + output_padding + (k - 1) * dilation + 1 - output size),
+    split with the odd one at the tail for SAME_UPPER, at the head otherwise (measured;
+    the ONNX spec puts SAME_LOWER's at the head too); it refuses an output_shape the
+    input size does not follow from."""
+    full = s * (size - 1) + adj + (k - 1) * d + 1
+    if out is None and auto not in ("SAME_UPPER", "SAME_LOWER"):
+        return pads[0], pads[1], full - pads[0] - pads[1]
+    target = out if out is not None else size * s
+    total = max(0, full - target)
+    head = total // 2 if auto == "SAME_UPPER" else total - total // 2
+    size_out = out if out is not None else full - total
+    base = full - adj - total
+    if not base <= size_out < base + s:
+        imp.fail(node, f"output_shape {size_out} is inconsistent with input size {size}, "
+                 f"kernel {k}, stride {s}, dilation {d} and output_padding {adj} "
+                 f"(onnxruntime refuses it)")
+    return head, total - head, size_out
+
+
 def _conv_transpose_op(imp: _Importer, node, x: _Value, w, w_scale, w_zp, w_axis,
-                       y_name: str, quant: Quant, offset: int) -> None:
+                       y_name: str, quant: Quant, offset: int,
+                       act: tuple[float, float] = _NO_ACTIVATION) -> None:
     attrs = _attrs(node)
+    one_d = len(x.logical) == 3 and w.ndim == 3
+    if one_d:  # onnxruntime runs a 1D ConvTranspose as a 2D one of width 1 (Col2im)
+        w = w[..., None]
+        for key, extra in (("strides", [1]), ("dilations", [1]), ("output_padding", [0]),
+                           ("kernel_shape", [1]), ("output_shape", [1])):
+            if key in attrs:
+                attrs[key] = list(attrs[key]) + extra
+        if "pads" in attrs and len(attrs["pads"]) == 2:
+            attrs["pads"] = [attrs["pads"][0], 0, attrs["pads"][1], 0]
+        x3 = imp.in_order(x, (0, 2, 1), node.input[0])
+        x4 = imp.new_tensor(f"{node.name or y_name}/as_2d",
+                            (x.logical[0], x.logical[2], 1, x.logical[1]), DType.INT8,
+                            x.tensor.quant)
+        imp.add_op(O.Reshape(inputs=[x3.tensor], outputs=[x4]), x4.name)
+        x = _Value(x4, (*x.logical, 1), NCHW_AS_NHWC, x.offset)
     if len(x.logical) != 4 or w.ndim != 4:
-        imp.unsupported(node, "only 2D transposed convolutions (4D NCHW tensors) are "
-                        "supported")
+        imp.unsupported(node, "only 1D and 2D transposed convolutions (3D / 4D NCHW "
+                        "tensors) are supported")
     auto = attrs.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else str(auto)
-    if auto not in ("NOTSET", "VALID") or "output_shape" in attrs:
-        imp.unsupported(node, f"auto_pad {auto!r} / output_shape: only explicit pads (and "
-                        "output_padding) are supported")
+    if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        imp.fail(node, f"unknown auto_pad {auto!r}")
+    out_shape = [int(v) for v in attrs.get("output_shape", ())]
+    if out_shape and len(out_shape) != 2:
+        imp.fail(node, f"output_shape {out_shape} has {len(out_shape)} values, expected 2")
     group = int(attrs.get("group", 1))
     n, c, h, wd = x.logical
     cin, ocg, kh, kw = (int(d) for d in w.shape)
@@ -1486,8 +1638,13 @@ def _conv_transpose_op(imp: _Importer, node, x: _Value, w, w_scale, w_zp, w_axis
     if w_scale.size > 1 and (w_axis != 1 or w_scale.size != ocg):
         imp.fail(node, f"per-channel weights have {w_scale.size} scales on axis {w_axis}; "
                  f"ConvTranspose takes them on axis 1 ({ocg} output channels per group)")
-    oh = strides[0] * (h - 1) + out_pad[0] + (kh - 1) * dilations[0] + 1 - pads[0] - pads[2]
-    ow = strides[1] * (wd - 1) + out_pad[1] + (kw - 1) * dilations[1] + 1 - pads[1] - pads[3]
+    top, bottom, oh = _transpose_pads(imp, node, auto, h, kh, strides[0], dilations[0],
+                                      out_pad[0], (pads[0], pads[2]),
+                                      out_shape[0] if out_shape else None)
+    left, right, ow = _transpose_pads(imp, node, auto, wd, kw, strides[1], dilations[1],
+                                      out_pad[1], (pads[1], pads[3]),
+                                      out_shape[1] if out_shape else None)
+    pads = (top, left, bottom, right)
     if oh < 1 or ow < 1:
         imp.fail(node, f"output size {[oh, ow]} is empty")
     bias = _conv_transpose_bias(imp, node, out_c, x.tensor.quant.s, w_scale, w_axis)
@@ -1501,10 +1658,17 @@ def _conv_transpose_op(imp: _Importer, node, x: _Value, w, w_scale, w_zp, w_axis
     x = imp.in_order(x, NCHW_AS_NHWC, node.input[0])
     wt = imp.new_tensor(f"{node.name or y_name}/weights", data.shape, DType.INT8, wq,
                         data.astype(np.int8))
-    y = imp.output_value(y_name, (n, out_c, oh, ow), NCHW_AS_NHWC, quant, offset)
-    imp.add_op(OrtConvTranspose(inputs=[x.tensor, wt], outputs=[y.tensor], stride=strides,
-                                dilation=dilations, pads=pads, group=group, bias=bias),
-               y_name)
+    if one_d:
+        y4 = imp.new_tensor(f"{y_name}/2d", (n, oh, ow, out_c), DType.INT8, quant)
+    else:
+        y4 = imp.output_value(y_name, (n, out_c, oh, ow), NCHW_AS_NHWC, quant, offset).tensor
+    imp.add_op(OrtConvTranspose(inputs=[x.tensor, wt], outputs=[y4], stride=strides,
+                                dilation=dilations, pads=pads, group=group, bias=bias,
+                                act_min=act[0], act_max=act[1]),
+               y4.name)
+    if one_d:
+        y = imp.output_value(y_name, (n, out_c, oh), (0, 2, 1), quant, offset)
+        imp.add_op(O.Reshape(inputs=[y4], outputs=[y.tensor]), y_name)
 # -- end of Softmax, Resize, ConvTranspose and activations ------------------------------
 
 

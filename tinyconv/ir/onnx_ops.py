@@ -290,7 +290,9 @@ class OrtConvTranspose(O.Op):
     (float)(w - zp) * scale, are the lowering's). `bias` holds the float32 bias onnxruntime
     adds (dequantized, or quantized by its BiasQuantization pass), empty for none. `pads`
     are ONNX's [top, left, bottom, right]; the output shape carries output_padding. Not
-    TransposeConv: neither its arithmetic nor its operands are TFLite's."""
+    TransposeConv: neither its arithmetic nor its operands are TFLite's. `act_min` /
+    `act_max`: the float32 bounds of a Relu / Clip between ConvTranspose and
+    QuantizeLinear, applied (max, then min) after the bias; +-FLT_MAX for none."""
 
     kind: ClassVar[str] = "TRANSPOSE_CONV"
     stride: tuple[int, int] = (1, 1)
@@ -298,6 +300,8 @@ class OrtConvTranspose(O.Op):
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
     group: int = 1
     bias: tuple[float, ...] = ()
+    act_min: float = -3.4028234663852886e38
+    act_max: float = 3.4028234663852886e38
 
     @property
     def filter(self) -> Tensor:
@@ -334,6 +338,9 @@ def _conv_transpose(op: OrtConvTranspose, check: V.Check) -> None:
     check.require(y.shape[0] == x.shape[0] and y.shape[3] == out_c,
                   f"has shape {list(y.shape)}, expected batch {x.shape[0]} and {out_c} "
                   "channels", y)
+    check.require(-3.4028234663852886e38 <= op.act_min <= op.act_max <=
+                  3.4028234663852886e38, f"activation bounds [{op.act_min}, {op.act_max}] "
+                  "must be ordered float32 numbers")
     top, left, bottom, right = op.pads
     for axis, k, s, d, a, b in ((1, k_h, op.stride[0], op.dilation[0], top, bottom),
                                 (2, k_w, op.stride[1], op.dilation[1], left, right)):
@@ -369,11 +376,21 @@ class OrtResizeLinear(O.Op):
         Y = dx2*dy2*X11 + dx1*dy2*X21 + dx2*dy1*X12 + dx1*dy1*X22   (left to right)
         y = clamp(round_half_even(Y / s_y)) + zp_y
     `scales` are onnxruntime's float32 scales of H and W (the scales input, or output
-    size / input size)."""
+    size / input size). `arithmetic` "float" is that QDQ path; a Resize on the quantized
+    tensor itself (QOperator form; same quantization in and out, v = stored +
+    value_offset) runs, as onnxruntime 1.32 does (measured):
+      "truncate" (NCHW, UpsampleBilinear<uint8/int8>): Y as above with X = (float)v,
+        y = (T)Y (truncation toward zero);
+      "integer" (NHWC, between QLinearConvs: NhwcUpsampleBilinearInteger): 10-bit weights
+        d = |(int)(c * 1024) - i * 1024| (c the clamped float32 coordinate; 512 / 512
+        where i1 == i2), y = (w11*v11 + w21*v21 + w12*v12 + w22*v22) / 2^20 in int32,
+        truncated toward zero, w11 = dx2*dy2 etc."""
 
     kind: ClassVar[str] = "RESIZE_BILINEAR"
     scales: tuple[float, float] = (1.0, 1.0)
     coordinate_mode: str = "half_pixel"
+    arithmetic: str = "float"
+    value_offset: int = 0
 
     def weight_bytes(self) -> int:
         return 16 * (self.y.shape[1] + self.y.shape[2])  # two indices, two weights each
@@ -393,6 +410,11 @@ def _resize_linear(op: OrtResizeLinear, check: V.Check) -> None:
     check.require(all(s > 0 for s in op.scales), f"scales {op.scales} must be positive")
     check.require(op.coordinate_mode in LINEAR_COORDINATE_MODES,
                   f"coordinate transformation mode {op.coordinate_mode!r}")
+    check.require(op.arithmetic in ("float", "truncate", "integer"),
+                  f"arithmetic {op.arithmetic!r}")
+    check.require(op.arithmetic == "float" or x.quant == y.quant,
+                  f"arithmetic {op.arithmetic!r} keeps the input's quantization", y)
+    check.require(op.value_offset in (0, 128), f"value_offset {op.value_offset}")
 
 
 ORT_OPS += (OrtResizeLinear,)

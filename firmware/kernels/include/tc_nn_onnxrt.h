@@ -177,11 +177,36 @@ typedef struct {
     int32_t input_zero_point;
     float output_scale;
     int32_t output_zero_point;
+    int32_t truncate;         /* nonzero: y = (int32_t)clamp(Y / output_scale) + zp_y,
+                                 truncated toward zero instead of rounded: a QOperator
+                                 Resize in NCHW (UpsampleBilinear<uint8/int8> on the
+                                 values: scales 1, zero points -value_offset) */
 } tc_ort_resize_linear_params;
 
 tc_status tc_resize_linear_s8_ort(const tc_ort_resize_linear_params *params,
                                   const tc_dims *input_dims, const int8_t *input,
                                   const tc_dims *output_dims, int8_t *output);
+
+/*
+ * Resize, mode linear, of a quantized NHWC tensor as onnxruntime 1.32 runs it in NHWC
+ * (QOperator form between QLinearConvs: NhwcUpsampleBilinearInteger), in int32:
+ *     v = stored + value_offset                                 (onnxruntime's value)
+ *     S = dx2*dy2*v11 + dx1*dy2*v21 + dx2*dy1*v12 + dx1*dy1*v22   (10-bit weights)
+ *     y = S / 2^20 (C division, toward zero) - value_offset
+ * rows / cols as above; row_weights / col_weights: {d1, d2} in [0, 1024] per output
+ * row / column (SetupUpsampleBilinearInteger, computed on the host).
+ */
+typedef struct {
+    const int32_t *rows;        /* 2 per output row: y1, y2 */
+    const int32_t *row_weights; /* 2 per output row: dy1, dy2 (scaled by 1024) */
+    const int32_t *cols;        /* 2 per output column: x1, x2 */
+    const int32_t *col_weights; /* 2 per output column: dx1, dx2 (scaled by 1024) */
+    int32_t value_offset;       /* onnxruntime's value = stored int8 + value_offset */
+} tc_ort_resize_linear_int_params;
+
+tc_status tc_resize_linear_int_s8_ort(const tc_ort_resize_linear_int_params *params,
+                                      const tc_dims *input_dims, const int8_t *input,
+                                      const tc_dims *output_dims, int8_t *output);
 /* ConvTranspose (float path) */
 /*
  * DequantizeLinear -> ConvTranspose -> QuantizeLinear (onnxruntime has no quantized
@@ -192,6 +217,7 @@ tc_status tc_resize_linear_s8_ort(const tc_ort_resize_linear_params *params,
  *                of 128 (MLAS_SGEMM_STRIDEK): col = block 0, then col = col + block
  *     y = 0 + col(tap) + ...   the taps (ky, kx) that land on (oy, ox), row-major order
  *     y = y + bias[oc]         (float32; the bias as onnxruntime holds it)
+ *     y = min(max(y, act_min), act_max)   (a float Relu / Clip before the QuantizeLinear)
  *     q = saturate(round_half_even(y / y_scale) + zp_y)   (MlasQuantizeLinear divides)
  * The same on every CPU with FMA that onnxruntime's MLAS runs (x86-64 FMA3 / AVX-512,
  * Arm64) except a 1x1-pixel input, which the host refuses (MLAS's x86-only M1 path).
@@ -207,6 +233,8 @@ typedef struct {
     tc_tile stride;
     tc_tile padding;            /* top / left (ONNX pads[0], pads[1]) */
     tc_tile dilation;
+    float act_min;              /* Relu / Clip bounds; -FLT_MAX / FLT_MAX for none */
+    float act_max;
 } tc_ort_conv_transpose_params;
 
 /* filter_dims: (out_c, k_h, k_w, in_c / groups); no scratch. */

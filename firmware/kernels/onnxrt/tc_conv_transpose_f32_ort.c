@@ -8,6 +8,7 @@
  *                col = part of block 0, then col = col + part of each next block
  *     y = ((0 + col(tap 0)) + col(tap 1)) + ...   taps (kh, kw) in row-major order
  *     y = y + bias[oc]
+ *     y = min(max(y, act_min), act_max)   (a Relu / Clip in float, before QuantizeLinear)
  *     q = saturate(round_half_even(y / y_scale) + zp_y)
  * with x = (float)(stored - zp_x) * x_scale and the weights as DequantizeLinear makes them
  * ((float)(w - zp_w) * w_scale, computed on the host). The per-element computation needs
@@ -26,6 +27,7 @@ tc_status tc_conv_transpose_f32_ort(const tc_ort_conv_transpose_params *params,
         filter_dims == NULL || output_dims == NULL || output == NULL ||
         params->groups < 1 || params->stride.h < 1 || params->stride.w < 1 ||
         params->dilation.h < 1 || params->dilation.w < 1 ||
+        !(params->act_min <= params->act_max) ||
         filter_dims->n != output_dims->c || filter_dims->n % params->groups != 0 ||
         filter_dims->c * params->groups != input_dims->c) {
         TC_RETURN_ARG_ERROR();
@@ -82,6 +84,8 @@ tc_status tc_conv_transpose_f32_ort(const tc_ort_conv_transpose_params *params,
                     if (params->bias != NULL) {
                         y = y + params->bias[oc];
                     }
+                    y = y < params->act_min ? params->act_min : y;
+                    y = y > params->act_max ? params->act_max : y;
                     float t = y / y_scale;
                     t = t >= lo ? t : lo; /* MlasQuantizeLinear: max, min (NaN: lo), round */
                     t = t > hi ? hi : t;

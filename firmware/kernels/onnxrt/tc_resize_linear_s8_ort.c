@@ -1,7 +1,8 @@
 /*
  * tc_resize_linear_s8_ort: Resize (mode linear) as onnxruntime 1.32 runs a QDQ one
  * (tc_nn_onnxrt.h): DequantizeLinear, UpsampleBilinear's float32 interpolation with the
- * host's index and weight tables, QuantizeLinear (divide, clamp, round half to even).
+ * host's index and weight tables, QuantizeLinear (divide, clamp, round half to even);
+ * with params->truncate, a QOperator one in NCHW (the values interpolated, truncated).
  * float32 only (VFP single precision, or IEEE soft-float on ARMv6-M), each operation
  * rounded on its own (built with -ffp-contract=off): no libm.
  */
@@ -55,7 +56,7 @@ tc_status tc_resize_linear_s8_ort(const tc_ort_resize_linear_params *params,
                     v = v + c22 * tc_resize_dq(r2[x2 + (size_t)c], zx, sx);
                     float t = v / sy;
                     t = t < lo ? lo : (t > hi ? hi : t);
-                    *out++ = (int8_t)(tc_ort_round(t) + zy);
+                    *out++ = (int8_t)((params->truncate ? (int32_t)t : tc_ort_round(t)) + zy);
                 }
             }
         }

@@ -501,12 +501,47 @@ def resize_linear_tables(op: OrtResizeLinear, axis: int) -> tuple[np.ndarray, np
     return idx, wts
 
 
+def resize_linear_int_tables(op: OrtResizeLinear, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """onnxruntime's SetupUpsampleBilinearInteger (arithmetic "integer"): the indices of
+    resize_linear_tables and 10-bit weights d1 = |(int)(v * 1024) - i1 * 1024|,
+    d2 = |(int)(v * 1024) - i2 * 1024| (512 / 512 where i1 == i2; a copy: 0 / 1024)."""
+    in_len, out_len = op.x.shape[axis], op.y.shape[axis]
+    scale = f32(op.scales[axis - 1])
+    idx, _ = resize_linear_tables(op, axis)
+    wts = np.zeros(2 * out_len, np.int32)
+    copy = tuple(op.y.shape) == tuple(op.x.shape)
+    for i in range(out_len):
+        i1, i2 = int(idx[2 * i]), int(idx[2 * i + 1])
+        if copy:
+            wts[2 * i:2 * i + 2] = 0, 1024
+            continue
+        v = f32(i) if scale == 1 else _original_coordinate(op.coordinate_mode, i, scale,
+                                                           out_len, in_len, 0.0, 1.0)
+        v10 = int(f32(f32(max(f32(0), min(f32(v), f32(in_len - 1)))) * f32(1024)))
+        wts[2 * i:2 * i + 2] = (512, 512) if i1 == i2 else \
+            (abs(v10 - i1 * 1024), abs(v10 - i2 * 1024))
+    return idx, wts
+
+
 def resize_linear_reference(op: OrtResizeLinear, x: np.ndarray) -> np.ndarray:
-    """The op on a stored int8 NHWC array, in numpy float32 as the kernel computes it."""
+    """The op on a stored int8 NHWC array, in numpy as the kernel computes it."""
+    if op.arithmetic == "integer":
+        rows, dy = resize_linear_int_tables(op, 1)
+        cols, dx = resize_linear_int_tables(op, 2)
+        v = x.astype(np.int64) + op.value_offset
+        y1, y2, x1, x2 = rows[0::2], rows[1::2], cols[0::2], cols[1::2]
+        dy1, dy2 = dy[0::2][:, None, None], dy[1::2][:, None, None]
+        dx1, dx2 = dx[0::2][None, :, None], dx[1::2][None, :, None]
+        t = dx2 * dy2 * v[:, y1][:, :, x1] + dx1 * dy2 * v[:, y1][:, :, x2] + \
+            dx2 * dy1 * v[:, y2][:, :, x1] + dx1 * dy1 * v[:, y2][:, :, x2]
+        q = np.sign(t) * (np.abs(t) // (1 << 20))
+        return (q - op.value_offset).astype(np.int8)
     rows, dy = resize_linear_tables(op, 1)
     cols, dx = resize_linear_tables(op, 2)
-    xq, yq = op.x.quant, op.y.quant
-    v = ((x.astype(np.int32) - xq.zp).astype(f32) * f32(xq.s)).astype(f32)
+    xs, xz, ys, yz = op.x.quant.s, op.x.quant.zp, op.y.quant.s, op.y.quant.zp
+    if op.arithmetic == "truncate":
+        xs, xz, ys, yz = 1.0, -op.value_offset, 1.0, -op.value_offset
+    v = ((x.astype(np.int32) - xz).astype(f32) * f32(xs)).astype(f32)
     y1, y2, x1, x2 = rows[0::2], rows[1::2], cols[0::2], cols[1::2]
     dy1, dy2 = dy[0::2][:, None, None], dy[1::2][:, None, None]
     dx1, dx2 = dx[0::2][None, :, None], dx[1::2][None, :, None]
@@ -514,26 +549,43 @@ def resize_linear_reference(op: OrtResizeLinear, x: np.ndarray) -> np.ndarray:
     out = (out + (f32(dx1 * dy2) * v[:, y1][:, :, x2]).astype(f32)).astype(f32)
     out = (out + ((dx2 * dy1).astype(f32) * v[:, y2][:, :, x1]).astype(f32)).astype(f32)
     out = (out + ((dx1 * dy1).astype(f32) * v[:, y2][:, :, x2]).astype(f32)).astype(f32)
-    t = (out / f32(yq.s)).astype(f32)
-    q = np.rint(np.clip(t, f32(-128 - yq.zp), f32(127 - yq.zp))).astype(np.int64) + yq.zp
+    t = (out / f32(ys)).astype(f32)
+    t = np.clip(t, f32(-128 - yz), f32(127 - yz))
+    q = (np.trunc(t) if op.arithmetic == "truncate" else np.rint(t)).astype(np.int64) + yz
     return q.astype(np.int8)
 
 
-@lowering(OrtResizeLinear, kernels=("tc_resize_linear_s8_ort",), dtypes=("int8",))
+@lowering(OrtResizeLinear, kernels=("tc_resize_linear_s8_ort", "tc_resize_linear_int_s8_ort"),
+          dtypes=("int8",))
 def lower_resize_linear(op: OrtResizeLinear, ctx: LowerContext) -> KernelCall:
     _check_match(op, ctx)
     x, y = op.x, op.y
+    if op.arithmetic == "integer":
+        rows, dy = resize_linear_int_tables(op, 1)
+        cols, dx = resize_linear_int_tables(op, 2)
+        params = ctx.param("tc_ort_resize_linear_int_params", CStruct({
+            "rows": CExpr(ctx.const_array(rows, "int32_t", f"{op.name}_rows")),
+            "row_weights": CExpr(ctx.const_array(dy, "int32_t", f"{op.name}_dy")),
+            "cols": CExpr(ctx.const_array(cols, "int32_t", f"{op.name}_cols")),
+            "col_weights": CExpr(ctx.const_array(dx, "int32_t", f"{op.name}_dx")),
+            "value_offset": op.value_offset,
+        }), "resize_params")
+        return KernelCall("tc_resize_linear_int_s8_ort", [
+            params, ctx.param("tc_dims", dims(x), "input_dims"), ctx.tensor_ptr(x),
+            ctx.param("tc_dims", dims(y), "output_dims"), ctx.tensor_ptr(y)])
     rows, dy = resize_linear_tables(op, 1)
     cols, dx = resize_linear_tables(op, 2)
+    trunc = op.arithmetic == "truncate"  # on the values themselves: scale 1, zp -offset
     params = ctx.param("tc_ort_resize_linear_params", CStruct({
         "rows": CExpr(ctx.const_array(rows, "int32_t", f"{op.name}_rows")),
         "row_weights": CExpr(ctx.const_array(dy, "float", f"{op.name}_dy")),
         "cols": CExpr(ctx.const_array(cols, "int32_t", f"{op.name}_cols")),
         "col_weights": CExpr(ctx.const_array(dx, "float", f"{op.name}_dx")),
-        "input_scale": float(f32(x.quant.s)),
-        "input_zero_point": x.quant.zp,
-        "output_scale": float(f32(y.quant.s)),
-        "output_zero_point": y.quant.zp,
+        "input_scale": 1.0 if trunc else float(f32(x.quant.s)),
+        "input_zero_point": -op.value_offset if trunc else x.quant.zp,
+        "output_scale": 1.0 if trunc else float(f32(y.quant.s)),
+        "output_zero_point": -op.value_offset if trunc else y.quant.zp,
+        "truncate": int(trunc),
     }), "resize_params")
     return KernelCall("tc_resize_linear_s8_ort", [
         params, ctx.param("tc_dims", dims(x), "input_dims"), ctx.tensor_ptr(x),
@@ -569,6 +621,8 @@ def lower_conv_transpose(op: OrtConvTranspose, ctx: LowerContext) -> KernelCall:
         "stride": tile(*op.stride),
         "padding": tile(op.pads[0], op.pads[1]),
         "dilation": tile(*op.dilation),
+        "act_min": float(f32(op.act_min)),
+        "act_max": float(f32(op.act_max)),
     }), "conv_transpose_params")
     return KernelCall("tc_conv_transpose_f32_ort", [
         params, ctx.param("tc_dims", dims(x), "input_dims"), ctx.tensor_ptr(x),

@@ -9,6 +9,7 @@ for an exact count of the instructions inside tc_model_invoke.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -54,6 +55,8 @@ class BuildResult:
     # RAM from its origin to the end of the last section in it (stack, data, bss and the
     # alignment gaps between them): what the linker checks against RAM_SIZE.
     ram_used_bytes: int | None = None
+    # Where the kernel objects linked in are: build_dir, or the shared kernel object cache.
+    kernel_dir: Path | None = None
 
 
 @dataclass
@@ -169,6 +172,65 @@ def _measure(elf: Path, board: Board, build_dir: Path) -> BuildResult:
                        ram_used_bytes=None if board.is_host else ram_end - board.ram_origin)
 
 
+# --- the kernel object cache -------------------------------------------------------------
+# Every build compiles the same ~100 kernel files with flags that depend only on the board
+# and the build options, never on the model: tinyconv compiles them once per kernel sources
+# + flags + compiler into files.cache_root() (`make kernel-objs` in a temporary folder,
+# renamed into place, so concurrent builds never see a half-built set) and hands the folder
+# to later builds as KERNEL_CACHE. TINYCONV_KERNEL_CACHE=0 turns it off.
+_KERNEL_KEY_FILES = ("Makefile", "boards/common")
+
+
+@functools.lru_cache(maxsize=16)
+def _compiler_identity(cc: str) -> str:
+    try:
+        out = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return cc
+    first = out.splitlines()[0] if out else ""
+    return f"{shutil.which(cc)} {first}"
+
+
+def _kernel_cache_key(firmware_dir: Path, board: Board, options: list[str]) -> str:
+    h = hashlib.sha256()
+    h.update(_compiler_identity("gcc" if board.is_host else ARM_CC).encode())
+    h.update("\0".join(options).encode())
+    roots = [firmware_dir / "kernels", firmware_dir / "boards" / board.name,
+             *(firmware_dir / f for f in _KERNEL_KEY_FILES)]
+    for root in roots:
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for f in files:
+            if f.is_file():
+                h.update(str(f.relative_to(firmware_dir)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _kernel_cache(firmware_dir: Path, board: Board, options: list[str], env: dict) -> Path | None:
+    """The folder of compiled kernel objects for these sources and flags (built if missing),
+    or None where the cache is off."""
+    if os.environ.get("TINYCONV_KERNEL_CACHE", "1") == "0":
+        return None
+    root = cache_root() / "kernel-objects"
+    final = root / _kernel_cache_key(firmware_dir, board, options)
+    if not (final / "fw").is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+        try:
+            result = subprocess.run(["make", "-C", str(firmware_dir), f"-j{os.cpu_count() or 1}",
+                                     "kernel-objs", f"BUILD_DIR={tmp}", *options],
+                                    capture_output=True, text=True, env=env)
+            if result.returncode != 0:
+                raise TinyconvError(f"firmware build for {board.name} failed: "
+                                    f"{_key_error_line(result.stdout + result.stderr)}")
+            try:
+                os.rename(tmp, final)
+            except OSError:  # another process finished the same set first
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final / "fw"
+
+
 def build(model_dir: Path, board: Board, build_dir: Path, *, kernels: str = "opt",
           ram_bytes: int | None = None, flash_bytes: int | None = None,
           stack_bytes: int = DEFAULT_STACK_BYTES, rounding: str = "tflite",
@@ -198,22 +260,29 @@ def build(model_dir: Path, board: Board, build_dir: Path, *, kernels: str = "opt
     else:
         _require_tool(ARM_CC, "install the Arm toolchain (apt-get install gcc-arm-none-eabi "
                               "libnewlib-arm-none-eabi)")
+    # What the compiled kernels depend on (the kernel cache's key); the rest is per build.
+    compile_options = [f"TARGET={board.name}", f"KERNELS={kernels}", f"ROUNDING={rounding}"]
+    if extra_cflags:
+        compile_options.append(f"EXTRA_CFLAGS={extra_cflags}")
     command = ["make", "-C", str(firmware_dir), f"-j{os.cpu_count() or 1}", "all",
-               f"TARGET={board.name}", f"MODEL_DIR={model_dir}", f"BUILD_DIR={build_dir}",
-               f"KERNELS={kernels}", f"ROUNDING={rounding}", f"STACK_SIZE={stack_bytes}"]
+               *compile_options, f"MODEL_DIR={model_dir}", f"BUILD_DIR={build_dir}",
+               f"STACK_SIZE={stack_bytes}"]
     if ram_bytes is not None:
         command.append(f"RAM_SIZE={ram_bytes}")
     if flash_bytes is not None:
         command.append(f"FLASH_SIZE={flash_bytes}")
-    if extra_cflags:
-        command.append(f"EXTRA_CFLAGS={extra_cflags}")
-    if not include_kernels:
-        command.append("KERNEL_SRCS=")
     # Our variables only: a RAM_SIZE or TARGET in the caller's environment must not leak in.
     env = {k: v for k, v in os.environ.items()
            if k not in ("TARGET", "MODEL_DIR", "BUILD_DIR", "KERNELS", "ROUNDING", "RAM_SIZE",
-                        "FLASH_SIZE", "STACK_SIZE", "EXTRA_CFLAGS", "KERNEL_SRCS", "MAKEFLAGS",
-                        "MFLAGS")}
+                        "FLASH_SIZE", "STACK_SIZE", "EXTRA_CFLAGS", "KERNEL_SRCS", "KERNEL_CACHE",
+                        "MAKEFLAGS", "MFLAGS")}
+    cached = None
+    if not include_kernels:
+        command.append("KERNEL_SRCS=")
+    else:
+        cached = _kernel_cache(firmware_dir, board, compile_options, env)
+        if cached is not None:
+            command.append(f"KERNEL_CACHE={cached}")
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         output = result.stdout + result.stderr
@@ -222,7 +291,9 @@ def build(model_dir: Path, board: Board, build_dir: Path, *, kernels: str = "opt
     elf = build_dir / ELF_NAME
     if not elf.is_file():
         raise TinyconvError(f"firmware build for {board.name} produced no {elf}")
-    return _measure(elf, board, build_dir)
+    result = _measure(elf, board, build_dir)
+    result.kernel_dir = cached if include_kernels and cached is not None else build_dir
+    return result
 
 
 # --- instruction-counting plugin ----------------------------------------------------------

@@ -370,9 +370,11 @@ def _compute_table(board: Board, kernels: str, config: dict[str, str]) -> StackT
     with tempfile.TemporaryDirectory(prefix="tinyconv-stack-") as tmp:
         work = Path(tmp)
         _write_probe_model(work / "model", board, kernels)
-        firmware.build(work / "model", board, work / "build", kernels=kernels,
-                       stack_bytes=DEFAULT_STACK_BYTES, extra_cflags=CALLGRAPH_FLAG)
+        built = firmware.build(work / "model", board, work / "build", kernels=kernels,
+                               stack_bytes=DEFAULT_STACK_BYTES, extra_cflags=CALLGRAPH_FLAG)
         functions = read_objects(work / "build", libgcc_symbols)
+        if built.kernel_dir != work / "build":  # the kernels came from the object cache
+            functions.update(read_objects(built.kernel_dir, libgcc_symbols))
     _add_libgcc(functions, libgcc)
     table = StackTable(board.name, kernels, functions)
     for entry in (RESET_HANDLER, FAULT_HANDLER, INVOKE):

@@ -39,7 +39,7 @@ system-deps:
 # Debian's own python3 has no pip by default and refuses system-wide installs (PEP 668):
 # install python3-pip, then retry with --break-system-packages (a venv works too: PYTHON=...).
 python-deps:
-	@$(PYTHON) -c "import tinyconv, tensorflow, ai_edge_litert, tflite_micro, pytest, xdist" 2>/dev/null || { \
+	@$(PYTHON) -c "import tinyconv, tensorflow, ai_edge_litert, tflite_micro, pytest, xdist, ray" 2>/dev/null || { \
 	  $(PYTHON) -m pip --version >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends python3-pip; }; \
 	  $(PYTHON) -m pip install -e ".[train,test]" \

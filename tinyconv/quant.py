@@ -79,6 +79,31 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
+def quantize_multipliers(real_multipliers) -> tuple[np.ndarray, np.ndarray]:
+    """`quantize_multiplier` of every element (int32 multipliers, int32 shifts), vectorized
+    with the same steps: frexp, round half away from zero of mantissa * 2^31, a mantissa
+    that rounds to 2^31 halved, shifts below -31 and zero/NaN/inf multipliers -> (0, 0)."""
+    real = np.asarray(real_multipliers, np.float64)
+    q = np.zeros(real.shape, np.int64)
+    shift = np.zeros(real.shape, np.int64)
+    ok = (real != 0.0) & np.isfinite(real)
+    mantissa, exponent = np.frexp(real[ok])
+    scaled = mantissa * float(1 << 31)           # exact: a power-of-two product
+    magnitude = np.abs(scaled)
+    whole = np.floor(magnitude)
+    whole += (magnitude - whole) >= 0.5          # exact, as in tflite_round
+    fixed = np.where(scaled >= 0, whole, -whole).astype(np.int64)
+    exponent = exponent.astype(np.int64)
+    full = fixed == (1 << 31)
+    fixed[full] //= 2
+    exponent[full] += 1
+    tiny = exponent < -31
+    fixed[tiny] = 0
+    exponent[tiny] = 0
+    q[ok], shift[ok] = fixed, exponent
+    return q.astype(np.int32), shift.astype(np.int32)
+
+
 def quantize_multiplier_smaller_than_one(real_multiplier: float) -> tuple[int, int]:
     """TFLite's QuantizeMultiplierSmallerThanOneExp: the shift is <= 0."""
     q, shift = quantize_multiplier(real_multiplier)
@@ -91,9 +116,14 @@ def effective_scale(input_scale: float, filter_scale: float, output_scale: float
     (x / 0 is inf or NaN, not an exception), each scale first rounded to float32 as the
     .tflite stores it: TFLite's PopulateConvolutionQuantizationParams and the reference
     FULLY_CONNECTED's per-unit scale."""
+    return float(effective_scales(input_scale, np.asarray([filter_scale]), output_scale)[0])
+
+
+def effective_scales(input_scale: float, filter_scales, output_scale: float) -> np.ndarray:
+    """`effective_scale` for each of `filter_scales` (float64 array), vectorized."""
     with np.errstate(all="ignore"):
-        return float(np.float64(f32(input_scale)) * np.float64(f32(filter_scale))
-                     / np.float64(f32(output_scale)))
+        w = np.asarray(filter_scales, np.float64).astype(np.float32).astype(np.float64)
+        return (np.float64(f32(input_scale)) * w) / np.float64(f32(output_scale))
 
 
 def f32(x: float) -> float:

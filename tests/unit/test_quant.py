@@ -215,3 +215,27 @@ def test_narrow_requantization_refuses_what_it_cannot_hold():
     w = np.array([[1, -2], [3, 4]], np.int8)  # two channels on axis 0
     assert accumulator_bounds(w, 0, np.array([-5, 0]), input_zero_point=-128).tolist() == \
         [5 + 3 * 255, 7 * 255]
+
+def test_vectorized_multipliers_equal_the_scalar_ones():
+    """quantize_multipliers / effective_scales (what lowering uses per channel) give exactly
+    quantize_multiplier / effective_scale of every element, edge cases included."""
+    import math
+
+    import numpy as np
+
+    from tinyconv.quant import (effective_scale, effective_scales, quantize_multiplier,
+                                quantize_multipliers)
+    rng = np.random.default_rng(0)
+    reals = np.concatenate([rng.lognormal(0, 20, 5000) * rng.choice([-1, 1], 5000),
+                            [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, 0.5, 2.0**-31, 2.0**-32,
+                             1 - 2.0**-40, 0.49999999999999994, 5e-324, 1e300]])
+    mults, shifts = quantize_multipliers(reals)
+    assert [quantize_multiplier(float(r)) for r in reals] == list(zip(mults.tolist(), shifts.tolist()))
+    scales = np.concatenate([rng.lognormal(-5, 3, 500), [0.0, 1e39, np.nan, 3.5e38]])
+    for s_in, s_out in ((0.02, 0.05), (1e-3, 0.0), (3e38, 1e-40)):
+        got = effective_scales(s_in, scales, s_out)
+        with np.errstate(all="ignore"):  # the definition, in float32-rounded doubles
+            want = [float(np.float64(np.float32(s_in)) * np.float64(np.float32(w))
+                          / np.float64(np.float32(s_out))) for w in scales]
+        assert effective_scale(s_in, float(scales[0]), s_out) == want[0]
+        assert all(a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(got, want))

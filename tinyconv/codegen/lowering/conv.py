@@ -20,8 +20,9 @@ import numpy as np
 from ...ir.graph import DType, Tensor
 from ...ir.ops import Conv2D, FullyConnected, Op
 from ...quant import (INT16_MAX, INT16_MIN, accumulator_bounds, activation_range,
-                      bias_scale_accepted, effective_scale, narrow_requantization,
-                      quantize_multiplier, wrap_int32_array)
+                      bias_scale_accepted, effective_scale, effective_scales,
+                      narrow_requantization, quantize_multiplier, quantize_multipliers,
+                      wrap_int32_array)
 from .base import (CExpr, CStruct, KernelCall, LowerContext, activation, conv_padding, dims,
                    dims_of, lowering, require, tile)
 
@@ -37,10 +38,8 @@ def per_channel_quant(op: Op, ctx: LowerContext, x: Tensor, w: Tensor, y: Tensor
     """Multipliers exactly as TFLite's PopulateConvolutionQuantizationParams: in double;
     `narrow` where the weights, bias and zero points allow the short requantization."""
     check_quantized(op, x, w, y)
-    mults, shifts = np.zeros(channels, np.int32), np.zeros(channels, np.int32)
-    for c in range(channels):
-        real = effective_scale(x.quant.s, w.quant.scale_at(c), y.quant.s)
-        mults[c], shifts[c] = quantize_multiplier(real)
+    mults, shifts = quantize_multipliers(effective_scales(
+        x.quant.s, [w.quant.scale_at(c) for c in range(channels)], y.quant.s))
     narrow = w.data is not None and (bias is None or bias.data is not None) and \
         narrow_requantization(accumulator_bounds(w.data, channel_axis,
                                                  None if bias is None else bias.data,

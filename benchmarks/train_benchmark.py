@@ -11,6 +11,17 @@ and the same test images (LiteRT reference kernels).
     python benchmarks/train_benchmark.py --refresh-costs   # planner changed: recompute the
         # MACs / arena / peak SRAM / flash columns of train.json from each row's architecture
 Writes benchmarks/results/train.md and train.json; runs go to benchmarks/runs/ (resumable).
+
+    python benchmarks/train_benchmark.py --throughput [--images 3000]
+Throughput mode (a few minutes): images/s of the input pipeline alone, of the model's
+training step alone on cached tensors, and of the two together (one epoch of `model.fit`
+after a warm-up epoch), "before" (numpy augmentation in a Python generator, Keras Adam
+with its XLA update step, one step per call) and "after" (tinyconv.train today: in-graph
+vectorized augmentation on the in-memory split, AUTOTUNE prefetch, the defaults.py
+throughput settings), same model and data, back to back; against the arithmetic bound:
+the FLOP/s of a large tf.matmul on this machine over 6 FLOP per MAC per image (training
+~ 3x the forward MACs, 2 FLOP each). The load average is recorded beside the numbers.
+Writes benchmarks/results/train_throughput.json and .md.
 """
 
 from __future__ import annotations
@@ -75,6 +86,161 @@ def refreshed_costs(row: dict) -> dict:
     return graph_cost(graph_from_keras(model), row.get("board", "qemu-m7"))
 
 
+# ---- throughput ------------------------------------------------------------------------------
+
+THROUGHPUT_PAIRS = (
+    Pair("resnet8-cifar10", "resnet8", "cifar10", augment=True),
+    Pair("lenet5-fashion_mnist", "lenet5", "fashion_mnist", augment=True),
+    Pair("mcunet-fashion_mnist", "mcunet", "fashion_mnist", width=0.35, resolution=32,
+         params=dict(PAIRS[1].params), augment=True),
+)
+
+
+def matmul_flops(n: int = 2048, reps: int = 10) -> float:
+    """Achievable float32 FLOP/s of this machine (a large tf.matmul, all cores)."""
+    import time
+
+    from tinyconv.keras_compat import tf
+
+    a = tf.random.normal((n, n))
+    tf.matmul(a, a).numpy()
+    best = 0.0
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(reps):
+            r = tf.matmul(a, a)
+        r.numpy()
+        best = max(best, reps * 2 * n ** 3 / (time.perf_counter() - started))
+    return best
+
+
+def throughput_pair(pair: Pair, images: int, batch_size: int, reps: int) -> dict:
+    """Before/after images/s of one model on the first `images` training images. Every
+    measurement is warmed up once (tracing, caches), then the runs are interleaved
+    (before, after, before, ...) `reps` times and each keeps its best: on a shared machine
+    the best run is the one least disturbed by other work."""
+    import os
+    import time
+
+    from tinyconv import zoo
+    from tinyconv.data import as_tf_dataset
+    from tinyconv.defaults import TRAIN_STEPS_PER_EXECUTION
+    from tinyconv.ir.keras_import import graph_from_keras
+    from tinyconv.keras_compat import keras, tf
+    from tinyconv.train.config import Recipe
+    from tinyconv.train.loop import Batches, compile_model, default_steps_per_execution
+
+    ds = load_dataset_for(pair, images)
+    n = len(ds.x_train)
+    policy = ds.augmentation if pair.augment else None
+
+    def model():
+        keras.utils.set_random_seed(0)
+        return zoo.build(pair.model, tuple(ds.x_train.shape[1:]), ds.num_classes, pair.width, **pair.params)
+
+    row: dict = {"run": pair.name, "images": n, "batch_size": batch_size, "reps": reps,
+                 "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    row["macs"] = int(graph_from_keras(model()).total_macs())
+
+    def drain(d):
+        for _ in d:
+            pass
+
+    # before: numpy generator, Keras' own loss and Adam (XLA update step), one step per call
+    def old_pipeline():
+        return as_tf_dataset(ds.x_train, ds.y_train, batch_size, augment=policy, seed=0)
+
+    old = model()
+    old.compile(optimizer=keras.optimizers.Adam(1e-3),
+                loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    old_cached = tf.data.Dataset.from_tensor_slices((ds.x_train, ds.y_train.astype(np.int32))).batch(batch_size).cache()
+    # after: tinyconv.train's pipeline and compile settings (and one step per call, to
+    # show what the steps-per-execution default does on its own)
+    recipe = Recipe(augment=pair.augment)
+    batches = Batches(ds, batch_size, recipe)
+    onehot = tf.one_hot(ds.y_train.astype(np.int32), ds.num_classes)
+    new_cached = tf.data.Dataset.from_tensor_slices((ds.x_train, onehot)).batch(batch_size).cache()
+    chosen = default_steps_per_execution(model())
+    new = {}
+    for spe in sorted({1, TRAIN_STEPS_PER_EXECUTION}):
+        new[spe] = model()
+        compile_model(new[spe], 1e-3, recipe, steps_per_execution=spe)
+    epochs = iter(range(10 ** 6))
+    runs = {
+        "before_pipeline": lambda: drain(old_pipeline()),
+        "after_pipeline": lambda: drain(batches.epoch(0, next(epochs))),
+        "before_step": lambda: old.fit(old_cached, epochs=1, verbose=0),
+        **{f"after_step_{spe}_per_call": (lambda m=m: m.fit(new_cached, epochs=1, verbose=0))
+           for spe, m in new.items()},
+        "before_together": lambda: old.fit(old_pipeline(), epochs=1, verbose=0),
+        "after_together": lambda: new[chosen].fit(batches.epoch(0, next(epochs)), epochs=1, verbose=0),
+    }
+    for run in runs.values():
+        run()  # warm-up: trace, fill the caches
+    for _ in range(reps):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            row[name] = max(row.get(name, 0.0), n / (time.perf_counter() - started))
+    row["after_step"] = row[f"after_step_{chosen}_per_call"]
+    row["steps_per_execution"] = chosen  # what tinyconv.train picks for this model
+    row["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return {k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def load_dataset_for(pair: Pair, images: int):
+    from tinyconv.train.data import load
+
+    return load(pair.dataset, resolution=pair.resolution, validation_fraction=0.1, seed=0,
+                limit_train=images, limit_test=100)
+
+
+def throughput(args) -> None:
+    import os
+    import platform
+
+    from tinyconv.defaults import TRAIN_STEPS_PER_EXECUTION
+
+    rows = []
+    flops = matmul_flops()
+    for pair in THROUGHPUT_PAIRS:
+        if pair.name in args.only.split(","):
+            for batch_size in args.batch_sizes:
+                row = throughput_pair(pair, args.images, batch_size, args.reps)
+                rows.append(row)
+                print(row, flush=True)
+    flops = max(flops, matmul_flops())  # best of start and end: the machine's, not the load's
+    for row in rows:
+        row["bound_images_per_s"] = round(flops / (6 * row["macs"]), 1)
+    result = {"matmul_gflops": round(flops / 1e9, 1), "cpus": os.cpu_count(), "machine": platform.processor()
+              or platform.machine(), "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "train_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = ["| run | batch | images | pipeline before | pipeline after | step before | step after "
+             f"(1 / {TRAIN_STEPS_PER_EXECUTION} steps per call) | together before | together after | bound | "
+             "after / bound | load avg (1 min) |",
+             "|" + "---|" * 12]
+    for r in rows:
+        lines.append(f"| {r['run']} | {r['batch_size']} | {r['images']:,} | {r['before_pipeline']:,.0f} | "
+                     f"{r['after_pipeline']:,.0f} | {r['before_step']:,.0f} | {r['after_step']:,.0f} "
+                     f"({r['after_step_1_per_call']:,.0f} / "
+                     f"{r[f'after_step_{TRAIN_STEPS_PER_EXECUTION}_per_call']:,.0f}) | "
+                     f"{r['before_together']:,.0f} | {r['after_together']:,.0f} | "
+                     f"{r['bound_images_per_s']:,.0f} | {r['after_together'] / r['bound_images_per_s']:.1%} | "
+                     f"{r['load_average_at_start'][0]} -> {r['load_average_at_end'][0]} |")
+    (args.out / "train_throughput.md").write_text(
+        "# Training throughput (images/s)\n\n"
+        f"{os.cpu_count()} CPUs; a {2048}x{2048} float32 tf.matmul reaches {result['matmul_gflops']} GFLOP/s; "
+        "bound = that / (6 FLOP x MACs per image). before: numpy augmentation in a Python generator "
+        "(tf.data.Dataset.from_generator), Keras Adam and sparse cross-entropy; after: tinyconv.train "
+        "(in-graph vectorized augmentation on the in-memory split, AUTOTUNE prefetch, defaults.py "
+        "throughput settings). step: the training step alone on cached batches; together: one epoch of "
+        "model.fit on the pipeline. Each after a warm-up, interleaved before/after, best of the reps; "
+        "the load average says how busy the machine was (2 cores: above 2 means other work shared "
+        "them, and the bound, measured at the same time, shifts too).\n\n" + "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(p.name for p in PAIRS))
@@ -84,8 +250,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--refresh-costs", action="store_true",
                         help="keep the measured rows of train.json, recompute their cost columns")
+    parser.add_argument("--throughput", action="store_true",
+                        help="images/s before/after against the arithmetic bound (a few minutes)")
+    parser.add_argument("--images", type=int, default=4000, help="--throughput: training images per model")
+    parser.add_argument("--reps", type=int, default=3, help="--throughput: interleaved runs, best kept")
+    parser.add_argument("--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[64, 256],
+                        help="--throughput: batch sizes to measure, e.g. 64,128,256")
     args = parser.parse_args()
 
+    if args.throughput:
+        if args.only == ",".join(p.name for p in PAIRS):
+            args.only = ",".join(p.name for p in THROUGHPUT_PAIRS)
+        throughput(args)
+        return
     if args.refresh_costs:
         rows = json.loads((args.out / "train.json").read_text())
         for row in rows:

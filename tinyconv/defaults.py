@@ -63,3 +63,57 @@ PROXY_VAL_IMAGES = 500
 PROXY_EPOCHS = 1                # --proxy-epochs
 FINAL_EPOCHS = 5                # --epochs of the winner's final training
 LEADERBOARD_TOP = 5             # --top: candidates in the summary's leaderboard
+
+# ---- firmware demo samples (tinyconv/samples.py) ----------------------------------------
+# Real test examples `tinyconv search --export` puts into the firmware it writes (one per
+# class in turn); `make run` classifies them. `tinyconv export --samples N` chooses its own.
+DEMO_SAMPLES = 10
+
+# ---- supernet: `tinyconv search --proxy supernet` (tinyconv/search/supernet.py) ----------
+# One weight-sharing supernet over the evolution's space, trained once (sandwich rule with
+# in-place distillation), then each candidate scored by inheriting its weights,
+# re-estimating batch-norm statistics and evaluating: seconds per candidate, so the
+# evolution can look at many more of them.
+SUPERNET_EPOCHS = 5             # --supernet-epochs
+SUPERNET_BATCH = 64
+SUPERNET_LEARNING_RATE = 2e-3   # Adam, peak of the warmup + cosine schedule
+SUPERNET_RANDOM_SUBNETS = 2     # per step, beside the largest and the smallest
+SUPERNET_CALIB_IMAGES = 512     # training images re-estimating a sub-network's BN statistics
+SUPERNET_VAL_IMAGES = 1000      # validation images scoring a sub-network
+SUPERNET_CANDIDATES = 1000      # --budget default with --proxy supernet
+SUPERNET_POPULATION = 50        # --population default with --proxy supernet
+
+# ---- training: `tinyconv train` (tinyconv/train/) ----------------------------------------
+# The recipe's defaults (TrainConfig fields and `tinyconv train` options show these values).
+# Each part is off unless asked for, so a plain run stays what it was; benchmarks/
+# train_recipe.py measures what each one adds.
+TRAIN_BATCH_SIZE = 64
+TRAIN_OPTIMIZERS = ("adam", "adamw", "sgd")    # sgd: Nesterov momentum
+TRAIN_OPTIMIZER = "adam"
+# Peak learning rate and decoupled weight decay per optimizer (--lr / --weight-decay replace
+# them). Weight decay never touches batch-norm gamma/beta or biases (rank <= 1 tensors).
+TRAIN_LEARNING_RATE = {"adam": 2e-3, "adamw": 2e-3, "sgd": 0.05}
+TRAIN_WEIGHT_DECAY = {"adam": 0.0, "adamw": 0.05, "sgd": 5e-4}
+TRAIN_MOMENTUM = 0.9                # sgd
+TRAIN_SCHEDULES = ("cosine", "onecycle")
+TRAIN_SCHEDULE = "cosine"           # linear warmup, then cosine to 0
+TRAIN_WARMUP_EPOCHS = 1.0
+ONECYCLE_RISE = 0.3                 # one-cycle: share of the steps rising from peak/25 to peak
+TRAIN_LABEL_SMOOTHING = 0.0
+TRAIN_CUTOUT = 0.0                  # side of the zeroed square, as a fraction of the image side
+TRAIN_MIXUP = 0.0                   # Beta(alpha, alpha) mixing of each batch with its reverse
+TRAIN_EMA_DECAY = 0.0               # EMA of the weights (e.g. 0.999); 0 = off
+TRAIN_BN_REESTIMATE = 0             # training batches re-estimating BN stats before QAT/save
+TRAIN_DISTILL_ALPHA = 0.5           # loss = (1-a) CE + a T^2 KL(teacher_T || student_T)
+TRAIN_DISTILL_TEMPERATURE = 4.0
+# Throughput (measured, benchmarks/train_benchmark.py --throughput, 2 shared cores): small
+# models are bound by per-step overhead, and running TRAIN_STEPS_PER_EXECUTION batches per
+# Keras call measured 1.0-2.4x as fast for LeNet-5 and the 0.4 M-MAC MCUNet (most when the
+# machine is busy); ResNet-8 (12.5 M MACs) measured 0.65-1.03x in that loop, so models
+# above TRAIN_MULTI_STEP_MAX_MACS per image run one batch per call. The optimizer's
+# XLA-compiled update step (Keras' default) measured no faster on CPU, and XLA for the
+# whole step (jit_compile=True) 10-35x slower: both off. Batch 64 stays the default:
+# ResNet-8 ran 1.5x slower per image at 256 (activations outgrow the caches).
+TRAIN_STEPS_PER_EXECUTION = 8
+TRAIN_MULTI_STEP_MAX_MACS = 2_000_000
+TRAIN_OPTIMIZER_JIT = False

@@ -13,9 +13,10 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import FIRMWARE_DIR, stack
-from .codegen.emit import ModelSource, generate, write_model
+from .codegen.emit import ModelSource, generate, write_model, write_samples
 from .defaults import DEFAULT_MEMORY, DEFAULT_STACK_BYTES, RUNTIME_RAM_BYTES  # re-exported: deploy.X
 from .errors import BudgetError, TinyconvError
 from .ir.graph import Graph
@@ -24,6 +25,9 @@ from .planner import Plan
 from .stream import plan_model
 from .targets import Board
 from .units import format_bytes
+
+if TYPE_CHECKING:
+    from .samples import SampleSet
 
 FIRMWARE_PARTS = ("Makefile", "kernels", "boards", "app", "tools")
 
@@ -142,12 +146,30 @@ def write_model_dir(deployment: Deployment, model_dir: Path) -> None:
     write_model(deployment.source, model_dir)
 
 
-def write_project(deployment: Deployment, out_dir: Path) -> Path:
+def check_samples_flash(deployment: Deployment, samples: "SampleSet") -> None:
+    """The samples are not part of the model's flash budget, but the linker's FLASH_SIZE
+    (the same budget) holds them too: refuse, before writing, where they cannot fit."""
+    need = deployment.source.weights_bytes + samples.flash_bytes
+    if need > deployment.flash_budget:
+        raise BudgetError(
+            f"{samples.count} samples need {samples.flash_bytes} B of flash beside the "
+            f"model's {deployment.source.weights_bytes} B of constants, over the "
+            f"{deployment.flash_budget} B ({format_bytes(deployment.flash_budget)}) flash "
+            f"budget by {need - deployment.flash_budget} B: give fewer --samples")
+
+
+def write_project(deployment: Deployment, out_dir: Path, *,
+                  samples: "SampleSet | None" = None) -> Path:
     """A self-contained firmware project; written to a temp dir then moved into place, so
-    a failure never leaves a half-written output directory."""
+    a failure never leaves a half-written output directory. With `samples`
+    (tinyconv/samples.py), model/ also holds samples.c/.h (classified by `make run`) and
+    samples.json (which examples, labels, class names); the stack bound is then that of
+    the app that classifies them."""
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise TinyconvError(f"output directory {out_dir} exists and is not empty")
+    if samples is not None:
+        check_samples_flash(deployment, samples)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tinyconv-", dir=out_dir.parent))
     try:
@@ -159,6 +181,9 @@ def write_project(deployment: Deployment, out_dir: Path) -> Path:
             elif src.exists():
                 shutil.copy2(src, staging / part)
         write_model(deployment.source, staging / "model")
+        if samples is not None:  # before the stack bound: the app's sample path counts
+            write_samples(samples, staging / "model", deployment.graph.source)
+            samples.write_json(staging / "model" / "samples.json")
         if deployment.stack_bound is not None and not deployment.stack_bound.exact:
             settle_stack(deployment, stack.compile_bound(deployment.board, deployment.kernels,
                                                          staging / "model"))

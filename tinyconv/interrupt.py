@@ -136,13 +136,31 @@ def _flush_stdout() -> None:
 
 
 def kill_worker_processes() -> None:
-    """Kill the multiprocessing children (the search's spawned workers), if any."""
+    """Kill the multiprocessing children (the search's spawned workers), if any, and run
+    the `on_interrupt` cleanups (e.g. shutting down the Ray instance the search started)."""
+    for cleanup in list(_cleanups):
+        with contextlib.suppress(Exception):
+            cleanup()
     if "multiprocessing" not in sys.modules:
         return
     import multiprocessing
     for child in multiprocessing.active_children():
         with contextlib.suppress(Exception):
             child.kill()
+
+
+_cleanups: list[Callable[[], None]] = []
+
+
+@contextlib.contextmanager
+def on_interrupt(cleanup: Callable[[], None]) -> Iterator[None]:
+    """Within the block, an interrupt calls `cleanup()` before the exit: it must return
+    within a few seconds (e.g. stop worker processes that are not multiprocessing's)."""
+    _cleanups.append(cleanup)
+    try:
+        yield
+    finally:
+        _cleanups.remove(cleanup)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,15 @@
  * and the exit code is 0, the model's error status, or a TC_EXIT_* code (tc_platform.h),
  * e.g. TC_EXIT_STACK when the whole reserved stack was used.
  *
+ * Where the model directory holds samples.h (tinyconv export --samples: real test examples
+ * in flash, with their labels and the class names), running with no arguments classifies
+ * them instead: one line per sample, the accuracy, then the TINYCONV line,
+ *
+ *   sample 3: predicted 7 (sneaker) true 7 (sneaker) ok
+ *   accuracy 9/10
+ *
+ * the prediction being the first index of the largest int8 score (numpy.argmax).
+ *
  * Built with TC_DUMP_LAYERS (`make EXTRA_CFLAGS=-DTC_DUMP_LAYERS`, or a model.h written
  * by `tinyconv verify --layers`), every op's output tensor is dumped right after the op:
  * into the output file, before that sample's outputs, as a record of three little-endian
@@ -27,6 +36,13 @@
 #include "model.h"
 #include "tc_platform.h"
 #include "tc_print.h"
+
+#if defined(__has_include)
+#if __has_include("samples.h")
+#include "samples.h"
+#define TC_HAVE_SAMPLES 1
+#endif
+#endif
 
 static size_t tc_total_input_bytes(void)
 {
@@ -75,6 +91,7 @@ static int tc_parse_count(const char *text, long *count)
     return 0;
 }
 
+#if !defined(TC_HAVE_SAMPLES) || defined(TC_DUMP_LAYERS)
 /* CRC-32 (IEEE, as zlib.crc32), bitwise: no table in flash for a summary line. */
 static uint32_t tc_crc32(const uint8_t *data, size_t bytes)
 {
@@ -87,6 +104,7 @@ static uint32_t tc_crc32(const uint8_t *data, size_t bytes)
     }
     return ~crc;
 }
+#endif
 
 #ifdef TC_DUMP_LAYERS
 /* Where layer dumps go: the open output file, or the console when it is -1. */
@@ -108,6 +126,7 @@ void tc_model_dump_layer(int op_index, int tensor_index, const void *data, size_
 }
 #endif
 
+#ifndef TC_HAVE_SAMPLES
 static int tc_run_on_zero_input(void)
 {
     for (int i = 0; i < TC_MODEL_NUM_INPUTS; i++) {
@@ -127,6 +146,56 @@ static int tc_run_on_zero_input(void)
     }
     return tc_report(1, status);
 }
+#endif
+
+#ifdef TC_HAVE_SAMPLES
+/* The first index of the largest score, as numpy.argmax. */
+static int tc_argmax(const int8_t *scores, size_t count)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < count; i++) {
+        if (scores[i] > scores[best]) {
+            best = i;
+        }
+    }
+    return (int)best;
+}
+
+static const char *tc_class_name(int index)
+{
+    return (index >= 0 && index < TC_SAMPLES_NUM_CLASSES) ? tc_samples_class_name[index] : "?";
+}
+
+/* Classifies the samples of samples.h: one invoke each, from the model's initial state. */
+static int tc_run_on_samples(void)
+{
+    int status = 0;
+    int invokes = 0;
+    int correct = 0;
+    tc_printf("tinyconv: classifying %d samples of %s\n", TC_SAMPLES_COUNT, tc_samples_dataset);
+    for (int s = 0; s < TC_SAMPLES_COUNT && status == 0; s++) {
+        tc_model_reset();
+        memcpy(tc_model_input(0), tc_samples_input[s], TC_SAMPLES_BYTES);
+        status = tc_bench_invoke();
+        invokes++;
+        if (status != 0) {
+            tc_printf("sample %d: status %d\n", s, status);
+            break;
+        }
+        const int predicted = tc_argmax((const int8_t *)tc_model_output(0),
+                                        tc_model_output_bytes(0));
+        const int label = (int)tc_samples_label[s];
+        correct += predicted == label;
+        tc_printf("sample %d: predicted %d (%s) true %d (%s) %s\n", s, predicted,
+                  tc_class_name(predicted), label, tc_class_name(label),
+                  predicted == label ? "ok" : "wrong");
+    }
+    if (status == 0) {
+        tc_printf("accuracy %d/%d\n", correct, TC_SAMPLES_COUNT);
+    }
+    return tc_report(invokes, status);
+}
+#endif
 
 static int tc_run_on_files(const char *input_path, const char *output_path,
                            const char *count_text)
@@ -202,7 +271,11 @@ static int tc_run_on_files(const char *input_path, const char *output_path,
 int main(int argc, char **argv)
 {
     if (argc == 1) {
+#ifdef TC_HAVE_SAMPLES
+        return tc_run_on_samples();
+#else
         return tc_run_on_zero_input();
+#endif
     }
     if (argc < 3 || argc > 4) {
         tc_printf("usage: %s <input.bin> <output.bin> [count]\n", argv[0]);

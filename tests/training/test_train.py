@@ -272,6 +272,9 @@ def test_cli_ctrl_c_mid_training_then_resume_on_digits(tmp_path):
     assert "both on the same 100 test images" in r.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["epochs_run"] == 4 and m["dataset_sizes"] == {"train": 900, "val": 100, "test": 100}
+    # The recipe is recorded (the defaults here: Adam at its default peak LR, no extras).
+    assert m["recipe"]["optimizer"] == "adam" and m["recipe"]["learning_rate"] == 2e-3
+    assert m["recipe"]["ema_decay"] == 0 and m["recipe"]["teacher"] is None
     history = json.loads((out / "history.json").read_text())["history"]
     for key in ("loss", "val_accuracy"):
         assert history[key][:done] == saved["history"][key]

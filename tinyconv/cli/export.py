@@ -21,18 +21,36 @@ from . import options
 @options.match()
 @options.memory()
 @options.calibrate()
+@click.option("--samples", "num_samples", type=int, metavar="N",
+              help="Carry N real test examples of the model's dataset (one per class in "
+              "turn), quantized as its input: `make run` classifies them and prints the "
+              "predictions beside the true labels.")
+@click.option("--dataset", "samples_dataset", metavar="NAME",
+              help="The dataset of --samples (a name, folder or .npz); default: the one of "
+              "the training or search run MODEL sits in (config.json, search.json, "
+              "metrics.json).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Directory for the firmware project (must not exist or be empty).")
 def export(model: Path, target, board, sram, flash, kernels, stack, match, memory,
-           calibrate, out_dir: Path) -> None:
+           calibrate, num_samples, samples_dataset, out_dir: Path) -> None:
     """Write a buildable firmware project (C model, kernels, boards, Makefile) for MODEL."""
     from .. import deploy, reference, report
     from .. import onnx_calibrate
+    from .. import samples as demo
+    from ..errors import TinyconvError
     from ..ir.onnx_import import boundary_notes, import_model, match_for
     from ..targets import board_for
 
+    if samples_dataset is not None and num_samples is None:
+        raise TinyconvError("--dataset names where --samples come from: give --samples N too")
+    if num_samples is not None:
+        demo.check_count(num_samples)
     data, calibrated = onnx_calibrate.load(model, calibrate)
     graph = import_model(data, str(model))
+    sample_set = None
+    if num_samples is not None:  # before anything is written: a bad dataset leaves nothing
+        name, origin = demo.dataset_for(model, samples_dataset)
+        sample_set = demo.load_samples(data, graph, name, num_samples, origin=origin)
     match = match_for(graph, match)
     b = board_for(target, board)
     if match == "auto":  # whose arithmetic: LiteRT's where it runs the model, else TFLM's
@@ -42,7 +60,7 @@ def export(model: Path, target, board, sram, flash, kernels, stack, match, memor
             click.echo(f"arithmetic of {chosen.describe()}")
     deployment = deploy.prepare(graph, b, kernels=kernels, sram=sram, flash=flash,
                                 stack_bytes=stack, match=match, memory=memory)
-    deploy.write_project(deployment, out_dir)
+    deploy.write_project(deployment, out_dir, samples=sample_set)
     if calibrated:
         int8_path = out_dir / "model" / onnx_calibrate.int8_name(model)
         int8_path.write_bytes(data)
@@ -65,7 +83,15 @@ def export(model: Path, target, board, sram, flash, kernels, stack, match, memor
     click.echo(f"  {report.plan_summary(graph, plan).describe()}")
     click.echo(f"  constants (flash) {deployment.source.weights_bytes:,} B of "
                f"{format_bytes(deployment.flash_budget)}; {graph.total_macs():,} MACs")
+    if sample_set is not None:
+        click.echo(f"  {sample_set.describe()}"
+                   + (f", dataset named in {sample_set.origin}"
+                      if sample_set.origin not in ("", "--dataset") else "")
+                   + f": {sample_set.flash_bytes:,} B of flash beside the constants (not in "
+                   "the model's flash budget check above; the build's flash includes them)")
     for line in boundary_notes(graph):
         click.echo(f"  {line}")
+    what = (f"   (classifies the {sample_set.count} samples)" if sample_set is not None
+            else "")
     click.echo(f"  next: make -C {out_dir} run" + ("" if b.qemu_machine else "   |   make -C "
-               f"{out_dir} flash"))
+               f"{out_dir} flash") + what)

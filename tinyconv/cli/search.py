@@ -8,7 +8,8 @@ import click
 
 from ..defaults import (FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS, PROXY_IMAGES,
                         RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
-                        SEARCH_RESOLUTIONS, SEARCH_WIDTHS, SPACE_SAMPLES)
+                        SEARCH_RESOLUTIONS, SEARCH_WIDTHS, SPACE_SAMPLES, SUPERNET_CANDIDATES,
+                        SUPERNET_EPOCHS, SUPERNET_POPULATION)
 from ..errors import TinyconvError
 from . import options
 
@@ -59,13 +60,18 @@ def _resolutions(ctx, param, text):
 @options.dataset()
 @options.target()
 @options.board()
-@click.option("--budget", "search_budget", default=str(SEARCH_CANDIDATES), show_default=True,
-              help="Search budget: candidates (30) or minutes (20m).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Candidates trained in parallel processes.")
-@click.option("--population", default=SEARCH_POPULATION, show_default=True,
-              type=click.IntRange(2, 1000), help="Candidates per generation (the first one is "
-              "random samples: a --budget not above it leaves no evolution).")
+@click.option("--budget", "search_budget", help="Search budget: candidates (30) or minutes "
+              f"(20m) [default: {SEARCH_CANDIDATES}; {SUPERNET_CANDIDATES} with --proxy supernet].")
+@click.option("--workers", type=click.IntRange(1, 4096), help="Candidates evaluated at once: "
+              "in parallel local processes (default 1), or Ray tasks with --ray (default: "
+              "the cluster's CPUs).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+              help="Evaluate candidates as tasks on a Ray cluster (pip install "
+              "'tinyconv[ray]'): ADDRESS of a running one (HOST:PORT, `auto`), or none for a "
+              "local Ray instance. Same log, --resume works with or without it.")
+@click.option("--population", type=click.IntRange(2, 1000), help="Candidates per generation "
+              "(the first one is random samples: a --budget not above it leaves no evolution) "
+              f"[default: {SEARCH_POPULATION}; {SUPERNET_POPULATION} with --proxy supernet].")
 @click.option("--space-samples", default=SPACE_SAMPLES, show_default=True,
               type=click.IntRange(1, 10000),
               help="Samples per (width, resolution) pair in the space optimisation.")
@@ -78,16 +84,23 @@ def _resolutions(ctx, param, text):
 @click.option("--proxy-images", default=PROXY_IMAGES, show_default=True,
               type=click.IntRange(64, 10**6),
               help="Training images of the accuracy proxy.")
-@click.option("--proxy", "proxy_kind", type=click.Choice(["train", "macs"]), default="train",
-              show_default=True, help="Accuracy proxy: short training on a subset, or MACs "
-              "alone (no training: a dry run of the search).")
+@click.option("--proxy", "proxy_kind", type=click.Choice(["train", "macs", "supernet"]),
+              default="train", show_default=True, help="Accuracy proxy: short training on a "
+              "subset, MACs alone (no training: a dry run of the search), or a weight-sharing "
+              "supernet trained once (OUT/supernet), each candidate scored with its inherited "
+              "weights in seconds; the winner's training starts from them.")
 @click.option("--proxy-epochs", default=PROXY_EPOCHS, show_default=True,
               type=click.IntRange(1, 100))
+@click.option("--supernet-epochs", default=SUPERNET_EPOCHS, show_default=True,
+              type=click.IntRange(1, 1000), help="Epochs of the supernet (--proxy supernet).")
+@click.option("--supernet", "supernet_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Reuse the trained supernet in DIR (a search's OUT/supernet) instead of "
+              "training one (--proxy supernet; same dataset, its space must hold this one).")
 @click.option("--epochs", default=FINAL_EPOCHS, show_default=True, type=click.IntRange(1, 1000),
               help="Epochs of the winner's final training.")
 @options.qat(default=True)
 @options.augment("Shift/flip/brightness augmentation in the final training (photos).")
-@options.limit_train("Final training images.")
+@options.limit_train("Training images of the final training (and of the supernet).")
 @click.option("--no-final", is_flag=True, help="Stop after the search (no final training).")
 @options.seed()
 @options.stack()
@@ -104,13 +117,15 @@ def _resolutions(ctx, param, text):
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
            workers, population, space_samples, widths, resolutions, proxy_images, proxy_kind,
            proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, memory, export,
-           top, clock_mhz, resume, out) -> None:
+           top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
+           supernet_dir=None) -> None:
     """Search MCUNet-style networks that fit SRAM/flash exactly; train and export the winner."""
     from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
     from ..search.proxy import ProxySettings
     from ..search.result import FinalSettings
     from ..search.run import SearchBudget, SearchOptions, run_search
+    from ..search.supernet import SupernetSettings
     from ..targets import board_for
 
     def saved() -> str:  # what a Ctrl-C leaves, said in its one line
@@ -122,16 +137,26 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
 
     with exit_on_interrupt(saved):
         b = board_for(target, board)
+        if supernet_dir is not None and proxy_kind != "supernet":
+            raise TinyconvError("--supernet DIR is the supernet proxy's: add --proxy supernet")
+        supernet = proxy_kind == "supernet"
+        if search_budget is None:
+            search_budget = str(SUPERNET_CANDIDATES if supernet else SEARCH_CANDIDATES)
+        if population is None:
+            population = SUPERNET_POPULATION if supernet else SEARCH_POPULATION
         opts = SearchOptions(
             budget=Budget.parse(sram, b.flash_bytes if flash is None else flash, max_macs,
                                 max_instructions, memory),
             search_budget=SearchBudget.parse(search_budget), dataset=dataset, board=b.name,
             space_samples=space_samples, population=population, parents=max(2, population // 2),
-            workers=workers, seed=seed, stack_bytes=stack,
+            workers=workers if ray_address is not None else (workers or 1),
+            ray_address=ray_address, seed=seed, stack_bytes=stack,
             proxy=ProxySettings(dataset=dataset, train_images=proxy_images, epochs=proxy_epochs,
                                 seed=seed),
             final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, augment=augment,
                                 seed=seed),
             train_final=not no_final, export=export, proxy_kind=proxy_kind, widths=widths,
-            resolutions=resolutions, top=top, clock_mhz=clock_mhz)
+            resolutions=resolutions, top=top, clock_mhz=clock_mhz,
+            supernet=SupernetSettings(epochs=supernet_epochs, limit_train=limit_train,
+                                      augment=augment, seed=seed, reuse=supernet_dir))
         run_search(opts, out, b, resume=resume, echo=click.echo)

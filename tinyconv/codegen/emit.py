@@ -399,3 +399,49 @@ def _write_if_changed(path: Path, text: str) -> None:
     recompiles only what a changed file touches."""
     if not path.is_file() or path.read_text() != text:
         path.write_text(text)
+
+
+def c_string(text: str) -> str:
+    """A C string literal of `text`'s UTF-8 bytes: printable ASCII as is, everything else
+    (and `"`, `\\`, `?`, which could start a trigraph under -std=c99) as 3-digit octal."""
+    out = []
+    for byte in text.encode():
+        ch = chr(byte)
+        out.append(ch if 0x20 <= byte < 0x7F and ch not in '"\\?' else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def c_comment_text(text: str) -> str:
+    """`text` safe inside a /* */ comment: printable ASCII, no comment start or end."""
+    safe = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return safe.replace("*/", "* /").replace("/*", "/ *")
+
+
+@dataclass(frozen=True)
+class _SampleRow:
+    index: int
+    label: int
+    comment: str
+    array: ConstArray
+
+
+def write_samples(samples, model_dir: Path, source: str) -> list[Path]:
+    """Write samples.h and samples.c (tinyconv/samples.py's SampleSet: the inputs, labels
+    and class names as const arrays in flash) beside model.h; return the paths written."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    rows = [_SampleRow(int(i), int(y), c_comment_text(samples.class_names[int(y)]),
+                       ConstArray(f"sample{k}", "int8_t", x))
+            for k, (i, y, x) in enumerate(zip(samples.indices, samples.labels, samples.x))]
+    context = dict(
+        samples=samples, source=c_comment_text(source), inputs=rows,
+        description=c_comment_text(samples.describe()),
+        labels=ConstArray("labels", "uint16_t", np.asarray(samples.labels)),
+        class_names=[c_string(n) for n in samples.class_names],
+        dataset=c_string(samples.dataset), dataset_bytes=len(samples.dataset.encode()) + 1,
+    )
+    written = []
+    for template in ("samples.h", "samples.c"):
+        path = model_dir / template
+        _write_if_changed(path, _TEMPLATES.get_template(template + ".j2").render(**context))
+        written.append(path)
+    return written

@@ -1,8 +1,14 @@
-"""Image augmentation in numpy, and a tf.data pipeline that applies it, deterministic by seed.
+"""Image augmentation, deterministic by (seed, epoch): in-graph for training, numpy for reference.
 
-Augmenting in numpy keeps the randomness in one `np.random.Generator`: epoch e of a run with
-seed s always sees the same order and the same transforms (generator seeded with [s, e]),
-so a resumed run (initial_epoch=e) continues exactly as the uninterrupted one would have.
+Training uses `graph_batches`: the images stay decoded in memory as one tensor, each batch
+is gathered and augmented by TensorFlow ops on the whole batch (pad + crop with per-image
+offsets, flip, brightness, optional cutout and mixup) seeded statelessly from (seed, epoch,
+batch index), mapped in parallel and prefetched: no Python in the loop, so the input never
+competes with the model for the GIL, and epoch e of a run with seed s always sees the same
+order and transforms, so a resumed run replays the batches of the uninterrupted one.
+
+`epoch_batches` / `as_tf_dataset` are the numpy version (a `np.random.Generator` seeded with
+[s, e]); they stay for tools without TensorFlow and as the benchmark's "before".
 """
 
 from __future__ import annotations
@@ -84,3 +90,100 @@ def _policy(augment: Augmentation | bool | None) -> Augmentation | None:
     if isinstance(augment, Augmentation) and augment.enabled:
         return augment
     return None
+
+
+# ---- in-graph, vectorized (training) --------------------------------------------------------
+
+def _batch_seeds(seed: int, epoch: int, batch_index, count: int):
+    """`count` independent stateless seeds for one batch, from (seed, epoch, batch index)."""
+    from ..keras_compat import tf
+
+    base = tf.stack([tf.constant(seed, tf.int64),
+                     tf.constant(epoch, tf.int64) * (1 << 32) + tf.cast(batch_index, tf.int64)])
+    return tf.random.experimental.stateless_split(base, num=count)
+
+
+def augment_graph(x, seeds, augmentation: Augmentation | None, cutout: float = 0.0):
+    """TF ops on a float32 batch [N, H, W, C]: random shift (zero pad, crop at a per-image
+    offset), left-right flip, brightness offset, as `augmentation` allows, then cutout (a
+    zeroed square of side `cutout` x the image side at a random centre, clipped at the
+    borders). `seeds`: [4, 2] stateless seeds."""
+    from ..keras_compat import tf
+
+    n = tf.shape(x)[0]
+    h, w = int(x.shape[1]), int(x.shape[2])
+    if augmentation is not None:
+        pad_h, pad_w = round(augmentation.shift_h * h), round(augmentation.shift_w * w)
+        if pad_h or pad_w:
+            padded = tf.pad(x, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]])
+            offsets = tf.random.stateless_uniform([n, 2], seeds[0], maxval=1 << 30, dtype=tf.int32)
+            dy, dx = offsets[:, 0] % (2 * pad_h + 1), offsets[:, 1] % (2 * pad_w + 1)
+            rows = dy[:, None] + tf.range(h)[None, :]                                   # [N, H]
+            cols = dx[:, None] + tf.range(w)[None, :]                                   # [N, W]
+            x = tf.gather(padded, rows, axis=1, batch_dims=1)                           # [N, H, W+2p, C]
+            x = tf.gather(x, cols, axis=2, batch_dims=1)                                # [N, H, W, C]
+        if augmentation.flip:
+            mirror = tf.random.stateless_uniform([n], seeds[1]) < 0.5
+            x = tf.where(mirror[:, None, None, None], tf.reverse(x, [2]), x)
+        if augmentation.brightness > 0:
+            delta = tf.random.stateless_uniform([n], seeds[2], -augmentation.brightness,
+                                                augmentation.brightness)
+            x = tf.clip_by_value(x + delta[:, None, None, None], 0.0, 1.0)
+    if cutout > 0:
+        size_h, size_w = max(1, round(cutout * h)), max(1, round(cutout * w))
+        centre = tf.random.stateless_uniform([n, 2], seeds[3], maxval=1 << 30, dtype=tf.int32)
+        cy, cx = centre[:, 0] % h, centre[:, 1] % w
+        top, left = cy - size_h // 2, cx - size_w // 2
+        r, c = tf.range(h)[None, :], tf.range(w)[None, :]
+        in_rows = (r >= top[:, None]) & (r < top[:, None] + size_h)                     # [N, H]
+        in_cols = (c >= left[:, None]) & (c < left[:, None] + size_w)                   # [N, W]
+        hole = in_rows[:, :, None] & in_cols[:, None, :]                                # [N, H, W]
+        x = x * tf.cast(~hole, x.dtype)[..., None]
+    return x
+
+
+def mixup_graph(x, y, seed, alpha: float):
+    """Mix each image and one-hot label of the batch with the batch reversed, by one
+    lambda ~ Beta(alpha, alpha) per batch (stateless from `seed` [2])."""
+    from ..keras_compat import tf
+
+    ga, gb = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    a = tf.random.stateless_gamma([], ga, alpha=alpha)
+    b = tf.random.stateless_gamma([], gb, alpha=alpha)
+    lam = a / (a + b)
+    return lam * x + (1 - lam) * tf.reverse(x, [0]), lam * y + (1 - lam) * tf.reverse(y, [0])
+
+
+def graph_batches(x, y, batch_size: int, *, num_classes: int, seed: int, epoch: int,
+                  shuffle: bool = True, augment: Augmentation | bool | None = None,
+                  cutout: float = 0.0, mixup: float = 0.0, teacher=None):
+    """One epoch of (images, one-hot labels) batches as a tf.data pipeline, all in-graph.
+
+    `x`, `y`: the whole split, numpy or (better, converted once per run) tensors. Order and
+    every random transform depend only on (seed, epoch, batch index). `teacher`: optional
+    callable on an augmented batch returning soft targets [N, K], appended to the labels
+    ([N, 2K]: one-hot, then the teacher's) for the distillation loss."""
+    from ..keras_compat import tf
+
+    augmentation = _policy(augment)
+    n = int(x.shape[0])
+    order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    x = tf.convert_to_tensor(x, tf.float32)
+    labels = tf.one_hot(tf.cast(tf.reshape(tf.convert_to_tensor(y), [-1]), tf.int32), num_classes)
+    index = tf.data.Dataset.from_tensor_slices(order.astype(np.int32)).batch(batch_size)
+    index = tf.data.Dataset.zip((tf.data.Dataset.range(batches_per_epoch(n, batch_size)), index))
+
+    def make(batch_index, idx):
+        xb, yb = tf.gather(x, idx), tf.gather(labels, idx)
+        seeds = _batch_seeds(seed, epoch, batch_index, 5)
+        if augmentation is not None or cutout > 0:
+            xb = augment_graph(xb, seeds, augmentation, cutout)
+        if mixup > 0:
+            xb, yb = mixup_graph(xb, yb, seeds[4], mixup)
+        if teacher is not None:
+            yb = tf.concat([yb, teacher(xb)], axis=-1)
+        return xb, yb
+
+    # The teacher is a model: one call at a time (its own ops use the intra-op threads).
+    parallel = 1 if teacher is not None else tf.data.AUTOTUNE
+    return index.map(make, num_parallel_calls=parallel, deterministic=True).prefetch(tf.data.AUTOTUNE)

@@ -17,16 +17,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from ..defaults import SEARCH_CANDIDATES, SEARCH_POPULATION
-from ..interrupt import sigint_blocked
 from ..space import ArchConfig, SearchSpace
 from ..targets import Board
+from .backend import make_backend
 from .budget import Budget, fitting_sample
 from .log import Candidate, CandidateLog
-from .proxy import ProxyResult, ProxySettings, evaluate, init_worker, start_worker
+from .proxy import ProxyResult, ProxySettings, evaluate, init_worker, macs_proxy
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,9 @@ class EvolutionSettings:
     mutation_rate: float = 0.3
     max_candidates: int | None = SEARCH_CANDIDATES   # --budget N
     max_seconds: float | None = None     # --budget 20m (new evaluations stop after it)
-    workers: int = 1
+    workers: int | None = 1              # None: 1 locally, the cluster's CPUs on Ray
     seed: int = 0
+    ray_address: str | None = None       # --ray: "local" or a cluster's address (backend.py)
 
 
 @dataclass
@@ -169,25 +169,14 @@ class Evolution:
     def run(self) -> list[Candidate]:
         start = time.monotonic()
         limit = self.s.max_candidates
-        threads = max(1, (_cpu_count() // max(1, self.s.workers)))
-        pool = None
-        if self.s.workers > 1:
-            import multiprocessing
-            from multiprocessing import resource_tracker
-
-            from ..quiet import stderr_to_devnull
-            # The pool's semaphores are released by multiprocessing's resource tracker, a
-            # helper process, also when a Ctrl-C ends this one at once (tinyconv.interrupt);
-            # started here with stderr on /dev/null, it does that without a warning.
-            with stderr_to_devnull():
-                resource_tracker.ensure_running()
-            trains = self.evaluator is evaluate  # only then do workers need TensorFlow
-            pool = ProcessPoolExecutor(self.s.workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=start_worker, initargs=(threads, trains))
-        elif self.evaluator is evaluate:
-            init_worker(threads)
-        self._started = time.monotonic()
-        try:
+        # Where evaluations run (backend.py): in this process, spawned local workers or Ray
+        # tasks. Evaluators that run TensorFlow (all but the MACs proxy) get its threads
+        # capped to their share of the CPUs in each worker.
+        setup = None if self.evaluator is macs_proxy else init_worker
+        with make_backend(self.s.workers, self.s.ray_address, setup) as backend:
+            if self.s.ray_address is not None:
+                self.echo(f"  evaluations {backend.description}")
+            self._started = time.monotonic()
             generation = 0
             while limit is None or len(self.done) < limit:
                 if self.s.max_seconds is not None and time.monotonic() - start > self.s.max_seconds:
@@ -207,25 +196,11 @@ class Evolution:
                         self.state.reused += 1
                     else:
                         todo.append(cfg)
-                if pool is None:
-                    for cfg in todo:
-                        self._record(cfg, generation, self.evaluator(cfg.to_dict(), self.channels, self.proxy))
-                else:
-                    # Workers start inside submit: with SIGINT held back, so that they
-                    # are born ignoring it (a Ctrl-C is the parent's, which kills them).
-                    with sigint_blocked():
-                        futures: dict[Future, ArchConfig] = {
-                            pool.submit(self.evaluator, cfg.to_dict(), self.channels, self.proxy): cfg
-                            for cfg in todo}
-                    pending = set(futures)
-                    while pending:
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for f in finished:
-                            self._record(futures[f], generation, f.result())
+                # Each candidate is logged the moment its evaluation finishes.
+                jobs = [(cfg.to_dict(), self.channels, self.proxy) for cfg in todo]
+                for i, result in backend.results(self.evaluator, jobs):
+                    self._record(todo[i], generation, result)
                 generation += 1
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
         return sorted(self.done.values(), key=lambda c: c.index)
 
 
@@ -237,11 +212,3 @@ def format_duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
-def _cpu_count() -> int:
-    import os
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

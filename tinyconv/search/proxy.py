@@ -40,7 +40,7 @@ class ProxySettings:
 
 
 # What the output calls a candidate's score, per proxy kind (`--proxy`): never plain "acc".
-SCORE_LABELS = {"train": "proxy acc", "macs": "MACs score"}
+SCORE_LABELS = {"train": "proxy acc", "macs": "MACs score", "supernet": "supernet acc"}
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,6 @@ class ProxyResult:
     key: str
     accuracy: float
     seconds: float
-
-
-def start_worker(threads: int, trains: bool) -> None:
-    """Initializer of a spawned worker: SIGINT is the parent's (see tinyconv.interrupt);
-    a worker that trains caps TensorFlow's threads."""
-    from tinyconv.interrupt import worker_ignores_sigint
-    worker_ignores_sigint()
-    if trains:
-        init_worker(threads)
 
 
 def init_worker(threads: int) -> None:

@@ -115,7 +115,8 @@ def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budge
 
 
 def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_dir: Path, *,
-                 resume: bool, progress: bool, board: str = DEFAULT_BOARD) -> dict:
+                 resume: bool, progress: bool, board: str = DEFAULT_BOARD,
+                 init_weights: Path | None = None) -> dict:
     """Full recipe of tinyconv.train (cosine LR, checkpoints, QAT, int8 conversion); returns
     the run's metrics. Resuming a run that finished (metrics.json is written last) trains
     nothing again."""
@@ -129,7 +130,8 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
                          qat_epochs=settings.qat_epochs, seed=settings.seed,
                          limit_train=settings.limit_train, limit_test=settings.limit_test,
                          augment=settings.augment,
-                         int8_eval_limit=settings.int8_eval_limit, onnx=False, board=board)
+                         int8_eval_limit=settings.int8_eval_limit, onnx=False, board=board,
+                         init_weights=None if init_weights is None else str(init_weights))
     resume = resume and (run_dir / "config.json").exists()
     return train(config, run_dir, resume=resume, progress=progress).metrics
 
@@ -190,6 +192,9 @@ def finish(out: Path, winner: Candidate, cands: list[Candidate], board: Board,
         fw = out / "firmware"
         if fw.exists():
             shutil.rmtree(fw)  # regenerated from the (same) model on a resumed run
-        deploy.write_project(d, fw)
+        from ..samples import for_search  # real test samples `make run` classifies
+        deploy.write_project(d, fw, samples=for_search(
+            tflite, graph, out, flash_budget - d.source.weights_bytes,
+            train_metrics.get("dataset")))
         report.write_json(graph, d.plan, fw / "model" / "plan.json", {"board": board.name})
     return metrics

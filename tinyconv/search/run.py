@@ -4,6 +4,10 @@ Output directory layout:
   search.json        the options (a --resume must use the same ones), the space table and
                      the evolution's wall time (summed over the runs that finished it)
   candidates.jsonl   one line per evaluated candidate, appended as each finishes
+  supernet/          with --proxy supernet: the weight-sharing supernet (search/supernet.py),
+                     a checkpoint per epoch (resumable; `--supernet DIR` reuses one)
+  winner_init.weights.h5  with --proxy supernet: its weights of the winner, from which
+                     the final training starts
   final/             tinyconv.train run of the winner (checkpoints: resumable too)
   leaderboard.json/.txt  the top --top candidates (proxy score; final accuracy where trained)
   arch.json          the winner's architecture (`tinyconv train --arch` trains any one)
@@ -34,6 +38,7 @@ from ..files import write_atomic
 from ..train.config import accuracy_summary
 from .result import FinalSettings, finish, train_winner
 from .space_opt import optimise_space
+from .supernet import SupernetSettings
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ class SearchOptions:
     space_samples: int = SPACE_SAMPLES
     population: int = SEARCH_POPULATION
     parents: int = SEARCH_POPULATION // 2
-    workers: int = 1
+    workers: int | None = 1     # None: 1 locally, the cluster's CPUs with --ray
+    ray_address: str | None = None  # --ray: "local" or a cluster's address (search/backend.py)
     seed: int = 0
     stack_bytes: int | None = None  # None: the compiler's bound per model (stack.py)
     proxy: ProxySettings = field(default_factory=ProxySettings)
@@ -79,6 +85,7 @@ class SearchOptions:
     resolutions: tuple[int, ...] | None = None    # --resolutions (None: fitted to the data)
     top: int = LEADERBOARD_TOP                    # --top: rows of the leaderboard
     clock_mhz: float | None = None                # --clock: milliseconds in the leaderboard
+    supernet: SupernetSettings = field(default_factory=SupernetSettings)  # --proxy supernet
 
     def space_for(self, native_resolution: int) -> SearchSpace:
         """The space searched: --widths/--resolutions where given, else the defaults."""
@@ -92,8 +99,11 @@ class SearchOptions:
     def identity(self) -> dict:
         """What a resumed search must share with the first run (not the budget or workers)."""
         d = asdict(self)
-        for k in ("search_budget", "workers", "export", "train_final", "top", "clock_mhz"):
+        for k in ("search_budget", "workers", "ray_address", "export", "train_final", "top",
+                  "clock_mhz"):
             d.pop(k)
+        if self.proxy_kind != "supernet":  # (the identity of other searches is unchanged)
+            d.pop("supernet")
         return json.loads(json.dumps(d))
 
 
@@ -122,6 +132,9 @@ OPTION_NAMES = {
     "proxy_kind": "--proxy", "final.epochs": "--epochs", "final.qat": "--qat/--no-qat",
     "final.augment": "--augment/--no-augment", "final.limit_train": "--limit-train",
     "widths": "--widths", "resolutions": "--resolutions",
+    "supernet.epochs": "--supernet-epochs", "supernet.reuse": "--supernet",
+    "supernet.limit_train": "--limit-train", "supernet.augment": "--augment/--no-augment",
+    "supernet.seed": "--seed",
 }
 
 
@@ -195,6 +208,9 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
         raise TinyconvError("--export writes the trained winner's firmware: drop --no-final "
                             "(or export later: tinyconv train --arch, then tinyconv export)")
     earlier_seconds = check_resume(opts, out, resume)  # evolution time of resumed runs
+    if opts.ray_address is not None:
+        from .backend import check_ray
+        check_ray(opts.ray_address)  # Ray installed, the address answers: before any work
     source = resolve(opts.dataset)
     native = source.native_shape
     channels, classes = native[2], len(source.class_names)
@@ -222,10 +238,18 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                                  max_candidates=opts.search_budget.candidates,
                                  max_seconds=None if opts.search_budget.minutes is None
                                  else opts.search_budget.minutes * 60,
-                                 workers=opts.workers, seed=opts.seed)
+                                 workers=opts.workers, seed=opts.seed,
+                                 ray_address=opts.ray_address)
     proxy_text = (opts.proxy.describe() if opts.proxy_kind == "train"
                   else "MACs (no training; more computation that fits ranks higher)")
     label = SCORE_LABELS[opts.proxy_kind]
+    proxy_settings, evaluator = opts.proxy, macs_proxy if opts.proxy_kind == "macs" else evaluate
+    if opts.proxy_kind == "supernet":  # train (or reuse) it first: tinyconv/search/supernet.py
+        from .supernet import prepare, supernet_proxy, supernet_space
+        proxy_settings, proxy_text = prepare(opts.dataset, supernet_space(space, choice), sub,
+                                             channels, classes, out, opts.supernet,
+                                             resume=resume, echo=echo)
+        evaluator = supernet_proxy
     echo(f"evolution in width {choice.width:g} x {choice.resolution}px; proxy: {proxy_text}")
     if (settings.max_candidates is not None and settings.max_candidates <= settings.population):
         echo(f"note: a budget of {settings.max_candidates} candidates is not more than the "
@@ -240,9 +264,9 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                                            indent=2) + "\n")
         return seconds
 
-    evo = Evolution(sub, opts.budget, board, channels, classes, settings, opts.proxy,
+    evo = Evolution(sub, opts.budget, board, channels, classes, settings, proxy_settings,
                     CandidateLog(out / "candidates.jsonl"), echo=echo,
-                    evaluator=macs_proxy if opts.proxy_kind == "macs" else evaluate,
+                    evaluator=evaluator,
                     score_label=label, on_record=save_time)
     cands = evo.run()
     # Wall time of the evolution, summed over this run and the finished ones it resumes.
@@ -268,8 +292,15 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     if opts.train_final:
         echo(f"training the winner: {opts.final.epochs} epochs"
              + (f" + {opts.final.qat_epochs} QAT" if opts.final.qat else ""))
+        init = None
+        if opts.proxy_kind == "supernet":  # fine-tune from the supernet's weights
+            from .supernet import save_subnet_weights
+            init = save_subnet_weights(winner.arch, proxy_settings,
+                                       out / "winner_init.weights.h5")
+            echo(f"  starting from the supernet's weights of the winner ({init.name})")
         train_metrics = train_winner(winner.arch, opts.dataset, opts.final, out / "final",
-                                     resume=resume, progress=progress, board=board.name)
+                                     resume=resume, progress=progress, board=board.name,
+                                     init_weights=init)
         tflite = (out / "final" / "model_int8.tflite").read_bytes()
         info = {"seconds": round(seconds, 1), "evaluated_now": evo.state.evaluations,
                 "reused": evo.state.reused, "proxy": proxy_text, "proxy_kind": opts.proxy_kind,

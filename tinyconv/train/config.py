@@ -11,21 +11,79 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..defaults import DEFAULT_BOARD, DEFAULT_DATASET
+from ..defaults import (DEFAULT_BOARD, DEFAULT_DATASET, TRAIN_BATCH_SIZE, TRAIN_BN_REESTIMATE, TRAIN_CUTOUT,
+                        TRAIN_DISTILL_ALPHA, TRAIN_DISTILL_TEMPERATURE, TRAIN_EMA_DECAY,
+                        TRAIN_LABEL_SMOOTHING, TRAIN_LEARNING_RATE, TRAIN_MIXUP, TRAIN_MOMENTUM,
+                        TRAIN_OPTIMIZER, TRAIN_OPTIMIZERS, TRAIN_SCHEDULE, TRAIN_SCHEDULES,
+                        TRAIN_WARMUP_EPOCHS, TRAIN_WEIGHT_DECAY)
 from ..errors import TinyconvError
 
 
 @dataclass
-class TrainConfig:
+class Recipe:
+    """How the float model is trained (`tinyconv.train.fit` takes one; TrainConfig is one).
+
+    `learning_rate` / `weight_decay` None take the optimizer's default (defaults.py);
+    `__post_init__` resolves them, so config.json records the values used."""
+
+    optimizer: str = TRAIN_OPTIMIZER      # adam | adamw | sgd (Nesterov momentum)
+    learning_rate: float | None = None    # peak of the schedule
+    weight_decay: float | None = None     # decoupled; never on BN gamma/beta or biases
+    momentum: float = TRAIN_MOMENTUM      # sgd only
+    schedule: str = TRAIN_SCHEDULE        # cosine (linear warmup, cosine to 0) | onecycle
+    warmup_epochs: float = TRAIN_WARMUP_EPOCHS
+    augment: bool = False                 # random shift (pad + crop), flip, brightness: the dataset's policy
+    cutout: float = TRAIN_CUTOUT          # zeroed square side / image side; 0 = off
+    mixup: float = TRAIN_MIXUP            # Beta(alpha, alpha); 0 = off
+    label_smoothing: float = TRAIN_LABEL_SMOOTHING
+    ema_decay: float = TRAIN_EMA_DECAY    # EMA of the weights: evaluated and saved; 0 = off
+    bn_reestimate: int = TRAIN_BN_REESTIMATE  # batches re-estimating BN stats at the end; 0 = off
+    teacher: str | None = None            # Keras .h5, or a tinyconv run dir (its model.h5)
+    distill_alpha: float = TRAIN_DISTILL_ALPHA
+    distill_temperature: float = TRAIN_DISTILL_TEMPERATURE
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in TRAIN_OPTIMIZERS:
+            raise TinyconvError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(TRAIN_OPTIMIZERS)}")
+        if self.learning_rate is None:
+            self.learning_rate = TRAIN_LEARNING_RATE[self.optimizer]
+        if self.weight_decay is None:
+            self.weight_decay = TRAIN_WEIGHT_DECAY[self.optimizer]
+
+    def check_recipe(self) -> None:
+        if not self.learning_rate > 0:
+            raise TinyconvError(f"learning rate must be positive, got {self.learning_rate}")
+        if self.schedule not in TRAIN_SCHEDULES:
+            raise TinyconvError(f"unknown schedule {self.schedule!r}; known: {', '.join(TRAIN_SCHEDULES)}")
+        checks = (("weight decay", self.weight_decay, 0, 1, True), ("momentum", self.momentum, 0, 1, False),
+                  ("label smoothing", self.label_smoothing, 0, 1, False), ("cutout", self.cutout, 0, 1, True),
+                  ("EMA decay", self.ema_decay, 0, 1, False), ("distill alpha", self.distill_alpha, 0, 1, True))
+        for name, value, low, high, closed in checks:
+            if not (low <= value <= high if closed else low <= value < high):
+                raise TinyconvError(f"{name} must be in [{low}, {high}{']' if closed else ')'}, got {value}")
+        if self.mixup < 0:
+            raise TinyconvError(f"mixup alpha must be >= 0, got {self.mixup}")
+        if self.warmup_epochs < 0:
+            raise TinyconvError(f"warmup epochs must be >= 0, got {self.warmup_epochs}")
+        if self.bn_reestimate < 0:
+            raise TinyconvError(f"BN re-estimation batches must be >= 0, got {self.bn_reestimate}")
+        if not self.distill_temperature > 0:
+            raise TinyconvError(f"distillation temperature must be positive, got {self.distill_temperature}")
+
+    def recipe_json(self) -> dict[str, Any]:
+        """The recipe alone (metrics.json's "recipe")."""
+        return {f.name: getattr(self, f.name) for f in fields(Recipe)}
+
+
+@dataclass
+class TrainConfig(Recipe):
     model: str = "mobilenetv2"            # zoo family name
     dataset: str = DEFAULT_DATASET
     width: float = 1.0
     resolution: int | None = None         # square input side; None keeps the dataset's own
     params: dict[str, Any] = field(default_factory=dict)  # family parameters
     epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 2e-3           # peak of the cosine schedule
-    warmup_epochs: float = 1.0            # linear warmup before the cosine decay
+    batch_size: int = TRAIN_BATCH_SIZE
     qat: bool = False
     qat_epochs: int = 1
     qat_learning_rate: float = 1e-4       # QAT fine-tunes a trained net: a small, flat LR
@@ -34,11 +92,11 @@ class TrainConfig:
     limit_train: int | None = None
     limit_test: int | None = None
     validation_fraction: float = 0.1
-    augment: bool = False
     calibration_samples: int = 200        # representative data for int8 calibration
     int8_eval_limit: int | None = None    # test images scored in int8 (None = all)
     onnx: bool = True
     board: str = DEFAULT_BOARD            # where metrics.json's planned SRAM/flash are for
+    init_weights: str | None = None       # Keras weights to start from (search --proxy supernet)
 
     def check(self) -> None:
         """One-line errors for values no run could use (before TensorFlow loads)."""
@@ -46,8 +104,7 @@ class TrainConfig:
             raise TinyconvError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise TinyconvError(f"batch size must be at least 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise TinyconvError(f"learning rate must be positive, got {self.learning_rate}")
+        self.check_recipe()
         if not self.width > 0:
             raise TinyconvError(f"width must be positive, got {self.width}")
         if self.resolution is not None and self.resolution < 1:
@@ -72,7 +129,11 @@ class TrainConfig:
     def same_run_as(self, other: "TrainConfig") -> list[str]:
         """Fields that change what the checkpoints mean (resuming across them is wrong)."""
         keys = ("model", "dataset", "width", "resolution", "params", "batch_size", "seed",
-                "limit_train", "validation_fraction")
+                "limit_train", "validation_fraction",
+                # the recipe: what the saved optimizer/EMA state is and which batches come next
+                "optimizer", "learning_rate", "weight_decay", "momentum", "schedule", "warmup_epochs",
+                "augment", "cutout", "mixup", "label_smoothing", "ema_decay", "teacher",
+                "distill_alpha", "distill_temperature")
         a, b = self.to_json(), other.to_json()
         return [k for k in keys if a[k] != b[k]]
 

@@ -1,10 +1,12 @@
-"""The training loop: cosine LR with warmup, a checkpoint every epoch, resume, early stopping.
+"""The training loop: the recipe's schedule and optimizer, a checkpoint every epoch, resume,
+early stopping, EMA evaluation, batch-norm re-estimation.
 
-Each epoch is one `model.fit` call on a tf.data pipeline shuffled with `seed + epoch`, so a
-resumed run sees the same batches the uninterrupted one would have. After every finished
-epoch the model weights, the optimizer state (moments and step counter, which also drives
-the LR schedule) and the history go to `checkpoint_dir`, written to a temporary folder and
-renamed: a kill at any moment loses at most the epoch in progress.
+Each epoch is one `model.fit` call on an in-graph tf.data pipeline (`Batches`) shuffled and
+augmented from (seed, epoch) alone, so a resumed run sees the same batches the uninterrupted
+one would have. After every finished epoch the model weights, the optimizer state (moments,
+step counter, which also drives the LR schedule, and the EMA of the weights) and the history
+go to `checkpoint_dir`, written to a temporary folder and renamed: a kill at any moment loses
+at most the epoch in progress. The recipe's parts are in recipe.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from ..errors import TinyconvError
 from ..files import write_json_atomic
+from .config import Recipe
 
 STATE_FILE = "state.json"
 BEST_WEIGHTS = "best.weights.h5"
@@ -36,6 +39,9 @@ class History:
     best_epoch: int = 0              # 1-based epoch with the best val accuracy
     best_val_accuracy: float = float("nan")
     epoch_seconds: list[float] = field(default_factory=list)
+    # Batch-norm re-estimation at the end (Recipe.bn_reestimate): batches used and the best
+    # weights' val accuracy before and after it.
+    bn_reestimate: dict[str, float] = field(default_factory=dict)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -44,7 +50,8 @@ class History:
     def to_json(self) -> dict[str, Any]:
         return {"history": self.history, "epochs_run": self.epochs_run,
                 "best_epoch": self.best_epoch, "best_val_accuracy": self.best_val_accuracy,
-                "epoch_seconds": self.epoch_seconds, "stopped_early": self.stopped_early}
+                "epoch_seconds": self.epoch_seconds, "stopped_early": self.stopped_early,
+                "bn_reestimate": self.bn_reestimate}
 
 
 def ends_in_softmax(model) -> bool:
@@ -79,25 +86,67 @@ def cosine_schedule(learning_rate: float, total_steps: int, warmup_steps: int):
     return WarmupCosine()
 
 
-def compile_model(model, learning_rate) -> None:
-    """Adam + sparse cross-entropy (from logits unless the model ends in Softmax)."""
-    from ..keras_compat import keras
+def compile_model(model, learning_rate, recipe: Recipe | None = None, *, use_recipe: bool = True,
+                  steps_per_execution: int | None = None) -> None:
+    """The recipe's optimizer (Adam by default; with `use_recipe=False` plain Adam, as QAT
+    uses) and loss (cross-entropy, label smoothing, distillation when the labels carry
+    teacher targets; from logits unless the model ends in Softmax), top-1 "accuracy"."""
+    from .recipe import make_accuracy, make_loss, make_optimizer
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not ends_in_softmax(model)),
-                  metrics=["accuracy"])
+    recipe = recipe or Recipe()
+    k = int(model.output_shape[-1])
+    optimizer = make_optimizer(recipe, learning_rate, model.trainable_variables, use_recipe=use_recipe)
+    loss = make_loss(k, not ends_in_softmax(model), recipe.label_smoothing,
+                     recipe.distill_alpha if recipe.teacher else 0.0, recipe.distill_temperature)
+    model.compile(optimizer=optimizer, loss=loss, metrics=[make_accuracy(k)],
+                  steps_per_execution=steps_per_execution or default_steps_per_execution(model))
+
+
+def default_steps_per_execution(model) -> int:
+    """Batches per Keras execution call: several for small models (per-step overhead
+    dominates them), one above TRAIN_MULTI_STEP_MAX_MACS per image (defaults.py says why)."""
+    from ..defaults import TRAIN_MULTI_STEP_MAX_MACS, TRAIN_STEPS_PER_EXECUTION
+
+    try:
+        from ..ir.keras_import import graph_from_keras
+        macs = graph_from_keras(model).total_macs()
+    except (TinyconvError, ValueError, TypeError, KeyError, AttributeError, NotImplementedError):
+        return 1  # a model the IR cannot import (e.g. QAT's wrappers): one per call
+    return TRAIN_STEPS_PER_EXECUTION if macs <= TRAIN_MULTI_STEP_MAX_MACS else 1
+
+
+class Batches:
+    """The training batches of a run: the split held once as tensors, each epoch an in-graph
+    pipeline (tinyconv.data.augment.graph_batches) that depends only on (seed, epoch), so a
+    resumed run replays the same batches. The augmentation policy is the dataset's own (no
+    flips for glyphs); cutout, mixup and the teacher's targets as the recipe says."""
+
+    def __init__(self, dataset, batch_size: int, recipe: Recipe | None = None, teacher=None):
+        from ..keras_compat import tf
+
+        recipe = recipe or Recipe()
+        self.x = tf.convert_to_tensor(np.asarray(dataset.x_train, np.float32))
+        self.y = tf.convert_to_tensor(np.asarray(dataset.y_train).reshape(-1).astype(np.int32))
+        self.num_classes = int(dataset.num_classes)
+        self.policy = getattr(dataset, "augmentation", True) if recipe.augment else None
+        self.batch_size, self.recipe, self.teacher = batch_size, recipe, teacher
+        self.steps = max(1, math.ceil(len(dataset.x_train) / batch_size))
+
+    def epoch(self, seed: int, epoch: int, *, plain: bool = False):
+        from ..data.augment import graph_batches
+
+        r = self.recipe
+        if plain:
+            return graph_batches(self.x, self.y, self.batch_size, num_classes=self.num_classes,
+                                 seed=seed, epoch=epoch)
+        return graph_batches(self.x, self.y, self.batch_size, num_classes=self.num_classes, seed=seed,
+                             epoch=epoch, augment=self.policy, cutout=r.cutout, mixup=r.mixup,
+                             teacher=self.teacher)
 
 
 def train_pipeline(dataset, batch_size: int, seed: int, epoch: int, augment: bool):
-    """The shuffled (and, with `augment`, augmented) batches of one epoch as a tf.data pipeline.
-
-    Order and augmentation depend only on (seed, epoch), so a resumed run replays the
-    same batches. The augmentation policy is the dataset's own (no flips for glyphs)."""
-    from ..data import as_tf_dataset
-
-    policy = getattr(dataset, "augmentation", True) if augment else None
-    return as_tf_dataset(dataset.x_train, dataset.y_train, batch_size, shuffle=True,
-                         augment=policy, seed=seed, initial_epoch=epoch)
+    """The shuffled (and, with `augment`, augmented) batches of one epoch (one-hot labels)."""
+    return Batches(dataset, batch_size, Recipe(augment=augment)).epoch(seed, epoch)
 
 
 def on_terminal() -> bool:
@@ -115,31 +164,41 @@ def _format_logs(logs: dict | None) -> str:
 
 
 class EpochProgress:
-    """Progress of one `fit` epoch headed "<label> e/E" (fit's own would say "Epoch 1/1"):
-    on a terminal a per-step bar, then the epoch's metrics; otherwise one line per epoch."""
+    """Per-step progress bar of one `fit` epoch headed "<label> e/E", on a terminal only
+    (`run_epoch` prints the epoch's line once validation is done)."""
 
     def __new__(cls, epoch: int, epochs: int, steps: int, label: str = "epoch"):
         from ..keras_compat import keras
 
-        bars = on_terminal()
-
         class Callback(keras.callbacks.Callback):
             def on_epoch_begin(self, _epoch, logs=None):
-                self.started = time.perf_counter()
-                if bars:
-                    print(f"{label} {epoch + 1}/{epochs}", flush=True)
-                    self.bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
+                print(f"{label} {epoch + 1}/{epochs}", flush=True)
+                self.bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
 
             def on_train_batch_end(self, batch, logs=None):
-                if bars:
-                    self.bar.update(batch + 1, [(k, v) for k, v in (logs or {}).items()])
-
-            def on_epoch_end(self, _epoch, logs=None):
-                seconds = time.perf_counter() - self.started
-                head = "" if bars else f"{label} {epoch + 1}/{epochs}: "
-                print(f"  {head}{_format_logs(logs)}  ({seconds:.0f} s)", flush=True)
+                self.bar.update(batch + 1, [(k, v) for k, v in (logs or {}).items()])
 
         return Callback()
+
+
+def run_epoch(model, train_ds, val, *, epoch: int, epochs: int, steps: int, progress: bool,
+              label: str = "epoch", eval_weights=None, callbacks: list | None = None) -> dict[str, float]:
+    """One epoch of `model.fit`, then validation with `eval_weights` (values, or a function
+    returning them: the EMA, if any) swapped in; prints "<label> e/E: <logs>  (N s)" and returns the logs."""
+    from .recipe import SwappedIn
+
+    started = time.perf_counter()
+    bars = progress and on_terminal()
+    callbacks = list(callbacks or []) + ([EpochProgress(epoch, epochs, steps, label)] if bars else [])
+    history = model.fit(train_ds, epochs=1, verbose=0, callbacks=callbacks).history
+    logs = {k: float(v[-1]) for k, v in history.items()}
+    with SwappedIn(model, eval_weights() if callable(eval_weights) else eval_weights):
+        val_loss, val_acc = model.evaluate(val, verbose=0)
+    logs.update(val_loss=float(val_loss), val_accuracy=float(val_acc))
+    if progress:
+        head = "" if bars else f"{label} {epoch + 1}/{epochs}: "
+        print(f"  {head}{_format_logs(logs)}  ({time.perf_counter() - started:.0f} s)", flush=True)
+    return logs
 
 
 def _checkpoint(model):
@@ -148,16 +207,21 @@ def _checkpoint(model):
     return tf.train.Checkpoint(model=model, optimizer=model.optimizer)
 
 
-def _save_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best: bool) -> None:
-    """Weights + optimizer of finished `epoch` (1-based), then state.json pointing at them
-    (a Ctrl-C meanwhile exits once they are saved: tinyconv.interrupt)."""
+def _save_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best: bool,
+                best_values: list | None = None) -> None:
+    """Weights + optimizer (moments, step, EMA) of finished `epoch` (1-based), the best
+    weights (`best_values`, the EMA, swapped in when given), then state.json pointing at
+    them (a Ctrl-C meanwhile exits once they are saved: tinyconv.interrupt)."""
     from ..interrupt import saving
 
     with saving():
-        _write_epoch(checkpoint_dir, model, epoch, hist, is_best)
+        _write_epoch(checkpoint_dir, model, epoch, hist, is_best, best_values)
 
 
-def _write_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best: bool) -> None:
+def _write_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best: bool,
+                 best_values: list | None = None) -> None:
+    from .recipe import SwappedIn
+
     name = f"epoch-{epoch:04d}"
     tmp = checkpoint_dir / f".tmp-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -168,7 +232,8 @@ def _write_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best
     os.replace(tmp, final)
     if is_best:
         best_tmp = checkpoint_dir / f".tmp-{BEST_WEIGHTS}"
-        model.save_weights(str(best_tmp))
+        with SwappedIn(model, best_values):
+            model.save_weights(str(best_tmp))
         os.replace(best_tmp, checkpoint_dir / BEST_WEIGHTS)
     write_json_atomic(checkpoint_dir / STATE_FILE, {"epoch": epoch, "checkpoint": name, **hist.to_json()})
     # Only now is the older epoch unneeded.
@@ -199,23 +264,41 @@ def _restore(checkpoint_dir: Path, model, state: dict[str, Any]) -> History:
                    resumed_from_epoch=int(state["epoch"]), stopped_early=bool(state.get("stopped_early")),
                    best_epoch=int(state.get("best_epoch", 0)),
                    best_val_accuracy=float(state.get("best_val_accuracy", float("nan"))),
-                   epoch_seconds=list(state.get("epoch_seconds", [])))
+                   epoch_seconds=list(state.get("epoch_seconds", [])),
+                   bn_reestimate=dict(state.get("bn_reestimate") or {}))
 
 
-def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, seed: int,
-        checkpoint_dir: Path | None = None, resume: bool = False, progress: bool = True,
-        patience: int | None = None, warmup_epochs: float = 1.0, augment: bool = False) -> History:
+def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | None = None,
+        seed: int, checkpoint_dir: Path | None = None, resume: bool = False, progress: bool = True,
+        patience: int | None = None, warmup_epochs: float | None = None, augment: bool | None = None,
+        recipe: Recipe | None = None, callbacks: list | None = None) -> History:
     """Train `model` on `dataset` (fields x_train, y_train, x_val, y_val) for up to `epochs`.
 
-    With `checkpoint_dir`, every finished epoch is saved there; `resume=True` continues from
-    the last saved epoch (the model must be built the same way). `patience` stops when val
-    accuracy has not improved for that many epochs; the best epoch's weights are restored
-    at the end. The model is (re)compiled here with Adam and the warmup-cosine schedule.
+    `recipe` says how (optimizer, schedule, weight decay, augmentation, label smoothing,
+    EMA, distillation, BN re-estimation); `learning_rate`, `warmup_epochs` and `augment`,
+    when given, replace its values. With `checkpoint_dir`, every finished epoch is saved
+    there (weights, optimizer with its step and EMA); `resume=True` continues from the last
+    saved epoch (the model must be built the same way) and replays the same batches.
+    `patience` stops when val accuracy has not improved for that many epochs. Validation,
+    the best epoch and the weights left in `model` at the end are the EMA's when the recipe
+    keeps one; the best epoch's weights are restored at the end, then BN statistics are
+    re-estimated on training batches if the recipe asks. `callbacks`: extra Keras
+    callbacks for every epoch's `model.fit`.
     """
-    from ..keras_compat import tf
+    from dataclasses import replace
 
-    steps = max(1, math.ceil(len(dataset.x_train) / batch_size))
-    compile_model(model, cosine_schedule(learning_rate, epochs * steps, int(round(warmup_epochs * steps))))
+    from ..keras_compat import tf
+    from .recipe import dataset_teacher, ema_weights, reestimate_bn
+
+    recipe = recipe or Recipe()
+    given = {k: v for k, v in (("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
+                               ("augment", augment)) if v is not None}
+    recipe = replace(recipe, **given)
+    recipe.check_recipe()
+    batches = Batches(dataset, batch_size, recipe, dataset_teacher(recipe, dataset))
+    steps = batches.steps
+    from .recipe import lr_schedule
+    compile_model(model, lr_schedule(recipe, epochs * steps, steps), recipe)
     hist = History()
     best_weights = None
     if checkpoint_dir is not None:
@@ -230,37 +313,53 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, s
                 print(f"resuming after epoch {hist.epochs_run}", flush=True)
 
     val = tf.data.Dataset.from_tensor_slices((dataset.x_val, dataset.y_val)).batch(max(batch_size, 256))
+    ema = recipe.ema_decay > 0
     start_epoch = hist.epochs_run
     if hist.stopped_early:
         start_epoch = epochs  # an early-stopped run is finished: do not train on
     for epoch in range(start_epoch, epochs):
         tf.random.set_seed(seed + epoch)
-        train_ds = train_pipeline(dataset, batch_size, seed, epoch, augment)
-        callbacks = [EpochProgress(epoch, epochs, steps)] if progress else []
         started = time.perf_counter()
-        logs = model.fit(train_ds, validation_data=val, epochs=1, verbose=0, callbacks=callbacks).history
+        logs = run_epoch(model, batches.epoch(seed, epoch), val, epoch=epoch, epochs=epochs, steps=steps,
+                         progress=progress, eval_weights=lambda: ema_weights(model), callbacks=callbacks)
         hist.epoch_seconds.append(round(time.perf_counter() - started, 3))
-        for key, values in logs.items():
-            hist.history.setdefault(key, []).append(float(values[-1]))
+        for key, value in logs.items():
+            hist.history.setdefault(key, []).append(value)
         hist.epochs_run = epoch + 1
-        val_acc = hist.history.get("val_accuracy", [float("nan")])[-1]
+        val_acc = logs["val_accuracy"]
         is_best = not hist.best_val_accuracy >= val_acc  # also true while best is NaN
+        evaluated = ema_weights(model) if is_best else None
         if is_best:
             hist.best_val_accuracy, hist.best_epoch = val_acc, epoch + 1
             if checkpoint_dir is None:
-                best_weights = model.get_weights()
+                from .recipe import SwappedIn
+                with SwappedIn(model, evaluated):
+                    best_weights = model.get_weights()
         if patience is not None and hist.epochs_run - hist.best_epoch >= patience:
             hist.stopped_early = True
         if checkpoint_dir is not None:
-            _save_epoch(checkpoint_dir, model, epoch + 1, hist, is_best)
+            _save_epoch(checkpoint_dir, model, epoch + 1, hist, is_best, evaluated)
         if hist.stopped_early:
             if progress:
                 print(f"early stop: val accuracy best at epoch {hist.best_epoch}", flush=True)
             break
 
-    if hist.best_epoch and hist.best_epoch != hist.epochs_run:
+    # The weights left in the model: the best epoch's, as evaluated (the EMA's, with EMA).
+    if hist.best_epoch and (ema or hist.best_epoch != hist.epochs_run):
         if best_weights is not None:
             model.set_weights(best_weights)
         elif checkpoint_dir is not None and (checkpoint_dir / BEST_WEIGHTS).exists():
             model.load_weights(str(checkpoint_dir / BEST_WEIGHTS))
+        elif ema and ema_weights(model) is not None:
+            for var, value in zip(model.trainable_variables, ema_weights(model)):
+                var.assign(value)
+    if recipe.bn_reestimate > 0:
+        before = float(model.evaluate(val, verbose=0)[1])
+        plain = batches.epoch(seed + 2000, 0, plain=True).take(recipe.bn_reestimate).map(lambda x, y: x)
+        used = reestimate_bn(model, plain)
+        after = float(model.evaluate(val, verbose=0)[1])
+        hist.bn_reestimate = {"batches": used, "val_accuracy_before": before, "val_accuracy_after": after}
+        if progress:
+            print(f"batch-norm statistics re-estimated on {used} training batches: val accuracy "
+                  f"{before:.4f} -> {after:.4f}", flush=True)
     return hist

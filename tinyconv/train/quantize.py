@@ -66,26 +66,31 @@ def quantize_aware(model):
 
 
 def qat_finetune(model, dataset, epochs: int, *, batch_size: int = 64, learning_rate: float = 1e-4,
-                 seed: int = 0, progress: bool = True, augment: bool = False):
+                 seed: int = 0, progress: bool = True, augment: bool = False, recipe=None):
     """Quantization-aware fine-tuning of a trained `model`; returns the QAT keras.Model.
 
-    A flat, small learning rate (no warmup): the float weights are already trained, QAT
-    only adapts them to the int8 grid. Raises `QatUnsupported` when tfmot cannot do it.
+    Starts from the weights `model` holds (after `fit`: the best epoch's, the EMA's with
+    EMA, BN re-estimated if asked). A flat, small learning rate with plain Adam (no warmup,
+    no weight decay, no EMA): the float weights are already trained, QAT only adapts them
+    to the int8 grid. The batches and loss are the recipe's (augmentation, cutout, mixup,
+    label smoothing, distillation). Raises `QatUnsupported` when tfmot cannot do it.
     """
-    import math
+    from dataclasses import replace
 
     from ..keras_compat import tf
-    from .loop import EpochProgress, compile_model, train_pipeline
+    from .config import Recipe
+    from .loop import Batches, compile_model, run_epoch
+    from .recipe import dataset_teacher
 
+    recipe = replace(recipe or Recipe(), augment=augment if recipe is None else recipe.augment)
     q = quantize_aware(model)
-    compile_model(q, learning_rate)
+    compile_model(q, learning_rate, recipe, use_recipe=False)
+    batches = Batches(dataset, batch_size, recipe, dataset_teacher(recipe, dataset))
     val = tf.data.Dataset.from_tensor_slices((dataset.x_val, dataset.y_val)).batch(256)
-    steps = max(1, math.ceil(len(dataset.x_train) / batch_size))
     for epoch in range(epochs):
         tf.random.set_seed(seed + 1000 + epoch)
-        ds = train_pipeline(dataset, batch_size, seed + 1000, epoch, augment)
-        callbacks = [EpochProgress(epoch, epochs, steps, "qat epoch")] if progress else []
-        q.fit(ds, validation_data=val, epochs=1, verbose=0, callbacks=callbacks)
+        run_epoch(q, batches.epoch(seed + 1000, epoch), val, epoch=epoch, epochs=epochs,
+                  steps=batches.steps, progress=progress, label="qat epoch")
     return q
 
 

@@ -111,12 +111,16 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     from ..keras_compat import keras
     keras.utils.set_random_seed(config.seed)
     model = zoo.build(config.model, shape, dataset.num_classes, config.width, **config.params)
+    if config.init_weights:  # the search's supernet weights of this architecture
+        model.load_weights(config.init_weights)
+    if config.teacher:  # a teacher that does not fit the data is an error before any directory
+        from .recipe import load_teacher
+        load_teacher(config.teacher, shape, int(dataset.num_classes))
     _start_run_dir(config, run_dir)  # only now: bad data or model parameters leave no directory
 
-    hist = fit(model, dataset, epochs=config.epochs, batch_size=config.batch_size,
-               learning_rate=config.learning_rate, seed=config.seed,
+    hist = fit(model, dataset, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
                checkpoint_dir=run_dir / "checkpoints", resume=resume, progress=progress,
-               patience=config.patience, warmup_epochs=config.warmup_epochs, augment=config.augment)
+               patience=config.patience, recipe=config)
     write_json_atomic(run_dir / "history.json", hist.to_json())
     float_acc = float(model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
     _save_keras(model, run_dir / "model.h5")
@@ -127,9 +131,10 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         from .quantize import QatUnsupported, qat_finetune
         started = time.perf_counter()
         try:
+            # From the weights fit left: the best epoch's (the EMA's), BN re-estimated if asked.
             to_convert = qat_finetune(model, dataset, config.qat_epochs, batch_size=config.batch_size,
                                       learning_rate=config.qat_learning_rate, seed=config.seed,
-                                      progress=progress, augment=config.augment)
+                                      progress=progress, recipe=config)
             qat_used = True
             qat_seconds = (time.perf_counter() - started) / config.qat_epochs
             qat_note = f"tfmot QAT, {config.qat_epochs} epoch(s) at lr {config.qat_learning_rate}"
@@ -171,6 +176,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "dataset_sizes": {"train": len(dataset.x_train), "val": len(dataset.x_val), "test": len(dataset.x_test)},
         "epochs_run": hist.epochs_run, "epochs_requested": config.epochs,
         "stopped_early": hist.stopped_early, "best_epoch": hist.best_epoch,
+        "recipe": config.recipe_json(), "batch_size": config.batch_size,
+        "bn_reestimate": hist.bn_reestimate or None,
         "seconds_per_epoch": round(hist.seconds_per_epoch, 2),
         "float_accuracy": round(float_acc, 4),
         "int8_accuracy": round(int8_acc, 4),

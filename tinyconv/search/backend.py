@@ -1,0 +1,319 @@
+"""Where the search's candidate evaluations run: in this process, in spawned local worker
+processes, or as tasks on a Ray cluster (`tinyconv search --ray [ADDRESS]`).
+
+One interface for all three: `submit(fn, *args)` returns a concurrent.futures.Future and
+`results(fn, jobs)` yields `(job index, result)` as evaluations finish, with at most
+`slots` of them running at once, so that the evolution has one code path and logs each
+candidate the moment it finishes. `fn` is any picklable module-level function (the proxy
+evaluators; a worker process may cache what it loads, e.g. a supernet), and `setup`, if
+given, is called once per worker process with its thread count before the first job.
+
+Ray is optional (`pip install 'tinyconv[ray]'`) and imported only for `--ray`. ADDRESS is
+that of a running cluster (`ray start --head` prints it; `auto` finds one on this machine,
+`ray://host:10001` is Ray Client); without it (or with `local`) a local Ray instance is
+started for the search, without dashboard, and shut down at its end. Each evaluation is a
+Ray task holding its share of the cluster's CPUs. Every node must have tinyconv (and the
+dataset) installed as on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+from ..errors import TinyconvError
+from ..interrupt import on_interrupt, sigint_blocked
+
+LOCAL = "local"                 # `--ray` without an address: start a local instance
+RAY_INSTALL = "pip install 'tinyconv[ray]'"
+CONNECT_TIMEOUT_S = 5.0         # an address that does not answer within it is an error
+SHUTDOWN_TIMEOUT_S = 8.0        # an interrupt waits at most this long for Ray to stop
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+class Backend:
+    """Runs `fn(*args)` jobs; at most `slots` at once. Use as a context manager."""
+
+    slots: int = 1
+    description: str = "in this process"
+
+    def submit(self, fn: Callable, *args) -> Future:
+        raise NotImplementedError
+
+    def results(self, fn: Callable, jobs: Iterable[tuple]) -> Iterator[tuple[int, object]]:
+        """(index into jobs, result) for each job as it finishes. Jobs are submitted in
+        order, at most `slots` running at once; an evaluation's exception is raised here."""
+        queue = list(enumerate(jobs))
+        queue.reverse()
+        running: dict[Future, int] = {}
+        while queue or running:
+            while queue and len(running) < self.slots:
+                i, args = queue.pop()
+                running[self.submit(fn, *args)] = i
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in sorted(finished, key=running.get):
+                yield running.pop(f), f.result()
+
+    def close(self) -> None:
+        """Stop: outstanding jobs are cancelled, worker processes ended."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class InProcess(Backend):
+    """Each job runs in this process when submitted (results() submits one at a time)."""
+
+    def __init__(self, setup: Callable[[int], None] | None = None, threads: int = 0) -> None:
+        if setup is not None:
+            setup(threads or cpu_count())
+
+    def submit(self, fn: Callable, *args) -> Future:
+        f: Future = Future()
+        try:
+            f.set_result(fn(*args))
+        except Exception as e:  # noqa: BLE001 - raised again by f.result()
+            f.set_exception(e)
+        return f
+
+
+def _pool_worker_start(setup: Callable[[int], None] | None, threads: int) -> None:
+    """Initializer of a spawned local worker: SIGINT is the parent's (tinyconv.interrupt)."""
+    from tinyconv.interrupt import worker_ignores_sigint
+    worker_ignores_sigint()
+    if setup is not None:
+        setup(threads)
+
+
+class LocalPool(Backend):
+    """`workers` spawned processes on this machine, sharing its CPUs."""
+
+    def __init__(self, workers: int, setup: Callable[[int], None] | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import resource_tracker
+
+        from ..quiet import stderr_to_devnull
+        # The pool's semaphores are released by multiprocessing's resource tracker, a
+        # helper process, also when a Ctrl-C ends this one at once (tinyconv.interrupt);
+        # started here with stderr on /dev/null, it does that without a warning.
+        with stderr_to_devnull():
+            resource_tracker.ensure_running()
+        threads = max(1, cpu_count() // workers)
+        self.slots = workers
+        self.description = f"{workers} local worker processes, {threads} thread(s) each"
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_pool_worker_start, initargs=(setup, threads))
+
+    def submit(self, fn: Callable, *args) -> Future:
+        # Workers start inside submit: with SIGINT held back, so that they are born
+        # ignoring it (a Ctrl-C is the parent's, which kills them).
+        with sigint_blocked():
+            return self.pool.submit(fn, *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# In a Ray worker process: the (setup, threads) already run there.
+_ray_setup_done: set = set()
+
+
+def _ray_job(setup: Callable[[int], None] | None, threads: int, fn: Callable, args: tuple):
+    """What a Ray task runs: the worker's one-time setup, then the job. A TinyconvError
+    comes back as its message (raised again, one line, by the driver)."""
+    if setup is not None and (setup, threads) not in _ray_setup_done:
+        setup(threads)
+        _ray_setup_done.add((setup, threads))
+    try:
+        return True, fn(*args)
+    except TinyconvError as e:
+        return False, str(e)
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise TinyconvError(f"--ray needs Ray: {RAY_INSTALL}") from None
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """One line naming the address when nothing answers there (Ray itself would retry for
+    a minute, printing warnings)."""
+    if address == "auto":
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise TinyconvError(f"--ray {address}: give HOST:PORT (the address `ray start --head` "
+                            f"prints, e.g. 10.0.0.5:6379), `auto`, or no address for a local "
+                            f"Ray instance")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as e:
+        raise TinyconvError(f"--ray {address}: no Ray cluster answers there "
+                            f"({e.strerror or e})") from None
+
+
+def check_ray(address: str | None) -> None:
+    """Before a search starts: Ray installed, and something answering at `address`."""
+    import_ray()
+    if address not in (None, "", LOCAL):
+        _check_reachable(address.strip())
+
+
+class RayBackend(Backend):
+    """Each job a Ray task holding `cpus` CPUs; at most `slots` tasks at once."""
+
+    def __init__(self, address: str | None, workers: int | None,
+                 setup: Callable[[int], None] | None = None) -> None:
+        import logging
+
+        ray = import_ray()
+        self.ray = ray
+        self.owns = False             # we started Ray (a local instance) or connected it
+        self.stopping = False         # set by an interrupt: results are no longer wanted
+        self.running: dict[Future, object] = {}   # outstanding task -> its ObjectRef
+        self._lock = threading.Lock()
+        # From here on, an interrupt stops what Ray runs for us (also while it starts).
+        self._interrupt = on_interrupt(self._stop_now)
+        self._interrupt.__enter__()
+        address = None if address in (None, "", LOCAL) else address.strip()
+        try:
+            if ray.is_initialized():  # a driver that set Ray up itself: use its cluster
+                where = "the Ray cluster this process is connected to"
+            elif address is None:
+                # Ray's processes block SIGINT themselves: a Ctrl-C is ours, and stops them.
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+                self.owns = True
+                # address "local": a new instance, whatever RAY_ADDRESS or a `ray start`
+                # on this machine says (`--ray auto` connects to that one).
+                ray.init(address=LOCAL, num_cpus=cpu_count(), include_dashboard=False,
+                         log_to_driver=False, logging_level=logging.ERROR)
+                where = "a local Ray instance"
+            else:
+                _check_reachable(address)
+                try:
+                    self.owns = True
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+                except (ConnectionError, RuntimeError, ValueError) as e:
+                    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                    hint = ("" if os.environ.get("RAY_AUTH_MODE") else "; a cluster with "
+                            "token authentication needs RAY_AUTH_MODE=token here")
+                    raise TinyconvError(f"--ray {address}: cannot connect ({first}){hint}") \
+                        from None
+                where = f"the Ray cluster at {address}"
+            total = int(ray.cluster_resources().get("CPU", 0))
+            per_node = [n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
+            if total < 1:
+                raise TinyconvError(f"--ray: {where} has no CPU to run evaluations on")
+            self.slots = workers or total
+            # A whole share of CPUs per task (Ray wants whole numbers above 1) that one
+            # node can hold, or a fraction when more tasks than CPUs are asked for.
+            if self.slots <= total:
+                self.cpus: float = max(1, min(total // self.slots, int(max(per_node or [1]))))
+            else:
+                self.cpus = int(total / self.slots * 10_000) / 10_000
+            self.threads = max(1, int(self.cpus))
+            self.setup = setup
+            # A task lost with its worker or node is retried (Ray's default); one whose
+            # evaluation raised is not.
+            self._remote = ray.remote(_ray_job).options(num_cpus=self.cpus)
+        except BaseException:
+            self.close()
+            raise
+        nodes = len(per_node)
+        self.description = (f"on Ray: {where} ({nodes} node{'s' if nodes != 1 else ''}, "
+                            f"{total} CPUs), up to {self.slots} task(s) at once, {self.cpus:g} "
+                            f"CPU(s) each")
+
+    def submit(self, fn: Callable, *args) -> Future:
+        ref = self._remote.remote(self.setup, self.threads, fn, args)
+        outer: Future = Future()
+        with self._lock:
+            self.running[outer] = ref
+
+        def done(inner: Future) -> None:  # in a Ray thread: no Ray calls here
+            with self._lock:
+                self.running.pop(outer, None)
+            if self.stopping:  # interrupted: left pending, the process is about to exit
+                return
+            try:
+                ok, value = inner.result()
+            except Exception as e:  # noqa: BLE001 - the task failed: one line
+                outer.set_exception(_ray_failure(e))
+                return
+            if ok:
+                outer.set_result(value)
+            else:
+                outer.set_exception(TinyconvError(value))
+
+        ref.future().add_done_callback(done)
+        return outer
+
+    def _cancel_outstanding(self) -> None:
+        with self._lock:
+            refs = list(self.running.values())
+            self.running.clear()
+        for ref in refs:
+            try:
+                self.ray.cancel(ref, force=True)
+            except Exception:  # noqa: BLE001 - already finished or gone
+                pass
+
+    def close(self) -> None:
+        if getattr(self, "_interrupt", None) is not None:
+            self._interrupt.__exit__(None, None, None)
+            self._interrupt = None
+        self._cancel_outstanding()
+        if self.owns:                 # stops the instance we started, or disconnects
+            self.owns = False
+            self.ray.shutdown()
+
+    def _stop_now(self) -> None:
+        """At an interrupt (tinyconv.interrupt): cancel the outstanding tasks and stop the
+        instance we started, in a helper thread waited for at most SHUTDOWN_TIMEOUT_S."""
+        self.stopping = True
+
+        def stop() -> None:
+            self._cancel_outstanding()
+            if self.owns:
+                self.ray.shutdown()
+        t = threading.Thread(target=stop, name="tinyconv-ray-stop", daemon=True)
+        t.start()
+        t.join(timeout=SHUTDOWN_TIMEOUT_S)
+
+
+def _ray_failure(e: BaseException) -> TinyconvError:
+    """A Ray task that failed (an exception in the evaluation, a lost worker or node), in
+    one line."""
+    cause = getattr(e, "cause", None) or e   # RayTaskError: the evaluation's own exception
+    text = [l.strip() for l in str(cause).strip().splitlines() if l.strip()]
+    what = type(cause).__name__ + (f": {text[-1]}" if text else "")
+    return TinyconvError(f"a candidate's evaluation failed on Ray ({what})")
+
+
+def make_backend(workers: int | None, ray_address: str | None = None,
+                 setup: Callable[[int], None] | None = None) -> Backend:
+    """The backend for `--workers N` and `--ray [ADDRESS]` (None: no Ray). `workers` None
+    means 1 locally, the cluster's CPUs on Ray."""
+    if ray_address is not None:
+        return RayBackend(ray_address, workers, setup)
+    if (workers or 1) > 1:
+        return LocalPool(workers, setup)
+    return InProcess(setup)

@@ -1,27 +1,35 @@
 # tinyconv: the two entry points of the README, each installing what it needs.
-#   make demo   train a CNN on Fashion-MNIST (int8, QAT), verify it bit-exact in QEMU, export firmware
+#   make demo   search the most accurate network for 64 KiB SRAM / 256 KiB flash on Fashion-MNIST,
+#               train it (QAT, int8), verify it bit-exact in QEMU, and run its firmware on real
+#               test images
 #   make test   run the test suite
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm make gcc
-DEMO_MODEL ?= lenet5
-DEMO_EPOCHS ?= 3
+# The demo's search: the shipped supernet (trained once by `tinyconv search --proxy supernet`
+# at this budget, models/fashion_mnist_supernet) scores each candidate in about a second.
+DEMO_SRAM ?= 64kB
+DEMO_FLASH ?= 256kB
+DEMO_SUPERNET ?= models/fashion_mnist_supernet
+DEMO_BUDGET ?= 100
+DEMO_EPOCHS ?= 1
 TARGET ?= cortex-m7
 DEMO := build/demo
 PYTEST_ARGS ?=
 
 .PHONY: demo test deps system-deps python-deps data-deps clean
 
-# Train on the default dataset, then deploy the int8 model the training wrote: verify it
-# byte for byte against LiteRT in QEMU, export a firmware project and run it.
+# Search on the default dataset, train the winner from its supernet weights (1 epoch + QAT),
+# export its firmware with 10 real test images; verify the int8 model byte for byte against
+# LiteRT in QEMU, then run the firmware: it prints its prediction beside each true label.
 demo: deps data-deps
 	rm -rf $(DEMO)
-	$(PYTHON) -m tinyconv.cli train --model $(DEMO_MODEL) --dataset fashion_mnist --epochs $(DEMO_EPOCHS) \
-	  --qat --qat-epochs 1 -o $(DEMO)/run
-	$(PYTHON) -m tinyconv.cli verify $(DEMO)/run/model_int8.tflite --target $(TARGET) -n 20 --json $(DEMO)/verify.json
-	$(PYTHON) -m tinyconv.cli export $(DEMO)/run/model_int8.tflite --target $(TARGET) --sram 320kB --flash 1MB -o $(DEMO)/project
-	$(MAKE) -C $(DEMO)/project run
-	@echo "demo: trained model, metrics.json and ONNX in $(DEMO)/run; firmware project in $(DEMO)/project"
+	$(PYTHON) -m tinyconv.cli search --sram $(DEMO_SRAM) --flash $(DEMO_FLASH) --dataset fashion_mnist \
+	  --target $(TARGET) --proxy supernet --supernet $(DEMO_SUPERNET) --budget $(DEMO_BUDGET) \
+	  --epochs $(DEMO_EPOCHS) --export -o $(DEMO)
+	$(PYTHON) -m tinyconv.cli verify $(DEMO)/model_int8.tflite --target $(TARGET) -n 20 --json $(DEMO)/verify.json
+	$(MAKE) -C $(DEMO)/firmware run
+	@echo "demo: search log, leaderboard, arch.json and the trained model in $(DEMO); firmware project in $(DEMO)/firmware"
 
 test: deps data-deps
 	$(PYTHON) -m pytest -n 2 $(PYTEST_ARGS)

@@ -144,11 +144,6 @@ class Batches:
                              teacher=self.teacher)
 
 
-def train_pipeline(dataset, batch_size: int, seed: int, epoch: int, augment: bool):
-    """The shuffled (and, with `augment`, augmented) batches of one epoch (one-hot labels)."""
-    return Batches(dataset, batch_size, Recipe(augment=augment)).epoch(seed, epoch)
-
-
 def on_terminal() -> bool:
     """Whether stdout is a terminal: per-step progress bars only then (redirected to a file
     or a pipe, they would be thousands of lines per epoch)."""

@@ -161,17 +161,11 @@ def test_ema_weights_are_evaluated_and_saved_not_the_raw_ones(tmp_path, digits):
     assert hist.best_val_accuracy == max(hist.history["val_accuracy"])
 
 
-def test_resume_with_the_full_recipe_gives_the_uninterrupted_weights(tmp_path, digits):
-    """Interrupted (a KeyboardInterrupt, as Ctrl-C raises, during the second epoch) and
-    resumed from the first epoch's checkpoint: the same weights, EMA and step as a run
-    that never stopped."""
-    from tinyconv.keras_compat import keras, tf
+def interrupted_and_resumed(build, run_dir, data, args):
+    """`fit` interrupted by a KeyboardInterrupt (as Ctrl-C raises) during the second epoch,
+    then resumed from the first epoch's checkpoint into a model built with other weights."""
+    from tinyconv.keras_compat import keras
     from tinyconv.train import fit
-
-    args = dict(epochs=2, batch_size=32, seed=0, recipe=FULL, progress=False)
-    whole = tiny_model()
-    fit(whole, digits, checkpoint_dir=tmp_path / "whole", **args)
-    steps = int(np.ceil(len(digits.x_train) / 32))
 
     class CtrlC(keras.callbacks.Callback):
         epochs = 0
@@ -184,11 +178,25 @@ def test_resume_with_the_full_recipe_gives_the_uninterrupted_weights(tmp_path, d
                 raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fit(tiny_model(), digits, checkpoint_dir=tmp_path / "cut", callbacks=[CtrlC()], **args)
-    assert json.loads((tmp_path / "cut" / "state.json").read_text())["epoch"] == 1
-    resumed = keras.models.clone_model(tiny_model())  # other initial weights: restored from the checkpoint
-    hist = fit(resumed, digits, checkpoint_dir=tmp_path / "cut", resume=True, **args)
-    assert hist.resumed_from_epoch == 1 and hist.epochs_run == 2
+        fit(build(), data, checkpoint_dir=run_dir, callbacks=[CtrlC()], **args)
+    assert json.loads((run_dir / "state.json").read_text())["epoch"] == 1
+    resumed = keras.models.clone_model(build())  # other initial weights: restored from the checkpoint
+    hist = fit(resumed, data, checkpoint_dir=run_dir, resume=True, **args)
+    assert hist.resumed_from_epoch == 1 and hist.epochs_run == args["epochs"]
+    return resumed
+
+
+def test_resume_with_the_full_recipe_gives_the_uninterrupted_weights(tmp_path, digits):
+    """Interrupted during the second epoch and resumed from the first epoch's checkpoint:
+    the same weights, EMA and step as a run that never stopped."""
+    from tinyconv.keras_compat import tf
+    from tinyconv.train import fit
+
+    args = dict(epochs=2, batch_size=32, seed=0, recipe=FULL, progress=False)
+    whole = tiny_model()
+    fit(whole, digits, checkpoint_dir=tmp_path / "whole", **args)
+    steps = int(np.ceil(len(digits.x_train) / 32))
+    resumed = interrupted_and_resumed(tiny_model, tmp_path / "cut", digits, args)
     # The weights both left in the model (the best epoch's EMA, BN re-estimated) ...
     for a, b in zip(whole.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
@@ -204,6 +212,29 @@ def test_resume_with_the_full_recipe_gives_the_uninterrupted_weights(tmp_path, d
             np.testing.assert_allclose(tf.train.load_variable(a, name), tf.train.load_variable(b, name),
                                        rtol=0, atol=1e-6, err_msg=name)
     shutil.rmtree(tmp_path)
+
+
+def test_resume_of_a_model_with_dropout_draws_the_same_masks(tmp_path, digits):
+    """Dropout's masks come from stateful random ops: the resumed run must draw, epoch for
+    epoch, the masks the uninterrupted run drew, or its weights drift (by ~0.1 here)."""
+    from tinyconv.keras_compat import keras
+    from tinyconv.train import fit
+    from tinyconv.train.loop import has_random_layers
+
+    def build():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((8, 8, 1))
+        x = keras.layers.Dense(32, activation="relu")(keras.layers.Flatten()(inputs))
+        x = keras.layers.Dropout(0.5)(x)
+        return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+
+    assert has_random_layers(build()) and not has_random_layers(tiny_model())
+    args = dict(epochs=3, batch_size=32, seed=0, recipe=Recipe(optimizer="sgd"), progress=False)
+    whole = build()
+    fit(whole, digits, checkpoint_dir=tmp_path / "whole", **args)
+    resumed = interrupted_and_resumed(build, tmp_path / "cut", digits, args)
+    for a, b in zip(whole.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 # ---- config and CLI --------------------------------------------------------------------------

@@ -196,6 +196,14 @@ def run_epoch(model, train_ds, val, *, epoch: int, epochs: int, steps: int, prog
     return logs
 
 
+def has_random_layers(model) -> bool:
+    """Whether `model` draws random numbers in training (Dropout, GaussianNoise, ...)."""
+    from ..keras_compat import keras
+
+    return any(isinstance(layer, keras.layers.Dropout) or hasattr(layer, "_random_generator")
+               for layer in model._flatten_layers(include_self=False))
+
+
 def _checkpoint(model):
     from ..keras_compat import tf
 
@@ -312,8 +320,15 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
     start_epoch = hist.epochs_run
     if hist.stopped_early:
         start_epoch = epochs  # an early-stopped run is finished: do not train on
+    random_layers = has_random_layers(model)
     for epoch in range(start_epoch, epochs):
         tf.random.set_seed(seed + epoch)
+        if random_layers:
+            # Dropout's masks come from stateful random ops whose state lives in the traced
+            # train step, not in any checkpoint: tracing it again after the epoch's seed
+            # starts every epoch from (seed, epoch) alone, so a resumed run draws the masks
+            # an uninterrupted one draws.
+            model.train_function = None
         started = time.perf_counter()
         logs = run_epoch(model, batches.epoch(seed, epoch), val, epoch=epoch, epochs=epochs, steps=steps,
                          progress=progress, eval_weights=lambda: ema_weights(model), callbacks=callbacks)

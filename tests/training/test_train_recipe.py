@@ -282,3 +282,44 @@ def test_distillation_from_a_run_directory_changes_the_training_loss(tmp_path, d
     distilled = fit(tiny_model(), digits, recipe=Recipe(teacher=str(tmp_path), distill_alpha=0.9), **args)
     # Same data, init and optimizer: only the loss differs (val loss is plain CE in both).
     assert abs(distilled.history["loss"][0] - plain.history["loss"][0]) > 1e-3
+
+
+def test_teacher_trained_first_then_distilled_and_reused_on_resume(tmp_path):
+    """`--teacher FAMILY[:WIDTH]` trains that zoo model first (same data and recipe) into
+    -o/teacher, distils from it, and a resume reuses it instead of training it again."""
+    from tinyconv.train.run import train
+
+    config = TrainConfig(model="resnet8", params={"filters": [4, 8, 8]}, dataset="digits", epochs=1,
+                         teacher="resnet8:0.5", teacher_epochs=2, distill_alpha=0.9, limit_train=300,
+                         limit_test=60, onnx=False)
+    run = tmp_path / "run"
+    result = train(config, run, progress=False)
+    teacher = json.loads((run / "teacher" / "metrics.json").read_text())
+    assert teacher["model"] == "resnet8" and teacher["width"] == 0.5 and teacher["epochs_run"] == 2
+    assert json.loads((run / "teacher" / "config.json").read_text())["teacher"] is None
+    assert result.metrics["teacher"]["float_accuracy"] == teacher["float_accuracy"]
+    assert result.metrics["recipe"]["teacher"] == "resnet8:0.5"
+    # The student's loss is the distillation loss: not what the same run without a teacher has.
+    plain = train(TrainConfig(**{**config.to_json(), "teacher": None, "teacher_epochs": None}),
+                  tmp_path / "plain", progress=False)
+    assert abs(result.history["loss"][0] - plain.history["loss"][0]) > 1e-3
+    # A resume finds the teacher done: its files are not written again.
+    stamp = (run / "teacher" / "model.h5").stat().st_mtime_ns
+    again = train(config, run, resume=True, progress=False)
+    assert (run / "teacher" / "model.h5").stat().st_mtime_ns == stamp
+    assert again.int8_accuracy == result.int8_accuracy
+
+
+def test_teacher_family_errors_are_one_line(tmp_path):
+    out = tmp_path / "run"
+    for args, message in ((("--teacher", "resnet8:wide"), r"teacher resnet8:wide: the width after ':' must be a "
+                                                           r"positive number \(e\.g\. resnet8:2\)"),
+                          (("--teacher", "nosuch"), r"teacher nosuch: no such model .*or a zoo family"),
+                          (("--teacher-epochs", "3"), r"--teacher-epochs is for a teacher trained first")):
+        r = run_cli("train", "--model", "resnet8", "--dataset", "digits", "--limit-train", "100", *args,
+                    "-o", str(out))
+        assert r.returncode == 2, r.stderr[-2000:]
+        lines = [ln for ln in r.stderr.splitlines() if ln.startswith("tinyconv: error:")]
+        assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+        assert re.search(message, lines[0]), lines[0]
+        assert not out.exists()

@@ -92,8 +92,10 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @click.option("--bn-reestimate", type=int, default=TRAIN_BN_REESTIMATE, show_default=True, metavar="BATCHES",
               help="Recompute batch-norm statistics on this many training batches with the final "
               "weights, before QAT and saving (0 = off).")
-@click.option("--teacher", metavar="MODEL", help="Distil from this model: a Keras .h5, or a tinyconv "
-              "run directory (its model.h5); same input shape and classes.")
+@click.option("--teacher", metavar="MODEL", help="Distil from this model: a Keras .h5, a tinyconv "
+              "run directory (its model.h5), or a zoo FAMILY[:WIDTH] (e.g. resnet8:2) trained first "
+              "with the same data and recipe into -o/teacher; same input shape and classes.")
+@click.option("--teacher-epochs", type=int, help="Epochs of a --teacher FAMILY (default: --epochs).")
 @click.option("--distill-alpha", type=float, default=TRAIN_DISTILL_ALPHA, show_default=True,
               help="Weight of the teacher's term: (1-a) CE + a T^2 KL.")
 @click.option("--distill-temperature", type=float, default=TRAIN_DISTILL_TEMPERATURE, show_default=True)
@@ -114,7 +116,7 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @click.pass_context
 def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, params, epochs, batch_size,
           optimizer, learning_rate, schedule, warmup_epochs, weight_decay, label_smoothing, cutout, mixup,
-          ema_decay, bn_reestimate, teacher, distill_alpha, distill_temperature,
+          ema_decay, bn_reestimate, teacher, teacher_epochs, distill_alpha, distill_temperature,
           patience, qat, qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx,
           target, board, seed, resume, out_dir) -> None:
     """Train MODEL (or a search's --arch) on DATASET, then int8 .tflite (+ QAT), ONNX and
@@ -136,7 +138,8 @@ def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, par
                          optimizer=optimizer, learning_rate=learning_rate, schedule=schedule,
                          warmup_epochs=warmup_epochs, weight_decay=weight_decay,
                          label_smoothing=label_smoothing, cutout=cutout, mixup=mixup, ema_decay=ema_decay,
-                         bn_reestimate=bn_reestimate, teacher=teacher, distill_alpha=distill_alpha,
+                         bn_reestimate=bn_reestimate, teacher=teacher, teacher_epochs=teacher_epochs,
+                         distill_alpha=distill_alpha,
                          distill_temperature=distill_temperature, qat=qat, qat_epochs=qat_epochs, seed=seed,
                          patience=patience, limit_train=limit_train, limit_test=limit_test, augment=augment,
                          int8_eval_limit=int8_eval_limit, onnx=onnx, board=b.name)

@@ -38,7 +38,8 @@ class Recipe:
     label_smoothing: float = TRAIN_LABEL_SMOOTHING
     ema_decay: float = TRAIN_EMA_DECAY    # EMA of the weights: evaluated and saved; 0 = off
     bn_reestimate: int = TRAIN_BN_REESTIMATE  # batches re-estimating BN stats at the end; 0 = off
-    teacher: str | None = None            # Keras .h5, or a tinyconv run dir (its model.h5)
+    teacher: str | None = None            # Keras .h5, a tinyconv run dir, or FAMILY[:WIDTH] trained first
+    teacher_epochs: int | None = None     # a FAMILY teacher's epochs (None: the student's)
     distill_alpha: float = TRAIN_DISTILL_ALPHA
     distill_temperature: float = TRAIN_DISTILL_TEMPERATURE
 
@@ -67,6 +68,8 @@ class Recipe:
             raise TinyconvError(f"warmup epochs must be >= 0, got {self.warmup_epochs}")
         if self.bn_reestimate < 0:
             raise TinyconvError(f"BN re-estimation batches must be >= 0, got {self.bn_reestimate}")
+        if self.teacher_epochs is not None and self.teacher_epochs < 1:
+            raise TinyconvError(f"teacher epochs must be at least 1, got {self.teacher_epochs}")
         if not self.distill_temperature > 0:
             raise TinyconvError(f"distillation temperature must be positive, got {self.distill_temperature}")
 
@@ -133,7 +136,7 @@ class TrainConfig(Recipe):
                 # the recipe: what the saved optimizer/EMA state is and which batches come next
                 "optimizer", "learning_rate", "weight_decay", "momentum", "schedule", "warmup_epochs",
                 "augment", "cutout", "mixup", "label_smoothing", "ema_decay", "teacher",
-                "distill_alpha", "distill_temperature")
+                "teacher_epochs", "distill_alpha", "distill_temperature")
         a, b = self.to_json(), other.to_json()
         return [k for k in keys if a[k] != b[k]]
 

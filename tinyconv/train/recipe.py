@@ -173,6 +173,26 @@ def make_accuracy(num_classes: int):
     return accuracy
 
 
+def zoo_teacher(spec: str | None) -> tuple[str, float] | None:
+    """`--teacher FAMILY[:WIDTH]`, a zoo family to train first (e.g. `resnet8:2`): its
+    (family, width); None for no teacher or a model on disk (a .h5 or a run directory)."""
+    from ..zoo import FAMILIES
+
+    if not spec or Path(spec).expanduser().exists():
+        return None
+    name, colon, width = spec.partition(":")
+    if name not in FAMILIES:
+        return None
+    try:
+        value = float(width) if colon else 1.0
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise TinyconvError(f"teacher {spec}: the width after ':' must be a positive number "
+                            f"(e.g. {name}:2)")
+    return name, value
+
+
 def load_teacher(path: str | Path, input_shape, num_classes: int):
     """The teacher model of --teacher: a Keras .h5 file, or a tinyconv run directory's
     model.h5; its input shape and classes must be the student's (one-line error if not)."""
@@ -182,7 +202,8 @@ def load_teacher(path: str | Path, input_shape, num_classes: int):
     if p.is_dir():
         p = p / "model.h5"
     if not p.is_file():
-        raise TinyconvError(f"teacher {path}: no such model (give a Keras .h5 or a tinyconv run directory)")
+        raise TinyconvError(f"teacher {path}: no such model (give a Keras .h5, a tinyconv run directory, "
+                            f"or a zoo family to train first, e.g. resnet8 or resnet8:2)")
     try:
         teacher = keras.models.load_model(str(p), compile=False)
     except (OSError, ValueError, TypeError, KeyError) as e:

@@ -10,6 +10,7 @@ import os
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from .config import TrainConfig, TrainResult, accuracy_summary
 from .loop import fit
 
 CONFIG_FILE = "config.json"
+TEACHER_DIR = "teacher"        # --teacher FAMILY's own run, inside the student's
 
 
 def prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> None:
@@ -87,6 +89,44 @@ def graph_cost(graph, board_name: str = DEFAULT_BOARD) -> dict[str, Any]:
     return cost
 
 
+def train_teacher(config: TrainConfig, family: tuple[str, float], dataset, teacher_dir: Path,
+                  progress: bool) -> dict[str, Any]:
+    """`--teacher FAMILY[:WIDTH]`: train that zoo model first, with the student's data and
+    recipe (float only: the teacher never runs on the MCU), into `teacher_dir`, checkpointed
+    per epoch; a run interrupted there resumes there, a finished teacher is reused. Returns
+    what the student's metrics.json says of it."""
+    from .. import zoo
+    from ..keras_compat import keras
+
+    name, width = family
+    teacher_config = replace(config, model=name, width=width, params={}, teacher=None, teacher_epochs=None,
+                             epochs=config.teacher_epochs or config.epochs, qat=False, onnx=False,
+                             init_weights=None, patience=None)
+    summary_file = teacher_dir / "metrics.json"
+    if not summary_file.exists():
+        resume = (teacher_dir / CONFIG_FILE).exists()
+        prepare_run_dir(teacher_config, teacher_dir, resume)
+        _start_run_dir(teacher_config, teacher_dir)
+        if progress:
+            print(f"teacher: {name} width {width:g}, {teacher_config.epochs} epochs, first -> {teacher_dir}",
+                  flush=True)
+        keras.utils.set_random_seed(config.seed)
+        teacher = zoo.build(name, tuple(int(d) for d in dataset.input_shape), dataset.num_classes, width)
+        hist = fit(teacher, dataset, epochs=teacher_config.epochs, batch_size=config.batch_size,
+                   seed=config.seed, checkpoint_dir=teacher_dir / "checkpoints", resume=resume,
+                   progress=progress, recipe=teacher_config)
+        write_json_atomic(teacher_dir / "history.json", hist.to_json())
+        _save_keras(teacher, teacher_dir / "model.h5")
+        accuracy = float(teacher.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
+        write_json_atomic(summary_file, {
+            "model": name, "width": width, "epochs_run": hist.epochs_run, "parameters": int(teacher.count_params()),
+            "float_accuracy": round(accuracy, 4), "seconds_per_epoch": round(hist.seconds_per_epoch, 2)})
+        if progress:
+            print(f"teacher: float {accuracy:.4f} on {len(dataset.x_test):,} test images", flush=True)
+    import json
+    return {**json.loads(summary_file.read_text()), "run_dir": TEACHER_DIR}
+
+
 def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> TrainResult:
     """Run the whole pipeline into `run_dir` (see the module doc); returns what it measured."""
     from .. import zoo
@@ -113,14 +153,24 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     model = zoo.build(config.model, shape, dataset.num_classes, config.width, **config.params)
     if config.init_weights:  # the search's supernet weights of this architecture
         model.load_weights(config.init_weights)
-    if config.teacher:  # a teacher that does not fit the data is an error before any directory
-        from .recipe import load_teacher
+    from .recipe import load_teacher, zoo_teacher
+    teacher_family = zoo_teacher(config.teacher)
+    if config.teacher_epochs is not None and teacher_family is None:
+        raise TinyconvError("--teacher-epochs is for a teacher trained first (--teacher FAMILY[:WIDTH]); "
+                            f"{config.teacher or 'no teacher'} is not one")
+    if config.teacher and teacher_family is None:
+        # a teacher that does not fit the data is an error before any directory
         load_teacher(config.teacher, shape, int(dataset.num_classes))
     _start_run_dir(config, run_dir)  # only now: bad data or model parameters leave no directory
 
+    recipe, teacher_metrics = config, None
+    if teacher_family is not None:  # --teacher FAMILY[:WIDTH]: trained first, in run_dir/teacher
+        teacher_dir = run_dir / TEACHER_DIR
+        teacher_metrics = train_teacher(config, teacher_family, dataset, teacher_dir, progress)
+        recipe = replace(config, teacher=str(teacher_dir))
     hist = fit(model, dataset, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
                checkpoint_dir=run_dir / "checkpoints", resume=resume, progress=progress,
-               patience=config.patience, recipe=config)
+               patience=config.patience, recipe=recipe)
     write_json_atomic(run_dir / "history.json", hist.to_json())
     float_acc = float(model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
     _save_keras(model, run_dir / "model.h5")
@@ -134,7 +184,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
             # From the weights fit left: the best epoch's (the EMA's), BN re-estimated if asked.
             to_convert = qat_finetune(model, dataset, config.qat_epochs, batch_size=config.batch_size,
                                       learning_rate=config.qat_learning_rate, seed=config.seed,
-                                      progress=progress, recipe=config)
+                                      progress=progress, recipe=recipe)
             qat_used = True
             qat_seconds = (time.perf_counter() - started) / config.qat_epochs
             qat_note = f"tfmot QAT, {config.qat_epochs} epoch(s) at lr {config.qat_learning_rate}"
@@ -177,6 +227,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "epochs_run": hist.epochs_run, "epochs_requested": config.epochs,
         "stopped_early": hist.stopped_early, "best_epoch": hist.best_epoch,
         "recipe": config.recipe_json(), "batch_size": config.batch_size,
+        "teacher": teacher_metrics,
         "bn_reestimate": hist.bn_reestimate or None,
         "seconds_per_epoch": round(hist.seconds_per_epoch, 2),
         "float_accuracy": round(float_acc, 4),

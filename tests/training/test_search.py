@@ -148,6 +148,37 @@ def test_evolution_is_deterministic_and_resumes_from_log(tmp_path):
     assert len(lines) == 7 and len({json.loads(x)["key"] for x in lines}) == 7
 
 
+def test_evolution_across_widths_and_resolutions(tmp_path):
+    """With several widths and resolutions (the supernet's space) the evolution samples,
+    mutates and crosses them too; every candidate is in the space and fits; a one-pair space
+    never leaves its pair."""
+    from tinyconv.search.evolution import crossover, mutate
+
+    budget = Budget.parse("128kB", "1MB")
+    space = SearchSpace(widths=(0.3, 0.5), resolutions=(48, 64))
+
+    def evolve(folder):
+        evo = Evolution(space, budget, BOARD, 1, 10, EvolutionSettings(population=4, parents=2, max_candidates=12),
+                        TINY_PROXY, CandidateLog(folder / "candidates.jsonl"), echo=lambda s: None,
+                        evaluator=macs_proxy)
+        evo.run()
+        return list(evo.done.values())
+
+    cands = evolve(tmp_path / "a")
+    assert len(cands) == 12 and all(space.contains(c.arch) and c.peak_sram <= budget.sram for c in cands)
+    assert len({(c.arch.width, c.arch.resolution) for c in cands}) > 1
+    assert len({(c.arch.width, c.arch.resolution) for c in cands if c.generation > 0}) > 1
+    assert [c.key for c in evolve(tmp_path / "b")] == [c.key for c in cands]
+    rng = random.Random(0)
+    a, b = space.sample(rng, 0.3, 48), space.sample(rng, 0.5, 64)
+    moved = [mutate(a, space, rng, 0.5) for _ in range(40)]
+    assert {(m.width, m.resolution) for m in moved} == {(w, r) for w in space.widths for r in space.resolutions}
+    mixed = {(c.width, c.resolution) for c in (crossover(a, b, rng) for _ in range(40))}
+    assert mixed == {(0.3, 48), (0.3, 64), (0.5, 48), (0.5, 64)}
+    one = space.restrict(0.3, 48)
+    assert {(mutate(a, one, rng, 1.0).width, crossover(a, a, rng).resolution) for _ in range(20)} == {(0.3, 48)}
+
+
 def test_resumed_search_adds_up_the_evolution_time(tmp_path):
     """search.json keeps the evolution's wall time, so a resumed search reports the total."""
     opts = SearchOptions(budget=Budget.parse("96kB", "1MB"), search_budget=SearchBudget(2),

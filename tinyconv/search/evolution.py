@@ -1,11 +1,13 @@
-"""Evolutionary search inside the chosen (width, resolution) space.
+"""Evolutionary search inside the chosen (width, resolution) space, or across several
+widths and resolutions (`--proxy supernet`: one supernet scores them all).
 
 Generation 0 is `population` random configs that fit the budget (constraint-aware
 sampling: resample until one fits). Each next generation keeps the best `parents` of all
 candidates evaluated so far and proposes children: half by mutation (every stage depth,
 block kernel and expansion resampled with probability `mutation_rate`), half by
 crossover (each stage's depth and blocks taken from one of two parents), each resampled
-until it fits and is new.
+until it fits and is new. In a space of several widths or resolutions, mutation also
+resamples those (same rate) and crossover takes each from one of the parents.
 
 Resumable by construction: generation g's proposals depend only on the seed, g and the
 accuracies of earlier generations (all in candidates.jsonl), so a rerun proposes exactly
@@ -68,7 +70,11 @@ def mutate(cfg: ArchConfig, space: SearchSpace, rng: random.Random, rate: float)
         depths.append(d)
         kernels += ks
         exps += es
-    return ArchConfig(cfg.width, cfg.resolution, tuple(depths), tuple(kernels), tuple(exps))
+    # Drawn only where there is a choice: a one-pair space's proposals stay as they were.
+    width = rng.choice(space.widths) if len(space.widths) > 1 and rng.random() < rate else cfg.width
+    resolution = (rng.choice(space.resolutions) if len(space.resolutions) > 1 and rng.random() < rate
+                  else cfg.resolution)
+    return ArchConfig(width, resolution, tuple(depths), tuple(kernels), tuple(exps))
 
 
 def crossover(a: ArchConfig, b: ArchConfig, rng: random.Random) -> ArchConfig:
@@ -78,7 +84,9 @@ def crossover(a: ArchConfig, b: ArchConfig, rng: random.Random) -> ArchConfig:
         depths.append(d)
         kernels += src.kernels[sl]
         exps += src.expansions[sl]
-    return ArchConfig(a.width, a.resolution, tuple(depths), tuple(kernels), tuple(exps))
+    width = a.width if a.width == b.width or rng.random() < 0.5 else b.width
+    resolution = a.resolution if a.resolution == b.resolution or rng.random() < 0.5 else b.resolution
+    return ArchConfig(width, resolution, tuple(depths), tuple(kernels), tuple(exps))
 
 
 class Evolution:
@@ -106,7 +114,9 @@ class Evolution:
 
     def propose(self, generation: int, count: int) -> list[ArchConfig]:
         rng = random.Random(f"evolution:{self.s.seed}:{generation}")
-        w, r = self.space.widths[0], self.space.resolutions[0]
+        # One width or resolution: fixed (no draw); several: sampled with the rest.
+        fixed = {k: v[0] for k, v in (("width", self.space.widths),
+                                      ("resolution", self.space.resolutions)) if len(v) == 1}
         seen = set(self.done)
         ranked = sorted(self.done.values(), key=lambda c: (-c.accuracy, c.key))
         parents = [c.arch for c in ranked[:self.s.parents]]
@@ -115,7 +125,7 @@ class Evolution:
             child = None
             for _ in range(200):
                 if generation == 0 or not parents:
-                    cfg = self.space.sample(rng, w, r)
+                    cfg = self.space.sample(rng, **fixed)
                 elif i % 2 == 0 or len(parents) < 2:
                     cfg = mutate(rng.choice(parents), self.space, rng, self.s.mutation_rate)
                 else:
@@ -126,8 +136,7 @@ class Evolution:
                     break
             if child is None:  # the neighbourhood is exhausted: a fresh fitting sample
                 child = fitting_sample(self.space, self.budget, self.board, self.channels,
-                                       self.classes, rng, tries=1000, exclude=seen, width=w,
-                                       resolution=r)
+                                       self.classes, rng, tries=1000, exclude=seen, **fixed)
             if child is None:
                 break
             seen.add(child.key)

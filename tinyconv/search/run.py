@@ -246,11 +246,14 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     proxy_settings, evaluator = opts.proxy, macs_proxy if opts.proxy_kind == "macs" else evaluate
     if opts.proxy_kind == "supernet":  # train (or reuse) it first: tinyconv/search/supernet.py
         from .supernet import prepare, supernet_proxy, supernet_space
-        proxy_settings, proxy_text = prepare(opts.dataset, supernet_space(space, choice), sub,
-                                             channels, classes, out, opts.supernet,
-                                             resume=resume, echo=echo)
+        # One supernet scores every width and resolution it covers: evolve across them.
+        sub = supernet_space(space, choice)
+        proxy_settings, proxy_text = prepare(opts.dataset, sub, channels, classes, out,
+                                             opts.supernet, resume=resume, echo=echo)
         evaluator = supernet_proxy
-    echo(f"evolution in width {choice.width:g} x {choice.resolution}px; proxy: {proxy_text}")
+    meta["evolution_space"] = {"widths": list(sub.widths), "resolutions": list(sub.resolutions)}
+    echo(f"evolution in width {','.join(f'{w:g}' for w in sub.widths)} x "
+         f"{','.join(map(str, sub.resolutions))}px; proxy: {proxy_text}")
     if (settings.max_candidates is not None and settings.max_candidates <= settings.population):
         echo(f"note: a budget of {settings.max_candidates} candidates is not more than the "
              f"population ({settings.population}): all are random samples, no evolution "
@@ -305,7 +308,8 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
         info = {"seconds": round(seconds, 1), "evaluated_now": evo.state.evaluations,
                 "reused": evo.state.reused, "proxy": proxy_text, "proxy_kind": opts.proxy_kind,
                 "space": space.to_dict(),
-                "chosen_space": {"width": choice.width, "resolution": choice.resolution}}
+                "chosen_space": {"width": choice.width, "resolution": choice.resolution},
+                "evolution_space": meta["evolution_space"]}
         metrics = finish(out, winner, cands, board, opts.budget.sram, opts.budget.flash,
                          tflite, train_metrics, info, export=opts.export,
                          stack_bytes=opts.stack_bytes, score_label=label,

@@ -52,6 +52,7 @@ import numpy as np
 
 from ..defaults import (SUPERNET_BATCH, SUPERNET_CALIB_IMAGES, SUPERNET_EPOCHS,
                         SUPERNET_LEARNING_RATE, SUPERNET_RANDOM_SUBNETS, SUPERNET_VAL_IMAGES)
+from ..data.image import resize_images
 from ..errors import TinyconvError
 from ..files import write_json_atomic
 from ..space import ArchConfig, SearchSpace
@@ -354,11 +355,9 @@ class Supernet:
 
 
 def resize(x: np.ndarray, resolution: int) -> np.ndarray:
-    """Images resized to `resolution` (bilinear, anti-aliased when shrinking), as floats."""
-    if x.shape[1] == resolution and x.shape[2] == resolution:
-        return x
-    from ..keras_compat import tf
-    return tf.image.resize(x, (resolution, resolution), antialias=True).numpy()
+    """Images resized to `resolution` as the data loader resizes them (bilinear,
+    anti-aliased when shrinking: tf.image.resize's numbers, as in training's steps)."""
+    return resize_images(x, resolution, resolution)
 
 
 # -- training --------------------------------------------------------------------------------
@@ -670,9 +669,9 @@ def supernet_space(space: SearchSpace, choice) -> SearchSpace:
     `space`, and of its widths and resolutions those up to the chosen pair's
     (`choice`, a space_opt.SpaceChoice) where some sampled config fits the budget.
 
-    The evolution runs at the chosen (width, resolution), as MCUNet's does after its
-    space optimisation; the supernet is elastic in width and resolution below it too
-    (trained on them, and usable for a search across them), but never wider or larger:
+    The evolution runs across all of them: one supernet scores every width and resolution
+    it was trained on, so the search need not bet on the chosen pair alone (MCUNet's
+    evolution, scoring by training, stays in that pair). Never wider or larger than it:
     the sandwich rule trains the largest network every step, so a supernet wider than
     the chosen width would cost more for networks the budget rules out."""
     fitting = [r for r in choice.table if r.fitting > 0
@@ -682,15 +681,15 @@ def supernet_space(space: SearchSpace, choice) -> SearchSpace:
     return SearchSpace(widths, resolutions, space.kernels, space.expansions, space.depths)
 
 
-def prepare(dataset: str, space: SearchSpace, evolution_space: SearchSpace, channels: int,
-            classes: int, out: Path, settings: SupernetSettings, *, resume: bool,
+def prepare(dataset: str, space: SearchSpace, channels: int, classes: int, out: Path,
+            settings: SupernetSettings, *, resume: bool,
             echo: Callable[[str], None] = print) -> tuple[SupernetProxySettings, str]:
     """The trained supernet the search scores candidates with: `--supernet DIR` checked
-    against the search, or one trained (resumed) into OUT/supernet. Returns the
-    evaluator's settings and a description of the proxy."""
+    against `space` (the evolution's), or one trained (resumed) over it into OUT/supernet.
+    Returns the evaluator's settings and a description of the proxy."""
     if settings.reuse is not None:
         folder = Path(settings.reuse)
-        state = check_reusable(folder, dataset, evolution_space, channels, classes)
+        state = check_reusable(folder, dataset, space, channels, classes)
         echo(f"supernet: reusing {folder} ({state['epoch']} epoch(s) trained)")
     else:
         folder = Path(out) / "supernet"

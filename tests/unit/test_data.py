@@ -511,8 +511,11 @@ def test_augmentation_is_deterministic_and_respects_the_policy():
     bright = augment_batch(x, np.random.default_rng(2), Augmentation(brightness=0.1))
     assert bright.min() >= 0.0 and bright.max() <= 1.0
     assert np.abs(bright - x).max() <= 0.1 + 1e-6
-    # No policy, no change; digits are never mirrored.
-    assert DATASETS["digits"].augmentation.flip is False and DATASETS["fsdd"].augmentation.enabled is False
+    # No policy, no change; digits are never mirrored; MFCC maps only move in time (rows).
+    assert np.array_equal(augment_batch(x, np.random.default_rng(3), Augmentation()), x)
+    speech = DATASETS["fsdd"].augmentation
+    assert DATASETS["digits"].augmentation.flip is False
+    assert speech.shift_h > 0 and (speech.shift_w, speech.brightness, speech.flip) == (0, 0, False)
 
 
 def test_epoch_batches_and_tf_dataset_are_seeded_per_epoch():

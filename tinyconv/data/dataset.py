@@ -27,6 +27,9 @@ class Augmentation:
 NO_AUGMENTATION = Augmentation()
 PHOTO_AUGMENTATION = Augmentation(flip=True, shift_h=0.125, shift_w=0.125, brightness=0.1)
 GLYPH_AUGMENTATION = Augmentation(flip=False, shift_h=0.1, shift_w=0.1, brightness=0.1)
+# Time x coefficient maps (MFCC): shift in time only, up to 10 % (~100 ms of a 1 s clip),
+# as keyword-spotting training shifts the audio; never across coefficients, never brighter.
+SPEECH_AUGMENTATION = Augmentation(shift_h=0.1)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import TinyconvError
 from .audio import MfccConfig, fit_clip, mfcc
 from .cache import cached_arrays, source_key
-from .dataset import NO_AUGMENTATION
+from .dataset import SPEECH_AUGMENTATION
 from .locate import looked_in, try_dataset_dir
 from .source import TEST, TRAIN, Source
 
@@ -39,7 +39,7 @@ def fsdd() -> Source:
         return x[split][idx]
 
     return Source("fsdd", arrays["y_train"], arrays["y_test"], CLASSES,
-                  (CONFIG.n_frames, CONFIG.n_mfcc, 1), fetch, augmentation=NO_AUGMENTATION)
+                  (CONFIG.n_frames, CONFIG.n_mfcc, 1), fetch, augmentation=SPEECH_AUGMENTATION)
 
 
 def read_wav(path: Path, sample_rate: int) -> np.ndarray:

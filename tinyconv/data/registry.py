@@ -8,7 +8,7 @@ from ..errors import TinyconvError
 from .builtin import DIGIT_CLASSES, FASHION_AUGMENTATION, FASHION_CLASSES, digits, fashion_mnist, mnist
 from .cifar import CLASSES as CIFAR_CLASSES
 from .cifar import cifar10
-from .dataset import GLYPH_AUGMENTATION, NO_AUGMENTATION, PHOTO_AUGMENTATION, DatasetInfo
+from .dataset import GLYPH_AUGMENTATION, PHOTO_AUGMENTATION, SPEECH_AUGMENTATION, DatasetInfo
 from .fsdd import CONFIG as FSDD_FEATURES
 from .fsdd import fsdd
 from .source import Source
@@ -36,7 +36,7 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
                 PHOTO_AUGMENTATION, f"vww01-test1000/ in {_SEARCH}"),
     DatasetInfo("fsdd", "Free Spoken Digit Dataset: 8 kHz speech as 49x10 MFCC maps "
                 "(keyword spotting)", (FSDD_FEATURES.n_frames, FSDD_FEATURES.n_mfcc, 1),
-                DIGIT_CLASSES, 2700, 300, False, NO_AUGMENTATION,
+                DIGIT_CLASSES, 2700, 300, False, SPEECH_AUGMENTATION,
                 f"fsdd/recordings/ in {_SEARCH}"),
     DatasetInfo("digits", "scikit-learn's 8x8 gray digits (1,797; for fast tests)", (8, 8, 1),
                 DIGIT_CLASSES, 1438, 359, False, GLYPH_AUGMENTATION,

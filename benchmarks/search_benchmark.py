@@ -126,6 +126,7 @@ def main() -> None:
     from tinyconv.search.budget import Budget
     from tinyconv.search.proxy import ProxySettings
     from tinyconv.search.result import FinalSettings, train_winner
+    from tinyconv.train.config import Recipe
     from tinyconv.search.run import SearchBudget, SearchOptions, run_search
     from tinyconv.space import SearchSpace
     from tinyconv.targets import board_for
@@ -135,7 +136,7 @@ def main() -> None:
     budget = Budget.parse(args.sram, args.flash)
     source = resolve(DATASET)
     channels, classes = source.native_shape[2], len(source.class_names)
-    final = FinalSettings(epochs=args.epochs, qat=True, qat_epochs=1, augment=True,
+    final = FinalSettings(epochs=args.epochs, qat=True, qat_epochs=1, recipe=Recipe(augment=True),
                           limit_train=args.limit_train, int8_eval_limit=None, seed=0)
     runs = ROOT / "benchmarks" / "runs" / f"search_{DATASET}_{parse_bytes(args.sram)}"
     search_dir, baseline_dir = runs / "search", runs / "baseline"

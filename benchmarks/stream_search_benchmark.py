@@ -85,6 +85,7 @@ def main() -> None:
     from tinyconv.search.budget import Budget
     from tinyconv.search.proxy import ProxySettings
     from tinyconv.search.result import FinalSettings, train_winner
+    from tinyconv.train.config import Recipe
     from tinyconv.search.run import SearchBudget, SearchOptions, run_search
     from tinyconv.targets import board_for
     from tinyconv.units import parse_bytes
@@ -92,7 +93,7 @@ def main() -> None:
     board = board_for(args.target, None)
     source = resolve(DATASET)
     resolutions = tuple(int(r) for r in args.resolutions.split(","))
-    final = FinalSettings(epochs=args.epochs, qat=True, qat_epochs=1, augment=True,
+    final = FinalSettings(epochs=args.epochs, qat=True, qat_epochs=1, recipe=Recipe(augment=True),
                           limit_train=args.limit_train, limit_test=args.test_limit,
                           int8_eval_limit=None, seed=args.seed)
     proxy = ProxySettings(dataset=DATASET, train_images=args.proxy_images, val_images=1000,

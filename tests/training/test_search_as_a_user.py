@@ -302,6 +302,43 @@ def test_resume_with_other_options_names_each_option_and_both_values(tmp_path):
         ["--epochs 3 (was 5)"]
 
 
+def test_search_takes_trains_recipe_for_the_final_training(tmp_path):
+    """`search` has `train`'s recipe options (one definition, cli/options.py): they go into
+    the winner's training, search.json, the printed `tinyconv train --arch` line, and a
+    resume with another value names the option."""
+    from tinyconv.cli.options import recipe_command_line
+    from tinyconv.train.config import Recipe
+
+    out = tmp_path / "s"
+    args = ["search", "--sram", "48kB", "--flash", "256kB", "--dataset", "digits", "--proxy", "macs",
+            "--budget", "2", "--population", "2", "--space-samples", "4", "--no-final",
+            "--optimizer", "sgd", "--label-smoothing", "0.1", "--ema", "0.99", "--teacher", "resnet8:0.5"]
+    r = run_cli(*args, "-o", out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    recipe = json.loads((out / "search.json").read_text())["options"]["final"]["recipe"]
+    assert (recipe["optimizer"], recipe["learning_rate"], recipe["label_smoothing"], recipe["ema_decay"],
+            recipe["teacher"]) == ("sgd", 0.05, 0.1, 0.99, "resnet8:0.5")
+    line = next(x for x in r.stdout.splitlines() if x.startswith("next: tinyconv train --arch"))
+    assert ("--optimizer sgd --label-smoothing 0.1 --ema 0.99 --teacher resnet8:0.5 --no-augment --qat"
+            in line), line
+    assert "--lr" not in line and "--weight-decay" not in line   # sgd's own defaults
+    assert recipe_command_line(Recipe()) == "--no-augment"
+    assert recipe_command_line(Recipe(optimizer="adamw", learning_rate=0.01, augment=True)) == \
+        "--optimizer adamw --lr 0.01 --augment"
+    r = run_cli(*[a if a != "0.1" else "0.2" for a in args], "--resume", "-o", out)
+    assert r.returncode == 2 and "--label-smoothing 0.2 (was 0.1)" in r.stderr, r.stderr
+    # The winner's training is `train`'s with that recipe.
+    from tinyconv.search.result import train_winner
+    from tinyconv.space import ArchConfig
+    arch = ArchConfig.from_dict(json.loads((out / "arch.json").read_text()))
+    settings = FinalSettings(epochs=1, qat=False, limit_train=200, limit_test=50,
+                             recipe=Recipe(optimizer="sgd", label_smoothing=0.1, ema_decay=0.9))
+    metrics = train_winner(arch, "digits", settings, tmp_path / "final", resume=False, progress=False)
+    config = json.loads((tmp_path / "final" / "config.json").read_text())
+    assert (config["optimizer"], config["label_smoothing"], config["ema_decay"]) == ("sgd", 0.1, 0.9)
+    assert metrics["recipe"]["label_smoothing"] == 0.1
+
+
 # ---- f. --widths and --resolutions ---------------------------------------------------------------
 
 def test_default_resolutions_follow_the_images(macs_search):

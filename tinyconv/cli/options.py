@@ -14,7 +14,10 @@ from pathlib import Path
 import click
 
 from ..defaults import (DEFAULT_BOARD, DEFAULT_DATASET, DEFAULT_MATCH, DEFAULT_MEMORY, DEFAULT_STACK_BYTES,
-                        MATCH_CHOICES, MEMORY_CHOICES, STACK_MARGIN_PERCENT)
+                        MATCH_CHOICES, MEMORY_CHOICES, STACK_MARGIN_PERCENT, TRAIN_BN_REESTIMATE, TRAIN_CUTOUT,
+                        TRAIN_DISTILL_ALPHA, TRAIN_DISTILL_TEMPERATURE, TRAIN_EMA_DECAY, TRAIN_LABEL_SMOOTHING,
+                        TRAIN_LEARNING_RATE, TRAIN_MIXUP, TRAIN_OPTIMIZER, TRAIN_OPTIMIZERS, TRAIN_SCHEDULE,
+                        TRAIN_SCHEDULES, TRAIN_WARMUP_EPOCHS, TRAIN_WEIGHT_DECAY)
 from ..errors import TinyconvError
 from ..units import parse_bytes
 
@@ -127,3 +130,82 @@ def augment(help: str = "Shift/flip/brightness augmentation (photos)."):
 
 def limit_train(help: str = "Use only this many training images."):
     return click.option("--limit-train", type=int, callback=_positive, help=help)
+
+
+# The training recipe's options (tinyconv.train.config.Recipe's fields but --augment, which
+# each command words itself), shared by `train` and `search` (its final training): field ->
+# (flags, click settings). RECIPE_FLAGS names each field's option, e.g. for a refused resume.
+_RECIPE = {
+    "optimizer": ("--optimizer", dict(type=click.Choice(TRAIN_OPTIMIZERS), default=TRAIN_OPTIMIZER,
+                                      show_default=True, help="adam, adamw (decoupled weight decay) or "
+                                      "sgd (Nesterov momentum).")),
+    "learning_rate": ("--lr", dict(type=float, help="Peak learning rate (default per optimizer: "
+                                   + ", ".join(f"{k} {v:g}" for k, v in TRAIN_LEARNING_RATE.items()) + ").")),
+    "schedule": ("--schedule", dict(type=click.Choice(TRAIN_SCHEDULES), default=TRAIN_SCHEDULE, show_default=True,
+                                    help="cosine: linear warmup (--warmup-epochs) then cosine to 0; onecycle: "
+                                    "up from lr/25 over 30 % of the steps, then cosine down.")),
+    "warmup_epochs": ("--warmup-epochs", dict(type=float, default=TRAIN_WARMUP_EPOCHS, show_default=True,
+                                              help="Epochs of the cosine schedule's linear warmup.")),
+    "weight_decay": ("--weight-decay", dict(type=float, help="Decoupled weight decay on kernels only, never "
+                                            "on batch-norm or biases (default per optimizer: "
+                                            + ", ".join(f"{k} {v:g}" for k, v in TRAIN_WEIGHT_DECAY.items())
+                                            + ").")),
+    "label_smoothing": ("--label-smoothing", dict(type=float, default=TRAIN_LABEL_SMOOTHING, show_default=True,
+                                                  help="Move this share of each target onto the other "
+                                                  "classes (0 = off).")),
+    "cutout": ("--cutout", dict(type=float, default=TRAIN_CUTOUT, show_default=True,
+                                help="Zero a random square of this fraction of the image side (0 = off).")),
+    "mixup": ("--mixup", dict(type=float, default=TRAIN_MIXUP, show_default=True,
+                              help="Mix each batch with itself reversed, lambda ~ Beta(a, a) (0 = off).")),
+    "ema_decay": ("--ema", dict(type=float, default=TRAIN_EMA_DECAY, show_default=True,
+                                help="Keep an EMA of the weights with this decay (e.g. 0.999): it is what is "
+                                "evaluated, saved and quantized (0 = off).")),
+    "bn_reestimate": ("--bn-reestimate", dict(type=int, default=TRAIN_BN_REESTIMATE, show_default=True,
+                                              metavar="BATCHES", help="Recompute batch-norm statistics on this "
+                                              "many training batches with the final weights, before QAT and "
+                                              "saving (0 = off).")),
+    "teacher": ("--teacher", dict(metavar="MODEL", help="Distil from this model: a Keras .h5, a tinyconv run "
+                                  "directory (its model.h5), or a zoo FAMILY[:WIDTH] (e.g. resnet8:2) trained "
+                                  "first with the same data and recipe into the run's teacher/ folder; same "
+                                  "input shape and classes.")),
+    "teacher_epochs": ("--teacher-epochs", dict(type=int, help="Epochs of a --teacher FAMILY (default: the "
+                                                "student's).")),
+    "distill_alpha": ("--distill-alpha", dict(type=float, default=TRAIN_DISTILL_ALPHA, show_default=True,
+                                              help="Weight of the teacher's term: (1-a) CE + a T^2 KL.")),
+    "distill_temperature": ("--distill-temperature", dict(type=float, default=TRAIN_DISTILL_TEMPERATURE,
+                                                          show_default=True, help="Softmax temperature of "
+                                                          "the teacher's and the student's term.")),
+}
+RECIPE_FLAGS = {name: flag for name, (flag, _) in _RECIPE.items()}
+
+
+def recipe(what: str = ""):
+    """All of the recipe's options; the command receives each as a keyword named after its
+    Recipe field (`recipe_of` gathers them). `what` prefixes each help, e.g. "Final training: "."""
+    def apply(command):
+        for name, (flag, settings) in reversed(_RECIPE.items()):
+            settings = dict(settings, help=what + settings.get("help", "")) if what else settings
+            command = click.option(flag, name, **settings)(command)
+        return command
+    return apply
+
+
+def recipe_of(kwargs: dict, augment: bool):
+    """The Recipe the options of `recipe()` ask for (popped from a command's kwargs)."""
+    from ..train.config import Recipe
+
+    return Recipe(**{name: kwargs.pop(name) for name in _RECIPE}, augment=augment)
+
+
+def recipe_command_line(recipe) -> str:
+    """The options that ask for `recipe` (those not at their default), e.g. for the
+    `tinyconv train` line a search prints; --augment included."""
+    from ..train.config import Recipe
+
+    default = Recipe(optimizer=recipe.optimizer)  # its per-optimizer learning rate and decay
+    parts = [] if recipe.optimizer == default.optimizer == TRAIN_OPTIMIZER else [f"--optimizer {recipe.optimizer}"]
+    for name, flag in RECIPE_FLAGS.items():
+        value = getattr(recipe, name)
+        if name != "optimizer" and value != getattr(default, name):
+            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return " ".join(parts + ["--augment" if recipe.augment else "--no-augment"])

@@ -100,6 +100,7 @@ def _resolutions(ctx, param, text):
               help="Epochs of the winner's final training.")
 @options.qat(default=True)
 @options.augment("Shift/flip/brightness augmentation in the final training (photos).")
+@options.recipe("Final training: ")
 @options.limit_train("Training images of the final training (and of the supernet).")
 @click.option("--no-final", is_flag=True, help="Stop after the search (no final training).")
 @options.seed()
@@ -118,7 +119,7 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
            workers, population, space_samples, widths, resolutions, proxy_images, proxy_kind,
            proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, memory, export,
            top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
-           supernet_dir=None) -> None:
+           supernet_dir=None, **recipe_options) -> None:
     """Search MCUNet-style networks that fit SRAM/flash exactly; train and export the winner."""
     from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
@@ -153,8 +154,8 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
             ray_address=ray_address, seed=seed, stack_bytes=stack,
             proxy=ProxySettings(dataset=dataset, train_images=proxy_images, epochs=proxy_epochs,
                                 seed=seed),
-            final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, augment=augment,
-                                seed=seed),
+            final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, seed=seed,
+                                recipe=options.recipe_of(recipe_options, augment)),
             train_final=not no_final, export=export, proxy_kind=proxy_kind, widths=widths,
             resolutions=resolutions, top=top, clock_mhz=clock_mhz,
             supernet=SupernetSettings(epochs=supernet_epochs, limit_train=limit_train,

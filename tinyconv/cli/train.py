@@ -7,9 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..defaults import (TRAIN_BN_REESTIMATE, TRAIN_CUTOUT, TRAIN_DISTILL_ALPHA, TRAIN_DISTILL_TEMPERATURE,
-                        TRAIN_EMA_DECAY, TRAIN_LABEL_SMOOTHING, TRAIN_LEARNING_RATE, TRAIN_MIXUP, TRAIN_OPTIMIZER,
-                        TRAIN_OPTIMIZERS, TRAIN_SCHEDULE, TRAIN_SCHEDULES, TRAIN_WARMUP_EPOCHS, TRAIN_WEIGHT_DECAY)
 from ..errors import TinyconvError
 from ..train.config import TrainConfig
 from . import options
@@ -70,35 +67,7 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Family parameter (repeatable).")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True)
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
-@click.option("--optimizer", type=click.Choice(TRAIN_OPTIMIZERS), default=TRAIN_OPTIMIZER, show_default=True,
-              help="adam, adamw (decoupled weight decay) or sgd (Nesterov momentum).")
-@click.option("--lr", "learning_rate", type=float, help="Peak learning rate (default per optimizer: "
-              + ", ".join(f"{k} {v:g}" for k, v in TRAIN_LEARNING_RATE.items()) + ").")
-@click.option("--schedule", type=click.Choice(TRAIN_SCHEDULES), default=TRAIN_SCHEDULE, show_default=True,
-              help="cosine: linear warmup (--warmup-epochs) then cosine to 0; onecycle: up from lr/25 "
-              "over 30 % of the steps, then cosine down.")
-@click.option("--warmup-epochs", type=float, default=TRAIN_WARMUP_EPOCHS, show_default=True)
-@click.option("--weight-decay", type=float, help="Decoupled weight decay on kernels only, never on "
-              "batch-norm or biases (default per optimizer: "
-              + ", ".join(f"{k} {v:g}" for k, v in TRAIN_WEIGHT_DECAY.items()) + ").")
-@click.option("--label-smoothing", type=float, default=TRAIN_LABEL_SMOOTHING, show_default=True)
-@click.option("--cutout", type=float, default=TRAIN_CUTOUT, show_default=True,
-              help="Zero a random square of this fraction of the image side (0 = off).")
-@click.option("--mixup", type=float, default=TRAIN_MIXUP, show_default=True,
-              help="Mix each batch with itself reversed, lambda ~ Beta(a, a) (0 = off).")
-@click.option("--ema", "ema_decay", type=float, default=TRAIN_EMA_DECAY, show_default=True,
-              help="Keep an EMA of the weights with this decay (e.g. 0.999): it is what is "
-              "evaluated, saved and quantized (0 = off).")
-@click.option("--bn-reestimate", type=int, default=TRAIN_BN_REESTIMATE, show_default=True, metavar="BATCHES",
-              help="Recompute batch-norm statistics on this many training batches with the final "
-              "weights, before QAT and saving (0 = off).")
-@click.option("--teacher", metavar="MODEL", help="Distil from this model: a Keras .h5, a tinyconv "
-              "run directory (its model.h5), or a zoo FAMILY[:WIDTH] (e.g. resnet8:2) trained first "
-              "with the same data and recipe into -o/teacher; same input shape and classes.")
-@click.option("--teacher-epochs", type=int, help="Epochs of a --teacher FAMILY (default: --epochs).")
-@click.option("--distill-alpha", type=float, default=TRAIN_DISTILL_ALPHA, show_default=True,
-              help="Weight of the teacher's term: (1-a) CE + a T^2 KL.")
-@click.option("--distill-temperature", type=float, default=TRAIN_DISTILL_TEMPERATURE, show_default=True)
+@options.recipe()
 @click.option("--patience", type=int, help="Early stop after this many epochs without a better val accuracy.")
 @options.qat(default=False)
 @click.option("--qat-epochs", default=TrainConfig.qat_epochs, show_default=True)
@@ -115,10 +84,8 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
               help="Run directory (new or empty, or an interrupted run with --resume).")
 @click.pass_context
 def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, params, epochs, batch_size,
-          optimizer, learning_rate, schedule, warmup_epochs, weight_decay, label_smoothing, cutout, mixup,
-          ema_decay, bn_reestimate, teacher, teacher_epochs, distill_alpha, distill_temperature,
           patience, qat, qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx,
-          target, board, seed, resume, out_dir) -> None:
+          target, board, seed, resume, out_dir, **recipe_options) -> None:
     """Train MODEL (or a search's --arch) on DATASET, then int8 .tflite (+ QAT), ONNX and
     metrics.json into -o."""
     from .. import zoo
@@ -134,15 +101,10 @@ def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, par
     zoo.family(arch["model"])  # unknown family -> one line listing the known ones, before TF loads
     check_dataset_name(dataset)
     b = board_for(target, board)
-    config = TrainConfig(**arch, dataset=dataset, epochs=epochs, batch_size=batch_size,
-                         optimizer=optimizer, learning_rate=learning_rate, schedule=schedule,
-                         warmup_epochs=warmup_epochs, weight_decay=weight_decay,
-                         label_smoothing=label_smoothing, cutout=cutout, mixup=mixup, ema_decay=ema_decay,
-                         bn_reestimate=bn_reestimate, teacher=teacher, teacher_epochs=teacher_epochs,
-                         distill_alpha=distill_alpha,
-                         distill_temperature=distill_temperature, qat=qat, qat_epochs=qat_epochs, seed=seed,
-                         patience=patience, limit_train=limit_train, limit_test=limit_test, augment=augment,
-                         int8_eval_limit=int8_eval_limit, onnx=onnx, board=b.name)
+    recipe = options.recipe_of(recipe_options, augment)
+    config = TrainConfig(**arch, **recipe.recipe_json(), dataset=dataset, epochs=epochs, batch_size=batch_size,
+                         qat=qat, qat_epochs=qat_epochs, seed=seed, patience=patience, limit_train=limit_train,
+                         limit_test=limit_test, int8_eval_limit=int8_eval_limit, onnx=onnx, board=b.name)
     config.check()
     from ..train.run import train as run_training
     with exit_on_interrupt(lambda: f", resume with --resume (checkpoints kept in {out_dir})"):

@@ -5,26 +5,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..defaults import DEFAULT_BOARD, DEFAULT_MEMORY, FINAL_EPOCHS
 from ..files import write_atomic
 from ..space import ArchConfig
-from ..train.config import TrainConfig
+from ..train.config import Recipe, TrainConfig
 from ..targets import Board
 from .log import Candidate
 
 
 @dataclass(frozen=True)
 class FinalSettings:
+    """The winner's training: `tinyconv train`'s, with its whole recipe (optimizer, schedule,
+    augmentation, label smoothing, EMA, BN re-estimation, distillation: `search` takes the
+    same options as `train`)."""
     epochs: int = FINAL_EPOCHS
     qat: bool = True
     qat_epochs: int = 1
     batch_size: int = TrainConfig.batch_size
-    learning_rate: float = TrainConfig.learning_rate
+    recipe: Recipe = field(default_factory=Recipe)
     limit_train: int | None = None
-    augment: bool = False                 # shift/flip/brightness (photos; not digits)
     limit_test: int | None = None
     int8_eval_limit: int | None = None    # None: int8 and float on the same full test split
     seed: int = 0
@@ -117,7 +119,7 @@ def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budge
 def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_dir: Path, *,
                  resume: bool, progress: bool, board: str = DEFAULT_BOARD,
                  init_weights: Path | None = None) -> dict:
-    """Full recipe of tinyconv.train (cosine LR, checkpoints, QAT, int8 conversion); returns
+    """`tinyconv train` with `settings`' recipe (checkpoints, QAT, int8 conversion); returns
     the run's metrics. Resuming a run that finished (metrics.json is written last) trains
     nothing again."""
     from ..train import train
@@ -125,11 +127,10 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
     done = run_dir / "metrics.json"
     if resume and done.exists() and (run_dir / "model_int8.tflite").exists():
         return json.loads(done.read_text())
-    config = TrainConfig(**arch_fields(arch), dataset=dataset, epochs=settings.epochs, batch_size=settings.batch_size,
-                         learning_rate=settings.learning_rate, qat=settings.qat,
+    config = TrainConfig(**arch_fields(arch), **settings.recipe.recipe_json(), dataset=dataset,
+                         epochs=settings.epochs, batch_size=settings.batch_size, qat=settings.qat,
                          qat_epochs=settings.qat_epochs, seed=settings.seed,
                          limit_train=settings.limit_train, limit_test=settings.limit_test,
-                         augment=settings.augment,
                          int8_eval_limit=settings.int8_eval_limit, onnx=False, board=board,
                          init_weights=None if init_weights is None else str(init_weights))
     resume = resume and (run_dir / "config.json").exists()

@@ -130,12 +130,19 @@ OPTION_NAMES = {
     "proxy.seed": "--seed", "final.seed": "--seed", "stack_bytes": "--stack",
     "proxy.train_images": "--proxy-images", "proxy.epochs": "--proxy-epochs",
     "proxy_kind": "--proxy", "final.epochs": "--epochs", "final.qat": "--qat/--no-qat",
-    "final.augment": "--augment/--no-augment", "final.limit_train": "--limit-train",
+    "final.recipe.augment": "--augment/--no-augment", "final.limit_train": "--limit-train",
     "widths": "--widths", "resolutions": "--resolutions",
     "supernet.epochs": "--supernet-epochs", "supernet.reuse": "--supernet",
     "supernet.limit_train": "--limit-train", "supernet.augment": "--augment/--no-augment",
     "supernet.seed": "--seed",
 }
+
+
+def _option_name(field_name: str) -> str:
+    if field_name.startswith("final.recipe.") and field_name not in OPTION_NAMES:
+        from ..cli.options import RECIPE_FLAGS
+        return RECIPE_FLAGS.get(field_name.rpartition(".")[2], field_name)
+    return OPTION_NAMES.get(field_name, field_name)
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -155,7 +162,7 @@ def option_differences(saved: dict, now: dict) -> list[str]:
     for field_name in sorted(set(a) | set(b)):
         if a.get(field_name) == b.get(field_name):
             continue
-        name = OPTION_NAMES.get(field_name, field_name)
+        name = _option_name(field_name)
         out.setdefault(name, f"{name} {_show(b.get(field_name))} (was {_show(a.get(field_name))})")
     return list(out.values())
 
@@ -329,8 +336,9 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
             echo(f"next: tinyconv export {out / 'model_int8.tflite'} --board {board.name} "
                  f"-o {out / 'firmware'}")
     # The search's own final recipe, for `tinyconv train --arch` (then `tinyconv export`).
+    from ..cli.options import recipe_command_line
     recipe = (f"--dataset {opts.dataset} --board {board.name} --epochs {opts.final.epochs} "
-              f"{'--qat' if opts.final.qat else '--no-qat'}")
+              f"{recipe_command_line(opts.final.recipe)} {'--qat' if opts.final.qat else '--no-qat'}")
     if not opts.train_final:
         board_table({})
         echo(f"next: tinyconv train --arch {out / 'arch.json'} {recipe} -o {out / 'winner'}")

@@ -59,7 +59,7 @@ def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budg
     report = verify(tflite, board, source=str(tflite_path), n=samples, sram=budget.sram,
                     flash=budget.flash)
     return {
-        "name": name, "arch": arch.to_dict(),
+        "name": name, "arch": None if arch is None else arch.to_dict(),
         "float_accuracy": train_metrics["float_accuracy"],
         "int8_accuracy": train_metrics["int8_accuracy"],
         "ptq_int8_accuracy": train_metrics.get("ptq_int8_accuracy"),

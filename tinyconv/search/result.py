@@ -137,25 +137,27 @@ def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_di
     return train(config, run_dir, resume=resume, progress=progress).metrics
 
 
-def footprint(arch: ArchConfig, tflite: bytes, source: str, board: Board, sram_budget: int,
+def footprint(arch: ArchConfig | None, tflite: bytes, source: str, board: Board, sram_budget: int,
               flash_budget: int, stack_bytes: int, memory: str = DEFAULT_MEMORY):
-    """The int8 model of `arch` planned by the firmware's own code: (graph, deployment,
-    numbers). Raises BudgetError if the real model does not fit."""
+    """The int8 model (of `arch`, a search space's network, or None) planned by the
+    firmware's own code: (graph, deployment, numbers). Raises BudgetError if the real model does not fit."""
     from .. import deploy
     from ..ir.tflite_import import import_tflite
 
     graph = import_tflite(tflite, source=source)
     d = deploy.prepare(graph, board, sram=sram_budget, flash=flash_budget, stack_bytes=stack_bytes,
                        memory=memory)
-    predicted = arch.cost(board, graph.inputs[0].shape[-1], graph.outputs[0].shape[-1],
-                          stack_bytes=stack_bytes, sram=sram_budget, memory=memory)
+    # The search's cost model beside the plan (None for a network outside the space).
+    predicted = None if arch is None else arch.cost(board, graph.inputs[0].shape[-1], graph.outputs[0].shape[-1],
+                                                    stack_bytes=stack_bytes, sram=sram_budget, memory=memory)
     numbers = {
-        "peak_sram_bytes": d.planned_ram_bytes, "predicted_peak_sram_bytes": predicted.peak_sram,
+        "peak_sram_bytes": d.planned_ram_bytes,
+        "predicted_peak_sram_bytes": predicted and predicted.peak_sram,
         "arena_bytes": d.plan.arena_bytes, "plan_kind": d.plan.kind,
         "plan_strategy": d.plan.strategy,
         "layerwise_arena_bytes": d.plan.layerwise_arena_bytes or d.plan.arena_bytes,
-        "constant_bytes": d.source.weights_bytes, "flash_estimate_bytes": predicted.flash,
-        "macs": graph.total_macs(), "instructions_estimate": predicted.instructions,
+        "constant_bytes": d.source.weights_bytes, "flash_estimate_bytes": predicted and predicted.flash,
+        "macs": graph.total_macs(), "instructions_estimate": predicted and predicted.instructions,
     }
     return graph, d, numbers
 

@@ -6,6 +6,7 @@ are each written to a temporary name and renamed, so a file that exists is compl
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -35,7 +36,6 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> None:
     if resume:
         if not saved.exists():
             raise TinyconvError(f"nothing to resume in {run_dir}: no {CONFIG_FILE} (start it without --resume)")
-        import json
         try:
             previous = TrainConfig.from_json(json.loads(saved.read_text()))
         except (OSError, ValueError, TypeError) as e:
@@ -123,7 +123,6 @@ def train_teacher(config: TrainConfig, family: tuple[str, float], dataset, teach
             "float_accuracy": round(accuracy, 4), "seconds_per_epoch": round(hist.seconds_per_epoch, 2)})
         if progress:
             print(f"teacher: float {accuracy:.4f} on {len(dataset.x_test):,} test images", flush=True)
-    import json
     return {**json.loads(summary_file.read_text()), "run_dir": TEACHER_DIR}
 
 

@@ -1,0 +1,210 @@
+"""Search benchmark at three budgets: does the search beat the hand-scaled networks?
+
+At 64 kB, 128 kB and 320 kB of SRAM (1 MB flash, Cortex-M7) on cifar10, four networks per
+budget, each then trained with the same final recipe (`tinyconv.search.result.train_winner`,
+`tinyconv train`'s: SGD + Nesterov, label smoothing, shift/flip/brightness + cutout, EMA,
+BN re-estimation, QAT, int8) and measured the same way (int8 and float accuracy on the
+10,000 test images, LiteRT's reference kernels for int8; RAM, flash and instructions per
+inference of the firmware in QEMU, compared bit for bit with LiteRT):
+
+- `supernet`: `tinyconv search --proxy supernet` (a weight-sharing supernet trained once
+  per budget, a thousand candidates scored by inherited weights; the winner's training
+  starts from its supernet weights);
+- `proxy`: `tinyconv search --proxy train` (each candidate trained briefly);
+- `mobilenetv2`: MobileNetV2 at the largest width x resolution that fits (exact cost);
+- `resnet8`: the MLPerf Tiny ResNet-8 at the largest width that fits at 32 px (the firmware
+  planner decides, as `tinyconv export` would).
+
+Search wall time is what each method spent before its final training (supernet training
+included). Not a timed test: with the defaults, many CPU hours on 2 cores (each final
+training is --epochs of cifar10; a GPU or several sittings help). Resumable: every search
+continues from its log and checkpoints, every training from its checkpoints, finished work
+is reused; rerun the same command.
+
+    python benchmarks/search_budgets.py [--budgets 64kB,128kB,320kB] [--methods ...] [--epochs 40]
+Runs go to benchmarks/runs/search_budgets/; writes benchmarks/results/search_budgets.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from search_benchmark import hand_scaled_mobilenetv2, measure  # noqa: E402  (one definition each)
+
+DATASET = "cifar10"
+METHODS = ("supernet", "proxy", "mobilenetv2", "resnet8")
+RESNET8_WIDTHS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0)
+
+
+def hand_scaled_resnet8(budget, board, shape, classes: int):
+    """The widest ResNet-8 whose int8 model the firmware planner fits in the budget (its
+    graph built from the Keras model: the plan equals the converted model's)."""
+    from tinyconv import deploy, zoo
+    from tinyconv.errors import BudgetError
+    from tinyconv.ir.keras_import import graph_from_keras
+
+    rows = []
+    for width in RESNET8_WIDTHS:
+        graph = graph_from_keras(zoo.build("resnet8", shape, classes, width))
+        try:
+            d = deploy.prepare(graph, board, sram=budget.sram, flash=budget.flash, memory=budget.memory)
+            rows.append({"width": width, "fits": True, "peak_sram": d.planned_ram_bytes,
+                         "flash": d.source.weights_bytes, "macs": graph.total_macs()})
+        except BudgetError as e:
+            rows.append({"width": width, "fits": False, "macs": graph.total_macs(), "why": str(e)[:200]})
+    fitting = [r for r in rows if r["fits"]]
+    return (max(fitting, key=lambda r: r["macs"])["width"] if fitting else None), rows
+
+
+def supernet_seconds(folder: Path) -> float:
+    state = folder / "supernet" / "state.json"
+    return sum(h["seconds"] for h in json.loads(state.read_text())["history"]) if state.exists() else 0.0
+
+
+def run_budget(sram: str, args, final, board) -> dict:
+    from tinyconv.data import resolve
+    from tinyconv.search.budget import Budget
+    from tinyconv.search.proxy import ProxySettings
+    from tinyconv.search.result import train_winner
+    from tinyconv.search.run import SearchBudget, SearchOptions, run_search
+    from tinyconv.search.supernet import SupernetSettings
+    from tinyconv.space import SearchSpace
+    from tinyconv.train import train
+    from tinyconv.train.config import TrainConfig
+    from tinyconv.units import parse_bytes
+
+    budget = Budget.parse(sram, args.flash)
+    source = resolve(DATASET)
+    shape, classes = tuple(source.native_shape), len(source.class_names)
+    runs = args.runs / f"{parse_bytes(sram)}"
+    rows, notes = [], {}
+    for method in args.methods:
+        folder = runs / method
+        if method in ("supernet", "proxy"):
+            supernet = method == "supernet"
+            opts = SearchOptions(
+                budget=budget, search_budget=SearchBudget.parse(args.supernet_budget if supernet
+                                                                 else args.proxy_budget),
+                dataset=DATASET, board=board.name, population=50 if supernet else 8,
+                parents=25 if supernet else 4, proxy_kind="supernet" if supernet else "train",
+                proxy=ProxySettings(dataset=DATASET, train_images=args.proxy_images, val_images=1000,
+                                    epochs=args.proxy_epochs),
+                supernet=SupernetSettings(epochs=args.supernet_epochs, limit_train=args.limit_train,
+                                          augment=True),
+                final=final)
+            outcome = run_search(opts, folder, board, resume=(folder / "search.json").exists())
+            metrics = json.loads((folder / "final" / "metrics.json").read_text())
+            arch, tflite = outcome.winner.arch, folder / "model_int8.tflite"
+            search_seconds = outcome.search_seconds + (supernet_seconds(folder) if supernet else 0.0)
+            name = f"{method} search winner ({len(outcome.candidates)} candidates)"
+        elif method == "mobilenetv2":
+            arch, grid = hand_scaled_mobilenetv2(SearchSpace.for_input(min(shape[:2])), budget, board,
+                                                 shape[2], classes)
+            metrics = train_winner(arch, DATASET, final, folder, resume=True, progress=True, board=board.name)
+            tflite, search_seconds = folder / "model_int8.tflite", 0.0
+            name = f"MobileNetV2 {arch.width:g} @ {arch.resolution} px (hand-scaled)"
+            notes["mobilenetv2_grid"] = [{"width": a.width, "resolution": a.resolution, "peak_sram": c.peak_sram,
+                                          "flash": c.flash, "macs": c.macs, "fits": ok} for a, c, ok in grid]
+        else:
+            width, grid = hand_scaled_resnet8(budget, board, shape, classes)
+            notes["resnet8_grid"] = grid
+            if width is None:
+                rows.append({"method": method, "name": "ResNet-8: no width fits", "int8_accuracy": None})
+                continue
+            config = TrainConfig(model="resnet8", width=width, **final.recipe.recipe_json(), dataset=DATASET,
+                                 epochs=final.epochs, batch_size=final.batch_size, qat=final.qat,
+                                 qat_epochs=final.qat_epochs, seed=final.seed, limit_train=final.limit_train,
+                                 onnx=False, board=board.name)
+            done = folder / "metrics.json"
+            metrics = (json.loads(done.read_text()) if done.exists() else
+                       train(config, folder, resume=(folder / "config.json").exists()).metrics)
+            arch, tflite, search_seconds = None, folder / "model_int8.tflite", 0.0
+            name = f"ResNet-8 width {width:g} @ 32 px (hand-scaled)"
+        row = measure(name, arch, tflite, metrics, board, budget, args.verify_samples)
+        rows.append({"method": method, **row, "search_wall_seconds": round(search_seconds, 1)})
+    found = [r for r in rows if r["method"] in ("supernet", "proxy") and r.get("int8_accuracy") is not None]
+    hand = [r for r in rows if r["method"] in ("mobilenetv2", "resnet8") and r.get("int8_accuracy") is not None]
+    best_hand = max((r["int8_accuracy"] for r in hand), default=None)
+    return {"sram": sram, "budget": budget.to_dict(), "rows": rows, **notes,
+            "search_beats_hand_scaled": {r["method"]: r["int8_accuracy"] > best_hand for r in found}
+            if best_hand is not None else None}
+
+
+def render(result: dict) -> str:
+    f = result["final_training"]
+    r = f["recipe"]
+    lines = ["# Search benchmark at three budgets (cifar10, Cortex-M7)", "",
+             f"Final training, the same for every row: {f['epochs']} epochs of {r['optimizer']} (lr "
+             f"{r['learning_rate']:g}, weight decay {r['weight_decay']:g}), label smoothing {r['label_smoothing']:g}, "
+             f"augmentation + cutout {r['cutout']:g}, EMA {r['ema_decay']:g}, BN re-estimation "
+             f"{r['bn_reestimate']} batches, {f['qat_epochs']} QAT epoch(s), int8; accuracies on the 10,000 "
+             "test images of the shared JPEG copy (int8 with LiteRT's reference kernels). RAM, flash and "
+             "instructions: the firmware in QEMU, bit-exact against LiteRT.", ""]
+    for b in result["budgets"]:
+        lines += [f"## SRAM {b['sram']}, flash {result['flash']}", "",
+                  "| network | int8 acc | float acc | peak SRAM planned | RAM measured | flash measured | MACs "
+                  "| instructions | search wall time | mismatched bytes |", "|" + "---|" * 10]
+        for row in b["rows"]:
+            if row.get("int8_accuracy") is None:
+                lines.append(f"| {row['name']} |" + " |" * 9)
+                continue
+            lines.append(
+                f"| {row['name']} | {100 * row['int8_accuracy']:.2f} % | {100 * row['float_accuracy']:.2f} % | "
+                f"{row['peak_sram_bytes']:,} | {row['measured_ram_bytes']:,} | {row['measured_flash_bytes']:,} | "
+                f"{row['macs']:,} | {row['instructions_per_inference']:,} | "
+                f"{row['search_wall_seconds'] / 60:.0f} min | {row['mismatched_bytes']} |")
+        lines += ["", f"Search beats the best hand-scaled network: {b['search_beats_hand_scaled']}", ""]
+    lines += ["Command: `" + result["command"] + "` (rerun it to resume)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budgets", default="64kB,128kB,320kB")
+    parser.add_argument("--flash", default="1MB")
+    parser.add_argument("--target", default="cortex-m7")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--epochs", type=int, default=40, help="final training epochs")
+    parser.add_argument("--qat-epochs", type=int, default=2)
+    parser.add_argument("--limit-train", type=int, help="training images (default: all 45,000)")
+    parser.add_argument("--supernet-epochs", type=int, default=20)
+    parser.add_argument("--supernet-budget", default="1000", help="candidates (or minutes, e.g. 30m)")
+    parser.add_argument("--proxy-budget", default="16")
+    parser.add_argument("--proxy-images", type=int, default=4000)
+    parser.add_argument("--proxy-epochs", type=int, default=2)
+    parser.add_argument("--verify-samples", type=int, default=10)
+    parser.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs" / "search_budgets")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    args.methods = [m for m in args.methods.split(",") if m]
+    unknown = set(args.methods) - set(METHODS)
+    if unknown:
+        raise SystemExit(f"unknown method(s) {', '.join(sorted(unknown))}; known: {', '.join(METHODS)}")
+
+    from tinyconv.search.result import FinalSettings
+    from tinyconv.targets import board_for
+    from tinyconv.train.config import Recipe
+
+    board = board_for(args.target, None)
+    recipe = Recipe(optimizer="sgd", label_smoothing=0.1, augment=True, cutout=0.25, ema_decay=0.999,
+                    bn_reestimate=50)
+    final = FinalSettings(epochs=args.epochs, qat=True, qat_epochs=args.qat_epochs, recipe=recipe,
+                          limit_train=args.limit_train)
+    result = {"dataset": DATASET, "board": board.name, "flash": args.flash, "final_training": asdict(final),
+              "command": " ".join(["python", "benchmarks/search_budgets.py", *sys.argv[1:]]), "budgets": []}
+    for sram in [b for b in args.budgets.split(",") if b]:
+        result["budgets"].append(run_budget(sram, args, final, board))
+        args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
+        (args.out / "search_budgets.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+        (args.out / "search_budgets.md").write_text(render(result))
+    print((args.out / "search_budgets.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -153,12 +153,38 @@ def test_ema_weights_are_evaluated_and_saved_not_the_raw_ones(tmp_path, digits):
     trained = [v.numpy() for v in model.trainable_variables]
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(trained, best.trainable_variables))
     assert max(np.abs(a - b.numpy()).max() for a, b in zip(trained, raw.trainable_variables)) > 1e-4
-    # BN statistics re-estimated after the EMA weights went in: the moving stats changed.
+    # BN statistics re-estimated after the EMA weights went in: the moving stats changed,
+    # unless that lowered val accuracy (then the saved ones are kept, exactly).
     bn = [v for v in model.non_trainable_variables if "moving_mean" in v.name]
-    assert bn and any(not np.allclose(a.numpy(), b.numpy()) for a, b in
-                      zip(bn, [v for v in best.non_trainable_variables if "moving_mean" in v.name]))
-    assert hist.bn_reestimate["batches"] == 3
+    changed = any(not np.allclose(a.numpy(), b.numpy()) for a, b in
+                  zip(bn, [v for v in best.non_trainable_variables if "moving_mean" in v.name]))
+    r = hist.bn_reestimate
+    assert bn and r["batches"] == 3 and changed == r["kept"] == (r["val_accuracy_after"] >= r["val_accuracy_before"])
     assert hist.best_val_accuracy == max(hist.history["val_accuracy"])
+
+
+def test_bn_reestimation_that_lowers_val_accuracy_is_undone(digits):
+    """Statistics of blank images ruin the model: the drop is measured and the statistics
+    training left are put back exactly; statistics of its own data are kept."""
+    from tinyconv.keras_compat import tf
+    from tinyconv.train import fit
+    from tinyconv.train.recipe import reestimate_bn_checked
+
+    model = tiny_model()
+    fit(model, digits, epochs=2, batch_size=32, seed=0, recipe=Recipe(learning_rate=5e-3), progress=False)
+    saved = [v.numpy() for v in model.non_trainable_variables]
+
+    def score():
+        return float(model.evaluate(digits.x_val, digits.y_val, verbose=0)[1])
+    blank = tf.data.Dataset.from_tensors(tf.zeros((32, 8, 8, 1))).repeat(2)
+    r = reestimate_bn_checked(model, blank, score)
+    assert r["batches"] == 2 and r["val_accuracy_after"] < r["val_accuracy_before"] and not r["kept"]
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(saved, model.non_trainable_variables))
+    assert score() == r["val_accuracy_before"]
+    own = tf.data.Dataset.from_tensor_slices(digits.x_train).batch(64)
+    r = reestimate_bn_checked(model, own, score)
+    changed = any(not np.array_equal(a, v.numpy()) for a, v in zip(saved, model.non_trainable_variables))
+    assert r["kept"] == (r["val_accuracy_after"] >= r["val_accuracy_before"]) == changed
 
 
 def interrupted_and_resumed(build, run_dir, data, args):

@@ -291,7 +291,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
     from dataclasses import replace
 
     from ..keras_compat import tf
-    from .recipe import dataset_teacher, ema_weights, reestimate_bn
+    from .recipe import dataset_teacher, ema_weights, reestimate_bn_checked
 
     recipe = recipe or Recipe()
     given = {k: v for k, v in (("learning_rate", learning_rate), ("warmup_epochs", warmup_epochs),
@@ -364,12 +364,11 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
             for var, value in zip(model.trainable_variables, ema_weights(model)):
                 var.assign(value)
     if recipe.bn_reestimate > 0:
-        before = float(model.evaluate(val, verbose=0)[1])
         plain = batches.epoch(seed + 2000, 0, plain=True).take(recipe.bn_reestimate).map(lambda x, y: x)
-        used = reestimate_bn(model, plain)
-        after = float(model.evaluate(val, verbose=0)[1])
-        hist.bn_reestimate = {"batches": used, "val_accuracy_before": before, "val_accuracy_after": after}
+        r = hist.bn_reestimate = reestimate_bn_checked(model, plain,
+                                                       lambda: float(model.evaluate(val, verbose=0)[1]))
         if progress:
-            print(f"batch-norm statistics re-estimated on {used} training batches: val accuracy "
-                  f"{before:.4f} -> {after:.4f}", flush=True)
+            print(f"batch-norm statistics re-estimated on {r['batches']} training batches: val accuracy "
+                  f"{r['val_accuracy_before']:.4f} -> {r['val_accuracy_after']:.4f}"
+                  + ("" if r["kept"] else "; the previous statistics kept"), flush=True)
     return hist

@@ -11,7 +11,9 @@ accepted too, so `model.evaluate(x, y)` on integer labels works on any compiled 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..defaults import ONECYCLE_RISE, TRAIN_OPTIMIZER_JIT
 from ..errors import TinyconvError
@@ -257,6 +259,21 @@ def reestimate_bn(model, batches) -> int:
         for bn, momentum in zip(bns, momenta):
             bn.momentum = momentum
     return used
+
+
+def reestimate_bn_checked(model, batches, score: Callable[[], float]) -> dict[str, Any]:
+    """`reestimate_bn`, kept only where `score()` (validation accuracy) does not drop: the
+    statistics training left are what the weights were fitted to (under augmentation) and
+    on some runs serve better; then they are put back exactly. Returns what happened."""
+    before = score()
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    used = reestimate_bn(model, batches)
+    after = score()
+    kept = after >= before
+    if not kept:
+        for var, value in zip(model.non_trainable_variables, saved):
+            var.assign(value)
+    return {"batches": used, "val_accuracy_before": before, "val_accuracy_after": after, "kept": kept}
 
 
 def dataset_teacher(recipe, dataset):

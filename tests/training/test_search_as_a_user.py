@@ -144,7 +144,7 @@ def test_leaderboard_in_the_summary_and_files(macs_search):
     # The winner's arch.json, and the commands that train it or any other candidate.
     assert json.loads((out / "arch.json").read_text()) == outcome.winner.arch.to_dict()
     assert f"next: tinyconv train --arch {out / 'arch.json'} --dataset digits --board qemu-m4 " \
-           f"--epochs 5 --qat -o {out / 'winner'}" in lines
+           f"--epochs 5 --no-augment --qat -o {out / 'winner'}" in lines
     assert any(line.startswith(f"any other candidate: tinyconv train --arch "
                                f"{out / 'candidates.jsonl'} --candidate {ranked[1].key} ")
                for line in lines)

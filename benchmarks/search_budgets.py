@@ -71,12 +71,10 @@ def run_budget(sram: str, args, final, board) -> dict:
     from tinyconv.data import resolve
     from tinyconv.search.budget import Budget
     from tinyconv.search.proxy import ProxySettings
-    from tinyconv.search.result import train_winner
+    from tinyconv.search.result import train_final, train_winner
     from tinyconv.search.run import SearchBudget, SearchOptions, run_search
     from tinyconv.search.supernet import SupernetSettings
     from tinyconv.space import SearchSpace
-    from tinyconv.train import train
-    from tinyconv.train.config import TrainConfig
     from tinyconv.units import parse_bytes
 
     budget = Budget.parse(sram, args.flash)
@@ -117,13 +115,8 @@ def run_budget(sram: str, args, final, board) -> dict:
             if width is None:
                 rows.append({"method": method, "name": "ResNet-8: no width fits", "int8_accuracy": None})
                 continue
-            config = TrainConfig(model="resnet8", width=width, **final.recipe.recipe_json(), dataset=DATASET,
-                                 epochs=final.epochs, batch_size=final.batch_size, qat=final.qat,
-                                 qat_epochs=final.qat_epochs, seed=final.seed, limit_train=final.limit_train,
-                                 onnx=False, board=board.name)
-            done = folder / "metrics.json"
-            metrics = (json.loads(done.read_text()) if done.exists() else
-                       train(config, folder, resume=(folder / "config.json").exists()).metrics)
+            metrics = train_final({"model": "resnet8", "width": width, "resolution": None, "params": {}},
+                                  DATASET, final, folder, resume=True, progress=True, board=board.name)
             arch, tflite, search_seconds = None, folder / "model_int8.tflite", 0.0
             name = f"ResNet-8 width {width:g} @ 32 px (hand-scaled)"
         row = measure(name, arch, tflite, metrics, board, budget, args.verify_samples)

@@ -202,10 +202,11 @@ def recipe_command_line(recipe) -> str:
     `tinyconv train` line a search prints; --augment included."""
     from ..train.config import Recipe
 
-    default = Recipe(optimizer=recipe.optimizer)  # its per-optimizer learning rate and decay
-    parts = [] if recipe.optimizer == default.optimizer == TRAIN_OPTIMIZER else [f"--optimizer {recipe.optimizer}"]
+    # The defaults of its optimizer (learning rate and decay); the optimizer itself Recipe()'s.
+    default = Recipe(optimizer=recipe.optimizer)
+    parts = [] if recipe.optimizer == TRAIN_OPTIMIZER else [f"--optimizer {recipe.optimizer}"]
     for name, flag in RECIPE_FLAGS.items():
         value = getattr(recipe, name)
-        if name != "optimizer" and value != getattr(default, name):
+        if value != getattr(default, name):  # (never the optimizer: the same by construction)
             parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     return " ".join(parts + ["--augment" if recipe.augment else "--no-augment"])

@@ -7,6 +7,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..defaults import DEFAULT_BOARD, DEFAULT_MEMORY, FINAL_EPOCHS
 from ..files import write_atomic
@@ -119,15 +120,23 @@ def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budge
 def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_dir: Path, *,
                  resume: bool, progress: bool, board: str = DEFAULT_BOARD,
                  init_weights: Path | None = None) -> dict:
-    """`tinyconv train` with `settings`' recipe (checkpoints, QAT, int8 conversion); returns
-    the run's metrics. Resuming a run that finished (metrics.json is written last) trains
-    nothing again."""
-    from ..train import train
+    """`train_final` of a search architecture (the zoo's mcunet at its choices)."""
     from ..train.config import arch_fields
+    return train_final(arch_fields(arch), dataset, settings, run_dir, resume=resume, progress=progress,
+                       board=board, init_weights=init_weights)
+
+
+def train_final(model: dict[str, Any], dataset: str, settings: FinalSettings, run_dir: Path, *,
+                resume: bool, progress: bool, board: str = DEFAULT_BOARD,
+                init_weights: Path | None = None) -> dict:
+    """`tinyconv train` of `model` (TrainConfig's model, width, resolution and params) with
+    `settings`' recipe (checkpoints, QAT, int8 conversion); returns the run's metrics.
+    Resuming a run that finished (metrics.json is written last) trains nothing again."""
+    from ..train import train
     done = run_dir / "metrics.json"
     if resume and done.exists() and (run_dir / "model_int8.tflite").exists():
         return json.loads(done.read_text())
-    config = TrainConfig(**arch_fields(arch), **settings.recipe.recipe_json(), dataset=dataset,
+    config = TrainConfig(**model, **settings.recipe.recipe_json(), dataset=dataset,
                          epochs=settings.epochs, batch_size=settings.batch_size, qat=settings.qat,
                          qat_epochs=settings.qat_epochs, seed=settings.seed,
                          limit_train=settings.limit_train, limit_test=settings.limit_test,

@@ -34,6 +34,7 @@ from .budget import Budget, check_feasible
 from .evolution import Evolution, EvolutionSettings
 from .log import CandidateLog
 from .proxy import SCORE_LABELS, ProxySettings, evaluate, macs_proxy
+from ..cli.options import RECIPE_FLAGS, recipe_command_line
 from ..files import write_atomic
 from ..train.config import accuracy_summary
 from .result import FinalSettings, finish, train_winner
@@ -135,14 +136,8 @@ OPTION_NAMES = {
     "supernet.epochs": "--supernet-epochs", "supernet.reuse": "--supernet",
     "supernet.limit_train": "--limit-train", "supernet.augment": "--augment/--no-augment",
     "supernet.seed": "--seed",
+    **{f"final.recipe.{name}": flag for name, flag in RECIPE_FLAGS.items()},
 }
-
-
-def _option_name(field_name: str) -> str:
-    if field_name.startswith("final.recipe.") and field_name not in OPTION_NAMES:
-        from ..cli.options import RECIPE_FLAGS
-        return RECIPE_FLAGS.get(field_name.rpartition(".")[2], field_name)
-    return OPTION_NAMES.get(field_name, field_name)
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -162,7 +157,7 @@ def option_differences(saved: dict, now: dict) -> list[str]:
     for field_name in sorted(set(a) | set(b)):
         if a.get(field_name) == b.get(field_name):
             continue
-        name = _option_name(field_name)
+        name = OPTION_NAMES.get(field_name, field_name)
         out.setdefault(name, f"{name} {_show(b.get(field_name))} (was {_show(a.get(field_name))})")
     return list(out.values())
 
@@ -336,7 +331,6 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
             echo(f"next: tinyconv export {out / 'model_int8.tflite'} --board {board.name} "
                  f"-o {out / 'firmware'}")
     # The search's own final recipe, for `tinyconv train --arch` (then `tinyconv export`).
-    from ..cli.options import recipe_command_line
     recipe = (f"--dataset {opts.dataset} --board {board.name} --epochs {opts.final.epochs} "
               f"{recipe_command_line(opts.final.recipe)} {'--qat' if opts.final.qat else '--no-qat'}")
     if not opts.train_final:

@@ -89,15 +89,35 @@ def graph_cost(graph, board_name: str = DEFAULT_BOARD) -> dict[str, Any]:
     return cost
 
 
+def _build(config: TrainConfig, dataset):
+    """`config`'s zoo model for `dataset`, its weights drawn from `config.seed`."""
+    from .. import zoo
+    from ..keras_compat import keras
+
+    keras.utils.set_random_seed(config.seed)
+    return zoo.build(config.model, tuple(int(d) for d in dataset.input_shape), dataset.num_classes,
+                     config.width, **config.params)
+
+
+def _fit_float(model, config: TrainConfig, dataset, run_dir: Path, *, resume: bool, progress: bool,
+               recipe) -> tuple[Any, float]:
+    """fit with per-epoch checkpoints in run_dir, then history.json, model.h5 and the float
+    test accuracy: the part of a run the student and a --teacher FAMILY share."""
+    hist = fit(model, dataset, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
+               checkpoint_dir=run_dir / "checkpoints", resume=resume, progress=progress,
+               patience=config.patience, recipe=recipe)
+    write_json_atomic(run_dir / "history.json", hist.to_json())
+    float_acc = float(model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
+    _save_keras(model, run_dir / "model.h5")
+    return hist, float_acc
+
+
 def train_teacher(config: TrainConfig, family: tuple[str, float], dataset, teacher_dir: Path,
                   progress: bool) -> dict[str, Any]:
     """`--teacher FAMILY[:WIDTH]`: train that zoo model first, with the student's data and
     recipe (float only: the teacher never runs on the MCU), into `teacher_dir`, checkpointed
     per epoch; a run interrupted there resumes there, a finished teacher is reused. Returns
     what the student's metrics.json says of it."""
-    from .. import zoo
-    from ..keras_compat import keras
-
     name, width = family
     teacher_config = replace(config, model=name, width=width, params={}, teacher=None, teacher_epochs=None,
                              epochs=config.teacher_epochs or config.epochs, qat=False, onnx=False,
@@ -110,14 +130,9 @@ def train_teacher(config: TrainConfig, family: tuple[str, float], dataset, teach
         if progress:
             print(f"teacher: {name} width {width:g}, {teacher_config.epochs} epochs, first -> {teacher_dir}",
                   flush=True)
-        keras.utils.set_random_seed(config.seed)
-        teacher = zoo.build(name, tuple(int(d) for d in dataset.input_shape), dataset.num_classes, width)
-        hist = fit(teacher, dataset, epochs=teacher_config.epochs, batch_size=config.batch_size,
-                   seed=config.seed, checkpoint_dir=teacher_dir / "checkpoints", resume=resume,
-                   progress=progress, recipe=teacher_config)
-        write_json_atomic(teacher_dir / "history.json", hist.to_json())
-        _save_keras(teacher, teacher_dir / "model.h5")
-        accuracy = float(teacher.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
+        teacher = _build(teacher_config, dataset)
+        hist, accuracy = _fit_float(teacher, teacher_config, dataset, teacher_dir, resume=resume,
+                                    progress=progress, recipe=teacher_config)
         write_json_atomic(summary_file, {
             "model": name, "width": width, "epochs_run": hist.epochs_run, "parameters": int(teacher.count_params()),
             "float_accuracy": round(accuracy, 4), "seconds_per_epoch": round(hist.seconds_per_epoch, 2)})
@@ -147,9 +162,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
                    validation_fraction=config.validation_fraction, seed=config.seed,
                    limit_train=config.limit_train, limit_test=config.limit_test)
     shape = tuple(int(d) for d in dataset.input_shape)
-    from ..keras_compat import keras
-    keras.utils.set_random_seed(config.seed)
-    model = zoo.build(config.model, shape, dataset.num_classes, config.width, **config.params)
+    model = _build(config, dataset)
     if config.init_weights:  # the search's supernet weights of this architecture
         model.load_weights(config.init_weights)
     from .recipe import load_teacher, zoo_teacher
@@ -167,12 +180,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         teacher_dir = run_dir / TEACHER_DIR
         teacher_metrics = train_teacher(config, teacher_family, dataset, teacher_dir, progress)
         recipe = replace(config, teacher=str(teacher_dir))
-    hist = fit(model, dataset, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
-               checkpoint_dir=run_dir / "checkpoints", resume=resume, progress=progress,
-               patience=config.patience, recipe=recipe)
-    write_json_atomic(run_dir / "history.json", hist.to_json())
-    float_acc = float(model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
-    _save_keras(model, run_dir / "model.h5")
+    hist, float_acc = _fit_float(model, config, dataset, run_dir, resume=resume, progress=progress,
+                                 recipe=recipe)
 
     # Quantization: QAT where tfmot can, else post-training quantization (said in metrics).
     to_convert, qat_used, qat_note, qat_float_acc, qat_seconds = model, False, "", None, None

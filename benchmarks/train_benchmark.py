@@ -12,7 +12,7 @@ and the same test images (LiteRT reference kernels).
         # MACs / arena / peak SRAM / flash columns of train.json from each row's architecture
 Writes benchmarks/results/train.md and train.json; runs go to benchmarks/runs/ (resumable).
 
-    python benchmarks/train_benchmark.py --throughput [--images 3000]
+    python benchmarks/train_benchmark.py --throughput --only resnet8-cifar10,vgg-cifar10,lenet5-fashion_mnist,mcunet-fashion_mnist
 Throughput mode (a few minutes): images/s of the input pipeline alone, of the model's
 training step alone on cached tensors, and of the two together (one epoch of `model.fit`
 after a warm-up epoch), "before" (numpy augmentation in a Python generator, Keras Adam
@@ -90,19 +90,20 @@ def refreshed_costs(row: dict) -> dict:
 
 THROUGHPUT_PAIRS = (
     Pair("resnet8-cifar10", "resnet8", "cifar10", augment=True),
+    Pair("vgg-cifar10", "vgg", "cifar10", params={"dropout": 0.0}, augment=True),  # models/cifar10_vgg's
     Pair("lenet5-fashion_mnist", "lenet5", "fashion_mnist", augment=True),
     Pair("mcunet-fashion_mnist", "mcunet", "fashion_mnist", width=0.35, resolution=32,
          params=dict(PAIRS[1].params), augment=True),
 )
 
 
-def matmul_flops(n: int = 2048, reps: int = 10) -> float:
-    """Achievable float32 FLOP/s of this machine (a large tf.matmul, all cores)."""
+def matmul_flops(n: int = 2048, reps: int = 10, dtype: str = "float32") -> float:
+    """Achievable FLOP/s of this machine in `dtype` (a large tf.matmul, all cores)."""
     import time
 
     from tinyconv.keras_compat import tf
 
-    a = tf.random.normal((n, n))
+    a = tf.cast(tf.random.normal((n, n)), dtype)
     tf.matmul(a, a).numpy()
     best = 0.0
     for _ in range(3):
@@ -129,6 +130,7 @@ def throughput_pair(pair: Pair, images: int, batch_size: int, reps: int) -> dict
     from tinyconv.keras_compat import keras, tf
     from tinyconv.train.config import Recipe
     from tinyconv.train.loop import Batches, compile_model, default_steps_per_execution
+    from tinyconv.train.precision import resolve_precision, training_twin
 
     ds = load_dataset_for(pair, images)
     n = len(ds.x_train)
@@ -165,6 +167,11 @@ def throughput_pair(pair: Pair, images: int, batch_size: int, reps: int) -> dict
     for spe in sorted({1, TRAIN_STEPS_PER_EXECUTION}):
         new[spe] = model()
         compile_model(new[spe], 1e-3, recipe, steps_per_execution=spe)
+    # bfloat16 compute (tinyconv.train's bfloat16 twin), and what --precision auto picks here
+    bf16 = training_twin(model(), "bfloat16")
+    compile_model(bf16, 1e-3, recipe, steps_per_execution=chosen)
+    precision = resolve_precision("auto", model())
+    trained = bf16 if precision == "bfloat16" else new[chosen]
     epochs = iter(range(10 ** 6))
     runs = {
         "before_pipeline": lambda: drain(old_pipeline()),
@@ -172,8 +179,9 @@ def throughput_pair(pair: Pair, images: int, batch_size: int, reps: int) -> dict
         "before_step": lambda: old.fit(old_cached, epochs=1, verbose=0),
         **{f"after_step_{spe}_per_call": (lambda m=m: m.fit(new_cached, epochs=1, verbose=0))
            for spe, m in new.items()},
+        "after_step_bfloat16": lambda: bf16.fit(new_cached, epochs=1, verbose=0),
         "before_together": lambda: old.fit(old_pipeline(), epochs=1, verbose=0),
-        "after_together": lambda: new[chosen].fit(batches.epoch(0, next(epochs)), epochs=1, verbose=0),
+        "after_together": lambda: trained.fit(batches.epoch(0, next(epochs)), epochs=1, verbose=0),
     }
     for run in runs.values():
         run()  # warm-up: trace, fill the caches
@@ -184,6 +192,7 @@ def throughput_pair(pair: Pair, images: int, batch_size: int, reps: int) -> dict
             row[name] = max(row.get(name, 0.0), n / (time.perf_counter() - started))
     row["after_step"] = row[f"after_step_{chosen}_per_call"]
     row["steps_per_execution"] = chosen  # what tinyconv.train picks for this model
+    row["precision"] = precision         # and which precision (--precision auto)
     row["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return {k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()}
 
@@ -202,40 +211,44 @@ def throughput(args) -> None:
     from tinyconv.defaults import TRAIN_STEPS_PER_EXECUTION
 
     rows = []
-    flops = matmul_flops()
+    flops = {dtype: matmul_flops(dtype=dtype) for dtype in ("float32", "bfloat16")}
     for pair in THROUGHPUT_PAIRS:
         if pair.name in args.only.split(","):
             for batch_size in args.batch_sizes:
                 row = throughput_pair(pair, args.images, batch_size, args.reps)
                 rows.append(row)
                 print(row, flush=True)
-    flops = max(flops, matmul_flops())  # best of start and end: the machine's, not the load's
-    for row in rows:
-        row["bound_images_per_s"] = round(flops / (6 * row["macs"]), 1)
-    result = {"matmul_gflops": round(flops / 1e9, 1), "cpus": os.cpu_count(), "machine": platform.processor()
+    # best of start and end: the machine's, not the load's
+    flops = {dtype: max(f, matmul_flops(dtype=dtype)) for dtype, f in flops.items()}
+    for row in rows:  # the bound of the precision --precision auto trains in
+        row["bound_images_per_s"] = round(flops[row["precision"]] / (6 * row["macs"]), 1)
+    result = {"matmul_gflops": round(flops["float32"] / 1e9, 1),
+              "matmul_gflops_bfloat16": round(flops["bfloat16"] / 1e9, 1), "cpus": os.cpu_count(), "machine": platform.processor()
               or platform.machine(), "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "train_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| run | batch | images | pipeline before | pipeline after | step before | step after "
-             f"(1 / {TRAIN_STEPS_PER_EXECUTION} steps per call) | together before | together after | bound | "
-             "after / bound | load avg (1 min) |",
-             "|" + "---|" * 12]
+             f"(1 / {TRAIN_STEPS_PER_EXECUTION} steps per call) | step after, bfloat16 | auto picks | "
+             "together before | together after | bound | after / bound | load avg (1 min) |",
+             "|" + "---|" * 14]
     for r in rows:
         lines.append(f"| {r['run']} | {r['batch_size']} | {r['images']:,} | {r['before_pipeline']:,.0f} | "
                      f"{r['after_pipeline']:,.0f} | {r['before_step']:,.0f} | {r['after_step']:,.0f} "
                      f"({r['after_step_1_per_call']:,.0f} / "
                      f"{r[f'after_step_{TRAIN_STEPS_PER_EXECUTION}_per_call']:,.0f}) | "
-                     f"{r['before_together']:,.0f} | {r['after_together']:,.0f} | "
+                     f"{r['after_step_bfloat16']:,.0f} | {r['precision']} | {r['before_together']:,.0f} | {r['after_together']:,.0f} | "
                      f"{r['bound_images_per_s']:,.0f} | {r['after_together'] / r['bound_images_per_s']:.1%} | "
                      f"{r['load_average_at_start'][0]} -> {r['load_average_at_end'][0]} |")
     (args.out / "train_throughput.md").write_text(
         "# Training throughput (images/s)\n\n"
-        f"{os.cpu_count()} CPUs; a {2048}x{2048} float32 tf.matmul reaches {result['matmul_gflops']} GFLOP/s; "
-        "bound = that / (6 FLOP x MACs per image). before: numpy augmentation in a Python generator "
+        f"{os.cpu_count()} CPUs; a {2048}x{2048} tf.matmul reaches {result['matmul_gflops']} GFLOP/s in "
+        f"float32, {result['matmul_gflops_bfloat16']} in bfloat16; bound = that of the precision auto picks "
+        "/ (6 FLOP x MACs per image). before: numpy augmentation in a Python generator "
         "(tf.data.Dataset.from_generator), Keras Adam and sparse cross-entropy; after: tinyconv.train "
         "(in-graph vectorized augmentation on the in-memory split, AUTOTUNE prefetch, defaults.py "
-        "throughput settings). step: the training step alone on cached batches; together: one epoch of "
-        "model.fit on the pipeline. Each after a warm-up, interleaved before/after, best of the reps; "
+        "throughput settings). step: the training step alone on cached batches (float32; bfloat16: "
+        "--precision bfloat16's mixed-precision twin); together: one epoch of model.fit on the pipeline, "
+        "after in the precision --precision auto picks here. Each after a warm-up, interleaved before/after, best of the reps; "
         "the load average says how busy the machine was (2 cores: above 2 means other work shared "
         "them, and the bound, measured at the same time, shifts too).\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))

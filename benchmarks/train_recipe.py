@@ -10,7 +10,10 @@ this table: `tinyconv train --qat` quantizes whatever this float model is.
 
     python benchmarks/train_recipe.py                       # ~15 min on 2 idle cores
     python benchmarks/train_recipe.py --limit-train 3000 --epochs 2 --no-teacher   # quick look
-Writes benchmarks/results/train_recipe.json and .md.
+    python benchmarks/train_recipe.py --limit-train 60000 --epochs 15   # the whole split, ~2 h
+Writes benchmarks/results/train_recipe.json and .md after every row. Resumable: rerun the same
+command and the rows already measured with the same settings (and the teacher's weights, in
+benchmarks/runs/train_recipe/) are kept.
 """
 
 from __future__ import annotations
@@ -62,39 +65,18 @@ def run(recipe, args, width: float, label: str) -> dict:
     return row, model
 
 
-def main() -> None:
-    from tinyconv.train.config import Recipe
+def settings_of(args) -> dict:
+    """What a row's number depends on besides its recipe: a resumed run reuses a row only
+    when these are the same."""
+    return {"limit_train": args.limit_train, "epochs": args.epochs, "batch_size": args.batch_size,
+            "seed": args.seed}
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit-train", type=int, default=20000)
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-teacher", action="store_true", help="skip the distillation row")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    args = parser.parse_args()
 
-    rows = []
-    recipe = Recipe()
-    for label, change in STEPS:
-        recipe = replace(recipe, **change)
-        rows.append(run(recipe, args, 0.5, label)[0])
-    if not args.no_teacher:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            row, teacher = run(recipe, args, 1.0, "teacher: ResNet-8 width 1, full recipe")
-            rows.append(row)
-            teacher.save(str(Path(tmp) / "model.h5"), include_optimizer=False, save_format="h5")
-            distilled = replace(recipe, teacher=str(Path(tmp) / "model.h5"), distill_alpha=0.5,
-                                distill_temperature=4.0)
-            row = run(distilled, args, 0.5, "+ distillation from the teacher (a 0.5, T 4)")[0]
-            row["recipe"]["teacher"] = "ResNet-8 width 1 (row above)"
-            rows.append(row)
-
+def write(args, rows: list[dict]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"dataset": "fashion_mnist", "model": "resnet8", "batch_size": args.batch_size,
-              "load_average": [round(x, 2) for x in os.getloadavg()], "rows": rows}
+              "settings": settings_of(args), "load_average": [round(x, 2) for x in os.getloadavg()],
+              "rows": rows}
     (args.out / "train_recipe.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| row | width | val acc | test acc | best epoch | s |", "|---|---|---|---|---|---|"]
     for r in rows:
@@ -107,8 +89,76 @@ def main() -> None:
         f"the row above. Test accuracy: float, the whole {rows[0]['test_images']:,}-image test split. "
         f"One seed: differences under ~0.3 points are within noise. Load average at the end: "
         f"{result['load_average'][0]} (2 cores).\n\n" + "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print("\n".join(lines) if len(rows) == args.total_rows else f"{len(rows)} of {args.total_rows} rows "
+          f"written to {args.out / 'train_recipe.md'}", flush=True)
 
+
+def earlier_rows(args) -> dict[str, dict]:
+    """The rows of an earlier run with the same settings, by label (resume)."""
+    path = args.out / "train_recipe.json"
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if earlier.get("settings") != settings_of(args):
+        return {}
+    return {r["row"]: r for r in earlier.get("rows", [])}
+
+
+def main() -> None:
+    from tinyconv.train.config import Recipe
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit-train", type=int, default=20000)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-teacher", action="store_true", help="skip the distillation row")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs" / "train_recipe",
+                        help="where the teacher's weights are kept between sittings")
+    args = parser.parse_args()
+    args.total_rows = len(STEPS) + (0 if args.no_teacher else 2)
+
+    done, rows = earlier_rows(args), []
+
+    def row(recipe, width: float, label: str, keep_model: bool = False):
+        earlier = done.get(label)
+        if earlier is not None and earlier["recipe"] == recipe.recipe_json() and not keep_model:
+            print(f"{label}: test {earlier['test_accuracy']:.4f} (measured earlier)", flush=True)
+            rows.append(earlier)
+            write(args, rows)
+            return None
+        measured, model = run(recipe, args, width, label)
+        rows.append(measured)
+        write(args, rows)
+        return model
+
+    recipe = Recipe(precision="float32")  # the recipe's parts alone, not the arithmetic
+    for label, change in STEPS:
+        recipe = replace(recipe, **change)
+        row(recipe, 0.5, label)
+    if not args.no_teacher:
+        label = "teacher: ResNet-8 width 1, full recipe"
+        weights = args.runs / f"teacher-{args.limit_train}-{args.epochs}-{args.batch_size}-{args.seed}.h5"
+        if label in done and weights.exists():
+            rows.append(done[label])
+            print(f"{label}: test {done[label]['test_accuracy']:.4f} (measured earlier)", flush=True)
+        else:
+            teacher = row(recipe, 1.0, label, keep_model=True)
+            args.runs.mkdir(parents=True, exist_ok=True)
+            teacher.save(str(weights), include_optimizer=False, save_format="h5")
+        distilled = replace(recipe, teacher=str(weights), distill_alpha=0.5, distill_temperature=4.0)
+        label = "+ distillation from the teacher (a 0.5, T 4)"
+        earlier = done.get(label)
+        if earlier is not None:
+            rows.append(earlier)
+            write(args, rows)
+        else:
+            measured, _ = run(distilled, args, 0.5, label)
+            measured["recipe"]["teacher"] = "ResNet-8 width 1 (row above)"
+            rows.append(measured)
+            write(args, rows)
 
 if __name__ == "__main__":
     main()

@@ -212,13 +212,17 @@ def interrupted_and_resumed(build, run_dir, data, args):
     return resumed
 
 
-def test_resume_with_the_full_recipe_gives_the_uninterrupted_weights(tmp_path, digits):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_resume_with_the_full_recipe_gives_the_uninterrupted_weights(tmp_path, digits, precision):
     """Interrupted during the second epoch and resumed from the first epoch's checkpoint:
-    the same weights, EMA and step as a run that never stopped."""
+    the same weights, EMA and step as a run that never stopped (also when trained in
+    bfloat16: the checkpoint holds the float32 variables)."""
+    from dataclasses import replace
+
     from tinyconv.keras_compat import tf
     from tinyconv.train import fit
 
-    args = dict(epochs=2, batch_size=32, seed=0, recipe=FULL, progress=False)
+    args = dict(epochs=2, batch_size=32, seed=0, recipe=replace(FULL, precision=precision), progress=False)
     whole = tiny_model()
     fit(whole, digits, checkpoint_dir=tmp_path / "whole", **args)
     steps = int(np.ceil(len(digits.x_train) / 32))
@@ -263,6 +267,48 @@ def test_resume_of_a_model_with_dropout_draws_the_same_masks(tmp_path, digits):
         np.testing.assert_array_equal(a, b)
 
 
+def test_bfloat16_trains_a_twin_and_leaves_a_float32_model(tmp_path, digits):
+    """--precision bfloat16: the layers compute in bfloat16 up to the output end (the last
+    weighted layer on, float32), the caller's model stays float32 and gets the trained
+    weights; auto decides by the CPU and the model (no depthwise); a resumed auto run keeps
+    the precision it started in."""
+    from tinyconv import zoo
+    from tinyconv.keras_compat import keras
+    from tinyconv.train import fit
+    from tinyconv.train.precision import cpu_computes_bf16, resolve_precision, training_twin
+
+    model = tiny_model()
+    initial = model.get_weights()
+    twin = training_twin(model, "bfloat16")
+    policies = [layer.dtype_policy.name for layer in twin.layers[1:]]
+    assert policies[:-2] == ["mixed_bfloat16"] * (len(policies) - 2)  # all but Dense and Softmax
+    assert policies[-2:] == ["float32", "float32"] and twin.output.dtype == "float32"
+    x = digits.x_test[:16]
+    np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0), atol=0.05)
+    assert training_twin(model, "float32") is model
+
+    assert resolve_precision("auto", model) == ("bfloat16" if cpu_computes_bf16() else "float32")
+    dw = zoo.build("mobilenetv2", (32, 32, 1), 10, 0.35)
+    assert resolve_precision("auto", dw) == "float32" and resolve_precision("bfloat16", dw) == "bfloat16"
+
+    hist = fit(model, digits, epochs=2, batch_size=32, seed=0, recipe=Recipe(precision="bfloat16"),
+               progress=False)
+    assert hist.precision == "bfloat16" and hist.to_json()["precision"] == "bfloat16"
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert any(not np.array_equal(a, b) for a, b in zip(initial, model.get_weights()))
+    # the caller's float32 model is the trained one: it classifies as well as the validation said
+    assert model.evaluate(digits.x_val, digits.y_val, verbose=0)[1] >= hist.best_val_accuracy - 0.05
+
+    run = tmp_path / "run"
+    fit(tiny_model(), digits, epochs=1, batch_size=32, seed=0, recipe=Recipe(precision="float32"),
+        checkpoint_dir=run, progress=False)
+    resumed = fit(tiny_model(), digits, epochs=2, batch_size=32, seed=0, recipe=Recipe(precision="auto"),
+                  checkpoint_dir=run, resume=True, progress=False)
+    assert resumed.resumed_from_epoch == 1 and resumed.precision == "float32"
+    assert json.loads((run / "state.json").read_text())["precision"] == "float32"
+    keras.backend.clear_session()
+
+
 # ---- config and CLI --------------------------------------------------------------------------
 
 def test_recipe_fields_are_recorded_and_resume_checks_them(tmp_path):
@@ -275,7 +321,7 @@ def test_recipe_fields_are_recorded_and_resume_checks_them(tmp_path):
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["optimizer"] == "sgd" and saved["ema_decay"] == 0.99 and saved["label_smoothing"] == 0
     for change in ({"ema_decay": 0.999}, {"label_smoothing": 0.1}, {"optimizer": "adam"},
-                   {"mixup": 0.2}, {"teacher": "t.h5"}):
+                   {"mixup": 0.2}, {"teacher": "t.h5"}, {"precision": "bfloat16"}):
         with pytest.raises(TinyconvError, match="cannot resume.*" + next(iter(change))):
             prepare_run_dir(TrainConfig(**{**config.to_json(), **change}), tmp_path / "run", resume=True)
     with pytest.raises(TinyconvError, match="unknown optimizer 'rmsprop'; known: adam, adamw, sgd"):

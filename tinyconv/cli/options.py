@@ -16,8 +16,8 @@ import click
 from ..defaults import (DEFAULT_BOARD, DEFAULT_DATASET, DEFAULT_MATCH, DEFAULT_MEMORY, DEFAULT_STACK_BYTES,
                         MATCH_CHOICES, MEMORY_CHOICES, STACK_MARGIN_PERCENT, TRAIN_BN_REESTIMATE, TRAIN_CUTOUT,
                         TRAIN_DISTILL_ALPHA, TRAIN_DISTILL_TEMPERATURE, TRAIN_EMA_DECAY, TRAIN_LABEL_SMOOTHING,
-                        TRAIN_LEARNING_RATE, TRAIN_MIXUP, TRAIN_OPTIMIZER, TRAIN_OPTIMIZERS, TRAIN_SCHEDULE,
-                        TRAIN_SCHEDULES, TRAIN_WARMUP_EPOCHS, TRAIN_WEIGHT_DECAY)
+                        TRAIN_LEARNING_RATE, TRAIN_MIXUP, TRAIN_OPTIMIZER, TRAIN_OPTIMIZERS, TRAIN_PRECISION,
+                        TRAIN_PRECISIONS, TRAIN_SCHEDULE, TRAIN_SCHEDULES, TRAIN_WARMUP_EPOCHS, TRAIN_WEIGHT_DECAY)
 from ..errors import TinyconvError
 from ..units import parse_bytes
 
@@ -175,6 +175,11 @@ _RECIPE = {
     "distill_temperature": ("--distill-temperature", dict(type=float, default=TRAIN_DISTILL_TEMPERATURE,
                                                           show_default=True, help="Softmax temperature of "
                                                           "the teacher's and the student's term.")),
+    "precision": ("--precision", dict(type=click.Choice(TRAIN_PRECISIONS), default=TRAIN_PRECISION,
+                                      show_default=True, help="Compute precision of the float training: "
+                                      "bfloat16 (float32 weights and output layer) trains convolutional "
+                                      "models ~1.4x faster on CPUs with AVX512-BF16/AMX; auto takes it there "
+                                      "for models without depthwise convolutions, float32 otherwise.")),
 }
 RECIPE_FLAGS = {name: flag for name, (flag, _) in _RECIPE.items()}
 

@@ -14,7 +14,8 @@ from typing import Any
 from ..defaults import (DEFAULT_BOARD, DEFAULT_DATASET, TRAIN_BATCH_SIZE, TRAIN_BN_REESTIMATE, TRAIN_CUTOUT,
                         TRAIN_DISTILL_ALPHA, TRAIN_DISTILL_TEMPERATURE, TRAIN_EMA_DECAY,
                         TRAIN_LABEL_SMOOTHING, TRAIN_LEARNING_RATE, TRAIN_MIXUP, TRAIN_MOMENTUM,
-                        TRAIN_OPTIMIZER, TRAIN_OPTIMIZERS, TRAIN_SCHEDULE, TRAIN_SCHEDULES,
+                        TRAIN_OPTIMIZER, TRAIN_OPTIMIZERS, TRAIN_PRECISION, TRAIN_PRECISIONS,
+                        TRAIN_SCHEDULE, TRAIN_SCHEDULES,
                         TRAIN_WARMUP_EPOCHS, TRAIN_WEIGHT_DECAY)
 from ..errors import TinyconvError
 
@@ -42,6 +43,7 @@ class Recipe:
     teacher_epochs: int | None = None     # a FAMILY teacher's epochs (None: the student's)
     distill_alpha: float = TRAIN_DISTILL_ALPHA
     distill_temperature: float = TRAIN_DISTILL_TEMPERATURE
+    precision: str = TRAIN_PRECISION      # auto | float32 | bfloat16 compute (train/precision.py)
 
     def __post_init__(self) -> None:
         if self.optimizer not in TRAIN_OPTIMIZERS:
@@ -54,6 +56,8 @@ class Recipe:
     def check_recipe(self) -> None:
         if not self.learning_rate > 0:
             raise TinyconvError(f"learning rate must be positive, got {self.learning_rate}")
+        if self.precision not in TRAIN_PRECISIONS:
+            raise TinyconvError(f"unknown precision {self.precision!r}; known: {', '.join(TRAIN_PRECISIONS)}")
         if self.schedule not in TRAIN_SCHEDULES:
             raise TinyconvError(f"unknown schedule {self.schedule!r}; known: {', '.join(TRAIN_SCHEDULES)}")
         checks = (("weight decay", self.weight_decay, 0, 1, True), ("momentum", self.momentum, 0, 1, False),
@@ -136,7 +140,7 @@ class TrainConfig(Recipe):
                 # the recipe: what the saved optimizer/EMA state is and which batches come next
                 "optimizer", "learning_rate", "weight_decay", "momentum", "schedule", "warmup_epochs",
                 "augment", "cutout", "mixup", "label_smoothing", "ema_decay", "teacher",
-                "teacher_epochs", "distill_alpha", "distill_temperature")
+                "teacher_epochs", "distill_alpha", "distill_temperature", "precision")
         a, b = self.to_json(), other.to_json()
         return [k for k in keys if a[k] != b[k]]
 

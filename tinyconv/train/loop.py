@@ -42,6 +42,7 @@ class History:
     # Batch-norm re-estimation at the end (Recipe.bn_reestimate): batches used and the best
     # weights' val accuracy before and after it.
     bn_reestimate: dict[str, float] = field(default_factory=dict)
+    precision: str = "float32"       # the compute precision trained in (train/precision.py)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -51,7 +52,7 @@ class History:
         return {"history": self.history, "epochs_run": self.epochs_run,
                 "best_epoch": self.best_epoch, "best_val_accuracy": self.best_val_accuracy,
                 "epoch_seconds": self.epoch_seconds, "stopped_early": self.stopped_early,
-                "bn_reestimate": self.bn_reestimate}
+                "bn_reestimate": self.bn_reestimate, "precision": self.precision}
 
 
 def ends_in_softmax(model) -> bool:
@@ -254,7 +255,7 @@ def read_state(checkpoint_dir: Path | None) -> dict[str, Any] | None:
         raise TinyconvError(f"cannot resume: {checkpoint_dir / STATE_FILE} is unreadable ({e})") from None
 
 
-def _restore(checkpoint_dir: Path, model, state: dict[str, Any]) -> History:
+def _restore(checkpoint_dir: Path, model, state: dict[str, Any], precision: str) -> History:
     path = checkpoint_dir / state["checkpoint"] / "ckpt"
     # Create the optimizer's slot variables first so they restore now, not lazily.
     model.optimizer.build(model.trainable_variables)
@@ -268,7 +269,7 @@ def _restore(checkpoint_dir: Path, model, state: dict[str, Any]) -> History:
                    best_epoch=int(state.get("best_epoch", 0)),
                    best_val_accuracy=float(state.get("best_val_accuracy", float("nan"))),
                    epoch_seconds=list(state.get("epoch_seconds", [])),
-                   bn_reestimate=dict(state.get("bn_reestimate") or {}))
+                   bn_reestimate=dict(state.get("bn_reestimate") or {}), precision=precision)
 
 
 def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | None = None,
@@ -300,20 +301,30 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
     recipe.check_recipe()
     batches = Batches(dataset, batch_size, recipe, dataset_teacher(recipe, dataset))
     steps = batches.steps
+    from .precision import resolve_precision, training_twin
     from .recipe import lr_schedule
-    compile_model(model, lr_schedule(recipe, epochs * steps, steps), recipe)
-    hist = History()
-    best_weights = None
+    state = None
     if checkpoint_dir is not None:
         checkpoint_dir = Path(checkpoint_dir)
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         for stale in checkpoint_dir.glob(".tmp-*"):  # left by a kill mid-save
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
         state = read_state(checkpoint_dir) if resume else None
-        if state is not None:
-            hist = _restore(checkpoint_dir, model, state)
-            if progress:
-                print(f"resuming after epoch {hist.epochs_run}", flush=True)
+    schedule = lr_schedule(recipe, epochs * steps, steps)
+    compile_model(model, schedule, recipe)  # the caller's model: evaluate() works after fit
+    # A resumed "auto" run keeps the precision it started in (another machine may decide
+    # otherwise); checkpoints from before --precision existed are float32's.
+    precision = (state.get("precision", "float32") if state is not None and recipe.precision == "auto"
+                 else resolve_precision(recipe.precision, model))
+    caller_model, model = model, training_twin(model, precision)  # trained: the twin
+    if model is not caller_model:
+        compile_model(model, schedule, recipe, steps_per_execution=default_steps_per_execution(caller_model))
+    hist = History(precision=precision)
+    best_weights = None
+    if state is not None:
+        hist = _restore(checkpoint_dir, model, state, precision)
+        if progress:
+            print(f"resuming after epoch {hist.epochs_run}", flush=True)
 
     val = tf.data.Dataset.from_tensor_slices((dataset.x_val, dataset.y_val)).batch(max(batch_size, 256))
     ema = recipe.ema_decay > 0
@@ -371,4 +382,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
             print(f"batch-norm statistics re-estimated on {r['batches']} training batches: val accuracy "
                   f"{r['val_accuracy_before']:.4f} -> {r['val_accuracy_after']:.4f}"
                   + ("" if r["kept"] else "; the previous statistics kept"), flush=True)
+    if model is not caller_model:  # the caller's float32 model gets the weights and the optimizer
+        caller_model.set_weights(model.get_weights())
+        caller_model.optimizer = model.optimizer
     return hist

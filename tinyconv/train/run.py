@@ -135,7 +135,8 @@ def train_teacher(config: TrainConfig, family: tuple[str, float], dataset, teach
                                     progress=progress, recipe=teacher_config)
         write_json_atomic(summary_file, {
             "model": name, "width": width, "epochs_run": hist.epochs_run, "parameters": int(teacher.count_params()),
-            "float_accuracy": round(accuracy, 4), "seconds_per_epoch": round(hist.seconds_per_epoch, 2)})
+            "float_accuracy": round(accuracy, 4), "seconds_per_epoch": round(hist.seconds_per_epoch, 2),
+            "precision": hist.precision})
         if progress:
             print(f"teacher: float {accuracy:.4f} on {len(dataset.x_test):,} test images", flush=True)
     return {**json.loads(summary_file.read_text()), "run_dir": TEACHER_DIR}
@@ -237,7 +238,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "recipe": config.recipe_json(), "batch_size": config.batch_size,
         "teacher": teacher_metrics,
         "bn_reestimate": hist.bn_reestimate or None,
-        "seconds_per_epoch": round(hist.seconds_per_epoch, 2),
+        "seconds_per_epoch": round(hist.seconds_per_epoch, 2), "precision": hist.precision,
         "float_accuracy": round(float_acc, 4),
         "int8_accuracy": round(int8_acc, 4),
         "accuracy_images": n_eval,   # int8, float_accuracy_on_int8_images, QAT and PTQ ones
@@ -271,7 +272,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
             metrics["onnx"] = {"error": str(e)}
     write_json_atomic(run_dir / "metrics.json", metrics)
     if progress:
-        print(f"{accuracy_summary(metrics)}; {hist.seconds_per_epoch:.1f} s/epoch -> {run_dir}",
+        print(f"{accuracy_summary(metrics)}; {hist.seconds_per_epoch:.1f} s/epoch ({hist.precision}) -> {run_dir}",
               flush=True)
     return TrainResult(run_dir, hist.epochs_run, hist.resumed_from_epoch, hist.stopped_early, float_acc,
                        int8_acc, qat_used, qat_note, hist.seconds_per_epoch, len(tflite), metrics,

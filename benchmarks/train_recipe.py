@@ -10,7 +10,7 @@ this table: `tinyconv train --qat` quantizes whatever this float model is.
 
     python benchmarks/train_recipe.py                       # ~15 min on 2 idle cores
     python benchmarks/train_recipe.py --limit-train 3000 --epochs 2 --no-teacher   # quick look
-    python benchmarks/train_recipe.py --limit-train 60000 --epochs 15   # the whole split, ~2 h
+    python benchmarks/train_recipe.py --limit-train 60000 --epochs 12   # the whole split, ~1 h
 Writes benchmarks/results/train_recipe.json and .md after every row. Resumable: rerun the same
 command and the rows already measured with the same settings (and the teacher's weights, in
 benchmarks/runs/train_recipe/) are kept.

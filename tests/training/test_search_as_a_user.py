@@ -300,6 +300,12 @@ def test_resume_with_other_options_names_each_option_and_both_values(tmp_path):
     assert (more.evaluations, more.reused) == (1, 4)
     assert option_differences({"final": {"epochs": 5}}, {"final": {"epochs": 3}}) == \
         ["--epochs 3 (was 5)"]
+    # An option a saved search does not record (added to tinyconv since) is its default there.
+    recorded = {"final": {"epochs": 5, "recipe": {}}}
+    now = {"final": {"epochs": 5, "recipe": {"precision": "auto"}}}
+    assert option_differences(recorded, now, defaults=now) == []
+    assert option_differences(recorded, {"final": {"epochs": 5, "recipe": {"precision": "float32"}}},
+                              defaults=now) == ["--precision float32 (was auto)"]
 
 
 def test_search_takes_trains_recipe_for_the_final_training(tmp_path):

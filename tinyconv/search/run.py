@@ -150,9 +150,12 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def option_differences(saved: dict, now: dict) -> list[str]:
-    """`--epochs 3 (was 5)` for each option a resume changes, one entry per option."""
+def option_differences(saved: dict, now: dict, defaults: dict | None = None) -> list[str]:
+    """`--epochs 3 (was 5)` for each option a resume changes, one entry per option. An
+    option the saved run does not record (one added to tinyconv since) counts as its value
+    in `defaults`, the options' defaults, where given."""
     a, b = _flatten(saved), _flatten(now)
+    a = {**{k: v for k, v in _flatten(defaults or {}).items() if k not in a}, **a}
     out: dict[str, str] = {}
     for field_name in sorted(set(a) | set(b)):
         if a.get(field_name) == b.get(field_name):
@@ -193,7 +196,8 @@ def check_resume(opts: SearchOptions, out: Path, resume: bool) -> float:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError) as e:
         raise TinyconvError(f"cannot resume: {meta_path} is unreadable ({e})") from None
-    diff = option_differences(meta.get("options", {}), opts.identity())
+    defaults = SearchOptions(opts.budget, opts.search_budget, proxy_kind=opts.proxy_kind).identity()
+    diff = option_differences(meta.get("options", {}), opts.identity(), defaults)
     if diff:
         raise TinyconvError(f"cannot resume {out} with other options than it was started with: "
                             f"{'; '.join(diff)}")

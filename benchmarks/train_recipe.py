@@ -122,15 +122,18 @@ def main() -> None:
 
     done, rows = earlier_rows(args), []
 
-    def row(recipe, width: float, label: str, keep_model: bool = False):
+    def row(recipe, width: float, label: str, shown: dict | None = None):
+        """The row measured earlier with this recipe (`shown`: the recipe as the table records
+        it), else measured now: then returns its model."""
+        shown = shown or recipe.recipe_json()
         earlier = done.get(label)
-        if earlier is not None and earlier["recipe"] == recipe.recipe_json() and not keep_model:
+        model = None
+        if earlier is not None and earlier["recipe"] == shown:
             print(f"{label}: test {earlier['test_accuracy']:.4f} (measured earlier)", flush=True)
             rows.append(earlier)
-            write(args, rows)
-            return None
-        measured, model = run(recipe, args, width, label)
-        rows.append(measured)
+        else:
+            measured, model = run(recipe, args, width, label)
+            rows.append({**measured, "recipe": shown})
         write(args, rows)
         return model
 
@@ -141,24 +144,15 @@ def main() -> None:
     if not args.no_teacher:
         label = "teacher: ResNet-8 width 1, full recipe"
         weights = args.runs / f"teacher-{args.limit_train}-{args.epochs}-{args.batch_size}-{args.seed}.h5"
-        if label in done and weights.exists():
-            rows.append(done[label])
-            print(f"{label}: test {done[label]['test_accuracy']:.4f} (measured earlier)", flush=True)
-        else:
-            teacher = row(recipe, 1.0, label, keep_model=True)
+        if not weights.exists():
+            done.pop(label, None)  # its row alone is not enough: the student needs its weights
+        teacher = row(recipe, 1.0, label)
+        if teacher is not None:
             args.runs.mkdir(parents=True, exist_ok=True)
             teacher.save(str(weights), include_optimizer=False, save_format="h5")
         distilled = replace(recipe, teacher=str(weights), distill_alpha=0.5, distill_temperature=4.0)
-        label = "+ distillation from the teacher (a 0.5, T 4)"
-        earlier = done.get(label)
-        if earlier is not None:
-            rows.append(earlier)
-            write(args, rows)
-        else:
-            measured, _ = run(distilled, args, 0.5, label)
-            measured["recipe"]["teacher"] = "ResNet-8 width 1 (row above)"
-            rows.append(measured)
-            write(args, rows)
+        row(distilled, 0.5, "+ distillation from the teacher (a 0.5, T 4)",
+            shown={**distilled.recipe_json(), "teacher": "ResNet-8 width 1 (row above)"})
 
 if __name__ == "__main__":
     main()

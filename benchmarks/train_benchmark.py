@@ -223,8 +223,8 @@ def throughput(args) -> None:
     for row in rows:  # the bound of the precision --precision auto trains in
         row["bound_images_per_s"] = round(flops[row["precision"]] / (6 * row["macs"]), 1)
     result = {"matmul_gflops": round(flops["float32"] / 1e9, 1),
-              "matmul_gflops_bfloat16": round(flops["bfloat16"] / 1e9, 1), "cpus": os.cpu_count(), "machine": platform.processor()
-              or platform.machine(), "rows": rows}
+              "matmul_gflops_bfloat16": round(flops["bfloat16"] / 1e9, 1), "cpus": os.cpu_count(),
+              "machine": platform.processor() or platform.machine(), "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "train_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| run | batch | images | pipeline before | pipeline after | step before | step after "
@@ -236,7 +236,8 @@ def throughput(args) -> None:
                      f"{r['after_pipeline']:,.0f} | {r['before_step']:,.0f} | {r['after_step']:,.0f} "
                      f"({r['after_step_1_per_call']:,.0f} / "
                      f"{r[f'after_step_{TRAIN_STEPS_PER_EXECUTION}_per_call']:,.0f}) | "
-                     f"{r['after_step_bfloat16']:,.0f} | {r['precision']} | {r['before_together']:,.0f} | {r['after_together']:,.0f} | "
+                     f"{r['after_step_bfloat16']:,.0f} | {r['precision']} | {r['before_together']:,.0f} | "
+                     f"{r['after_together']:,.0f} | "
                      f"{r['bound_images_per_s']:,.0f} | {r['after_together'] / r['bound_images_per_s']:.1%} | "
                      f"{r['load_average_at_start'][0]} -> {r['load_average_at_end'][0]} |")
     (args.out / "train_throughput.md").write_text(
@@ -248,7 +249,8 @@ def throughput(args) -> None:
         "(in-graph vectorized augmentation on the in-memory split, AUTOTUNE prefetch, defaults.py "
         "throughput settings). step: the training step alone on cached batches (float32; bfloat16: "
         "--precision bfloat16's mixed-precision twin); together: one epoch of model.fit on the pipeline, "
-        "after in the precision --precision auto picks here. Each after a warm-up, interleaved before/after, best of the reps; "
+        "after in the precision --precision auto picks here. Each after a warm-up, interleaved "
+        "before/after, best of the reps; "
         "the load average says how busy the machine was (2 cores: above 2 means other work shared "
         "them, and the bound, measured at the same time, shifts too).\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -311,14 +311,15 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
         state = read_state(checkpoint_dir) if resume else None
     schedule = lr_schedule(recipe, epochs * steps, steps)
-    compile_model(model, schedule, recipe)  # the caller's model: evaluate() works after fit
+    per_call = default_steps_per_execution(model)
+    compile_model(model, schedule, recipe, steps_per_execution=per_call)  # evaluate() works after fit
     # A resumed "auto" run keeps the precision it started in (another machine may decide
     # otherwise); checkpoints from before --precision existed are float32's.
     precision = (state.get("precision", "float32") if state is not None and recipe.precision == "auto"
                  else resolve_precision(recipe.precision, model))
     caller_model, model = model, training_twin(model, precision)  # trained: the twin
     if model is not caller_model:
-        compile_model(model, schedule, recipe, steps_per_execution=default_steps_per_execution(caller_model))
+        compile_model(model, schedule, recipe, steps_per_execution=per_call)
     hist = History(precision=precision)
     best_weights = None
     if state is not None:

@@ -1,10 +1,10 @@
 """Fit the latency model (tinyconv/cost.py) on per-layer instruction counts, and report it;
-also the search's code-size line (cost.CODE_BYTES) on the mcunet configs' builds.
+also the search's code-size line (cost.CODE_BYTES) on the search-space configs' builds.
 
 Training data, per-layer counts from `tinyconv profile` (QEMU TCG plugin):
 - benchmarks/results/kernels.json: the kernel benchmark's 7 models on Cortex-M4, M7, M55
   (rerun benchmarks/kernel_benchmark.py first when the kernels change);
-- benchmarks/results/latency_fit.json (this script's --measure): mcunet configs of the
+- benchmarks/results/latency_fit.json (this script's --measure): mcunet and fusednet configs of the
   search space (what --max-instructions prices) on Cortex-M4, M7, M55 and M3, and the
   kernel benchmark's models on Cortex-M3 (the portable C kernels, ISA "ref").
 
@@ -100,6 +100,14 @@ def _configs() -> dict[str, tuple[ArchConfig, int]]:
     space = SearchSpace(widths=(0.2, 0.35, 0.5, 0.75, 1.0), resolutions=(64, 80, 96, 112))
     for i in range(2, 6):
         configs[f"mcunet-rand{i}"] = (space.sample(rng), 3)
+    # The fused backbone (no depthwise: the code-size fit's depthwise term): test_space.py's
+    # fixed config and random ones at 32-48 px, kernels 3 and 5.
+    configs["fusednet-fixed"] = (ArchConfig(0.5, 32, (2, 1, 2, 1), (3, 5, 3, 5, 3, 5),
+                                            (1, 2, 3, 3, 2, 1), "fusednet"), 3)
+    rng = random.Random(4)
+    space = SearchSpace.for_backbone("fusednet", resolutions=(32, 48), kernels=(3, 5))
+    for i in range(2):
+        configs[f"fusednet-rand{i}"] = (space.sample(rng), rng.choice((1, 3)))
     return configs
 
 
@@ -125,7 +133,7 @@ def _zoo_spec(name: str):
     if name in _ZOO_SPECS:
         return zoo_models.Spec(*_ZOO_SPECS[name])
     cfg, channels = _configs()[name]
-    return zoo_models.Spec("mcunet", (cfg.resolution, cfg.resolution, channels), CLASSES,
+    return zoo_models.Spec(cfg.backbone, (cfg.resolution, cfg.resolution, channels), CLASSES,
                            cfg.width, cfg.zoo_params(), classifier_bias=True)
 
 
@@ -222,7 +230,7 @@ def _tflite(name: str, run: dict) -> bytes:
     if "arch" in run:
         import zoo_models
         cfg = ArchConfig.from_dict(run["arch"])
-        spec = zoo_models.Spec("mcunet", (cfg.resolution, cfg.resolution, run["channels"]),
+        spec = zoo_models.Spec(cfg.backbone, (cfg.resolution, cfg.resolution, run["channels"]),
                                run["classes"], cfg.width, cfg.zoo_params(), classifier_bias=True)
         return zoo_models.converted_spec("space", spec)  # test_space.py's cache too
     import kernel_benchmark
@@ -382,28 +390,26 @@ def _rewrite_fitted(begin: str, end: str, lines: list[str]) -> None:
     COST_PY.write_text(new)
 
 
-def fit_code(runs: list[dict]) -> dict[str, tuple[float, float]]:
-    """cost.CODE_BYTES: per ISA, least squares of the mcunet configs' code bytes (flash
-    without the constant arrays) on (1, ops)."""
+def fit_code(runs: list[dict]) -> dict[str, tuple[float, float, float]]:
+    """cost.CODE_BYTES: per ISA, least squares of the search-space configs' code bytes
+    (flash without the constant arrays) on cost.code_features (1, ops, depthwise linked)."""
     out = {}
     for isa in ("dsp", "mve", "ref"):
         rows = [r for r in runs if "arch" in r and _table(r) == isa and "code_bytes" in r]
-        if len(rows) < 2:
+        if len(rows) < 3:
             continue
-        ops = np.array([sum(1 for op in _graph(r).ops if not op.is_alias) for r in rows], float)
-        a = np.stack([np.ones_like(ops), ops], axis=1)
-        base, per_op = np.linalg.lstsq(a, np.array([r["code_bytes"] for r in rows], float),
-                                       rcond=None)[0]
-        out[isa] = (round(float(base), 1), round(float(per_op), 2))
-        errors = [(base + per_op * n) / r["code_bytes"] - 1 for n, r in zip(ops, rows)]
-        print(f"code bytes {isa}: {base:.0f} + {per_op:.1f} x ops, error "
-              f"{min(errors):+.2%} .. {max(errors):+.2%} on {len(rows)} builds")
+        a = np.array([cost.code_features(_graph(r)) for r in rows], float)
+        coef = np.linalg.lstsq(a, np.array([r["code_bytes"] for r in rows], float), rcond=None)[0]
+        out[isa] = tuple(round(float(c), 2) for c in coef)
+        errors = a @ coef / np.array([r["code_bytes"] for r in rows], float) - 1
+        print(f"code bytes {isa}: {coef[0]:.0f} + {coef[1]:.1f} x ops + {coef[2]:.0f} with "
+              f"depthwise, error {min(errors):+.2%} .. {max(errors):+.2%} on {len(rows)} builds")
     return out
 
 
-def write_code_table(table: dict[str, tuple[float, float]]) -> None:
-    lines = ["CODE_BYTES: dict[str, tuple[float, float]] = {"]
-    lines += [f"    \"{isa}\": ({base!r}, {per_op!r})," for isa, (base, per_op) in table.items()]
+def write_code_table(table: dict[str, tuple[float, float, float]]) -> None:
+    lines = ["CODE_BYTES: dict[str, tuple[float, float, float]] = {"]
+    lines += [f"    \"{isa}\": {tuple(coef)!r}," for isa, coef in table.items()]
     lines.append("}")
     _rewrite_fitted("FITTED CODE", "FITTED CODE", lines)
 

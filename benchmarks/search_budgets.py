@@ -7,10 +7,14 @@ BN re-estimation, QAT, int8) and measured the same way (int8 and float accuracy 
 10,000 test images, LiteRT's reference kernels for int8; RAM, flash and instructions per
 inference of the firmware in QEMU, compared bit for bit with LiteRT):
 
-- `supernet`: `tinyconv search --proxy supernet` (a weight-sharing supernet trained once
-  per budget, a thousand candidates scored by inherited weights; the winner's training
-  starts from its supernet weights);
+- `supernet`: `tinyconv search --proxy supernet` (a weight-sharing supernet, a thousand
+  candidates scored by inherited weights; the winner's training starts from its supernet
+  weights). The supernet is trained once, by the first budget (give the largest first), and
+  reused by the others where its space holds theirs (`--supernet DIR`), as a user searching
+  several boards would;
 - `proxy`: `tinyconv search --proxy train` (each candidate trained briefly);
+  both over `--space` (default fusednet: Fused-MBConv blocks, stride 8, which suits 32 px
+  images and trains several times faster on CPUs than MCUNet's depthwise blocks);
 - `mobilenetv2`: MobileNetV2 at the largest width x resolution that fits (exact cost);
 - `resnet8`: the MLPerf Tiny ResNet-8 at the largest width that fits at 32 px (the firmware
   planner decides, as `tinyconv export` would).
@@ -21,7 +25,8 @@ training is --epochs of cifar10; a GPU or several sittings help). Resumable: eve
 continues from its log and checkpoints, every training from its checkpoints, finished work
 is reused; rerun the same command.
 
-    python benchmarks/search_budgets.py [--budgets 64kB,128kB,320kB] [--methods ...] [--epochs 40]
+    python benchmarks/search_budgets.py [--budgets 320kB,128kB,64kB] [--methods ...] [--epochs 40]
+                                        [--space fusednet]
 Runs go to benchmarks/runs/search_budgets/; writes benchmarks/results/search_budgets.{json,md}.
 """
 
@@ -30,7 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,12 +72,15 @@ def supernet_seconds(folder: Path) -> float:
     return sum(h["seconds"] for h in json.loads(state.read_text())["history"]) if state.exists() else 0.0
 
 
-def run_budget(sram: str, args, final, board) -> dict:
+def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
+    """One budget's rows. `shared`: supernet folders of the budgets before (reused where
+    their space holds this search's)."""
     from tinyconv.data import resolve
     from tinyconv.search.budget import Budget
     from tinyconv.search.proxy import ProxySettings
     from tinyconv.search.result import train_final, train_winner
     from tinyconv.search.run import SearchBudget, SearchOptions, run_search
+    from tinyconv.errors import TinyconvError
     from tinyconv.search.supernet import SupernetSettings
     from tinyconv.space import SearchSpace
     from tinyconv.units import parse_bytes
@@ -86,21 +94,38 @@ def run_budget(sram: str, args, final, board) -> dict:
         folder = runs / method
         if method in ("supernet", "proxy"):
             supernet = method == "supernet"
+            reuse = None
+            if supernet and not (folder / "search.json").exists() and shared:
+                reuse = str(shared[0])
+            elif supernet and (folder / "search.json").exists():
+                reuse = json.loads((folder / "search.json").read_text())["options"]["supernet"].get("reuse")
             opts = SearchOptions(
                 budget=budget, search_budget=SearchBudget.parse(args.supernet_budget if supernet
                                                                  else args.proxy_budget),
                 dataset=DATASET, board=board.name, population=50 if supernet else 8,
                 parents=25 if supernet else 4, proxy_kind="supernet" if supernet else "train",
+                backbone=args.space,
                 proxy=ProxySettings(dataset=DATASET, train_images=args.proxy_images, val_images=1000,
                                     epochs=args.proxy_epochs),
                 supernet=SupernetSettings(epochs=args.supernet_epochs, limit_train=args.limit_train,
-                                          augment=True),
+                                          augment=True, reuse=reuse),
                 final=final)
-            outcome = run_search(opts, folder, board, resume=(folder / "search.json").exists())
+            try:
+                outcome = run_search(opts, folder, board, resume=(folder / "search.json").exists())
+            except TinyconvError as e:
+                if reuse is None or "does not match this search" not in str(e):
+                    raise
+                print(f"{sram}: {e}; training its own supernet")
+                opts = replace(opts, supernet=replace(opts.supernet, reuse=None))
+                outcome = run_search(opts, folder, board, resume=False)
+            if supernet and opts.supernet.reuse is None:
+                shared.append(folder / "supernet")
             metrics = json.loads((folder / "final" / "metrics.json").read_text())
             arch, tflite = outcome.winner.arch, folder / "model_int8.tflite"
             search_seconds = outcome.search_seconds + (supernet_seconds(folder) if supernet else 0.0)
             name = f"{method} search winner ({len(outcome.candidates)} candidates)"
+            if supernet and opts.supernet.reuse is not None:
+                name += f", supernet of the {Path(opts.supernet.reuse).parent.parent.name} B budget"
         elif method == "mobilenetv2":
             arch, grid = hand_scaled_mobilenetv2(SearchSpace.for_input(min(shape[:2])), budget, board,
                                                  shape[2], classes)
@@ -132,7 +157,8 @@ def run_budget(sram: str, args, final, board) -> dict:
 def render(result: dict) -> str:
     f = result["final_training"]
     r = f["recipe"]
-    lines = ["# Search benchmark at three budgets (cifar10, Cortex-M7)", "",
+    lines = [f"# Search benchmark at three budgets (cifar10, Cortex-M7, {result.get('space', 'mcunet')} "
+             "search space)", "",
              f"Final training, the same for every row: {f['epochs']} epochs of {r['optimizer']} (lr "
              f"{r['learning_rate']:g}, weight decay {r['weight_decay']:g}), label smoothing {r['label_smoothing']:g}, "
              f"augmentation + cutout {r['cutout']:g}, EMA {r['ema_decay']:g}, BN re-estimation "
@@ -159,13 +185,15 @@ def render(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budgets", default="64kB,128kB,320kB")
+    parser.add_argument("--budgets", default="320kB,128kB,64kB",
+                        help="largest first: its supernet serves the others")
     parser.add_argument("--flash", default="1MB")
     parser.add_argument("--target", default="cortex-m7")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--epochs", type=int, default=40, help="final training epochs")
     parser.add_argument("--qat-epochs", type=int, default=2)
     parser.add_argument("--limit-train", type=int, help="training images (default: all 45,000)")
+    parser.add_argument("--space", default="fusednet", help="the searched backbone (--space)")
     parser.add_argument("--supernet-epochs", type=int, default=20)
     parser.add_argument("--supernet-budget", default="1000", help="candidates (or minutes, e.g. 30m)")
     parser.add_argument("--proxy-budget", default="16")
@@ -189,10 +217,12 @@ def main() -> None:
                     bn_reestimate=50)
     final = FinalSettings(epochs=args.epochs, qat=True, qat_epochs=args.qat_epochs, recipe=recipe,
                           limit_train=args.limit_train)
-    result = {"dataset": DATASET, "board": board.name, "flash": args.flash, "final_training": asdict(final),
+    result = {"dataset": DATASET, "board": board.name, "flash": args.flash, "space": args.space,
+              "final_training": asdict(final),
               "command": " ".join(["python", "benchmarks/search_budgets.py", *sys.argv[1:]]), "budgets": []}
+    shared: list[Path] = []
     for sram in [b for b in args.budgets.split(",") if b]:
-        result["budgets"].append(run_budget(sram, args, final, board))
+        result["budgets"].append(run_budget(sram, args, final, board, shared))
         args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
         (args.out / "search_budgets.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         (args.out / "search_budgets.md").write_text(render(result))

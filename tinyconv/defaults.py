@@ -51,6 +51,11 @@ DEFAULT_DATASET = "fashion_mnist"
 # of RESOLUTION_STEP (at least the network's smallest input, 32 px): up-scaling a 28 px
 # image adds no information, only compute. --widths / --resolutions replace them.
 SEARCH_WIDTHS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# The backbone searched (--space; zoo/arch.py's BACKBONES): "mcunet", MCUNet's MobileNetV2
+# blocks, or "fusednet", Fused-MBConv blocks without depthwise convolutions, which train
+# 3-5x faster on CPUs (the depthwise backward pass dominates an MCUNet step there) and keep
+# 32 px inputs at 4x4 in their last stage (stride 8 against MCUNet's 32).
+DEFAULT_BACKBONE = "mcunet"
 SEARCH_RESOLUTIONS = tuple(range(48, 177, 16))
 RESOLUTION_STEP = 16
 

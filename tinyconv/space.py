@@ -1,7 +1,9 @@
-"""The NAS search space: MCUNet-style MobileNetV2 configurations and their exact costs.
+"""The NAS search space: configurations of a backbone and their exact costs.
 
-An `ArchConfig` is one network of the zoo family "mcunet" (global width multiplier,
-input resolution, per-stage depth, per-block kernel size and expansion ratio). Its costs
+An `ArchConfig` is one network of a search backbone (`zoo.arch.Backbone`: "mcunet",
+MCUNet's MobileNetV2 blocks, or "fusednet", Fused-MBConv blocks without depthwise convs),
+which is also the zoo family that builds it: a global width multiplier, the input
+resolution, per-stage depth, per-block kernel size and expansion ratio. Its costs
 come from the same code that deploys it:
 
 - `ArchConfig.graph()` builds the graph IR the int8 .tflite of this network imports to
@@ -9,7 +11,7 @@ come from the same code that deploys it:
   quantization structure), directly from the config, in milliseconds, without Keras or
   the converter: through `ir.builder.GraphBuilder`, the converter's rules that the Keras
   importer uses too, from the architecture constants of `zoo.arch` that the Keras builder
-  (zoo/mcunet.py) reads. tests/unit/test_space.py checks its planned arena, flash and MACs
+  (zoo/backbone.py) reads. tests/unit/test_space.py checks its planned arena, flash and MACs
   against converted models.
 - `ArchConfig.cost(board)` plans it with `tinyconv.deploy.prepare` (the firmware's own
   planner and code generator): peak SRAM = arena + reserved stack + runtime static RAM;
@@ -25,11 +27,11 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 from . import cost
-from .defaults import RESOLUTION_STEP, SEARCH_RESOLUTIONS, SEARCH_WIDTHS
+from .defaults import DEFAULT_BACKBONE, RESOLUTION_STEP, SEARCH_RESOLUTIONS, SEARCH_WIDTHS
 from .errors import TinyconvError
 from .ir import ops as O
 from .ir.builder import GraphBuilder
@@ -47,23 +49,33 @@ class ArchConfig:
     depths: tuple[int, ...]
     kernels: tuple[int, ...]
     expansions: tuple[int, ...]
+    backbone: str = DEFAULT_BACKBONE
 
     def __post_init__(self) -> None:
-        if len(self.depths) != len(arch.STAGE_CHANNELS) or any(d < 1 for d in self.depths):
-            raise TinyconvError(f"arch: needs {len(arch.STAGE_CHANNELS)} positive stage depths, "
-                                f"got {self.depths}")
+        bb = self.bb
+        stages = len(bb.stage_channels)
+        if len(self.depths) != stages or any(d < 1 for d in self.depths):
+            raise TinyconvError(f"arch: needs {stages} positive stage depths, got {self.depths}")
         n = sum(self.depths)
         if len(self.kernels) != n or len(self.expansions) != n:
             raise TinyconvError(f"arch: {n} blocks need {n} kernels and expansions, got "
                                 f"{len(self.kernels)} and {len(self.expansions)}")
-        if self.resolution < arch.MIN_RESOLUTION:
+        if self.resolution < bb.min_resolution:
             raise TinyconvError(f"arch: resolution {self.resolution} is below "
-                                f"{arch.MIN_RESOLUTION}")
+                                f"{bb.min_resolution}")
+
+    @property
+    def bb(self) -> arch.Backbone:
+        return arch.backbone(self.backbone)
 
     # -- identity and serialisation ----------------------------------------------------
     def to_dict(self) -> dict:
-        d = asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        """The config as JSON: the default backbone is left out, so that an architecture's
+        key (and the logs and supernets written before there were backbones) stay valid."""
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if d["backbone"] == DEFAULT_BACKBONE:
+            del d["backbone"]
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -74,7 +86,8 @@ class ArchConfig:
             return cls(width=float(d["width"]), resolution=int(d["resolution"]),
                        depths=tuple(int(x) for x in d["depths"]),
                        kernels=tuple(int(x) for x in d["kernels"]),
-                       expansions=tuple(int(x) for x in d["expansions"]))
+                       expansions=tuple(int(x) for x in d["expansions"]),
+                       backbone=str(d.get("backbone", DEFAULT_BACKBONE)))
         except (KeyError, TypeError, ValueError) as e:
             raise TinyconvError(f"arch: not an architecture config ({e})") from None
 
@@ -106,7 +119,7 @@ class ArchConfig:
 
     def build_keras(self, input_channels: int, classes: int):
         from . import zoo
-        return zoo.build("mcunet", (self.resolution, self.resolution, input_channels), classes,
+        return zoo.build(self.backbone, (self.resolution, self.resolution, input_channels), classes,
                          self.width, **self.zoo_params())
 
     def graph(self, input_channels: int, classes: int) -> Graph:
@@ -142,14 +155,18 @@ class Cost:
 
 
 # -- the graph, built like the converter would ---------------------------------------------
-def _inverted_residual(g: GraphBuilder, x: Tensor, expansion: int, filters: int, stride: int,
-                       kernel: int, name: str) -> Tensor:
-    """zoo/mobilenetv2.py's block after conversion: BN folded, ReLU6 fused, linear project."""
+def _block(g: GraphBuilder, bb: arch.Backbone, x: Tensor, expansion: int, filters: int,
+           stride: int, kernel: int, name: str) -> Tensor:
+    """zoo/backbone.py's block after conversion: BN folded, ReLU6 fused, linear project."""
     shortcut, in_ch = x, x.shape[3]
-    if expansion != 1:
-        x = g.conv2d(x, arch.hidden_channels(in_ch, expansion), 1, name=f"{name}_expand",
+    hidden = arch.hidden_channels(in_ch, expansion)
+    if bb.block == arch.BLOCK_FUSED:
+        x = g.conv2d(x, hidden, kernel, stride, name=f"{name}_expand",
                      activation=O.Activation.RELU6)
-    x = g.depthwise(x, kernel, stride, name=f"{name}_dw", activation=O.Activation.RELU6)
+    else:
+        if bb.expands(expansion):
+            x = g.conv2d(x, hidden, 1, name=f"{name}_expand", activation=O.Activation.RELU6)
+        x = g.depthwise(x, kernel, stride, name=f"{name}_dw", activation=O.Activation.RELU6)
     x = g.conv2d(x, filters, 1, name=f"{name}_project")
     if stride == 1 and in_ch == filters:
         x = g.add(shortcut, x, name=f"{name}_add")
@@ -158,15 +175,16 @@ def _inverted_residual(g: GraphBuilder, x: Tensor, expansion: int, filters: int,
 
 @lru_cache(maxsize=4096)
 def _graph(cfg: ArchConfig, channels: int, classes: int) -> Graph:
-    """The int8 graph of zoo.build("mcunet", ...) with `cfg`'s choices and a trained
+    """The int8 graph of zoo.build(cfg.backbone, ...) with `cfg`'s choices and a trained
     classifier (nonzero bias), as the converter emits it."""
-    g = GraphBuilder(f"mcunet_{cfg.key}", source=f"arch {cfg.key}")
+    bb = cfg.bb
+    g = GraphBuilder(f"{bb.name}_{cfg.key}", source=f"arch {cfg.key}")
     x = g.input("input", (1, cfg.resolution, cfg.resolution, channels))
-    x = g.conv2d(x, arch.stem_channels(cfg.width), arch.STEM_KERNEL, arch.STEM_STRIDE,
+    x = g.conv2d(x, bb.stem_channels(cfg.width), bb.stem_kernel, bb.stem_stride,
                  name="stem", activation=O.Activation.RELU6)
-    for block, (stage, i, stride) in enumerate(arch.blocks(cfg.depths)):
-        x = _inverted_residual(g, x, cfg.expansions[block], arch.stage_channels(stage, cfg.width),
-                               stride, cfg.kernels[block], f"block{stage}_{i}")
+    for block, (stage, i, stride) in enumerate(bb.blocks(cfg.depths)):
+        x = _block(g, bb, x, cfg.expansions[block], bb.channels(stage, cfg.width), stride,
+                   cfg.kernels[block], f"block{stage}_{i}")
     x = g.mean(x, (1, 2), name="global_pool")
     x = g.fully_connected(x, classes, name="classifier_dense", bias=True)
     return g.graph([g.softmax(x, name="classifier_softmax")], **{"from": "arch"})
@@ -197,27 +215,50 @@ def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int,
 # -- the space -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SearchSpace:
+    """The choices searched over a backbone. The defaults of kernels, expansions and depths
+    are MCUNet's; `for_backbone` (and `for_input`) take another backbone's own."""
     widths: tuple[float, ...] = SEARCH_WIDTHS
     resolutions: tuple[int, ...] = SEARCH_RESOLUTIONS
-    kernels: tuple[int, ...] = (3, 5, 7)
-    expansions: tuple[int, ...] = (3, 4, 6)
+    kernels: tuple[int, ...] = arch.MCUNET.kernels
+    expansions: tuple[int, ...] = arch.MCUNET.expansions
     # Per stage: MobileNetV2's 1,2,3,4,3,3,1 is the largest choice.
-    depths: tuple[tuple[int, ...], ...] = ((1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), (1, 2, 3),
-                                          (1, 2, 3), (1,))
+    depths: tuple[tuple[int, ...], ...] = arch.MCUNET.depth_choices
+    backbone: str = DEFAULT_BACKBONE
+
+    def __post_init__(self) -> None:
+        if len(self.depths) != len(self.bb.stage_channels):
+            raise TinyconvError(f"search space: {self.backbone} has "
+                                f"{len(self.bb.stage_channels)} stages, the depth choices "
+                                f"{len(self.depths)}")
+
+    @property
+    def bb(self) -> arch.Backbone:
+        return arch.backbone(self.backbone)
 
     @classmethod
-    def for_input(cls, native_resolution: int, **kw) -> "SearchSpace":
+    def for_backbone(cls, backbone: str = DEFAULT_BACKBONE, **kw) -> "SearchSpace":
+        """The space of `backbone` with its own kernel, expansion and depth choices (each
+        replaced where given)."""
+        bb = arch.backbone(backbone)
+        choices = {"kernels": bb.kernels, "expansions": bb.expansions,
+                   "depths": bb.depth_choices}
+        return cls(**{**choices, **kw}, backbone=backbone)
+
+    @classmethod
+    def for_input(cls, native_resolution: int, backbone: str = DEFAULT_BACKBONE,
+                  **kw) -> "SearchSpace":
         """Resolutions clipped for the data: up-scaling a 28 px image adds no information,
         only compute, so keep those up to the image side rounded up to a multiple of
         RESOLUTION_STEP, at least the network's smallest input (28 px: 32 only).
         (`tinyconv search --resolutions` replaces this choice.)"""
         step = RESOLUTION_STEP
-        top = max(arch.MIN_RESOLUTION, -(-int(native_resolution) // step) * step)
+        top = max(arch.backbone(backbone).min_resolution,
+                  -(-int(native_resolution) // step) * step)
         res = tuple(r for r in kw.pop("resolutions", cls.resolutions) if r <= top) or (top,)
-        return cls(resolutions=res, **kw)
+        return cls.for_backbone(backbone, resolutions=res, **kw)
 
     def restrict(self, width: float, resolution: int) -> "SearchSpace":
-        return SearchSpace((width,), (resolution,), self.kernels, self.expansions, self.depths)
+        return replace(self, widths=(width,), resolutions=(resolution,))
 
     def sample(self, rng: random.Random, width: float | None = None,
                resolution: int | None = None) -> ArchConfig:
@@ -227,29 +268,36 @@ class SearchSpace:
                           resolution=rng.choice(self.resolutions) if resolution is None else resolution,
                           depths=depths,
                           kernels=tuple(rng.choice(self.kernels) for _ in range(n)),
-                          expansions=tuple(rng.choice(self.expansions) for _ in range(n)))
+                          expansions=tuple(rng.choice(self.expansions) for _ in range(n)),
+                          backbone=self.backbone)
 
     def smallest(self) -> ArchConfig:
         """The config with the least memory and compute: every choice at its minimum."""
         depths = tuple(min(c) for c in self.depths)
         n = sum(depths)
         return ArchConfig(min(self.widths), min(self.resolutions), depths,
-                          (min(self.kernels),) * n, (min(self.expansions),) * n)
+                          (min(self.kernels),) * n, (min(self.expansions),) * n, self.backbone)
 
     def largest(self, width: float | None = None, resolution: int | None = None) -> ArchConfig:
         depths = tuple(max(c) for c in self.depths)
         n = sum(depths)
         return ArchConfig(max(self.widths) if width is None else width,
                           max(self.resolutions) if resolution is None else resolution,
-                          depths, (max(self.kernels),) * n, (max(self.expansions),) * n)
+                          depths, (max(self.kernels),) * n, (max(self.expansions),) * n,
+                          self.backbone)
 
     def contains(self, cfg: ArchConfig) -> bool:
-        return (cfg.width in self.widths and cfg.resolution in self.resolutions
+        return (cfg.backbone == self.backbone
+                and cfg.width in self.widths and cfg.resolution in self.resolutions
                 and all(d in c for d, c in zip(cfg.depths, self.depths))
                 and all(k in self.kernels for k in cfg.kernels)
                 and all(e in self.expansions for e in cfg.expansions))
 
     def to_dict(self) -> dict:
-        return {"widths": list(self.widths), "resolutions": list(self.resolutions),
-                "kernels": list(self.kernels), "expansions": list(self.expansions),
-                "depths": [list(d) for d in self.depths]}
+        """As JSON; the default backbone left out (supernets saved before backbones)."""
+        d = {"widths": list(self.widths), "resolutions": list(self.resolutions),
+             "kernels": list(self.kernels), "expansions": list(self.expansions),
+             "depths": [list(d) for d in self.depths]}
+        if self.backbone != DEFAULT_BACKBONE:
+            d["backbone"] = self.backbone
+        return d

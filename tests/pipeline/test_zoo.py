@@ -40,6 +40,7 @@ EXPECTED_OPS = {
     "densenet": {"CONV_2D", "CONCATENATION", "AVERAGE_POOL_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "mobilenetv1": {"CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "mcunet": {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
+    "fusednet": {"CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "efficientnet": {"CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "MUL", "ADD", "MEAN", "FULLY_CONNECTED",
                      "SOFTMAX"},
 }
@@ -55,6 +56,8 @@ SMALL = {
     "mcunet": ((64, 64, 3), 10, 0.35, {"depths": (1, 1, 2, 2, 1, 2, 1),
                                       "kernels": (3, 5, 7, 3, 5, 7, 3, 5, 7, 3),
                                       "expansions": (1, 3, 4, 6, 3, 4, 6, 3, 4, 6)}),
+    "fusednet": ((32, 32, 3), 10, 0.5, {"depths": (1, 2, 1, 2), "kernels": (3, 5, 3, 3, 5, 3),
+                                        "expansions": (1, 2, 3, 1, 2, 3)}),
     "efficientnet": ((32, 32, 3), 10, 0.25, {}),
 }
 

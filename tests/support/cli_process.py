@@ -60,3 +60,52 @@ def interrupt_when(args, ready: Callable[[], bool], *, start_timeout: float = 30
         if p.poll() is None:
             p.kill()
             p.communicate()
+
+
+def group_processes(pgid: int) -> list[str]:
+    """Live processes (not zombies) in process group `pgid`."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            out.append(stat.split(")")[0] + ")")
+    return out
+
+
+def interrupt_group(args, ready: Callable[[], bool], started=lambda pid: None
+                    ) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `tinyconv args` in its own process group; when ready(), Ctrl-C it as a terminal
+    does (SIGINT to the whole group: Ray's processes too). Returns the result and the
+    seconds from the SIGINT to the exit; checks no process of the group is left."""
+    p = subprocess.Popen(_command(args), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=REPO, env=_env(),
+                         start_new_session=True)
+    started(p.pid)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready():
+            assert p.poll() is None, f"ended before the interrupt: {p.communicate()}"
+            assert time.monotonic() < deadline, "not ready after 120 s"
+            time.sleep(0.05)
+        os.killpg(p.pid, signal.SIGINT)
+        sent = time.monotonic()
+        out, err = p.communicate(timeout=60)
+        seconds = time.monotonic() - sent
+        left = group_processes(p.pid)
+        for _ in range(80):          # Ray's processes end when their parent does (slower under load)
+            if not left:
+                break
+            time.sleep(0.25)
+            left = group_processes(p.pid)
+        assert not left, f"left running after the interrupt: {left}"
+        return subprocess.CompletedProcess(p.args, p.returncode, out, err), seconds
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()

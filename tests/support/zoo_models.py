@@ -64,12 +64,16 @@ EXTRA_SPECS: dict[str, Spec] = {
     "mcunet": Spec("mcunet", (64, 64, 3), 10, 0.35,
                    {"kernels": (3, 5, 7, 3, 5, 7, 3, 5), "expansions": (1, 3, 4, 6, 3, 4, 6, 3),
                     "depths": (1, 1, 2, 1, 1, 1, 1), "last_channels": 160}),
+    "fusednet": Spec("fusednet", (32, 32, 3), 10, 0.5,
+                     {"kernels": (3, 5, 3, 3, 3, 5), "expansions": (1, 2, 3, 3, 2, 1),
+                      "depths": (2, 1, 2, 1)}),
     "efficientnet": Spec("efficientnet", (32, 32, 3), 10, 0.25),
 }
 ALL_FAMILIES = list(SPECS) + list(EXTRA_SPECS)
 
 # Zoo modules a family's builder imports besides its own, _common, arch and random_init.
-_ZOO_IMPORTS = {"mcunet": ("mobilenetv2",), "efficientnet": ("mobilenetv2",)}
+_ZOO_IMPORTS = {"mcunet": ("backbone", "mobilenetv2"), "fusednet": ("backbone", "mobilenetv2"),
+                "efficientnet": ("mobilenetv2",)}
 
 
 def spec_of(name: str) -> Spec:

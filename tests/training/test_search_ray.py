@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_process import REPO, run_cli
+from cli_process import group_processes, interrupt_group, run_cli
 from tinyconv.search.budget import Budget
 from tinyconv.search.run import SearchBudget, SearchOptions, run_search
 from tinyconv.targets import get_board
@@ -112,56 +112,6 @@ def test_ray_search_writes_the_same_log_as_a_local_one(tmp_path, local_ray):
     assert ray.is_initialized()  # not ours to stop
 
 
-def _group_processes(pgid: int) -> list[str]:
-    """Live processes (not zombies) in process group `pgid`."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{d}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            out.append(stat.split(")")[0] + ")")
-    return out
-
-
-def _interrupt(args, ready, started=lambda pid: None) -> tuple[subprocess.CompletedProcess,
-                                                               float]:
-    """Run `tinyconv args` in its own process group; when ready(), Ctrl-C it as a terminal
-    does (SIGINT to the whole group: Ray's processes too). Returns the result and the
-    seconds from the SIGINT to the exit; checks no process of the group is left."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    p = subprocess.Popen([sys.executable, "-m", "tinyconv.cli", *map(str, args)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                         env=env, start_new_session=True)
-    started(p.pid)
-    try:
-        deadline = time.monotonic() + 120
-        while not ready():
-            assert p.poll() is None, f"ended before the interrupt: {p.communicate()}"
-            assert time.monotonic() < deadline, "not ready after 120 s"
-            time.sleep(0.05)
-        os.killpg(p.pid, signal.SIGINT)
-        sent = time.monotonic()
-        out, err = p.communicate(timeout=60)
-        seconds = time.monotonic() - sent
-        left = _group_processes(p.pid)
-        for _ in range(80):          # Ray's processes end when their parent does (slower under load)
-            if not left:
-                break
-            time.sleep(0.25)
-            left = _group_processes(p.pid)
-        assert not left, f"left running after the interrupt: {left}"
-        return subprocess.CompletedProcess(p.args, p.returncode, out, err), seconds
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-
-
 def test_ray_search_interrupted_then_resumed_without_reevaluating(tmp_path):
     out = tmp_path / "s"
     log = out / "candidates.jsonl"
@@ -170,7 +120,7 @@ def test_ray_search_interrupted_then_resumed_without_reevaluating(tmp_path):
 
     def logged() -> bool:  # during the evolution, once candidates are logged
         return log.exists() and log.read_text().count("\n") >= 3
-    stop, seconds = _interrupt(args, logged)
+    stop, seconds = interrupt_group(args, logged)
     assert stop.returncode == 130 and seconds < 15, (stop.returncode, seconds, stop.stderr)
     assert "candidate(s) kept in" in stop.stderr.strip().splitlines()[-1]
     kept = _lines(log)            # every line whole (a cut line would not parse)
@@ -195,8 +145,8 @@ def test_ray_search_interrupted_while_ray_starts(tmp_path):
     pid: list[int] = []
 
     def ray_starting() -> bool:  # Ray's first service is up
-        return bool(pid) and any(p.endswith("(gcs_server)") for p in _group_processes(pid[0]))
-    stop, seconds = _interrupt([*SEARCH, "--budget", "4", "--ray", "-o", out], ray_starting,
+        return bool(pid) and any(p.endswith("(gcs_server)") for p in group_processes(pid[0]))
+    stop, seconds = interrupt_group([*SEARCH, "--budget", "4", "--ray", "-o", out], ray_starting,
                                started=pid.append)
     assert stop.returncode == 130 and seconds < 15, (stop.returncode, seconds, stop.stderr)
     assert stop.stderr.strip().splitlines()[-1].startswith("tinyconv: interrupted")
@@ -243,7 +193,7 @@ def test_ray_search_on_a_running_cluster_address(tmp_path):
         except subprocess.TimeoutExpired:
             pass
         for _ in range(40):
-            if not _group_processes(head.pid):
+            if not group_processes(head.pid):
                 break
             time.sleep(0.25)
         else:

@@ -123,6 +123,44 @@ def test_extracted_keras_model_computes_the_supernet_forward(trained, tmp_path):
                                tf.nn.softmax(net.predict(cfg, x[:8], stats)).numpy(), atol=1e-4)
 
 
+# The fused backbone's supernet (kxk conv blocks, no depthwise): elastic kernel 3/5 (the
+# centre crop of the 5x5), expansion 1-3, width, depth and resolution 16/24.
+FUSED = SearchSpace.for_backbone("fusednet", widths=(0.25, 0.5), resolutions=(16, 24),
+                                 kernels=(3, 5))
+FUSED_SETTINGS = SupernetSettings(epochs=1, limit_train=64, batch_size=32, augment=False)
+
+
+def test_fused_supernet_sub_networks_are_the_zoo_models(tmp_path):
+    from tinyconv.keras_compat import tf
+
+    net = train_supernet("digits", FUSED, 1, 10, tmp_path / "sn", FUSED_SETTINGS,
+                         echo=lambda _: None)
+    assert "block0_0_dw" not in net.variables
+    assert net.variables["block1_0_expand_conv"].shape == (5, 5, 8, 24)  # 16*0.5 in, *3
+    ds = load_data("digits", FUSED, 1, FUSED_SETTINGS)
+    rng = random.Random(5)
+    archs = [FUSED.largest(), FUSED.smallest(), FUSED.sample(rng, 0.25, 24), FUSED.sample(rng, 0.5, 16)]
+    assert {a.resolution for a in archs} == {16, 24} and {5, 3} <= {k for a in archs for k in a.kernels}
+    graph_run = tf.function(lambda x, code: net.run(x, code), autograph=False)
+    for cfg in archs:
+        x = resize(ds.x_train[:64], cfg.resolution)
+        stats = net.calibrate(cfg, x)
+        model = net.subnet_keras(cfg, stats)
+        assert model.name.startswith("fusednet")
+        assert not any("depthwise" in type(layer).__name__.lower() for layer in model.layers)
+        np.testing.assert_allclose(model.predict(x[:16], verbose=0),
+                                   tf.nn.softmax(net.predict(cfg, x[:16], stats)).numpy(),
+                                   atol=1e-4, err_msg=cfg.key)
+        eager = net.run(tf.constant(x[:16]), net.layout(cfg)).numpy()
+        graph = graph_run(tf.constant(x[:16]), tf.constant(net.layout(cfg), tf.int32)).numpy()
+        np.testing.assert_allclose(graph, eager, atol=2e-4, err_msg=cfg.key)
+    # A supernet of one backbone never scores the other's networks.
+    with pytest.raises(TinyconvError, match="backbone fusednet .this search: mcunet"):
+        check_reusable(tmp_path / "sn", "digits", SPACE, 1, 10)
+    with pytest.raises(TinyconvError, match="outside the supernet's space"):
+        net.check(SPACE.largest())
+
+
 def test_bn_reestimation_and_evaluation(trained):
     _, net, _ = trained
     ds = load_data("digits", SPACE, 1, SETTINGS)
@@ -210,6 +248,25 @@ def test_search_with_the_supernet_proxy(tmp_path):
     r = run_cli("search", "--sram", "48kB", "--dataset", "digits", "--supernet", str(out),
                 "-o", str(tmp_path / "other"))
     assert r.returncode == 2 and "add --proxy supernet" in r.stderr
+
+
+def test_search_over_the_fused_backbone(tmp_path):
+    """`--space fusednet`: the supernet, the candidates and the winner's arch.json are of
+    the fused backbone; a resume with the other backbone is refused, naming --space."""
+    out = tmp_path / "s"
+    args = [*SEARCH, "--space", "fusednet", "--widths", "0.25,0.5", "-o", str(out)]
+    r = run_cli(*args, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = [json.loads(line) for line in (out / "candidates.jsonl").read_text().splitlines()]
+    assert len(lines) == 4
+    assert all(ArchConfig.from_dict(c["arch"]).backbone == "fusednet" for c in lines)
+    assert json.loads((out / "supernet" / META_FILE).read_text())["space"]["backbone"] == "fusednet"
+    assert json.loads((out / "arch.json").read_text())["backbone"] == "fusednet"
+    assert json.loads((out / "search.json").read_text())["options"]["backbone"] == "fusednet"
+    r = run_cli(*[a for a in args if a not in ("--space", "fusednet")], "--resume")
+    assert r.returncode == 2 and "--space mcunet (was fusednet)" in r.stderr, r.stderr
+    r = run_cli(*args[:-2], "--resolutions", "4", "-o", str(tmp_path / "tiny"))
+    assert r.returncode == 2 and "outside 8..1024 (the fusednet network" in r.stderr
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ CONFIGS = {
     "mobilenetv2": (32, 0.35, {"last_channels": 128}, True),
     "mobilenetv3_small": (32, 0.5, {"last_channels": 128, "dropout": 0.0}, True),
     "mcunet": (32, 0.35, {}, True),
+    "fusednet": (28, 0.5, {"depths": (1, 1, 2, 1)}, False),
     "efficientnet": (32, 0.25, {"dropout": 0.0}, True),
 }
 

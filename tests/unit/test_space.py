@@ -16,8 +16,8 @@ SEED = 4
 
 
 def space_spec(cfg: ArchConfig, channels: int, classes: int = 10) -> Spec:
-    """The zoo model of `cfg` (zoo/mcunet.py), trained-like: its classifier has a bias."""
-    return Spec("mcunet", (cfg.resolution, cfg.resolution, channels), classes, cfg.width,
+    """The zoo model of `cfg` (its backbone's family), trained-like: its classifier has a bias."""
+    return Spec(cfg.backbone, (cfg.resolution, cfg.resolution, channels), classes, cfg.width,
                 cfg.zoo_params(), classifier_bias=True)
 
 
@@ -45,6 +45,9 @@ def test_for_input_clips_resolutions():
     assert SearchSpace.for_input(40).resolutions == (48,)
     assert SearchSpace.for_input(96).resolutions == (48, 64, 80, 96)
     assert max(SearchSpace.for_input(224).resolutions) == 176
+    fused = SearchSpace.for_input(28, backbone="fusednet")
+    assert (fused.resolutions, fused.kernels, fused.expansions) == ((32,), (3,), (1, 2, 3))
+    assert fused.largest().backbone == fused.smallest().backbone == "fusednet"
 
 
 def test_json_round_trip_and_key():
@@ -55,6 +58,21 @@ def test_json_round_trip_and_key():
         ArchConfig.from_json('{"width": 1}')
     with pytest.raises(TinyconvError, match="blocks need"):
         ArchConfig(0.5, 64, (1,) * 7, (3,) * 6, (3,) * 7)
+
+
+def test_backbones_keep_keys_apart_and_old_keys_valid():
+    # An MCUNet config's JSON has no backbone, so its key is what it was before there
+    # were backbones (logs, arch.json and the shipped supernet stay valid).
+    assert _WINNER.to_dict().keys() == {"width", "resolution", "depths", "kernels", "expansions"}
+    assert _WINNER.key == "ac78645680bbd2df"
+    fused = SearchSpace.for_backbone("fusednet").sample(random.Random(2))
+    back = ArchConfig.from_json(fused.to_json())
+    assert back == fused and back.backbone == "fusednet" and back.key == fused.key
+    assert not SearchSpace().contains(fused)
+    with pytest.raises(TinyconvError, match="4 positive stage depths"):
+        ArchConfig(0.5, 32, (1,) * 7, (3,) * 7, (1,) * 7, "fusednet")
+    with pytest.raises(TinyconvError, match="unknown search backbone 'resnet'.*fusednet"):
+        ArchConfig(0.5, 32, (1,) * 4, (3,) * 4, (1,) * 4, "resnet")
 
 
 def lifetime_sweep(graph, plan, arena: int) -> int:
@@ -148,9 +166,14 @@ _FIXED = ArchConfig(0.35, 48, (1, 2, 1, 2, 1, 2, 1), (3, 5, 7, 3, 5, 7, 3, 3, 5,
                     (3, 4, 6, 3, 4, 6, 3, 3, 4, 6))
 
 
-def _random_configs(n: int, seed: int) -> list[tuple[ArchConfig, int]]:
+# The fused backbone: 3x3 and 5x5 convs, every expansion, residual and strided blocks.
+_FIXED_FUSED = ArchConfig(0.5, 32, (2, 1, 2, 1), (3, 5, 3, 5, 3, 5), (1, 2, 3, 3, 2, 1), "fusednet")
+
+
+def _random_configs(n: int, seed: int, backbone: str = "mcunet") -> list[tuple[ArchConfig, int]]:
     rng = random.Random(seed)
-    space = SearchSpace(resolutions=(48, 64, 80))
+    space = (SearchSpace(resolutions=(48, 64, 80)) if backbone == "mcunet" else
+             SearchSpace.for_backbone(backbone, resolutions=(32, 48), kernels=(3, 5)))
     return [(space.sample(rng), rng.choice((1, 3))) for _ in range(n)]
 
 
@@ -169,9 +192,10 @@ def _check_equal(cfg: ArchConfig, channels: int, classes: int = 10) -> None:
         d_real.plan.arena_bytes, d_real.planned_ram_bytes, d_real.source.weights_bytes)
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(5))
 def test_graph_equals_converted_model(index):
-    cfg, channels = ([(_FIXED, 1)] + _random_configs(2, SEED))[index]
+    cfg, channels = ([(_FIXED, 1)] + _random_configs(2, SEED) + [(_FIXED_FUSED, 3)]
+                     + _random_configs(1, SEED, "fusednet"))[index]
     _check_equal(cfg, channels)
 
 
@@ -191,6 +215,7 @@ _WINNER = ArchConfig.from_dict({"width": 0.7, "resolution": 48, "depths": [1, 2,
                                 "expansions": [4, 3, 6, 6, 3, 4, 6, 6, 4, 3, 3, 3, 4]})
 _BUILT = [pytest.param(ArchConfig.mobilenetv2(0.35, 64), 3, id="mobilenetv2-0.35-64"),
           pytest.param(_FIXED, 1, id="fixed"),
+          pytest.param(_FIXED_FUSED, 3, id="fixed-fused"),
           pytest.param(ArchConfig.mobilenetv2(0.6, 48), 3, id="mobilenetv2-0.6-48",
                        marks=pytest.mark.slow),
           pytest.param(_WINNER, 3, id="search-winner", marks=pytest.mark.slow)] + [

@@ -105,6 +105,14 @@ def seed():
     return click.option("--seed", default=0, show_default=True, help="Random seed.")
 
 
+def ray(help: str):
+    """--ray [ADDRESS]: "local" (a local Ray instance) without an address (tinyconv/backend.py)."""
+    return click.option("--ray", "ray_address", is_flag=False, flag_value="local",
+                        metavar="[ADDRESS]", help=help + " (pip install 'tinyconv[ray]'): "
+                        "ADDRESS of a running cluster (HOST:PORT, `auto`), or none for a local "
+                        "Ray instance.")
+
+
 def dataset():
     return click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
                         help="Dataset name.")

@@ -1,4 +1,5 @@
-"""`tinyconv search`: find the most accurate MCUNet-style network that fits a board."""
+"""`tinyconv search`: find the most accurate network of a backbone (MCUNet's, or Fused-MBConv)
+that fits a board."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from ..defaults import (FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS, PROXY_IMAGES,
+from ..defaults import (DEFAULT_BACKBONE, FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS, PROXY_IMAGES,
                         RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
                         SEARCH_RESOLUTIONS, SEARCH_WIDTHS, SPACE_SAMPLES, SUPERNET_CANDIDATES,
                         SUPERNET_EPOCHS, SUPERNET_POPULATION)
 from ..errors import TinyconvError
+from ..zoo.arch import BACKBONES
 from . import options
 
 
@@ -42,13 +44,21 @@ def _widths(ctx, param, text):
 
 
 def _resolutions(ctx, param, text):
-    from ..zoo.arch import MIN_RESOLUTION
-    values = _numbers(int, "--resolutions", text)
-    for r in values or ():
-        if not MIN_RESOLUTION <= r <= 1024:
-            raise TinyconvError(f"--resolutions: {r} px is outside {MIN_RESOLUTION}..1024 (the "
-                                f"network downsamples by 32)")
-    return values
+    return _numbers(int, "--resolutions", text)
+
+
+def _check_resolutions(resolutions: tuple[int, ...] | None, backbone: str) -> None:
+    """Each --resolutions value within what --space's backbone takes."""
+    bb = BACKBONES[backbone]
+    for r in resolutions or ():
+        if not bb.min_resolution <= r <= 1024:
+            raise TinyconvError(f"--resolutions: {r} px is outside {bb.min_resolution}..1024 "
+                                f"(the {bb.name} network downsamples by {bb.min_resolution})")
+
+
+_SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
+                                                 for b in BACKBONES.values())
+               + f" [default: {DEFAULT_BACKBONE}].")
 
 
 @click.command()
@@ -65,16 +75,17 @@ def _resolutions(ctx, param, text):
 @click.option("--workers", type=click.IntRange(1, 4096), help="Candidates evaluated at once: "
               "in parallel local processes (default 1), or Ray tasks with --ray (default: "
               "the cluster's CPUs).")
-@click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
-              help="Evaluate candidates as tasks on a Ray cluster (pip install "
-              "'tinyconv[ray]'): ADDRESS of a running one (HOST:PORT, `auto`), or none for a "
-              "local Ray instance. Same log, --resume works with or without it.")
+@options.ray("Run on a Ray cluster: candidates as tasks, the supernet and the final training "
+             "as one task each (same log; --resume works with or without it; the output folder "
+             "on a path every node reaches)")
 @click.option("--population", type=click.IntRange(2, 1000), help="Candidates per generation "
               "(the first one is random samples: a --budget not above it leaves no evolution) "
               f"[default: {SEARCH_POPULATION}; {SUPERNET_POPULATION} with --proxy supernet].")
 @click.option("--space-samples", default=SPACE_SAMPLES, show_default=True,
               type=click.IntRange(1, 10000),
               help="Samples per (width, resolution) pair in the space optimisation.")
+@click.option("--space", "backbone", type=click.Choice(list(BACKBONES)),
+              default=DEFAULT_BACKBONE, help=_SPACE_HELP)
 @click.option("--widths", callback=_widths, metavar="LIST", help="Width multipliers to search, "
               f"e.g. 0.3,0.5,0.7 (default: {_listed(SEARCH_WIDTHS)}).")
 @click.option("--resolutions", callback=_resolutions, metavar="LIST", help="Input resolutions "
@@ -116,11 +127,13 @@ def _resolutions(ctx, param, text):
 @click.option("-o", "--output", "out", default="search", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
-           workers, population, space_samples, widths, resolutions, proxy_images, proxy_kind,
+           workers, population, space_samples, backbone, widths, resolutions, proxy_images,
+           proxy_kind,
            proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, memory, export,
            top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
            supernet_dir=None, **recipe_options) -> None:
-    """Search MCUNet-style networks that fit SRAM/flash exactly; train and export the winner."""
+    """Search networks (MCUNet's or Fused-MBConv blocks) that fit SRAM/flash exactly; train
+    and export the winner."""
     from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
     from ..search.proxy import ProxySettings
@@ -138,6 +151,7 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
 
     with exit_on_interrupt(saved):
         b = board_for(target, board)
+        _check_resolutions(resolutions, backbone)
         if supernet_dir is not None and proxy_kind != "supernet":
             raise TinyconvError("--supernet DIR is the supernet proxy's: add --proxy supernet")
         supernet = proxy_kind == "supernet"
@@ -156,7 +170,8 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
                                 seed=seed),
             final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, seed=seed,
                                 recipe=options.recipe_of(recipe_options, augment)),
-            train_final=not no_final, export=export, proxy_kind=proxy_kind, widths=widths,
+            train_final=not no_final, export=export, proxy_kind=proxy_kind, backbone=backbone,
+            widths=widths,
             resolutions=resolutions, top=top, clock_mhz=clock_mhz,
             supernet=SupernetSettings(epochs=supernet_epochs, limit_train=limit_train,
                                       augment=augment, seed=seed, reuse=supernet_dir))

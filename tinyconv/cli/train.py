@@ -79,13 +79,16 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @options.target()
 @options.board()
 @options.seed()
+@options.ray("Train as one task on a node of a Ray cluster, with its CPUs and a GPU where it "
+             "has one, the run directory on a path every node reaches; --resume works with or "
+             "without it")
 @click.option("--resume", is_flag=True, help="Continue the run in -o from its last finished epoch.")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (new or empty, or an interrupted run with --resume).")
 @click.pass_context
 def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, params, epochs, batch_size,
           patience, qat, qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx,
-          target, board, seed, resume, out_dir, **recipe_options) -> None:
+          target, board, seed, ray_address, resume, out_dir, **recipe_options) -> None:
     """Train MODEL (or a search's --arch) on DATASET, then int8 .tflite (+ QAT), ONNX and
     metrics.json into -o."""
     from .. import zoo
@@ -106,9 +109,14 @@ def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, par
                          qat=qat, qat_epochs=qat_epochs, seed=seed, patience=patience, limit_train=limit_train,
                          limit_test=limit_test, int8_eval_limit=int8_eval_limit, onnx=onnx, board=b.name)
     config.check()
+    from ..backend import check_ray, run_job
     from ..train.run import train as run_training
+    if ray_address is not None:
+        check_ray(ray_address)  # Ray installed, the address answers: before any work
+        out_dir = out_dir.resolve()  # the task's working directory is Ray's
     with exit_on_interrupt(lambda: f", resume with --resume (checkpoints kept in {out_dir})"):
-        result = run_training(config, out_dir, resume=resume, progress=True)
+        result = run_job(ray_address, "the training", run_training, config, out_dir,
+                         resume=resume, progress=True)
     m = result.metrics
     click.echo(f"wrote {out_dir}: {accuracy_summary(m)}; {m['parameters']:,} params, "
                f"{m['macs']:,} MACs, {m['tflite_bytes']:,} B .tflite")

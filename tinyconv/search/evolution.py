@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from ..defaults import SEARCH_CANDIDATES, SEARCH_POPULATION
 from ..space import ArchConfig, SearchSpace
 from ..targets import Board
-from .backend import make_backend
+from ..backend import init_worker, make_backend
 from .budget import Budget, fitting_sample
 from .log import Candidate, CandidateLog
-from .proxy import ProxyResult, ProxySettings, evaluate, init_worker, macs_proxy
+from .proxy import ProxyResult, ProxySettings, evaluate, macs_proxy
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def mutate(cfg: ArchConfig, space: SearchSpace, rng: random.Random, rate: float)
     width = rng.choice(space.widths) if len(space.widths) > 1 and rng.random() < rate else cfg.width
     resolution = (rng.choice(space.resolutions) if len(space.resolutions) > 1 and rng.random() < rate
                   else cfg.resolution)
-    return ArchConfig(width, resolution, tuple(depths), tuple(kernels), tuple(exps))
+    return ArchConfig(width, resolution, tuple(depths), tuple(kernels), tuple(exps), cfg.backbone)
 
 
 def crossover(a: ArchConfig, b: ArchConfig, rng: random.Random) -> ArchConfig:
@@ -86,7 +86,7 @@ def crossover(a: ArchConfig, b: ArchConfig, rng: random.Random) -> ArchConfig:
         exps += src.expansions[sl]
     width = a.width if a.width == b.width or rng.random() < 0.5 else b.width
     resolution = a.resolution if a.resolution == b.resolution or rng.random() < 0.5 else b.resolution
-    return ArchConfig(width, resolution, tuple(depths), tuple(kernels), tuple(exps))
+    return ArchConfig(width, resolution, tuple(depths), tuple(kernels), tuple(exps), a.backbone)
 
 
 class Evolution:

@@ -11,7 +11,6 @@ of TensorFlow threads so that N workers share the CPU instead of oversubscribing
 from __future__ import annotations
 
 import functools
-import os
 import time
 from dataclasses import asdict, dataclass
 
@@ -48,18 +47,6 @@ class ProxyResult:
     key: str
     accuracy: float
     seconds: float
-
-
-def init_worker(threads: int) -> None:
-    """Cap TensorFlow's thread pools before it starts."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    from tinyconv.keras_compat import tf
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(max(1, threads))
-    except RuntimeError:  # already initialised (in-process evaluation): keep its pools
-        pass
 
 
 @functools.lru_cache(maxsize=8)

@@ -120,7 +120,7 @@ def plot_candidates(cands: list[Candidate], winner: Candidate | None, sram_budge
 def train_winner(arch: ArchConfig, dataset: str, settings: FinalSettings, run_dir: Path, *,
                  resume: bool, progress: bool, board: str = DEFAULT_BOARD,
                  init_weights: Path | None = None) -> dict:
-    """`train_final` of a search architecture (the zoo's mcunet at its choices)."""
+    """`train_final` of a search architecture (its backbone's zoo family at its choices)."""
     from ..train.config import arch_fields
     return train_final(arch_fields(arch), dataset, settings, run_dir, resume=resume, progress=progress,
                        board=board, init_weights=init_weights)

@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..defaults import (DEFAULT_BOARD, DEFAULT_DATASET, LEADERBOARD_TOP, SEARCH_POPULATION,
+from ..defaults import (DEFAULT_BACKBONE, DEFAULT_BOARD, DEFAULT_DATASET, LEADERBOARD_TOP, SEARCH_POPULATION,
                         SPACE_SAMPLES)
 from ..errors import TinyconvError
 from ..space import SearchSpace
 from ..targets import Board
 from . import leaderboard
+from ..backend import run_job
 from .budget import Budget, check_feasible
 from .evolution import Evolution, EvolutionSettings
 from .log import CandidateLog
@@ -74,7 +75,7 @@ class SearchOptions:
     population: int = SEARCH_POPULATION
     parents: int = SEARCH_POPULATION // 2
     workers: int | None = 1     # None: 1 locally, the cluster's CPUs with --ray
-    ray_address: str | None = None  # --ray: "local" or a cluster's address (search/backend.py)
+    ray_address: str | None = None  # --ray: "local" or a cluster's address (tinyconv/backend.py)
     seed: int = 0
     stack_bytes: int | None = None  # None: the compiler's bound per model (stack.py)
     proxy: ProxySettings = field(default_factory=ProxySettings)
@@ -82,6 +83,7 @@ class SearchOptions:
     train_final: bool = True
     export: bool = False
     proxy_kind: str = "train"   # "train" (short training) or "macs" (no training)
+    backbone: str = DEFAULT_BACKBONE              # --space: the backbone searched
     widths: tuple[float, ...] | None = None       # --widths (None: SearchSpace's)
     resolutions: tuple[int, ...] | None = None    # --resolutions (None: fitted to the data)
     top: int = LEADERBOARD_TOP                    # --top: rows of the leaderboard
@@ -89,13 +91,14 @@ class SearchOptions:
     supernet: SupernetSettings = field(default_factory=SupernetSettings)  # --proxy supernet
 
     def space_for(self, native_resolution: int) -> SearchSpace:
-        """The space searched: --widths/--resolutions where given, else the defaults."""
+        """The space searched: --space's backbone, --widths/--resolutions where given, else
+        the defaults."""
         kw = {}
         if self.widths is not None:
             kw["widths"] = tuple(self.widths)
         if self.resolutions is not None:
-            return SearchSpace(resolutions=tuple(self.resolutions), **kw)
-        return SearchSpace.for_input(native_resolution, **kw)
+            return SearchSpace.for_backbone(self.backbone, resolutions=tuple(self.resolutions), **kw)
+        return SearchSpace.for_input(native_resolution, self.backbone, **kw)
 
     def identity(self) -> dict:
         """What a resumed search must share with the first run (not the budget or workers)."""
@@ -132,7 +135,7 @@ OPTION_NAMES = {
     "proxy.train_images": "--proxy-images", "proxy.epochs": "--proxy-epochs",
     "proxy_kind": "--proxy", "final.epochs": "--epochs", "final.qat": "--qat/--no-qat",
     "final.recipe.augment": "--augment/--no-augment", "final.limit_train": "--limit-train",
-    "widths": "--widths", "resolutions": "--resolutions",
+    "backbone": "--space", "widths": "--widths", "resolutions": "--resolutions",
     "supernet.epochs": "--supernet-epochs", "supernet.reuse": "--supernet",
     "supernet.limit_train": "--limit-train", "supernet.augment": "--augment/--no-augment",
     "supernet.seed": "--seed",
@@ -208,14 +211,14 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                echo: Callable[[str], None] = print, progress: bool = True) -> SearchOutcome:
     from ..data import resolve
 
-    out = Path(out)
+    out = Path(out) if opts.ray_address is None else Path(out).resolve()  # Ray tasks' cwd differs
     meta_path = out / "search.json"
     if opts.export and not opts.train_final:
         raise TinyconvError("--export writes the trained winner's firmware: drop --no-final "
                             "(or export later: tinyconv train --arch, then tinyconv export)")
     earlier_seconds = check_resume(opts, out, resume)  # evolution time of resumed runs
     if opts.ray_address is not None:
-        from .backend import check_ray
+        from ..backend import check_ray
         check_ray(opts.ray_address)  # Ray installed, the address answers: before any work
     source = resolve(opts.dataset)
     native = source.native_shape
@@ -255,7 +258,8 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
         # One supernet scores every width and resolution it covers: evolve across them.
         sub = supernet_space(space, choice)
         proxy_settings, proxy_text = prepare(opts.dataset, sub, channels, classes, out,
-                                             opts.supernet, resume=resume, echo=echo)
+                                             opts.supernet, resume=resume, echo=echo,
+                                             ray_address=opts.ray_address)
         evaluator = supernet_proxy
     meta["evolution_space"] = {"widths": list(sub.widths), "resolutions": list(sub.resolutions)}
     echo(f"evolution in width {','.join(f'{w:g}' for w in sub.widths)} x "
@@ -307,9 +311,10 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
             init = save_subnet_weights(winner.arch, proxy_settings,
                                        out / "winner_init.weights.h5")
             echo(f"  starting from the supernet's weights of the winner ({init.name})")
-        train_metrics = train_winner(winner.arch, opts.dataset, opts.final, out / "final",
-                                     resume=resume, progress=progress, board=board.name,
-                                     init_weights=init)
+        train_metrics = run_job(opts.ray_address, "the winner's training", train_winner,
+                                winner.arch, opts.dataset, opts.final, out / "final",
+                                resume=resume, progress=progress, board=board.name,
+                                init_weights=init)
         tflite = (out / "final" / "model_int8.tflite").read_bytes()
         info = {"seconds": round(seconds, 1), "evaluated_now": evo.state.evaluations,
                 "reused": evo.state.reused, "proxy": proxy_text, "proxy_kind": opts.proxy_kind,

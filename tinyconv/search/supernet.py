@@ -4,13 +4,17 @@ One set of weights, those of the LARGEST network of a `SearchSpace` (its widest 
 depthwise kernels, expansion 6, the deepest stages), holds every sub-network of the space:
 a sub-network (an `ArchConfig`) uses
 
-- elastic width: the first `arch.stage_channels(stage, width)` channels of each stage (and
-  the first `arch.stem_channels(width)` of the stem);
+- elastic width: the first `Backbone.channels(stage, width)` channels of each stage (and
+  the first `Backbone.stem_channels(width)` of the stem);
 - elastic expansion: the first `arch.hidden_channels(in, e)` channels of a block's middle;
 - elastic kernel: the centre k x k crop of the 7 x 7 depthwise kernel (OFA's learnt kernel
   transforms 7->5->3 are left out: centre crops, as in OFA's first stage);
 - elastic depth: the first d blocks of each stage;
 - elastic resolution: the input resized to the sub-network's resolution.
+
+The space's backbone (zoo/arch.py) sets the blocks: MBConv (1x1 expand, kxk depthwise,
+1x1 project) for "mcunet"; for "fusednet" a kxk conv to the expanded width (the centre
+crop of its largest kernel choice) and the 1x1 projection, no depthwise.
 
 One forward pass (`Supernet.run`) takes an architecture as a list of integers (`layout`):
 with Python ints it runs eagerly (evaluation, extraction: no retracing per architecture);
@@ -27,11 +31,12 @@ so deep sub-networks train from the first steps.
 A sub-network is scored (`supernet_proxy`, the evaluator the evolution calls, picklable
 settings holding the supernet's folder) by inheriting its weights, re-estimating each
 batch-norm layer's statistics on a few training batches under that architecture, and
-measuring top-1 on validation images: about a second. `subnet_keras` builds the zoo's
-"mcunet" Keras model of an architecture with the inherited weights and statistics, so the
-winner's final training starts from them; tests check it computes what the supernet does.
+measuring top-1 on validation images: about a second. `subnet_keras` builds the Keras
+model of an architecture (its backbone's zoo family) with the inherited weights and
+statistics, so the winner's final training starts from them; tests check it computes
+what the supernet does.
 
-Layer names follow zoo/mcunet.py (stem_conv, block{s}_{i}_expand_conv, ..._dw, ..._dwbn,
+Layer names follow zoo/backbone.py (stem_conv, block{s}_{i}_expand_conv, ..._dw, ..._dwbn,
 ..._project_conv, classifier_dense); BN epsilon is Keras' 1e-3, activations ReLU6, the
 residual rule the builder's (stride 1 and equal channels, decided per sub-network).
 """
@@ -45,12 +50,12 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..defaults import (SUPERNET_BATCH, SUPERNET_CALIB_IMAGES, SUPERNET_EPOCHS,
+from ..defaults import (DEFAULT_BACKBONE, SUPERNET_BATCH, SUPERNET_CALIB_IMAGES, SUPERNET_EPOCHS,
                         SUPERNET_LEARNING_RATE, SUPERNET_RANDOM_SUBNETS, SUPERNET_VAL_IMAGES)
 from ..data.image import resize_images
 from ..errors import TinyconvError
@@ -112,14 +117,16 @@ class BlockPlan:
 
 
 def block_plans(cfg: ArchConfig) -> tuple[int, list[BlockPlan]]:
-    """(stem channels, the blocks) of `cfg` as zoo/mcunet.py builds it."""
-    stem = A.stem_channels(cfg.width)
+    """(stem channels, the blocks) of `cfg` as zoo/backbone.py builds it."""
+    bb = cfg.bb
+    stem = bb.stem_channels(cfg.width)
     in_ch, out = stem, []
-    for b, (stage, i, stride) in enumerate(A.blocks(cfg.depths)):
-        filters = A.stage_channels(stage, cfg.width)
+    for b, (stage, i, stride) in enumerate(bb.blocks(cfg.depths)):
+        filters = bb.channels(stage, cfg.width)
         e = cfg.expansions[b]
         out.append(BlockPlan(f"block{stage}_{i}", in_ch, A.hidden_channels(in_ch, e), filters,
-                             stride, cfg.kernels[b], e != 1, stride == 1 and in_ch == filters))
+                             stride, cfg.kernels[b], bb.expands(e),
+                             stride == 1 and in_ch == filters))
         in_ch = filters
     return stem, out
 
@@ -130,23 +137,29 @@ class Supernet:
     def __init__(self, space: SearchSpace, channels: int, classes: int, seed: int = 0) -> None:
         from ..keras_compat import tf
 
+        bb = space.bb
+        self.fused = bb.block == A.BLOCK_FUSED
         if max(space.kernels) > MAX_KERNEL:
             raise TinyconvError(f"supernet: kernels up to {MAX_KERNEL}, got {space.kernels}")
-        if min(space.expansions) < 2:
+        if not self.fused and min(space.expansions) < 2:
             raise TinyconvError(f"supernet: expansions must be at least 2 (every block "
                                 f"expands), got {space.expansions}")
         self.space, self.channels, self.classes = space, int(channels), int(classes)
+        self.bb = bb
+        # The kernel every sub-network's kernel is the centre crop of: the depthwise 7x7
+        # of MBConv blocks (as saved supernets hold it), a fused block's largest choice.
+        self.max_kernel = max(space.kernels) if self.fused else MAX_KERNEL
         largest = space.largest()
         # The widest channels of every layer over the space's widths (make_divisible is not
         # strictly monotonic, so take the maximum rather than the largest width's).
-        plans = [block_plans(ArchConfig(w, largest.resolution, largest.depths, largest.kernels,
-                                        (max(space.expansions),) * len(largest.kernels)))
+        plans = [block_plans(replace(largest, width=w,
+                                     expansions=(max(space.expansions),) * len(largest.kernels)))
                  for w in space.widths]
         self.max_stem = max(p[0] for p in plans)
         self.max_blocks = [BlockPlan(b.name, max(p[1][j].in_ch for p in plans),
                                      max(p[1][j].hidden for p in plans),
-                                     max(p[1][j].out_ch for p in plans), b.stride, MAX_KERNEL,
-                                     True, False)
+                                     max(p[1][j].out_ch for p in plans), b.stride,
+                                     self.max_kernel, True, False)
                            for j, b in enumerate(plans[0][1])]
         self.max_depths = largest.depths
         rng = np.random.default_rng(seed)
@@ -160,14 +173,19 @@ class Supernet:
             v[f"{name}/gamma"] = tf.Variable(np.full(c, gamma, np.float32), name=f"{name}/gamma")
             v[f"{name}/beta"] = tf.Variable(np.zeros(c, np.float32), name=f"{name}/beta")
 
-        conv("stem_conv", (A.STEM_KERNEL, A.STEM_KERNEL, self.channels, self.max_stem),
-             A.STEM_KERNEL ** 2 * self.channels)
+        sk = bb.stem_kernel
+        conv("stem_conv", (sk, sk, self.channels, self.max_stem), sk ** 2 * self.channels)
         bn("stem_bn", self.max_stem)
+        K = self.max_kernel
         for b in self.max_blocks:
-            conv(f"{b.name}_expand_conv", (1, 1, b.in_ch, b.hidden), b.in_ch)
-            bn(f"{b.name}_expand_bn", b.hidden)
-            conv(f"{b.name}_dw", (MAX_KERNEL, MAX_KERNEL, b.hidden, 1), MAX_KERNEL ** 2)
-            bn(f"{b.name}_dwbn", b.hidden)
+            if self.fused:   # the block's kxk conv, its stride, to the expanded width
+                conv(f"{b.name}_expand_conv", (K, K, b.in_ch, b.hidden), K * K * b.in_ch)
+                bn(f"{b.name}_expand_bn", b.hidden)
+            else:
+                conv(f"{b.name}_expand_conv", (1, 1, b.in_ch, b.hidden), b.in_ch)
+                bn(f"{b.name}_expand_bn", b.hidden)
+                conv(f"{b.name}_dw", (K, K, b.hidden, 1), K ** 2)
+                bn(f"{b.name}_dwbn", b.hidden)
             conv(f"{b.name}_project_conv", (1, 1, b.hidden, b.out_ch), b.hidden)
             # Zero-initialised last BN of a residual block (as BigNAS): each block starts
             # as the identity, which lets deep sub-networks train from the first steps.
@@ -199,13 +217,18 @@ class Supernet:
                "stem_bn": [v["stem_bn/gamma"][:stem], v["stem_bn/beta"][:stem]]}
         for p in plans:
             n = p.name
-            if p.expand:
+            lo, hi = (self.max_kernel - p.kernel) // 2, (self.max_kernel + p.kernel) // 2
+            if self.fused:
+                out[f"{n}_expand_conv"] = [v[f"{n}_expand_conv"][lo:hi, lo:hi, :p.in_ch, :p.hidden]]
+            elif p.expand:
                 out[f"{n}_expand_conv"] = [v[f"{n}_expand_conv"][:, :, :p.in_ch, :p.hidden]]
+            if p.expand:
                 out[f"{n}_expand_bn"] = [v[f"{n}_expand_bn/gamma"][:p.hidden],
                                          v[f"{n}_expand_bn/beta"][:p.hidden]]
-            lo = (MAX_KERNEL - p.kernel) // 2
-            out[f"{n}_dw"] = [v[f"{n}_dw"][lo:lo + p.kernel, lo:lo + p.kernel, :p.hidden, :]]
-            out[f"{n}_dwbn"] = [v[f"{n}_dwbn/gamma"][:p.hidden], v[f"{n}_dwbn/beta"][:p.hidden]]
+            if not self.fused:
+                out[f"{n}_dw"] = [v[f"{n}_dw"][lo:hi, lo:hi, :p.hidden, :]]
+                out[f"{n}_dwbn"] = [v[f"{n}_dwbn/gamma"][:p.hidden],
+                                    v[f"{n}_dwbn/beta"][:p.hidden]]
             out[f"{n}_project_conv"] = [v[f"{n}_project_conv"][:, :, :p.hidden, :p.out_ch]]
             out[f"{n}_project_bn"] = [v[f"{n}_project_bn/gamma"][:p.out_ch],
                                       v[f"{n}_project_bn/beta"][:p.out_ch]]
@@ -269,7 +292,8 @@ class Supernet:
             return tf.nn.batch_normalization(h, mean, var, beta, gamma, BN_EPSILON)
 
         stem = code[1]
-        h = tf.nn.conv2d(x, v["stem_conv"][:, :, :, :stem], A.STEM_STRIDE, "SAME")
+        K = self.max_kernel
+        h = tf.nn.conv2d(x, v["stem_conv"][:, :, :, :stem], self.bb.stem_stride, "SAME")
         h = tf.nn.relu6(bn(h, "stem_bn", stem))
         for j, b in enumerate(self.max_blocks):
             active, cin, hidden, cout, k, residual = code[2 + 6 * j: 8 + 6 * j]
@@ -281,12 +305,17 @@ class Supernet:
 
             def block(h=h, b=b, cin=cin, hidden=hidden, cout=cout, k=k, residual=residual):
                 n, shortcut = b.name, h
-                y = tf.nn.conv2d(h, v[f"{n}_expand_conv"][:, :, :cin, :hidden], 1, "SAME")
-                y = tf.nn.relu6(bn(y, f"{n}_expand_bn", hidden))
-                lo = (MAX_KERNEL - k) // 2
-                y = tf.nn.depthwise_conv2d(y, v[f"{n}_dw"][lo:lo + k, lo:lo + k, :hidden, :],
-                                           [1, b.stride, b.stride, 1], "SAME")
-                y = tf.nn.relu6(bn(y, f"{n}_dwbn", hidden))
+                lo = (K - k) // 2
+                if self.fused:
+                    y = tf.nn.conv2d(h, v[f"{n}_expand_conv"][lo:lo + k, lo:lo + k, :cin, :hidden],
+                                     b.stride, "SAME")
+                    y = tf.nn.relu6(bn(y, f"{n}_expand_bn", hidden))
+                else:
+                    y = tf.nn.conv2d(h, v[f"{n}_expand_conv"][:, :, :cin, :hidden], 1, "SAME")
+                    y = tf.nn.relu6(bn(y, f"{n}_expand_bn", hidden))
+                    y = tf.nn.depthwise_conv2d(y, v[f"{n}_dw"][lo:lo + k, lo:lo + k, :hidden, :],
+                                               [1, b.stride, b.stride, 1], "SAME")
+                    y = tf.nn.relu6(bn(y, f"{n}_dwbn", hidden))
                 y = tf.nn.conv2d(y, v[f"{n}_project_conv"][:, :, :hidden, :cout], 1, "SAME")
                 y = bn(y, f"{n}_project_bn", cout)
                 return cond(residual, lambda: y + shortcut, lambda: y)
@@ -330,7 +359,7 @@ class Supernet:
         return float(np.mean(np.argmax(logits, axis=-1) == y_val))
 
     def subnet_keras(self, cfg: ArchConfig, stats: dict):
-        """The zoo's "mcunet" Keras model of `cfg` (ArchConfig.build_keras) holding the
+        """The zoo's Keras model of `cfg` (ArchConfig.build_keras) holding the
         inherited weights and the re-estimated BN statistics `stats` (from `calibrate`)."""
         from ..keras_compat import layers
         self.check(cfg)
@@ -387,7 +416,8 @@ def _meta(dataset: str, space: SearchSpace, channels: int, classes: int,
 def space_from_dict(d: dict) -> SearchSpace:
     return SearchSpace(tuple(float(w) for w in d["widths"]), tuple(int(r) for r in d["resolutions"]),
                        tuple(int(k) for k in d["kernels"]), tuple(int(e) for e in d["expansions"]),
-                       tuple(tuple(int(x) for x in c) for c in d["depths"]))
+                       tuple(tuple(int(x) for x in c) for c in d["depths"]),
+                       str(d.get("backbone", DEFAULT_BACKBONE)))
 
 
 def read_meta(folder: Path) -> dict:
@@ -420,6 +450,8 @@ def check_reusable(folder: Path, dataset: str, space: SearchSpace, channels: int
         raise TinyconvError(f"--supernet {folder}: not trained yet (no finished epoch)")
     theirs = space_from_dict(meta["space"])
     problems = []
+    if theirs.backbone != space.backbone:
+        problems.append(f"backbone {theirs.backbone} (this search: {space.backbone})")
     if meta.get("dataset") != dataset:
         problems.append(f"dataset {meta.get('dataset')} (this search: {dataset})")
     if (meta.get("channels"), meta.get("classes")) != (channels, classes):
@@ -663,6 +695,15 @@ def save_subnet_weights(arch: ArchConfig, settings: SupernetProxySettings, path:
     return path
 
 
+def _train_supernet_job(dataset: str, space: SearchSpace, channels: int, classes: int,
+                        folder: Path, settings: SupernetSettings, resume: bool,
+                        echo: Callable[[str], None]) -> None:
+    """`train_supernet` as a job (tinyconv.backend.run_job): nothing returned, the
+    supernet is its folder."""
+    train_supernet(dataset, space, channels, classes, folder, settings, resume=resume,
+                   echo=echo)
+
+
 # -- the search's supernet -------------------------------------------------------------------
 def supernet_space(space: SearchSpace, choice) -> SearchSpace:
     """The space the search's supernet covers: the kernels, expansions and depths of
@@ -678,15 +719,16 @@ def supernet_space(space: SearchSpace, choice) -> SearchSpace:
                and r.width <= choice.width and r.resolution <= choice.resolution]
     widths = tuple(sorted({r.width for r in fitting} | {choice.width}))
     resolutions = tuple(sorted({r.resolution for r in fitting} | {choice.resolution}))
-    return SearchSpace(widths, resolutions, space.kernels, space.expansions, space.depths)
+    return replace(space, widths=widths, resolutions=resolutions)
 
 
 def prepare(dataset: str, space: SearchSpace, channels: int, classes: int, out: Path,
-            settings: SupernetSettings, *, resume: bool,
-            echo: Callable[[str], None] = print) -> tuple[SupernetProxySettings, str]:
+            settings: SupernetSettings, *, resume: bool, echo: Callable[[str], None] = print,
+            ray_address: str | None = None) -> tuple[SupernetProxySettings, str]:
     """The trained supernet the search scores candidates with: `--supernet DIR` checked
-    against `space` (the evolution's), or one trained (resumed) over it into OUT/supernet.
-    Returns the evaluator's settings and a description of the proxy."""
+    against `space` (the evolution's), or one trained (resumed) over it into OUT/supernet,
+    here or (`ray_address`) as one task on a Ray cluster. Returns the evaluator's settings
+    and a description of the proxy."""
     if settings.reuse is not None:
         folder = Path(settings.reuse)
         state = check_reusable(folder, dataset, space, channels, classes)
@@ -699,8 +741,10 @@ def prepare(dataset: str, space: SearchSpace, channels: int, classes: int, out: 
              f"{','.join(map(str, space.expansions))}, elastic depth; {settings.epochs} "
              f"epoch(s) into {folder}")
         started = time.perf_counter()
-        train_supernet(dataset, space, channels, classes, folder, settings, resume=resume,
-                       echo=echo)
+        from ..backend import run_job
+        run_job(ray_address, "the supernet training", _train_supernet_job, dataset, space,
+                channels, classes, folder, settings, resume,
+                echo if ray_address is None else print)  # a Ray task's prints are relayed
         echo(f"supernet trained ({time.perf_counter() - started:.0f} s this run)")
     proxy = SupernetProxySettings(str(folder))
     return proxy, proxy.describe()

@@ -162,8 +162,8 @@ def accuracy_summary(metrics: dict[str, Any]) -> str:
 
 def arch_fields(arch) -> dict[str, Any]:
     """The TrainConfig fields that train a search architecture (`tinyconv.space.ArchConfig`,
-    from arch.json or the candidate log): the zoo's "mcunet" family with its choices."""
-    return {"model": "mcunet", "width": float(arch.width), "resolution": int(arch.resolution),
+    from arch.json or the candidate log): its backbone's zoo family with its choices."""
+    return {"model": arch.backbone, "width": float(arch.width), "resolution": int(arch.resolution),
             "params": arch.zoo_params()}
 
 

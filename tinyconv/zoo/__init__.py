@@ -179,6 +179,16 @@ FAMILIES: dict[str, ZooEntry] = {
             32,
         ),
         ZooEntry(
+            "fusednet",
+            "Fused-MBConv net: kxk conv + 1x1 projection blocks, no depthwise, stride 8 (the NAS's second backbone)",
+            (32, 32, 3), 10,
+            (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
+             Param("expansions", None, "expansion ratio of every block (list; default: 2 everywhere)"),
+             Param("depths", arch.FUSEDNET.stage_depths, "blocks per stage (4 stages: 16/32/64/128 channels)"),
+             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
+            arch.FUSEDNET.min_resolution,
+        ),
+        ZooEntry(
             "efficientnet",
             "EfficientNet: MBConv + squeeze-excite + swish, compound scaling coefficient phi",
             (64, 64, 3), 10,

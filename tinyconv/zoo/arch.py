@@ -1,13 +1,17 @@
-"""Architecture constants of the MobileNetV2-family networks, in one TensorFlow-free place.
+"""Architecture constants of the MobileNetV2-family networks and of the search's backbones
+(`Backbone`: MCUNET, FUSEDNET), in one TensorFlow-free place.
 
-The Keras builders (zoo/mobilenetv2.py, zoo/mcunet.py) and the NAS's converter-free graph
-of a search-space config (tinyconv.space) both read these, so they agree to the channel:
-the search's memory model is exact only if they do. No TensorFlow here.
+The Keras builders (zoo/mobilenetv2.py, zoo/backbone.py), the NAS's converter-free graph
+of a search-space config (tinyconv.space) and the supernet all read these, so they agree
+to the channel: the search's memory model is exact only if they do. No TensorFlow here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tinyconv.errors import TinyconvError
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -36,11 +40,11 @@ MIN_RESOLUTION = 32  # stem + four stride-2 stages
 
 
 def stem_channels(width: float) -> int:
-    return make_divisible(STEM_CHANNELS * width)
+    return MCUNET.stem_channels(width)
 
 
 def stage_channels(stage: int, width: float) -> int:
-    return make_divisible(STAGE_CHANNELS[stage] * width)
+    return MCUNET.channels(stage, width)
 
 
 def hidden_channels(in_channels: int, expansion: float) -> int:
@@ -68,8 +72,75 @@ def default_expansions(depths: Sequence[int]) -> tuple[int, ...]:
     return (1,) + (DEFAULT_EXPANSION,) * (n - 1)
 
 
-def blocks(depths: Sequence[int]) -> list[tuple[int, int, int]]:
-    """(stage, index in the stage, stride) of every block, stage after stage; a stage's
-    first block strides. Block names are f"block{stage}_{index}"."""
-    return [(stage, i, STAGE_STRIDES[stage] if i == 0 else 1)
-            for stage, depth in enumerate(depths) for i in range(int(depth))]
+# -- the search's backbones ------------------------------------------------------------------
+# A backbone is a network skeleton whose blocks the NAS chooses (tinyconv.space): the stages'
+# channels and strides and the stem are fixed, each block's kernel and expansion and each
+# stage's depth are searched, and a global width multiplier scales every layer. The zoo
+# family of the same name builds it in Keras, tinyconv.space builds its int8 graph, and the
+# supernet (search/supernet.py) holds all its sub-networks: all three read this.
+BLOCK_MBCONV = "mbconv"   # expand 1x1 (if expansion != 1) -> depthwise kxk -> project 1x1
+BLOCK_FUSED = "fused"     # kxk conv to the expanded width -> project 1x1 (no depthwise)
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str                              # the zoo family that builds it
+    block: str                             # BLOCK_MBCONV or BLOCK_FUSED
+    stage_channels: tuple[int, ...]        # output channels per stage at width 1
+    stage_depths: tuple[int, ...]          # blocks per stage: the zoo builder's default
+    stage_strides: tuple[int, ...]         # stride of each stage's first block
+    stem: int                              # channels of the stem conv at width 1
+    stem_kernel: int
+    stem_stride: int
+    min_resolution: int                    # the input side the strides need
+    # The search's choices (SearchSpace's defaults for this backbone).
+    kernels: tuple[int, ...]
+    expansions: tuple[int, ...]
+    depth_choices: tuple[tuple[int, ...], ...]
+    description: str
+
+    def stem_channels(self, width: float) -> int:
+        return make_divisible(self.stem * width)
+
+    def channels(self, stage: int, width: float) -> int:
+        return make_divisible(self.stage_channels[stage] * width)
+
+    def expands(self, expansion: float) -> bool:
+        """Whether a block has its first conv: an MBConv block of expansion 1 goes straight
+        to its depthwise conv; a fused block always starts with its kxk conv."""
+        return self.block == BLOCK_FUSED or expansion != 1
+
+    def blocks(self, depths: Sequence[int]) -> list[tuple[int, int, int]]:
+        """(stage, index in the stage, stride) of every block, stage after stage; a stage's
+        first block strides. Block names are f"block{stage}_{index}"."""
+        return [(stage, i, self.stage_strides[stage] if i == 0 else 1)
+                for stage, depth in enumerate(depths) for i in range(int(depth))]
+
+
+# MCUNet (Lin et al. 2020): MobileNetV2's stages with a per-block kernel and expansion.
+MCUNET = Backbone(
+    "mcunet", BLOCK_MBCONV, STAGE_CHANNELS, STAGE_DEPTHS, STAGE_STRIDES, STEM_CHANNELS,
+    STEM_KERNEL, STEM_STRIDE, MIN_RESOLUTION, kernels=(3, 5, 7), expansions=(3, 4, 6),
+    depth_choices=((1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), (1, 2, 3), (1, 2, 3), (1,)),
+    description="MCUNet: MobileNetV2's inverted residuals (depthwise), stride 32")
+
+# Fused-MBConv blocks (EfficientNetV2, Tan & Le 2021; also the early stages of MCU nets
+# such as MobileNetV4's): one full kxk conv to the expanded width, then the 1x1 projection.
+# A stride-1 stem and three stride-2 stages (stride 8) keep 32 px images at 4x4 in the last
+# stage, as CIFAR networks do; no depthwise conv, so they train fast (and in bfloat16) on
+# CPUs and GPUs, and run on CMSIS-NN's fastest kernels.
+FUSEDNET = Backbone(
+    "fusednet", BLOCK_FUSED, (16, 32, 64, 128), (3, 3, 3, 2), (1, 2, 2, 2), 16, 3, 1, 8,
+    kernels=(3,), expansions=(1, 2, 3),
+    depth_choices=((1, 2, 3), (1, 2, 3), (1, 2, 3), (1, 2)),
+    description="Fused-MBConv: kxk conv + 1x1 projection (no depthwise), stride 8")
+
+BACKBONES = {b.name: b for b in (MCUNET, FUSEDNET)}
+
+
+def backbone(name: str) -> Backbone:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise TinyconvError(f"unknown search backbone {name!r}; known: "
+                            f"{', '.join(BACKBONES)}") from None

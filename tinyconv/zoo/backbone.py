@@ -1,0 +1,76 @@
+"""Keras builder of a search backbone (`zoo.arch.Backbone`): the stem, the searched blocks
+stage after stage, global pooling and the classifier.
+
+The zoo families "mcunet" and "fusednet" are this builder over their backbone; a
+searched architecture (tinyconv.space.ArchConfig) is rebuilt from its per-block kernels
+and expansions and per-stage depths, given as flat lists (stage after stage).
+
+Blocks (names block{stage}_{i}; residual add when stride 1 and channels in == out):
+- MBConv: [1x1 expand + BN + ReLU6 if expansion != 1] -> kxk depthwise + BN + ReLU6 ->
+  1x1 project + BN (linear), as zoo/mobilenetv2.py's inverted residual;
+- fused: kxk conv (stride) to hidden = make_divisible(in * expansion) + BN + ReLU6 ->
+  1x1 project + BN (linear). Its layers are named as the MBConv's expand and project, so
+  the supernet slices both the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tinyconv.errors import TinyconvError
+from tinyconv.keras_compat import layers
+
+from . import _common as c
+from . import arch
+from .mobilenetv2 import inverted_residual
+
+
+def fused_block(x, expansion: float, filters: int, strides: int, kernel: int, *, name: str):
+    """kxk conv to the expanded width (stride here) -> linear 1x1 projection (+ residual)."""
+    in_channels = c.channels(x)
+    shortcut = x
+    x = c.conv_bn(x, arch.hidden_channels(in_channels, expansion), kernel, strides,
+                  activation="relu6", name=f"{name}_expand")
+    x = c.conv_bn(x, filters, 1, activation=None, name=f"{name}_project")
+    if strides == 1 and in_channels == filters:
+        x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return x
+
+
+def build_backbone(bb: arch.Backbone, input_shape: Sequence[int], num_classes: int,
+                   width: float, kernels: Sequence[int] | None, expansions: Sequence[float] | None,
+                   depths: Sequence[int] | None, last_channels: int = 0):
+    """`kernels`/`expansions`: one value per block (sum(depths) of them; default 3 and
+    MobileNetV2's 1-then-6); `last_channels=0`: no 1x1 head before pooling."""
+    depths = bb.stage_depths if depths is None else depths
+    shape = c.check_input(bb.name, input_shape, bb.min_resolution)
+    width = c.check_width(bb.name, width)
+    num_classes = c.check_classes(bb.name, num_classes)
+    stages = len(bb.stage_channels)
+    if len(depths) != stages or any(int(d) < 1 for d in depths):
+        raise TinyconvError(f"{bb.name}: depths needs {stages} positive stage depths, "
+                            f"got {tuple(depths)}")
+    n = sum(int(d) for d in depths)
+    kernels = list(arch.default_kernels(depths) if kernels is None else [int(k) for k in kernels])
+    expansions = [float(e) for e in (arch.default_expansions(depths) if expansions is None
+                                     else expansions)]
+    for label, values in (("kernels", kernels), ("expansions", expansions)):
+        if len(values) != n:
+            raise TinyconvError(f"{bb.name}: {label} needs one value per block ({n}), "
+                                f"got {len(values)}")
+    if any(k < 1 or k % 2 == 0 for k in kernels):
+        raise TinyconvError(f"{bb.name}: kernel sizes must be odd and positive, got {kernels}")
+    if any(e < 1 for e in expansions):
+        raise TinyconvError(f"{bb.name}: expansion ratios must be at least 1, got {expansions}")
+    block = fused_block if bb.block == arch.BLOCK_FUSED else inverted_residual
+    inputs = layers.Input(shape, name="input")
+    x = c.conv_bn(inputs, bb.stem_channels(width), bb.stem_kernel, bb.stem_stride,
+                  activation="relu6", name="stem")
+    for b, (stage, i, stride) in enumerate(bb.blocks(depths)):
+        x = block(x, expansions[b], bb.channels(stage, width), stride, kernels[b],
+                  name=f"block{stage}_{i}")
+    if last_channels:
+        x = c.conv_bn(x, arch.head_channels(last_channels, width), 1, activation="relu6",
+                      name="head")
+    x = c.global_pool(x)
+    return c.model(inputs, c.classifier(x, num_classes), name=f"{bb.name}_{width:g}")

@@ -300,6 +300,9 @@ def test_resume_with_other_options_names_each_option_and_both_values(tmp_path):
     assert (more.evaluations, more.reused) == (1, 4)
     assert option_differences({"final": {"epochs": 5}}, {"final": {"epochs": 3}}) == \
         ["--epochs 3 (was 5)"]
+    assert option_differences({"final": {"qat_epochs": 1}, "backbone": "mcunet"},
+                              {"final": {"qat_epochs": 2}, "backbone": "fusednet"}) == \
+        ["--space fusednet (was mcunet)", "--qat-epochs 2 (was 1)"]
     # An option a saved search does not record (added to tinyconv since) is its default there.
     recorded = {"final": {"epochs": 5, "recipe": {}}}
     now = {"final": {"epochs": 5, "recipe": {"precision": "auto"}}}

@@ -132,6 +132,13 @@ def qat(default: bool):
                         help="Quantization-aware fine-tuning before int8 conversion.")
 
 
+def qat_epochs():
+    from ..train.config import TrainConfig
+    return click.option("--qat-epochs", default=TrainConfig.qat_epochs, show_default=True,
+                        type=click.IntRange(1, 1000), help="Epochs of quantization-aware "
+                        "fine-tuning (with --qat).")
+
+
 def augment(help: str = "Shift/flip/brightness augmentation (photos)."):
     return click.option("--augment/--no-augment", default=False, show_default=True, help=help)
 

@@ -110,6 +110,7 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
 @click.option("--epochs", default=FINAL_EPOCHS, show_default=True, type=click.IntRange(1, 1000),
               help="Epochs of the winner's final training.")
 @options.qat(default=True)
+@options.qat_epochs()
 @options.augment("Shift/flip/brightness augmentation in the final training (photos).")
 @options.recipe("Final training: ")
 @options.limit_train("Training images of the final training (and of the supernet).")
@@ -129,7 +130,7 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
            workers, population, space_samples, backbone, widths, resolutions, proxy_images,
            proxy_kind,
-           proxy_epochs, epochs, qat, augment, limit_train, no_final, seed, stack, memory, export,
+           proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, no_final, seed, stack, memory, export,
            top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
            supernet_dir=None, **recipe_options) -> None:
     """Search networks (MCUNet's or Fused-MBConv blocks) that fit SRAM/flash exactly; train
@@ -168,7 +169,8 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
             ray_address=ray_address, seed=seed, stack_bytes=stack,
             proxy=ProxySettings(dataset=dataset, train_images=proxy_images, epochs=proxy_epochs,
                                 seed=seed),
-            final=FinalSettings(epochs=epochs, qat=qat, limit_train=limit_train, seed=seed,
+            final=FinalSettings(epochs=epochs, qat=qat, qat_epochs=qat_epochs,
+                                limit_train=limit_train, seed=seed,
                                 recipe=options.recipe_of(recipe_options, augment)),
             train_final=not no_final, export=export, proxy_kind=proxy_kind, backbone=backbone,
             widths=widths,

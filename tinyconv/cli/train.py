@@ -70,7 +70,7 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @options.recipe()
 @click.option("--patience", type=int, help="Early stop after this many epochs without a better val accuracy.")
 @options.qat(default=False)
-@click.option("--qat-epochs", default=TrainConfig.qat_epochs, show_default=True)
+@options.qat_epochs()
 @options.augment("Random shift (pad + crop) and brightness, flips for photos: the dataset's policy.")
 @options.limit_train()
 @click.option("--limit-test", type=int, help="Use only this many test images.")

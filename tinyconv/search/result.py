@@ -24,7 +24,7 @@ class FinalSettings:
     same options as `train`)."""
     epochs: int = FINAL_EPOCHS
     qat: bool = True
-    qat_epochs: int = 1
+    qat_epochs: int = TrainConfig.qat_epochs
     batch_size: int = TrainConfig.batch_size
     recipe: Recipe = field(default_factory=Recipe)
     limit_train: int | None = None

@@ -134,6 +134,7 @@ OPTION_NAMES = {
     "proxy.seed": "--seed", "final.seed": "--seed", "stack_bytes": "--stack",
     "proxy.train_images": "--proxy-images", "proxy.epochs": "--proxy-epochs",
     "proxy_kind": "--proxy", "final.epochs": "--epochs", "final.qat": "--qat/--no-qat",
+    "final.qat_epochs": "--qat-epochs",
     "final.recipe.augment": "--augment/--no-augment", "final.limit_train": "--limit-train",
     "backbone": "--space", "widths": "--widths", "resolutions": "--resolutions",
     "supernet.epochs": "--supernet-epochs", "supernet.reuse": "--supernet",

@@ -153,6 +153,25 @@ def test_ray_search_interrupted_while_ray_starts(tmp_path):
     assert not (out / "candidates.jsonl").exists()
 
 
+def test_ray_search_trains_the_supernet_and_the_winner_on_ray(tmp_path):
+    """With --proxy supernet, the supernet training and the winner's training are one Ray
+    task each (their lines relayed), the evaluations tasks as before; the folders are those
+    of a local search."""
+    out = tmp_path / "s"
+    r = run_cli("search", "--sram", "48kB", "--flash", "256kB", "--dataset", "digits",
+                "--space", "fusednet", "--widths", "0.25", "--budget", "3", "--population", "2",
+                "--space-samples", "2", "--proxy", "supernet", "--supernet-epochs", "1",
+                "--limit-train", "128", "--epochs", "1", "--no-qat", "--ray", "-o", out,
+                timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for job in ("the supernet training", "the winner's training"):
+        assert f"{job} on Ray: a local Ray instance" in r.stdout
+    assert "supernet epoch 1/1" in r.stdout and "evaluations on Ray" in r.stdout
+    assert (out / "supernet" / "state.json").exists()
+    assert json.loads((out / "final" / "metrics.json").read_text())["model"] == "fusednet"
+    assert (out / "model_int8.tflite").exists()
+
+
 @pytest.mark.slow
 def test_ray_search_on_a_running_cluster_address(tmp_path):
     """`--ray HOST:PORT`: a cluster started apart (`ray start --head`), left running."""

@@ -105,8 +105,12 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
                 dataset=DATASET, board=board.name, population=50 if supernet else 8,
                 parents=25 if supernet else 4, proxy_kind="supernet" if supernet else "train",
                 backbone=args.space,
+                # The short-training proxy's settings; a supernet search keeps the defaults
+                # (it does not use them), so its options are `tinyconv search`'s own and a
+                # search run with the CLI can serve as the row (same folder, --resume).
                 proxy=ProxySettings(dataset=DATASET, train_images=args.proxy_images, val_images=1000,
-                                    epochs=args.proxy_epochs),
+                                    epochs=args.proxy_epochs) if not supernet
+                else ProxySettings(dataset=DATASET),
                 supernet=SupernetSettings(epochs=args.supernet_epochs, limit_train=args.limit_train,
                                           augment=True, reuse=reuse),
                 final=final)

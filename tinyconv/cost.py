@@ -16,8 +16,8 @@ The coefficients are fitted, one table per ISA (dsp: Cortex-M4/M7's DSP kernels,
 Cortex-M55's, ref: the portable C kernels, as on Cortex-M3) and one for the portable
 kernels on Armv6-M (v6m: Cortex-M0+, `table_key`), by benchmarks/fit_latency.py:
 non-negative least squares on per-layer instruction counts from `tinyconv profile` (QEMU
-TCG plugin), the kernel benchmark's models (benchmarks/results/kernels.json), mcunet
-configs of the search space (benchmarks/results/latency_fit.json), both on Cortex-M0+
+TCG plugin), the kernel benchmark's models (benchmarks/results/kernels.json), mcunet and
+fusednet configs of the search spaces (benchmarks/results/latency_fit.json), both on Cortex-M0+
 (latency_fit_m0plus.json), and 16x8 twins of the kernel benchmark's models and the 16x8
 audio net on M7, M55, M3 and M0+ (latency_fit_int16.json). That script rewrites
 the table between the FITTED markers below and prints, per model and CPU, the estimate
@@ -29,8 +29,9 @@ Users: the search's --max-instructions (`space.Cost.instructions`, the total) an
 Also here, the flash code estimate of the search (`code_bytes`): firmware flash = .text +
 .data of the linked ELF; of that the model's constant arrays are known exactly
 (ModelSource.weights_bytes), the rest is code (start-up, app, the kernels linked in, one
-call and its parameter structs per op). Every mcunet config links the same kernels, so
-code = base + per_op x ops, per ISA, fitted by the same script on the mcunet configs' builds.
+call and its parameter structs per op). The configs of a backbone link the same kernels, the
+fused backbone no depthwise one, so code = base + per_op x ops + depthwise x (a depthwise
+conv linked), per ISA, fitted by the same script on the search-space configs' builds.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ def _param(text: str) -> tuple[str, object]:
     return key.strip(), parsed
 
 
-# What --arch sets itself (a search architecture is the zoo's mcunet at its own width,
-# resolution and choices): giving one of these beside it is a contradiction.
+# What --arch sets itself (a search architecture is its backbone's zoo family at its own
+# width, resolution and choices): giving one of these beside it is a contradiction.
 _ARCH_SETS = ("model_name", "width", "resolution", "params")
 
 

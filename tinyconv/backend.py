@@ -342,12 +342,16 @@ class RayBackend(Backend):
         self.session.close()
 
 
+def _one_line(e: BaseException) -> str:
+    """An exception as its type and the last line of its message."""
+    text = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    return type(e).__name__ + (f": {text[-1]}" if text else "")
+
+
 def _ray_failure(e: BaseException, job: str = "a candidate's evaluation") -> TinyconvError:
     """A Ray task that failed (an exception in the job, a lost worker or node), in one line."""
     cause = getattr(e, "cause", None) or e   # RayTaskError: the job's own exception
-    text = [l.strip() for l in str(cause).strip().splitlines() if l.strip()]
-    what = type(cause).__name__ + (f": {text[-1]}" if text else "")
-    return TinyconvError(f"{job} failed on Ray ({what})")
+    return TinyconvError(f"{job} failed on Ray ({_one_line(cause)})")
 
 
 # -- one long job on Ray: `train --ray`, a search's supernet and final training ---------------
@@ -387,8 +391,7 @@ def _ray_stream(fn: Callable, args: tuple, kwargs: dict, threads: int):
         except TinyconvError as e:
             events.put(("error", str(e)))
         except BaseException as e:  # noqa: BLE001 - sent to the driver as one line
-            text = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
-            events.put(("failed", type(e).__name__ + (f": {text[-1]}" if text else "")))
+            events.put(("failed", _one_line(e)))
 
     stdout = sys.stdout
     sys.stdout = _Printed(events.put)

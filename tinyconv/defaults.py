@@ -51,6 +51,8 @@ DEFAULT_DATASET = "fashion_mnist"
 # of RESOLUTION_STEP (at least the network's smallest input, 32 px): up-scaling a 28 px
 # image adds no information, only compute. --widths / --resolutions replace them.
 SEARCH_WIDTHS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+SEARCH_RESOLUTIONS = tuple(range(48, 177, 16))
+RESOLUTION_STEP = 16
 # The backbone searched (--space; zoo/arch.py's BACKBONES): "mcunet", MCUNet's MobileNetV2
 # blocks, or "fusednet", Fused-MBConv blocks without depthwise convolutions, which keep
 # 32 px inputs at 4x4 in their last stage (stride 8 against MCUNet's 32) and train far
@@ -58,8 +60,6 @@ SEARCH_WIDTHS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # MACs, 187 images/s in float32 and 370 in bfloat16; mcunet at width 1, 6 M MACs, 247 in
 # float32: the depthwise backward pass dominates its step).
 DEFAULT_BACKBONE = "mcunet"
-SEARCH_RESOLUTIONS = tuple(range(48, 177, 16))
-RESOLUTION_STEP = 16
 
 # The search's own knobs (their CLI options show these values).
 SEARCH_CANDIDATES = 30          # --budget

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..defaults import (DEFAULT_BACKBONE, FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS, PROXY_IMAGES,
-                        RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
+from ..defaults import (DEFAULT_BACKBONE, FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS,
+                        PROXY_IMAGES, RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
                         SEARCH_RESOLUTIONS, SEARCH_WIDTHS, SPACE_SAMPLES, SUPERNET_CANDIDATES,
                         SUPERNET_EPOCHS, SUPERNET_POPULATION)
 from ..errors import TinyconvError
@@ -129,9 +129,8 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
               type=click.Path(file_okay=False, path_type=Path))
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
            workers, population, space_samples, backbone, widths, resolutions, proxy_images,
-           proxy_kind,
-           proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, no_final, seed, stack, memory, export,
-           top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
+           proxy_kind, proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, no_final, seed,
+           stack, memory, export, top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
            supernet_dir=None, **recipe_options) -> None:
     """Search networks (MCUNet's or Fused-MBConv blocks) that fit SRAM/flash exactly; train
     and export the winner."""

@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..defaults import (DEFAULT_BACKBONE, DEFAULT_BOARD, DEFAULT_DATASET, LEADERBOARD_TOP, SEARCH_POPULATION,
-                        SPACE_SAMPLES)
+from ..backend import run_job
+from ..defaults import (DEFAULT_BACKBONE, DEFAULT_BOARD, DEFAULT_DATASET, LEADERBOARD_TOP,
+                        SEARCH_POPULATION, SPACE_SAMPLES)
 from ..errors import TinyconvError
 from ..space import SearchSpace
 from ..targets import Board
 from . import leaderboard
-from ..backend import run_job
 from .budget import Budget, check_feasible
 from .evolution import Evolution, EvolutionSettings
 from .log import CandidateLog

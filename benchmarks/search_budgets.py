@@ -17,7 +17,10 @@ inference of the firmware in QEMU, compared bit for bit with LiteRT):
   images and trains several times faster on CPUs than MCUNet's depthwise blocks);
 - `mobilenetv2`: MobileNetV2 at the largest width x resolution that fits (exact cost);
 - `resnet8`: the MLPerf Tiny ResNet-8 at the largest width that fits at 32 px (the firmware
-  planner decides, as `tinyconv export` would).
+  planner decides, as `tinyconv export` would; widths in steps of 0.25 until the weights
+  outgrow the flash).
+  A hand-scaled network is trained once (benchmarks/runs/search_budgets/hand_scaled/) and
+  measured under each budget it is the answer for: where the flash binds, several are.
 
 Search wall time is what each method spent before its final training (supernet training
 included). Not a timed test: with the defaults, many CPU hours on 2 cores (each final
@@ -44,19 +47,28 @@ from search_benchmark import hand_scaled_mobilenetv2, measure  # noqa: E402  (on
 
 DATASET = "cifar10"
 METHODS = ("supernet", "proxy", "mobilenetv2", "resnet8")
-RESNET8_WIDTHS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0)
+RESNET8_WIDTH_STEP = 0.25
 
 
 def hand_scaled_resnet8(budget, board, shape, classes: int):
-    """The widest ResNet-8 whose int8 model the firmware planner fits in the budget (its
-    graph built from the Keras model: the plan equals the converted model's)."""
+    """The widest ResNet-8 (widths in steps of RESNET8_WIDTH_STEP) whose int8 model the
+    firmware planner fits in the budget (its graph built from the Keras model: the plan
+    equals the converted model's). The grid runs until the weights alone outgrow the flash:
+    they grow with the width, the SRAM need does not always (a streamed plan can fit a wider
+    network in less), so no wider one can fit."""
     from tinyconv import deploy, zoo
     from tinyconv.errors import BudgetError
     from tinyconv.ir.keras_import import graph_from_keras
 
-    rows = []
-    for width in RESNET8_WIDTHS:
+    rows, step = [], 1
+    while True:
+        width = step * RESNET8_WIDTH_STEP
+        step += 1
         graph = graph_from_keras(zoo.build("resnet8", shape, classes, width))
+        if graph.weight_bytes() > budget.flash:
+            rows.append({"width": width, "fits": False, "macs": graph.total_macs(),
+                         "why": f"weights {graph.weight_bytes():,} B > flash {budget.flash:,} B"})
+            break
         try:
             d = deploy.prepare(graph, board, sram=budget.sram, flash=budget.flash, memory=budget.memory)
             rows.append({"width": width, "fits": True, "peak_sram": d.planned_ram_bytes,
@@ -65,6 +77,13 @@ def hand_scaled_resnet8(budget, board, shape, classes: int):
             rows.append({"width": width, "fits": False, "macs": graph.total_macs(), "why": str(e)[:200]})
     fitting = [r for r in rows if r["fits"]]
     return (max(fitting, key=lambda r: r["macs"])["width"] if fitting else None), rows
+
+
+def hand_scaled_folder(runs: Path, network: str) -> Path:
+    """Where a hand-scaled network trains: one folder per network, not per budget. Where the
+    flash (or the width grid) binds, several budgets scale to the same network; it is
+    trained once (a finished training is reused) and measured under each budget."""
+    return runs / "hand_scaled" / network
 
 
 def supernet_seconds(folder: Path) -> float:
@@ -133,6 +152,7 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
         elif method == "mobilenetv2":
             arch, grid = hand_scaled_mobilenetv2(SearchSpace.for_input(min(shape[:2])), budget, board,
                                                  shape[2], classes)
+            folder = hand_scaled_folder(args.runs, f"mobilenetv2-w{arch.width:g}-r{arch.resolution}")
             metrics = train_winner(arch, DATASET, final, folder, resume=True, progress=True, board=board.name)
             tflite, search_seconds = folder / "model_int8.tflite", 0.0
             name = f"MobileNetV2 {arch.width:g} @ {arch.resolution} px (hand-scaled)"
@@ -144,6 +164,7 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
             if width is None:
                 rows.append({"method": method, "name": "ResNet-8: no width fits", "int8_accuracy": None})
                 continue
+            folder = hand_scaled_folder(args.runs, f"resnet8-w{width:g}")
             metrics = train_final({"model": "resnet8", "width": width, "resolution": None, "params": {}},
                                   DATASET, final, folder, resume=True, progress=True, board=board.name)
             arch, tflite, search_seconds = None, folder / "model_int8.tflite", 0.0

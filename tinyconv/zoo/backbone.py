@@ -38,10 +38,11 @@ def fused_block(x, expansion: float, filters: int, strides: int, kernel: int, *,
 
 
 def build_backbone(bb: arch.Backbone, input_shape: Sequence[int], num_classes: int,
-                   width: float, kernels: Sequence[int] | None, expansions: Sequence[float] | None,
+                   width: float, kernels: Sequence[int] | None, expansions: Sequence[float],
                    depths: Sequence[int] | None, last_channels: int = 0):
-    """`kernels`/`expansions`: one value per block (sum(depths) of them; default 3 and
-    MobileNetV2's 1-then-6); `last_channels=0`: no 1x1 head before pooling."""
+    """`kernels`/`expansions`: one value per block (sum(depths) of them; kernels default to
+    3, each family's wrapper gives its default expansions); `last_channels=0`: no 1x1 head
+    before pooling."""
     depths = bb.stage_depths if depths is None else depths
     shape = c.check_input(bb.name, input_shape, bb.min_resolution)
     width = c.check_width(bb.name, width)
@@ -52,8 +53,7 @@ def build_backbone(bb: arch.Backbone, input_shape: Sequence[int], num_classes: i
                             f"got {tuple(depths)}")
     n = sum(int(d) for d in depths)
     kernels = list(arch.default_kernels(depths) if kernels is None else [int(k) for k in kernels])
-    expansions = [float(e) for e in (arch.default_expansions(depths) if expansions is None
-                                     else expansions)]
+    expansions = [float(e) for e in expansions]
     for label, values in (("kernels", kernels), ("expansions", expansions)):
         if len(values) != n:
             raise TinyconvError(f"{bb.name}: {label} needs one value per block ({n}), "

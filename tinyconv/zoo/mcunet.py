@@ -19,6 +19,9 @@ MIN_RESOLUTION = arch.MCUNET.min_resolution
 def build(input_shape: Sequence[int] = (96, 96, 3), num_classes: int = 2, width: float = 1.0, *,
           kernels: Sequence[int] | None = None, expansions: Sequence[float] | None = None,
           depths: Sequence[int] = arch.STAGE_DEPTHS, last_channels: int = 0):
-    """`kernels`/`expansions`: one value per block (sum(depths) of them); `last_channels=0`: no 1x1 head."""
+    """`kernels`/`expansions`: one value per block (sum(depths) of them; default 3x3 and
+    MobileNetV2's expansion 1 then 6); `last_channels=0`: no 1x1 head."""
+    if expansions is None:
+        expansions = arch.default_expansions(depths)
     return build_backbone(arch.MCUNET, input_shape, num_classes, width, kernels, expansions,
                           depths, last_channels)

@@ -46,11 +46,11 @@ DEFAULT_MATCH = "auto"
 # The dataset both commands use unless --dataset names another.
 DEFAULT_DATASET = "fashion_mnist"
 
-# The search space (tinyconv/space.py): width multipliers and input resolutions. By default
-# the search keeps the resolutions up to the dataset's image side rounded up to a multiple
-# of RESOLUTION_STEP (at least the network's smallest input, 32 px): up-scaling a 28 px
-# image adds no information, only compute. --widths / --resolutions replace them.
-SEARCH_WIDTHS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# The search space (tinyconv/space.py): input resolutions (the width multipliers are each
+# backbone's, zoo/arch.py). By default the search keeps the resolutions up to the dataset's
+# image side rounded up to a multiple of RESOLUTION_STEP (at least the network's smallest
+# input, 32 px): up-scaling a 28 px image adds no information, only compute.
+# --widths / --resolutions replace them.
 SEARCH_RESOLUTIONS = tuple(range(48, 177, 16))
 RESOLUTION_STEP = 16
 # The backbone searched (--space; zoo/arch.py's BACKBONES): "mcunet", MCUNet's MobileNetV2

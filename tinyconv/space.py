@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 from . import cost
-from .defaults import DEFAULT_BACKBONE, RESOLUTION_STEP, SEARCH_RESOLUTIONS, SEARCH_WIDTHS
+from .defaults import DEFAULT_BACKBONE, RESOLUTION_STEP, SEARCH_RESOLUTIONS
 from .errors import TinyconvError
 from .ir import ops as O
 from .ir.builder import GraphBuilder
@@ -217,7 +217,7 @@ def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int,
 class SearchSpace:
     """The choices searched over a backbone. The defaults of kernels, expansions and depths
     are MCUNet's; `for_backbone` (and `for_input`) take another backbone's own."""
-    widths: tuple[float, ...] = SEARCH_WIDTHS
+    widths: tuple[float, ...] = arch.MCUNET.widths
     resolutions: tuple[int, ...] = SEARCH_RESOLUTIONS
     kernels: tuple[int, ...] = arch.MCUNET.kernels
     expansions: tuple[int, ...] = arch.MCUNET.expansions
@@ -237,10 +237,10 @@ class SearchSpace:
 
     @classmethod
     def for_backbone(cls, backbone: str = DEFAULT_BACKBONE, **kw) -> "SearchSpace":
-        """The space of `backbone` with its own kernel, expansion and depth choices (each
-        replaced where given)."""
+        """The space of `backbone` with its own widths and kernel, expansion and depth
+        choices (each replaced where given)."""
         bb = arch.backbone(backbone)
-        choices = {"kernels": bb.kernels, "expansions": bb.expansions,
+        choices = {"widths": bb.widths, "kernels": bb.kernels, "expansions": bb.expansions,
                    "depths": bb.depth_choices}
         return cls(**{**choices, **kw}, backbone=backbone)
 
@@ -292,6 +292,13 @@ class SearchSpace:
                 and all(d in c for d, c in zip(cfg.depths, self.depths))
                 and all(k in self.kernels for k in cfg.kernels)
                 and all(e in self.expansions for e in cfg.expansions))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SearchSpace":
+        return cls(tuple(float(w) for w in d["widths"]), tuple(int(r) for r in d["resolutions"]),
+                   tuple(int(k) for k in d["kernels"]), tuple(int(e) for e in d["expansions"]),
+                   tuple(tuple(int(x) for x in c) for c in d["depths"]),
+                   str(d.get("backbone", DEFAULT_BACKBONE)))
 
     def to_dict(self) -> dict:
         """As JSON; the default backbone left out (supernets saved before backbones)."""

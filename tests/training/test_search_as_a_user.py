@@ -311,6 +311,28 @@ def test_resume_with_other_options_names_each_option_and_both_values(tmp_path):
                               defaults=now) == ["--precision float32 (was auto)"]
 
 
+def test_resume_keeps_the_space_the_search_started_in(tmp_path):
+    """A search resumed by a tinyconv whose default space has changed since (widths, say)
+    continues in its own: the space is re-derived from the options, the saved one wins."""
+    out = tmp_path / "s"
+    first, _ = _run(MACS, out)
+    meta = json.loads((out / "search.json").read_text())
+    started = {**meta["space"], "widths": [*meta["space"]["widths"], 1.25]}  # an older default
+    (out / "search.json").write_text(json.dumps({**meta, "space": started}))
+    more, lines = _run(SearchOptions(**{**MACS.__dict__, "search_budget": SearchBudget(5)}), out,
+                       resume=True)
+    widths = ",".join(f"{w:g}" for w in started["widths"])
+    assert f"resuming in the space this search started in (widths {widths}; resolutions 32); " \
+        "this version's default differs" in lines, lines
+    assert more.space.widths == first.space.widths + (1.25,)
+    assert (1.25, 32) in [(r.width, r.resolution) for r in more.choice.table]
+    assert json.loads((out / "search.json").read_text())["space"] == started
+    assert (more.evaluations, more.reused) == (1, 4)
+    _run(MACS, tmp_path / "t")   # the default unchanged: no word about the space
+    _, lines = _run(MACS, tmp_path / "t", resume=True)
+    assert not any(line.startswith("resuming in the space") for line in lines)
+
+
 def test_search_takes_trains_recipe_for_the_final_training(tmp_path):
     """`search` has `train`'s recipe options (one definition, cli/options.py): they go into
     the winner's training, search.json, the printed `tinyconv train --arch` line, and a

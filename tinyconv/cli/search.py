@@ -9,7 +9,7 @@ import click
 
 from ..defaults import (DEFAULT_BACKBONE, FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS,
                         PROXY_IMAGES, RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
-                        SEARCH_RESOLUTIONS, SEARCH_WIDTHS, SPACE_SAMPLES, SUPERNET_CANDIDATES,
+                        SEARCH_RESOLUTIONS, SPACE_SAMPLES, SUPERNET_CANDIDATES,
                         SUPERNET_EPOCHS, SUPERNET_POPULATION)
 from ..errors import TinyconvError
 from ..zoo.arch import BACKBONES
@@ -87,7 +87,8 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
 @click.option("--space", "backbone", type=click.Choice(list(BACKBONES)),
               default=DEFAULT_BACKBONE, help=_SPACE_HELP)
 @click.option("--widths", callback=_widths, metavar="LIST", help="Width multipliers to search, "
-              f"e.g. 0.3,0.5,0.7 (default: {_listed(SEARCH_WIDTHS)}).")
+              "e.g. 0.3,0.5,0.7 (default: the --space's, " + "; ".join(
+                  f"{b.name} {_listed(b.widths)}" for b in BACKBONES.values()) + ").")
 @click.option("--resolutions", callback=_resolutions, metavar="LIST", help="Input resolutions "
               f"to search, e.g. 32,48 (default: those of {_listed(SEARCH_RESOLUTIONS)} up to "
               f"the images' side rounded up to a multiple of {RESOLUTION_STEP}; 32 for images "

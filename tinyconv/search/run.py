@@ -177,8 +177,9 @@ def _show(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def check_resume(opts: SearchOptions, out: Path, resume: bool) -> float:
-    """Refuse to mix searches; returns the evolution seconds of the runs a resume continues.
+def check_resume(opts: SearchOptions, out: Path, resume: bool) -> tuple[float, SearchSpace | None]:
+    """Refuse to mix searches; returns the evolution seconds of the runs a resume continues
+    and the space they searched (None for a fresh search).
 
     A fresh search needs an empty or new folder; --resume needs a search there (search.json)
     started with the same options, and names each option that differs with both values."""
@@ -190,7 +191,7 @@ def check_resume(opts: SearchOptions, out: Path, resume: bool) -> float:
         if has_files:
             raise TinyconvError(f"output directory {out} exists and is not empty "
                                 "(use --resume to continue that search)")
-        return 0.0
+        return 0.0, None
     if not meta_path.exists():
         what = "holds no search.json" if has_files else \
             ("is empty" if out.exists() else "does not exist")
@@ -205,7 +206,8 @@ def check_resume(opts: SearchOptions, out: Path, resume: bool) -> float:
     if diff:
         raise TinyconvError(f"cannot resume {out} with other options than it was started with: "
                             f"{'; '.join(diff)}")
-    return float(meta.get("evolution_seconds", 0.0))
+    space = SearchSpace.from_dict(meta["space"]) if "space" in meta else None
+    return float(meta.get("evolution_seconds", 0.0)), space
 
 
 def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = False,
@@ -217,7 +219,8 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     if opts.export and not opts.train_final:
         raise TinyconvError("--export writes the trained winner's firmware: drop --no-final "
                             "(or export later: tinyconv train --arch, then tinyconv export)")
-    earlier_seconds = check_resume(opts, out, resume)  # evolution time of resumed runs
+    # The evolution time of the runs a resume continues, and the space they searched.
+    earlier_seconds, started_in = check_resume(opts, out, resume)
     if opts.ray_address is not None:
         from ..backend import check_ray
         check_ray(opts.ray_address)  # Ray installed, the address answers: before any work
@@ -225,6 +228,13 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     native = source.native_shape
     channels, classes = native[2], len(source.class_names)
     space = opts.space_for(min(native[0], native[1]))
+    if started_in is not None and started_in != space:
+        # Same options, another default space (tinyconv changed since): keep the search's
+        # own, or its supernet and candidate log would no longer match.
+        echo(f"resuming in the space this search started in (widths "
+             f"{','.join(f'{w:g}' for w in started_in.widths)}; resolutions "
+             f"{','.join(map(str, started_in.resolutions))}); this version's default differs")
+        space = started_in
     smallest = check_feasible(space, opts.budget, board, channels, classes)
     echo(f"budget {opts.budget.describe()} on {board.name}; smallest config needs "
          f"SRAM {smallest.peak_sram:,} B, flash {smallest.flash:,} B")

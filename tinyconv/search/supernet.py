@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..defaults import (DEFAULT_BACKBONE, SUPERNET_BATCH, SUPERNET_CALIB_IMAGES, SUPERNET_EPOCHS,
+from ..defaults import (SUPERNET_BATCH, SUPERNET_CALIB_IMAGES, SUPERNET_EPOCHS,
                         SUPERNET_LEARNING_RATE, SUPERNET_RANDOM_SUBNETS, SUPERNET_VAL_IMAGES)
 from ..data.image import resize_images
 from ..errors import TinyconvError
@@ -413,13 +413,6 @@ def _meta(dataset: str, space: SearchSpace, channels: int, classes: int,
             "classes": int(classes), "base_resolution": base_resolution(space), "settings": s}
 
 
-def space_from_dict(d: dict) -> SearchSpace:
-    return SearchSpace(tuple(float(w) for w in d["widths"]), tuple(int(r) for r in d["resolutions"]),
-                       tuple(int(k) for k in d["kernels"]), tuple(int(e) for e in d["expansions"]),
-                       tuple(tuple(int(x) for x in c) for c in d["depths"]),
-                       str(d.get("backbone", DEFAULT_BACKBONE)))
-
-
 def read_meta(folder: Path) -> dict:
     path = Path(folder) / META_FILE
     try:
@@ -448,7 +441,7 @@ def check_reusable(folder: Path, dataset: str, space: SearchSpace, channels: int
     state = read_state(folder)
     if state is None:
         raise TinyconvError(f"--supernet {folder}: not trained yet (no finished epoch)")
-    theirs = space_from_dict(meta["space"])
+    theirs = SearchSpace.from_dict(meta["space"])
     problems = []
     if theirs.backbone != space.backbone:
         problems.append(f"backbone {theirs.backbone} (this search: {space.backbone})")
@@ -481,7 +474,7 @@ def load_supernet(folder: Path) -> Supernet:
     meta, state = read_meta(folder), read_state(folder)
     if state is None:
         raise TinyconvError(f"supernet {folder}: no finished epoch to load")
-    net = Supernet(space_from_dict(meta["space"]), meta["channels"], meta["classes"])
+    net = Supernet(SearchSpace.from_dict(meta["space"]), meta["channels"], meta["classes"])
     path = folder / state["checkpoint"] / "ckpt"
     try:
         tf.train.Checkpoint(supernet=net.module).read(str(path)).expect_partial()

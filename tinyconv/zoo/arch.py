@@ -97,6 +97,7 @@ class Backbone:
     kernels: tuple[int, ...]
     expansions: tuple[int, ...]
     depth_choices: tuple[tuple[int, ...], ...]
+    widths: tuple[float, ...]              # width multipliers (the space optimisation picks)
     description: str
 
     def stem_channels(self, width: float) -> int:
@@ -122,6 +123,7 @@ MCUNET = Backbone(
     "mcunet", BLOCK_MBCONV, STAGE_CHANNELS, STAGE_DEPTHS, STAGE_STRIDES, STEM_CHANNELS,
     STEM_KERNEL, STEM_STRIDE, MIN_RESOLUTION, kernels=(3, 5, 7), expansions=(3, 4, 6),
     depth_choices=((1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), (1, 2, 3), (1, 2, 3), (1,)),
+    widths=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
     description="MCUNet: MobileNetV2's inverted residuals (depthwise), stride 32")
 
 # Fused-MBConv blocks (EfficientNetV2, Tan & Le 2021; also the early stages of MCU nets
@@ -129,10 +131,16 @@ MCUNET = Backbone(
 # A stride-1 stem and three stride-2 stages (stride 8) keep 32 px images at 4x4 in the last
 # stage, as CIFAR networks do; no depthwise conv, so they train fast (and in bfloat16) on
 # CPUs and GPUs, and run on CMSIS-NN's fastest kernels.
+# Widths up to 2: the search's budget must bind somewhere in the space, or the space, not the
+# board, caps the network. Up to width 1 every sampled config fits even 64 kB SRAM / 1 MB
+# flash at 32 px (24/24 in the space optimisation: at 32 px the layers are small enough to
+# stream); wider, the flash binds (at 320 kB the optimisation picks 1.75, 12/24 fitting,
+# 86 M MACs on average; at 64 kB 1.25), as it does for the hand-scaled ResNet-8 (width 3.5).
 FUSEDNET = Backbone(
     "fusednet", BLOCK_FUSED, (16, 32, 64, 128), (3, 3, 3, 2), (1, 2, 2, 2), 16, 3, 1, 8,
     kernels=(3,), expansions=(1, 2, 3),
     depth_choices=((1, 2, 3), (1, 2, 3), (1, 2, 3), (1, 2)),
+    widths=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0),
     description="Fused-MBConv: kxk conv + 1x1 projection (no depthwise), stride 8")
 
 BACKBONES = {b.name: b for b in (MCUNET, FUSEDNET)}

@@ -215,8 +215,8 @@ def _cost(cfg: ArchConfig, board: Board, channels: int, classes: int,
 # -- the space -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SearchSpace:
-    """The choices searched over a backbone. The defaults of kernels, expansions and depths
-    are MCUNet's; `for_backbone` (and `for_input`) take another backbone's own."""
+    """The choices searched over a backbone. The defaults of widths, kernels, expansions and
+    depths are MCUNet's; `for_backbone` (and `for_input`) take another backbone's own."""
     widths: tuple[float, ...] = arch.MCUNET.widths
     resolutions: tuple[int, ...] = SEARCH_RESOLUTIONS
     kernels: tuple[int, ...] = arch.MCUNET.kernels

@@ -276,6 +276,14 @@ def test_bias_that_can_overflow_the_accumulator_is_rejected():
     with pytest.raises(TinyconvError, match="can overflow the int32 accumulator"):
         import_tflite(_edit(_conv_model(), huge_bias), "bias.tflite")
 
+    def dead_channel(m, weight=0):  # weights quantized to 0, the converter's saturated bias
+        tensors = m.subgraphs[0].tensors
+        m.buffers[tensors[1].buffer].data[:] = weight
+        m.buffers[tensors[2].buffer].data = np.full(4, -2**31, np.int32).view(np.uint8)
+    import_tflite(_edit(_conv_model(), dead_channel), "dead.tflite")   # -2^31 + 0 fits
+    with pytest.raises(TinyconvError, match="reach -21474"):
+        import_tflite(_edit(_conv_model(), lambda m: dead_channel(m, 1)), "dead1.tflite")
+
 
 def test_shapes_whose_size_overflows_int64_are_rejected():
     huge = (2**31 - 1,) * 3  # numpy's int64 product of these wraps around

@@ -311,22 +311,26 @@ def _weights(check: Check, w: Tensor) -> None:
 def _accumulator(check: Check, x: Tensor, w: Tensor, bias: Tensor | None, axis: int,
                  filter_offset: int = 0) -> None:
     """The kernels sum (x - zp_x) * (w + filter_offset) + bias per output channel in int32,
-    as TFLite's do: the largest sum these weights, bias and zero point allow must fit (a
-    wrapping accumulator is undefined behaviour in C)."""
+    as TFLite's do: every partial sum these weights, bias and zero point allow must fit,
+    the bias added first or last (a wrapping accumulator is undefined behaviour in C). The
+    range is signed: a channel whose weights quantized to zero may carry the converter's
+    saturated bias, -2^31, and still fits."""
     assert x.quant is not None and w.data is not None
     zp = x.quant.zp
     wide = x.dtype is DType.INT16  # 16x8: an int64 accumulator, requantized from < 2^47
     input_reach = max(32767 - zp, zp + 32768) if wide else max(127 - zp, zp + 128)
     weights = np.moveaxis(w.data.astype(np.int64) + filter_offset, axis, 0)
     reach = np.abs(weights).reshape(weights.shape[0], -1).sum(axis=1) * input_reach
-    if bias is not None and bias.data is not None:
-        reach = reach + np.abs(bias.data.astype(np.int64)).reshape(-1)
-    worst = int(np.argmax(reach))
+    b = (bias.data.astype(np.int64).reshape(-1) if bias is not None and bias.data is not None
+         else np.zeros_like(reach))
+    high, low = np.maximum(b, 0) + reach, np.minimum(b, 0) - reach
     limit = 2**47 - 1 if wide else 2**31 - 1
-    check.require(int(reach[worst]) <= limit,
+    over = np.maximum(high - limit, -(limit + 1) - low)
+    worst = int(np.argmax(over))
+    check.require(int(over[worst]) <= 0,
                   f"output channel {worst} can overflow the {'int64 (2^47)' if wide else 'int32'}"
                   f" accumulator (its weights, bias and the input zero point reach "
-                  f"{int(reach[worst])})", w)
+                  f"{int(low[worst]) if -low[worst] > high[worst] else int(high[worst])})", w)
 
 
 # -- rules ---------------------------------------------------------------------------------

@@ -65,9 +65,10 @@ def hand_scaled_resnet8(budget, board, shape, classes: int):
         width = step * RESNET8_WIDTH_STEP
         step += 1
         graph = graph_from_keras(zoo.build("resnet8", shape, classes, width))
-        if graph.weight_bytes() > budget.flash:
+        weights = graph.weight_bytes()
+        if weights > budget.flash:
             rows.append({"width": width, "fits": False, "macs": graph.total_macs(),
-                         "why": f"weights {graph.weight_bytes():,} B > flash {budget.flash:,} B"})
+                         "why": f"weights {weights:,} B > flash {budget.flash:,} B"})
             break
         try:
             d = deploy.prepare(graph, board, sram=budget.sram, flash=budget.flash, memory=budget.memory)

@@ -5,8 +5,8 @@ row; each row adds one part to the row above (augmentation, label smoothing, SGD
 Nesterov momentum and weight decay, EMA of the weights, batch-norm re-estimation, cutout,
 mixup, one-cycle), then distillation from a larger teacher (ResNet-8 at width 1, trained
 first with the full recipe). Fashion-MNIST by default; `--dataset cifar10` (the shared JPEG
-copy), where shifts, flips and cutout are expected to matter more. Float test accuracy on the whole test split, with the weights
-`tinyconv.train.fit` leaves (the best epoch's; the EMA's once EMA is on). Int8 is not in
+copy), where shifts, flips and cutout are expected to matter more. Float test accuracy on
+the whole test split, with the weights `tinyconv.train.fit` leaves (the best epoch's; the EMA's once EMA is on). Int8 is not in
 this table: `tinyconv train --qat` quantizes whatever this float model is.
 
     python benchmarks/train_recipe.py                       # ~15 min on 2 idle cores
@@ -14,8 +14,7 @@ this table: `tinyconv train --qat` quantizes whatever this float model is.
     python benchmarks/train_recipe.py --limit-train 60000 --epochs 12   # the whole split, ~1 h
     python benchmarks/train_recipe.py --dataset cifar10 --limit-train 50000 --epochs 12   # ~2 h
 Writes benchmarks/results/train_recipe.json and .md (train_recipe_cifar10.* for another
-dataset) after every row. Resumable: rerun the same
-command and the rows already measured with the same settings (and the teacher's weights, in
+dataset) after every row. Resumable: rerun the same command and the rows already measured with the same settings (and the teacher's weights, in
 benchmarks/runs/train_recipe/) are kept.
 """
 
@@ -76,11 +75,15 @@ def settings_of(args) -> dict:
             "seed": args.seed}
 
 
+def dataset_tag(args, sep: str) -> str:
+    """"" for Fashion-MNIST (the first table's files keep their names), else the dataset
+    joined by `sep`: what result and teacher file names carry."""
+    return "" if args.dataset == DEFAULT_DATASET else f"{sep}{args.dataset}"
+
+
 def result_path(args, suffix: str) -> Path:
-    """benchmarks/results/train_recipe.json for Fashion-MNIST (the first table), else
-    train_recipe_<dataset>.json."""
-    tail = "" if args.dataset == DEFAULT_DATASET else f"_{args.dataset}"
-    return args.out / f"train_recipe{tail}{suffix}"
+    """benchmarks/results/train_recipe.json for Fashion-MNIST, else train_recipe_<dataset>.json."""
+    return args.out / f"train_recipe{dataset_tag(args, '_')}{suffix}"
 
 
 def write(args, rows: list[dict]) -> None:
@@ -155,8 +158,7 @@ def main() -> None:
         row(recipe, 0.5, label)
     if not args.no_teacher:
         label = "teacher: ResNet-8 width 1, full recipe"
-        tag = "" if args.dataset == DEFAULT_DATASET else f"{args.dataset}-"
-        weights = args.runs / f"teacher-{tag}{args.limit_train}-{args.epochs}-{args.batch_size}-{args.seed}.h5"
+        weights = args.runs / f"teacher{dataset_tag(args, '-')}-{args.limit_train}-{args.epochs}-{args.batch_size}-{args.seed}.h5"
         if not weights.exists():
             done.pop(label, None)  # its row alone is not enough: the student needs its weights
         teacher = row(recipe, 1.0, label)

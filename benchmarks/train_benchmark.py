@@ -7,10 +7,11 @@ also quantizes the float model post-training, so both drops are measured on the 
 and the same test images (LiteRT reference kernels).
 
     python benchmarks/train_benchmark.py [--only lenet5-mnist] [--epochs 3]
-    python benchmarks/train_benchmark.py --include runs/ship_cifar10_resnet8
+    python benchmarks/train_benchmark.py --only "" --include models/cifar10_vgg   # add a finished run
     python benchmarks/train_benchmark.py --refresh-costs   # planner changed: recompute the
         # MACs / arena / peak SRAM / flash columns of train.json from each row's architecture
-Writes benchmarks/results/train.md and train.json; runs go to benchmarks/runs/ (resumable).
+Writes benchmarks/results/train.md and train.json (the rows of runs not redone are kept);
+runs go to benchmarks/runs/ (resumable).
 
     python benchmarks/train_benchmark.py --throughput --only resnet8-cifar10,vgg-cifar10,lenet5-fashion_mnist,mcunet-fashion_mnist
 Throughput mode (a few minutes): images/s of the input pipeline alone, of the model's
@@ -55,6 +56,8 @@ PAIRS = (
     Pair("resnet8-cifar10", "resnet8", "cifar10", augment=True),
 )
 
+PAIR_QAT_EPOCHS = 1
+
 COLUMNS = ("float_accuracy", "int8_accuracy", "int8_drop_points", "ptq_int8_accuracy",
            "ptq_int8_drop_points", "seconds_per_epoch", "planned_peak_sram_bytes",
            "flash_weights_bytes", "macs", "epochs_run")
@@ -66,7 +69,7 @@ def run_pair(pair: Pair, epochs: int, runs: Path) -> dict:
     run_dir = runs / pair.name
     config = TrainConfig(model=pair.model, dataset=pair.dataset, width=pair.width,
                          resolution=pair.resolution, params=dict(pair.params), epochs=epochs,
-                         qat=True, qat_epochs=1, augment=pair.augment, onnx=False)
+                         qat=True, qat_epochs=PAIR_QAT_EPOCHS, augment=pair.augment, onnx=False)
     return train(config, run_dir, resume=(run_dir / "checkpoints").exists()).metrics
 
 
@@ -284,22 +287,51 @@ def main() -> None:
             row.update(refreshed_costs(row))
         write_results(rows, args.out)
         return
-    rows = []
+    new = []
     for pair in PAIRS:
         if pair.name in args.only.split(","):
-            rows.append({"run": pair.name, **run_pair(pair, args.epochs, ROOT / "benchmarks" / "runs")})
-    for run_dir in args.include:
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        rows.append({"run": f"{metrics['model']}-{metrics['dataset']} ({run_dir.name})", **metrics})
+            new.append({"run": pair.name, **run_pair(pair, args.epochs, ROOT / "benchmarks" / "runs")})
+    new += [included_row(run_dir) for run_dir in args.include]
+    write_results(merged(args.out / "train.json", new), args.out)
 
-    write_results(rows, args.out)
+
+def included_row(run_dir: Path) -> dict:
+    """The row of a finished `tinyconv train --qat` run folder (a shipped model's folder
+    too). Runs from before metrics.json named its QAT epochs take them from config.json."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config = run_dir / "config.json"
+    if "qat_epochs" not in metrics and config.exists():
+        metrics["qat_epochs"] = json.loads(config.read_text())["qat_epochs"] if metrics.get("qat") else 0
+    return {"run": f"{metrics['model']}-{metrics['dataset']} ({run_dir.name})", **metrics}
+
+
+def merged(table: Path, new: list[dict]) -> list[dict]:
+    """train.json's rows with `new` in place of the rows of the same run (appended where
+    none is): rerunning one row keeps the others."""
+    rows = json.loads(table.read_text()) if table.exists() else []
+    names = {r["run"] for r in new}
+    pairs = {p.name for p in PAIRS} | {f"{p.name} ({p.name})" for p in PAIRS}  # (older rows' names)
+    for r in rows:  # a pair's row from before metrics.json named its QAT epochs
+        if r["run"] in pairs:
+            r.setdefault("qat_epochs", PAIR_QAT_EPOCHS)
+    return [r for r in rows if r["run"] not in names] + new
+
+
+def wall_minutes(r: dict) -> str:
+    """Training time of the row: its float epochs and its QAT epochs ("-" where the QAT
+    epochs are not on record)."""
+    if r.get("qat_epochs") is None:
+        return "-"
+    seconds = r["epochs_run"] * r["seconds_per_epoch"] + r["qat_epochs"] * (r.get("qat_seconds_per_epoch") or 0)
+    return f"{seconds / 60:.0f}"
 
 
 def write_results(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "train.json").write_text(json.dumps(rows, indent=2) + "\n")
-    lines = ["| run | epochs | float acc | int8 acc (QAT) | drop QAT (pts) | int8 acc (PTQ) | "
-             "drop PTQ (pts) | s/epoch | peak SRAM | flash (weights) | MACs |", "|" + "---|" * 11]
+    lines = ["| run | epochs (+ QAT) | float acc | int8 acc (QAT) | drop QAT (pts) | int8 acc (PTQ) | "
+             "drop PTQ (pts) | s/epoch | training wall time (min) | peak SRAM | flash (weights) | MACs |",
+             "|" + "---|" * 12]
     for r in rows:
         def pct(key: str) -> str:
             return "-" if r.get(key) is None else f"{100 * r[key]:.2f} %"
@@ -307,17 +339,20 @@ def write_results(rows: list[dict], out: Path) -> None:
         def pts(key: str) -> str:
             return "-" if r.get(key) is None else f"{r[key]:+.2f}"
 
-        lines.append(f"| {r['run']} | {r['epochs_run']} | {pct('float_accuracy')} | "
+        qat = "" if not r.get("qat_epochs") else f" + {r['qat_epochs']}"
+        lines.append(f"| {r['run']} | {r['epochs_run']}{qat} | {pct('float_accuracy')} | "
                      f"{pct('int8_accuracy')} | {pts('int8_drop_points')} | "
                      f"{pct('ptq_int8_accuracy')} | {pts('ptq_int8_drop_points')} | "
-                     f"{r['seconds_per_epoch']:.1f} | {r['planned_peak_sram_bytes']:,} | "
+                     f"{r['seconds_per_epoch']:.1f} | {wall_minutes(r)} | {r['planned_peak_sram_bytes']:,} | "
                      f"{r['flash_weights_bytes']:,} | {r['macs']:,} |")
     (out / "train.md").write_text(
         "# Training benchmark\n\nOne `tinyconv train --qat` run per row on this machine (2 cores): "
         "int8 accuracy with QAT, and of the same float model quantized post-training (PTQ); drops "
         "are float minus int8 on the same test images, int8 run with LiteRT's reference kernels. "
         "Peak SRAM = planned arena + 8 KiB stack + runtime on qemu-m7. cifar10 is the shared "
-        "JPEG (q75) copy: compare only with models evaluated on it.\n\n" + "\n".join(lines) + "\n")
+        "JPEG (q75) copy: compare only with models evaluated on it. The reference pairs train with "
+        f"the defaults (Adam, no augmentation but for resnet8-cifar10, {PAIR_QAT_EPOCHS} QAT epoch); the shipped "
+        "models (models/) with the recipe in their config.json.\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -53,7 +53,7 @@ def test_run_writes_every_artefact_and_sane_metrics(lenet_run):
     assert m["accuracy_images"] == 300 and m["float_accuracy_on_int8_images"] == m["float_accuracy"]
     assert m["board"] == "qemu-m7"
     assert abs(m["int8_drop_points"]) < 5
-    assert m["qat"] is False and "post-training" in m["quantization_note"]
+    assert m["qat"] is False and m["qat_epochs"] == 0 and "post-training" in m["quantization_note"]
     assert m["dataset_sizes"] == {"train": 1800, "val": 200, "test": 300}
     assert m["epochs_run"] == 2 and m["seconds_per_epoch"] > 0
     assert m["parameters"] == 44426 and m["macs"] > 200_000

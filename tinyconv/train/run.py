@@ -250,6 +250,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "ptq_int8_accuracy": None if ptq_acc is None else round(ptq_acc, 4),
         "ptq_int8_drop_points": None if ptq_acc is None else round(100 * (float_acc_same - ptq_acc), 2),
         "qat_float_accuracy": None if qat_float_acc is None else round(qat_float_acc, 4),
+        "qat_epochs": config.qat_epochs if qat_used else 0,
         "qat_seconds_per_epoch": None if qat_seconds is None else round(qat_seconds, 2),
         "int8_conversion_seconds": round(convert_seconds, 2),
         "int8_eval_seconds": round(int8_eval_seconds, 2),

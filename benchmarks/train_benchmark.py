@@ -310,10 +310,6 @@ def merged(table: Path, new: list[dict]) -> list[dict]:
     none is): rerunning one row keeps the others."""
     rows = json.loads(table.read_text()) if table.exists() else []
     names = {r["run"] for r in new}
-    pairs = {p.name for p in PAIRS} | {f"{p.name} ({p.name})" for p in PAIRS}  # (older rows' names)
-    for r in rows:  # a pair's row from before metrics.json named its QAT epochs
-        if r["run"] in pairs:
-            r.setdefault("qat_epochs", PAIR_QAT_EPOCHS)
     return [r for r in rows if r["run"] not in names] + new
 
 

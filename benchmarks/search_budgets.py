@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from search_benchmark import hand_scaled_mobilenetv2, measure  # noqa: E402  (one definition each)
+from tinyconv.interrupt import exit_on_interrupt, saving  # noqa: E402
 
 DATASET = "cifar10"
 METHODS = ("supernet", "proxy", "mobilenetv2", "resnet8")
@@ -250,10 +251,12 @@ def main() -> None:
     for sram in [b for b in args.budgets.split(",") if b]:
         result["budgets"].append(run_budget(sram, args, final, board, shared))
         args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
-        (args.out / "search_budgets.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-        (args.out / "search_budgets.md").write_text(render(result))
+        with saving():
+            (args.out / "search_budgets.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+            (args.out / "search_budgets.md").write_text(render(result))
     print((args.out / "search_budgets.md").read_text())
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_interrupt(lambda: "; rerun the same command to resume"):  # as `tinyconv search`
+        main()

@@ -27,6 +27,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from tinyconv.interrupt import exit_on_interrupt, saving
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = "fashion_mnist"   # the first table's (train_recipe.json)
 
@@ -91,18 +93,19 @@ def write(args, rows: list[dict]) -> None:
     result = {"dataset": args.dataset, "model": "resnet8", "batch_size": args.batch_size,
               "settings": settings_of(args), "load_average": [round(x, 2) for x in os.getloadavg()],
               "rows": rows}
-    result_path(args, ".json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| row | width | val acc | test acc | best epoch | s |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['row']} | {r['width']:g} | {100 * r['val_accuracy']:.2f} % | "
                      f"{100 * r['test_accuracy']:.2f} % | {r['best_epoch']} | {r['seconds']:.0f} |")
-    result_path(args, ".md").write_text(
-        f"# Training recipe ablation ({args.dataset})\n\n"
-        f"ResNet-8 (width 0.5 unless said), {rows[0]['train_images']:,} training images, "
-        f"{args.epochs} epochs, batch {args.batch_size}, seed {args.seed}; each row adds one part to "
-        f"the row above. Test accuracy: float, the whole {rows[0]['test_images']:,}-image test split. "
-        f"One seed: differences under ~0.3 points are within noise. Load average at the end: "
-        f"{result['load_average'][0]} (2 cores).\n\n" + "\n".join(lines) + "\n")
+    md = (f"# Training recipe ablation ({args.dataset})\n\n"
+          f"ResNet-8 (width 0.5 unless said), {rows[0]['train_images']:,} training images, "
+          f"{args.epochs} epochs, batch {args.batch_size}, seed {args.seed}; each row adds one part to "
+          f"the row above. Test accuracy: float, the whole {rows[0]['test_images']:,}-image test split. "
+          f"One seed: differences under ~0.3 points are within noise. Load average at the end: "
+          f"{result['load_average'][0]} (2 cores).\n\n" + "\n".join(lines) + "\n")
+    with saving():  # both files whole, also when Ctrl-C comes (tinyconv.interrupt)
+        result_path(args, ".json").write_text(json.dumps(result, indent=2) + "\n")
+        result_path(args, ".md").write_text(md)
     print("\n".join(lines) if len(rows) == args.total_rows else f"{len(rows)} of {args.total_rows} rows "
           f"written to {result_path(args, '.md')}", flush=True)
 
@@ -170,4 +173,5 @@ def main() -> None:
             shown={**distilled.recipe_json(), "teacher": "ResNet-8 width 1 (row above)"})
 
 if __name__ == "__main__":
-    main()
+    with exit_on_interrupt(lambda: "; rerun the same command to resume"):  # as `tinyconv train`
+        main()

@@ -167,7 +167,10 @@ def main() -> None:
         teacher = row(recipe, 1.0, label)
         if teacher is not None:
             args.runs.mkdir(parents=True, exist_ok=True)
-            teacher.save(str(weights), include_optimizer=False, save_format="h5")
+            partial = weights.with_name(weights.name + ".partial")
+            with saving():  # whole or absent: a cut file would pass for the teacher on resume
+                teacher.save(str(partial), include_optimizer=False, save_format="h5")
+                partial.replace(weights)
         distilled = replace(recipe, teacher=str(weights), distill_alpha=0.5, distill_temperature=4.0)
         row(distilled, 0.5, "+ distillation from the teacher (a 0.5, T 4)",
             shown={**distilled.recipe_json(), "teacher": "ResNet-8 width 1 (row above)"})

@@ -44,7 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from search_benchmark import hand_scaled_mobilenetv2, measure  # noqa: E402  (one definition each)
-from tinyconv.interrupt import exit_on_interrupt, saving  # noqa: E402
+from tinyconv.files import write_atomic  # noqa: E402
+from tinyconv.interrupt import exit_on_interrupt  # noqa: E402
 
 DATASET = "cifar10"
 METHODS = ("supernet", "proxy", "mobilenetv2", "resnet8")
@@ -251,9 +252,8 @@ def main() -> None:
     for sram in [b for b in args.budgets.split(",") if b]:
         result["budgets"].append(run_budget(sram, args, final, board, shared))
         args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
-        with saving():
-            (args.out / "search_budgets.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-            (args.out / "search_budgets.md").write_text(render(result))
+        write_atomic(args.out / "search_budgets.json", json.dumps(result, indent=2, default=str) + "\n")
+        write_atomic(args.out / "search_budgets.md", render(result))
     print((args.out / "search_budgets.md").read_text())
 
 

@@ -318,7 +318,8 @@ def wall_minutes(r: dict) -> str:
     epochs are not on record)."""
     if r.get("qat_epochs") is None:
         return "-"
-    seconds = r["epochs_run"] * r["seconds_per_epoch"] + r["qat_epochs"] * (r.get("qat_seconds_per_epoch") or 0)
+    seconds = (r["epochs_run"] * r["seconds_per_epoch"]
+               + r["qat_epochs"] * (r.get("qat_seconds_per_epoch") or 0))
     return f"{seconds / 60:.0f}"
 
 
@@ -347,7 +348,8 @@ def write_results(rows: list[dict], out: Path) -> None:
         "are float minus int8 on the same test images, int8 run with LiteRT's reference kernels. "
         "Peak SRAM = planned arena + 8 KiB stack + runtime on qemu-m7. cifar10 is the shared "
         "JPEG (q75) copy: compare only with models evaluated on it. The reference pairs train with "
-        f"the defaults (Adam, no augmentation but for resnet8-cifar10, {PAIR_QAT_EPOCHS} QAT epoch); the shipped "
+        f"the defaults (Adam, no augmentation but for resnet8-cifar10, {PAIR_QAT_EPOCHS} QAT epoch); "
+        "the shipped "
         "models (models/) with the recipe in their config.json.\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -6,16 +6,18 @@ Nesterov momentum and weight decay, EMA of the weights, batch-norm re-estimation
 mixup, one-cycle), then distillation from a larger teacher (ResNet-8 at width 1, trained
 first with the full recipe). Fashion-MNIST by default; `--dataset cifar10` (the shared JPEG
 copy), where shifts, flips and cutout are expected to matter more. Float test accuracy on
-the whole test split, with the weights `tinyconv.train.fit` leaves (the best epoch's; the EMA's once EMA is on). Int8 is not in
-this table: `tinyconv train --qat` quantizes whatever this float model is.
+the whole test split, with the weights `tinyconv.train.fit` leaves (the best epoch's; the
+EMA's once EMA is on). Int8 is not in this table: `tinyconv train --qat` quantizes whatever
+this float model is.
 
     python benchmarks/train_recipe.py                       # ~15 min on 2 idle cores
     python benchmarks/train_recipe.py --limit-train 3000 --epochs 2 --no-teacher   # quick look
     python benchmarks/train_recipe.py --limit-train 60000 --epochs 12   # the whole split, ~1 h
     python benchmarks/train_recipe.py --dataset cifar10 --limit-train 50000 --epochs 12   # ~2 h
 Writes benchmarks/results/train_recipe.json and .md (train_recipe_cifar10.* for another
-dataset) after every row. Resumable: rerun the same command and the rows already measured with the same settings (and the teacher's weights, in
-benchmarks/runs/train_recipe/) are kept.
+dataset) after every row. Resumable: rerun the same command and the rows already measured
+with the same settings (and the teacher's weights, in benchmarks/runs/train_recipe/) are
+kept. One Ctrl-C stops it at once; every file it writes is whole.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from tinyconv.interrupt import exit_on_interrupt, saving
+from tinyconv.files import write_atomic
+from tinyconv.interrupt import exit_on_interrupt
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = "fashion_mnist"   # the first table's (train_recipe.json)
@@ -103,9 +106,8 @@ def write(args, rows: list[dict]) -> None:
           f"the row above. Test accuracy: float, the whole {rows[0]['test_images']:,}-image test split. "
           f"One seed: differences under ~0.3 points are within noise. Load average at the end: "
           f"{result['load_average'][0]} (2 cores).\n\n" + "\n".join(lines) + "\n")
-    with saving():  # both files whole, also when Ctrl-C comes (tinyconv.interrupt)
-        result_path(args, ".json").write_text(json.dumps(result, indent=2) + "\n")
-        result_path(args, ".md").write_text(md)
+    write_atomic(result_path(args, ".json"), json.dumps(result, indent=2) + "\n")
+    write_atomic(result_path(args, ".md"), md)
     print("\n".join(lines) if len(rows) == args.total_rows else f"{len(rows)} of {args.total_rows} rows "
           f"written to {result_path(args, '.md')}", flush=True)
 
@@ -161,16 +163,16 @@ def main() -> None:
         row(recipe, 0.5, label)
     if not args.no_teacher:
         label = "teacher: ResNet-8 width 1, full recipe"
-        weights = args.runs / f"teacher{dataset_tag(args, '-')}-{args.limit_train}-{args.epochs}-{args.batch_size}-{args.seed}.h5"
+        weights = args.runs / (f"teacher{dataset_tag(args, '-')}-{args.limit_train}-{args.epochs}-"
+                               f"{args.batch_size}-{args.seed}.h5")
         if not weights.exists():
             done.pop(label, None)  # its row alone is not enough: the student needs its weights
         teacher = row(recipe, 1.0, label)
         if teacher is not None:
             args.runs.mkdir(parents=True, exist_ok=True)
-            partial = weights.with_name(weights.name + ".partial")
-            with saving():  # whole or absent: a cut file would pass for the teacher on resume
-                teacher.save(str(partial), include_optimizer=False, save_format="h5")
-                partial.replace(weights)
+            tmp = weights.with_name(f".tmp-{weights.name}")  # a cut file must not pass for the teacher
+            teacher.save(str(tmp), include_optimizer=False, save_format="h5")
+            os.replace(tmp, weights)
         distilled = replace(recipe, teacher=str(weights), distill_alpha=0.5, distill_temperature=4.0)
         row(distilled, 0.5, "+ distillation from the teacher (a 0.5, T 4)",
             shown={**distilled.recipe_json(), "teacher": "ResNet-8 width 1 (row above)"})

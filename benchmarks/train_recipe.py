@@ -34,6 +34,7 @@ from tinyconv.interrupt import exit_on_interrupt
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = "fashion_mnist"   # the first table's (train_recipe.json)
+PRECISION = "float32"   # every row's arithmetic: the recipe's parts alone, not mixed precision
 
 STEPS = (  # (label, what the row adds to the one above)
     ("baseline: Adam, warmup + cosine", {}),
@@ -70,6 +71,7 @@ def run(recipe, args, width: float, label: str) -> dict:
            "test_images": len(data.x_test), "seconds": round(seconds, 1),
            "bn_reestimate": hist.bn_reestimate or None}
     print(f"{label}: test {test:.4f} (val {hist.best_val_accuracy:.4f}, {seconds:.0f} s)", flush=True)
+    args.load_average = [round(x, 2) for x in os.getloadavg()]  # the table's, as measured
     return row, model
 
 
@@ -93,18 +95,19 @@ def result_path(args, suffix: str) -> Path:
 
 def write(args, rows: list[dict]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
-    result = {"dataset": args.dataset, "model": "resnet8", "batch_size": args.batch_size,
-              "settings": settings_of(args), "load_average": [round(x, 2) for x in os.getloadavg()],
-              "rows": rows}
+    result = {"dataset": args.dataset, "model": "resnet8", "precision": PRECISION,
+              "batch_size": args.batch_size, "settings": settings_of(args),
+              "load_average": args.load_average, "rows": rows}
     lines = ["| row | width | val acc | test acc | best epoch | s |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['row']} | {r['width']:g} | {100 * r['val_accuracy']:.2f} % | "
                      f"{100 * r['test_accuracy']:.2f} % | {r['best_epoch']} | {r['seconds']:.0f} |")
     md = (f"# Training recipe ablation ({args.dataset})\n\n"
           f"ResNet-8 (width 0.5 unless said), {rows[0]['train_images']:,} training images, "
-          f"{args.epochs} epochs, batch {args.batch_size}, seed {args.seed}; each row adds one part to "
-          f"the row above. Test accuracy: float, the whole {rows[0]['test_images']:,}-image test split. "
-          f"One seed: differences under ~0.3 points are within noise. Load average at the end: "
+          f"{args.epochs} epochs, batch {args.batch_size}, {PRECISION}, seed {args.seed}; each row adds "
+          f"one part to the row above. Test accuracy: float, the whole "
+          f"{rows[0]['test_images']:,}-image test split. One seed: differences under ~0.3 points are "
+          f"within noise. Load average at the end: "
           f"{result['load_average'][0]} (2 cores).\n\n" + "\n".join(lines) + "\n")
     write_atomic(result_path(args, ".json"), json.dumps(result, indent=2) + "\n")
     write_atomic(result_path(args, ".md"), md)
@@ -121,6 +124,7 @@ def earlier_rows(args) -> dict[str, dict]:
         return {}
     if earlier.get("settings") != settings_of(args) or earlier.get("dataset") != args.dataset:
         return {}
+    args.load_average = earlier.get("load_average")  # a table rewritten from earlier rows keeps it
     return {r["row"]: r for r in earlier.get("rows", [])}
 
 
@@ -139,6 +143,7 @@ def main() -> None:
                         help="where the teacher's weights are kept between sittings")
     args = parser.parse_args()
     args.total_rows = len(STEPS) + (0 if args.no_teacher else 2)
+    args.load_average = None  # after the last row measured (this run's, else the earlier run's)
 
     done, rows = earlier_rows(args), []
 
@@ -157,7 +162,7 @@ def main() -> None:
         write(args, rows)
         return model
 
-    recipe = Recipe(precision="float32")  # the recipe's parts alone, not the arithmetic
+    recipe = Recipe(precision=PRECISION)
     for label, change in STEPS:
         recipe = replace(recipe, **change)
         row(recipe, 0.5, label)

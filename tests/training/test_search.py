@@ -301,7 +301,7 @@ def test_full_search_cli_exports_firmware_that_fits(tmp_path):
 # slow test above runs the training proxy and checks accuracy.)
 CI_SEARCH = ["search", "--sram", "48kB", "--flash", "256kB", "--dataset", "digits",
              "--budget", "2", "--population", "2", "--space-samples", "4", "--proxy", "macs",
-             "--epochs", "3", "--no-qat", "--limit-train", "400", "--export",
+             "--epochs", "3", "--no-qat", "--limit-train", "400", "--no-onnx", "--export",
              "--target", "cortex-m4"]
 
 
@@ -347,6 +347,7 @@ def test_search_ctrl_c_resume_and_export_run_bit_exact_in_qemu(tmp_path):
     assert (out / "candidates.jsonl").read_text() == log
     final = json.loads((out / "final" / "metrics.json").read_text())
     assert final["epochs_run"] == 3 and final["dataset_sizes"]["train"] == 360
+    assert "onnx" not in final and not list((out / "final").glob("*.onnx"))  # --no-onnx
     history = json.loads((out / "final" / "history.json").read_text())["history"]
     for key in ("loss", "val_accuracy"):  # the finished epochs kept, not trained again
         assert history[key][:done] == saved["history"][key]

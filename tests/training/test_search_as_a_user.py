@@ -222,6 +222,10 @@ def test_final_numbers_compare_like_with_like_on_one_board(tmp_path):
     t = m["training"]
     assert t["accuracy_images"] == t["dataset_sizes"]["test"] > 300   # digits' whole test split
     assert t["float_accuracy_on_int8_images"] == t["float_accuracy"]
+    # The winner's ONNX beside its .tflite (FinalSettings' default, as `tinyconv train`'s).
+    assert (tmp_path / "s" / "final" / "model.onnx").exists()
+    assert (tmp_path / "s" / "final" / "model_int8.onnx").exists()
+    assert t["onnx"]["checked_samples"] > 0 and t["onnx"]["float_max_abs_diff_vs_keras"] < 1e-4
     assert m["proxy_score_label"] == "MACs score" and "proxy_accuracy" not in m
     summary = [line for line in lines if line.startswith("winner trained:")]
     # A winner that fits only streamed (tinyconv/stream.py) says so, with its layer-wise arena.

@@ -139,6 +139,11 @@ def qat_epochs():
                         "fine-tuning (with --qat).")
 
 
+def onnx(help: str = "Also write model.onnx and model_int8.onnx."):
+    from ..train.config import TrainConfig
+    return click.option("--onnx/--no-onnx", default=TrainConfig.onnx, show_default=True, help=help)
+
+
 def augment(help: str = "Shift/flip/brightness augmentation (photos)."):
     return click.option("--augment/--no-augment", default=False, show_default=True, help=help)
 

@@ -115,6 +115,7 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
 @options.augment("Shift/flip/brightness augmentation in the final training (photos).")
 @options.recipe("Final training: ")
 @options.limit_train("Training images of the final training (and of the supernet).")
+@options.onnx("Also write the winner's model.onnx and model_int8.onnx (OUT/final).")
 @click.option("--no-final", is_flag=True, help="Stop after the search (no final training).")
 @options.seed()
 @options.stack()
@@ -130,7 +131,7 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
               type=click.Path(file_okay=False, path_type=Path))
 def search(sram, flash, max_macs, max_instructions, dataset, target, board, search_budget,
            workers, population, space_samples, backbone, widths, resolutions, proxy_images,
-           proxy_kind, proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, no_final, seed,
+           proxy_kind, proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, onnx, no_final, seed,
            stack, memory, export, top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
            supernet_dir=None, **recipe_options) -> None:
     """Search networks (MCUNet's or Fused-MBConv blocks) that fit SRAM/flash exactly; train
@@ -170,7 +171,7 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
             proxy=ProxySettings(dataset=dataset, train_images=proxy_images, epochs=proxy_epochs,
                                 seed=seed),
             final=FinalSettings(epochs=epochs, qat=qat, qat_epochs=qat_epochs,
-                                limit_train=limit_train, seed=seed,
+                                limit_train=limit_train, seed=seed, onnx=onnx,
                                 recipe=options.recipe_of(recipe_options, augment)),
             train_final=not no_final, export=export, proxy_kind=proxy_kind, backbone=backbone,
             widths=widths,

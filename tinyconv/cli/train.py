@@ -75,7 +75,7 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @options.limit_train()
 @click.option("--limit-test", type=int, help="Use only this many test images.")
 @click.option("--int8-eval-limit", type=int, help="Score int8 accuracy on this many test images (default all).")
-@click.option("--onnx/--no-onnx", default=True, show_default=True, help="Also write model.onnx and model_int8.onnx.")
+@options.onnx()
 @options.target()
 @options.board()
 @options.seed()

@@ -31,6 +31,7 @@ class FinalSettings:
     limit_test: int | None = None
     int8_eval_limit: int | None = None    # None: int8 and float on the same full test split
     seed: int = 0
+    onnx: bool = TrainConfig.onnx         # also model.onnx and model_int8.onnx
 
 
 def pareto_front(cands: list[Candidate]) -> list[Candidate]:
@@ -140,7 +141,7 @@ def train_final(model: dict[str, Any], dataset: str, settings: FinalSettings, ru
                          epochs=settings.epochs, batch_size=settings.batch_size, qat=settings.qat,
                          qat_epochs=settings.qat_epochs, seed=settings.seed,
                          limit_train=settings.limit_train, limit_test=settings.limit_test,
-                         int8_eval_limit=settings.int8_eval_limit, onnx=False, board=board,
+                         int8_eval_limit=settings.int8_eval_limit, onnx=settings.onnx, board=board,
                          init_weights=None if init_weights is None else str(init_weights))
     resume = resume and (run_dir / "config.json").exists()
     return train(config, run_dir, resume=resume, progress=progress).metrics

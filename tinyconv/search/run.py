@@ -106,6 +106,7 @@ class SearchOptions:
         for k in ("search_budget", "workers", "ray_address", "export", "train_final", "top",
                   "clock_mhz"):
             d.pop(k)
+        d["final"].pop("onnx")  # an output, like export: a resume may add or drop it
         if self.proxy_kind != "supernet":  # (the identity of other searches is unchanged)
             d.pop("supernet")
         return json.loads(json.dumps(d))

@@ -349,8 +349,7 @@ def write_results(rows: list[dict], out: Path) -> None:
         "Peak SRAM = planned arena + 8 KiB stack + runtime on qemu-m7. cifar10 is the shared "
         "JPEG (q75) copy: compare only with models evaluated on it. The reference pairs train with "
         f"the defaults (Adam, no augmentation but for resnet8-cifar10, {PAIR_QAT_EPOCHS} QAT epoch); "
-        "the shipped "
-        "models (models/) with the recipe in their config.json.\n\n" + "\n".join(lines) + "\n")
+        "the shipped models (models/) with the recipe in their config.json.\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -29,7 +29,7 @@ import pytest
 
 import harness
 import tflite_builder as tb
-from harness import board_params
+from harness import bias_at_the_int32_limits, board_params
 from kernel_abi import CFLAGS, KERNELS, Act, Context, Dims, PerChannelQuant, Tile, host_library
 from tinyconv.codegen.lowering.conv import f64_scale
 from tinyconv.quant import quantize_multiplier
@@ -397,6 +397,33 @@ def test_conv_and_fc_match_litert(board, tmp_path):
     rng = np.random.default_rng(2024)
     model = merge_models(_conv_cases(rng) + _fc_cases(rng))
     _assert_matches_litert(model, board, tmp_path)
+
+
+def _dw_cases(rng: np.random.Generator) -> list[bytes]:
+    """The depthwise kernel's paths: 3x3 runs and borders, channel tails, multipliers."""
+    return [
+        tb.depthwise_conv2d_model(rng, input_shape=(1, 6, 7, 9), depth_multiplier=1,
+                                  kernel=(3, 3), stride=(1, 1), padding="SAME", dilation=(1, 1)),
+        tb.depthwise_conv2d_model(rng, input_shape=(1, 7, 6, 20), depth_multiplier=1,
+                                  kernel=(5, 3), stride=(2, 1), padding="VALID",
+                                  dilation=(1, 1)),
+        tb.depthwise_conv2d_model(rng, input_shape=(2, 5, 6, 3), depth_multiplier=4,
+                                  kernel=(2, 3), stride=(1, 2), padding="SAME",
+                                  dilation=(2, 1)),
+    ]
+
+
+@pytest.mark.parametrize("board", board_params(PIPELINE_BOARDS + ["qemu-m7"]))
+def test_bias_at_the_int32_limits_wraps_as_litert(board, tmp_path):
+    """LiteRT's int32 accumulator wraps when the bias and the taps' sum leave the int32
+    range, and the result is the reference's bytes: every kernel (portable, DSP, Helium;
+    conv, 1x1, depthwise, fully connected) adds the bias modulo 2^32 as well. The host
+    build runs under UBSan, which fails the run on a signed overflow in C."""
+    rng = np.random.default_rng(2031)
+    models = _conv_cases(rng) + _dw_cases(rng) + _fc_cases(rng)
+    model = tb.merge_models(models, "conv/dw/fc with biases at the int32 limits",
+                            bias=bias_at_the_int32_limits(rng))
+    _assert_matches_litert(model, board, tmp_path, n_inputs=3)
 
 
 @pytest.mark.arm

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.support.harness import board_params
+from tests.support.harness import bias_at_the_int32_limits, board_params
 from tinyconv import targets
 from tinyconv.ir.onnx_import import import_onnx
 from tinyconv.ir.onnx_ops import OrtConv2D, OrtDepthwiseConv2D, OrtFullyConnected
@@ -22,12 +22,12 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 from tests.support.onnx_qlinear import S8, U8, QLinearGraph  # noqa: E402
 
-def _battery(seed: int = 0) -> QLinearGraph:
+def _battery(seed: int = 0, bias=None) -> QLinearGraph:
     """Fixed shapes that reach every path of the SIMD kernels: K < 4 (portable fallback),
     K % 4 = 1, 2, 3, odd channel counts and output pixels, groups, dilation, stride,
     explicit (non-SAME) pads, depthwise with C % 4 != 0 and a depth multiplier, uint8 and
     int8 weights (non-zero zero points), per-channel and per-tensor scales, FC rows."""
-    g = QLinearGraph(seed)
+    g = QLinearGraph(seed, bias=bias)
     g.conv(3, 5, (7, 6), (3, 3), stride=(2, 2), w_type=U8)            # RGB stem, K = 27
     g.conv(6, 7, (5, 5), (3, 3), dilation=(2, 1), per_channel=False)  # K = 54
     g.conv(5, 6, (4, 5), (1, 1), w_type=U8, per_channel=False)        # pointwise, K = 5
@@ -67,6 +67,15 @@ def _check(data: bytes, board: str, n: int = 3, seed: int = 0) -> None:
                          board_params(["qemu-m3", "qemu-m7"], slow=True))
 def test_battery_matches_onnxruntime(board):
     _check(_battery().bytes(), board)
+
+
+@pytest.mark.parametrize("board", board_params(["host", "qemu-m3", "qemu-m4", "qemu-m55"]))
+def test_bias_at_the_int32_limits_wraps_as_onnxruntime(board):
+    """onnxruntime adds the bias to its int32 accumulator modulo 2^32 (a bias near
+    +-2^31 with the taps' sum past the int32 range): the kernels give its bytes on every
+    path (the host build runs under UBSan, which fails on a signed overflow in C)."""
+    _check(_battery(bias=bias_at_the_int32_limits(np.random.default_rng(2031))).bytes(),
+           board)
 
 
 def _random_graph(seed: int) -> QLinearGraph:

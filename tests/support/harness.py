@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinyconv import targets
@@ -22,6 +23,22 @@ def board_params(boards: list[str], slow: bool = False) -> list:
     marks = [pytest.mark.slow] if slow else []
     return [pytest.param(b, id=b, marks=marks + ([] if b == "host" else [pytest.mark.arm]))
             for b in boards]
+
+
+def bias_at_the_int32_limits(rng: np.random.Generator):
+    """A rewrite of a layer's int32 biases (tflite_builder.merge_models, onnx_qlinear's
+    QLinearGraph): about half the channels get a bias at or within 2^16 of +-(2^31 - 1)
+    (a converter saturates a dead channel's bias so), so that the taps' sum carries the
+    accumulator past the int32 range on some inputs and not on others."""
+    def rewrite(bias: np.ndarray) -> np.ndarray:
+        n = bias.size
+        chosen = rng.permutation(n)[:max(1, n // 2)]
+        edge = rng.choice([-1, 1], chosen.size) * (2**31 - 1 - rng.integers(0, 1 << 16,
+                                                                           chosen.size))
+        edge[:2] = [2**31 - 1, -2**31][:min(2, chosen.size)]
+        bias.reshape(-1)[chosen] = edge
+        return bias
+    return rewrite
 
 
 @dataclass

@@ -25,9 +25,11 @@ class QLinearGraph:
     """A QOperator graph of independent layers, each with its own (float, quantized at
     the boundary) input and its quantized output."""
 
-    def __init__(self, seed: int, act=U8):
+    def __init__(self, seed: int, act=U8, bias=None):
+        """`bias`, if given, rewrites every bias (its int32 values in, the new ones out)."""
         self.rng = np.random.default_rng(seed)
         self.act = act
+        self.bias = bias
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
         self.layers = 0
         self.ms_domain = False
@@ -35,6 +37,10 @@ class QLinearGraph:
     def _const(self, name, value):
         self.inits.append(numpy_helper.from_array(np.asarray(value), name))
         return name
+
+    def _bias(self, name, n):
+        values = self.rng.integers(-3000, 3000, n).astype(np.int32)
+        return self._const(name, values if self.bias is None else self.bias(values))
 
     def _act_zp(self):
         lo, hi = (20, 236) if self.act is U8 else (-100, 100)
@@ -85,8 +91,7 @@ class QLinearGraph:
                   self._const(f"wz{i}", wzp), self._const(f"ys{i}", ys),
                   self._const(f"yz{i}", self._act_zp())]
         if bias:
-            inputs.append(self._const(f"b{i}", self.rng.integers(-3000, 3000, cout)
-                                      .astype(np.int32)))
+            inputs.append(self._bias(f"b{i}", cout))
         if pads == "same":
             pads = same_pads(hw, k, stride, dilation)
         self.nodes.append(helper.make_node("QLinearConv", inputs, [y], kernel_shape=list(k),
@@ -106,7 +111,7 @@ class QLinearGraph:
         yq = [self._const(f"ys{i}", ys), self._const(f"yz{i}", self._act_zp())]
         if gemm:
             self.ms_domain = True
-            bias = self._const(f"b{i}", self.rng.integers(-3000, 3000, units).astype(np.int32))
+            bias = self._bias(f"b{i}", units)
             self.nodes.append(helper.make_node("QGemm", [x, xs, xz, *b, bias, *yq], [y],
                                                transB=1, domain="com.microsoft",
                                                name=f"gemm{i}"))

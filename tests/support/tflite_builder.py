@@ -822,10 +822,15 @@ MULTI_OP_BUILDERS: dict[str, Callable[..., bytes]] = {
 }
 
 
-def merge_models(models: Sequence[bytes], description: str = "merged test ops") -> bytes:
+_BIASED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def merge_models(models: Sequence[bytes], description: str = "merged test ops",
+                 bias: Callable[[np.ndarray], np.ndarray] | None = None) -> bytes:
     """One model holding every op of `models` side by side (inputs and outputs in order),
     so that one firmware build checks them all. Reads through tinyconv's .tflite schema
-    module, the one reader of the format."""
+    module, the one reader of the format. `bias`, if given, rewrites the bias of every
+    CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (its data in, the new data out)."""
     from tinyconv.ir.schema import tflite as tfl
 
     np_types = {v: k for k, v in _TENSOR_TYPES.items()}
@@ -835,6 +840,9 @@ def merge_models(models: Sequence[bytes], description: str = "merged test ops") 
     for k, blob in enumerate(models):
         m = tfl.parse(blob, f"model {k}")
         g = tfl.main_subgraph(m)
+        biases = {int(op.inputs[2]) for op in g.operators if bias is not None
+                  and tfl.op_name(m, op.opcodeIndex) in _BIASED_OPS
+                  and len(op.inputs) > 2 and op.inputs[2] >= 0}
         index = {}
         for i, t in enumerate(g.tensors):
             dtype = np.dtype(np_types[t.type])
@@ -843,6 +851,9 @@ def merge_models(models: Sequence[bytes], description: str = "merged test ops") 
             if raw is not None and len(raw):
                 data = np.frombuffer(bytes(np.asarray(raw, np.uint8)),
                                      dtype.newbyteorder("<")).reshape(t.shape)
+            if i in biases and data is not None:
+                assert bias is not None
+                data = bias(data.copy())
             q = t.quantization
             quantized = q is not None and q.scale is not None and len(q.scale) > 0
             index[i] = b.tensor(t.shape, dtype, scale=list(q.scale) if quantized else None,

@@ -269,20 +269,26 @@ def test_dataflow_must_be_written_before_read():
         import_tflite(b.build([x], [y]), "twice.tflite")
 
 
-def test_bias_that_can_overflow_the_accumulator_is_rejected():
-    def huge_bias(m):
-        buffer = m.buffers[m.subgraphs[0].tensors[2].buffer]
-        buffer.data = np.full(4, 2**31 - 1, np.int32).view(np.uint8)
-    with pytest.raises(TinyconvError, match="can overflow the int32 accumulator"):
-        import_tflite(_edit(_conv_model(), huge_bias), "bias.tflite")
-
-    def dead_channel(m, weight=0):  # weights quantized to 0, the converter's saturated bias
-        tensors = m.subgraphs[0].tensors
-        m.buffers[tensors[1].buffer].data[:] = weight
-        m.buffers[tensors[2].buffer].data = np.full(4, -2**31, np.int32).view(np.uint8)
-    import_tflite(_edit(_conv_model(), dead_channel), "dead.tflite")   # -2^31 + 0 fits
-    with pytest.raises(TinyconvError, match="reach -21474"):
-        import_tflite(_edit(_conv_model(), lambda m: dead_channel(m, 1)), "dead1.tflite")
+def test_any_bias_is_accepted_and_only_the_taps_sum_must_fit_int32():
+    """LiteRT adds the bias to its int32 accumulator modulo 2^32, and the kernels do too
+    (tests/kernels/test_kernels_conv.py runs such models bit-exact): a saturated bias is a
+    valid model. The sum over the taps alone must fit int32."""
+    def bias(value, weight=None):
+        def edit(m):
+            tensors = m.subgraphs[0].tensors
+            if weight is not None:
+                m.buffers[tensors[1].buffer].data[:] = weight
+            m.buffers[tensors[2].buffer].data = np.full(4, value, np.int32).view(np.uint8)
+        return edit
+    import_tflite(_edit(_conv_model(), bias(2**31 - 1)), "bias.tflite")
+    # weights quantized to 0 or 1 beside the converter's saturated bias of a dead channel
+    import_tflite(_edit(_conv_model(), bias(-2**31, 0)), "dead.tflite")
+    import_tflite(_edit(_conv_model(), bias(-2**31, 1)), "dead1.tflite")
+    # 3 x 3 x 15,000 taps of weight 127 against |x - zp| <= 128: 2,194,560,000 > 2^31 - 1
+    wide = _conv_model(in_shape=(1, 5, 5, 15_000))
+    with pytest.raises(TinyconvError, match=r"output channel 0: the sum over its taps can "
+                                            r"reach 2194560000 .*beyond the int32"):
+        import_tflite(_edit(wide, bias(0, 127)), "taps.tflite")
 
 
 def test_shapes_whose_size_overflows_int64_are_rejected():

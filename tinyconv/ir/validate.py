@@ -310,27 +310,42 @@ def _weights(check: Check, w: Tensor) -> None:
 
 def _accumulator(check: Check, x: Tensor, w: Tensor, bias: Tensor | None, axis: int,
                  filter_offset: int = 0) -> None:
-    """The kernels sum (x - zp_x) * (w + filter_offset) + bias per output channel in int32,
-    as TFLite's do: every partial sum these weights, bias and zero point allow must fit,
-    the bias added first or last (a wrapping accumulator is undefined behaviour in C). The
-    range is signed: a channel whose weights quantized to zero may carry the converter's
-    saturated bias, -2^31, and still fits."""
+    """The kernels sum (x - zp_x) * (w + filter_offset) over a channel's taps, then add the
+    bias. int8 activations: an int32 accumulator, the bias added modulo 2^32 as LiteRT's
+    (and onnxruntime's) int32 `acc += bias` does on every target, so any bias is fine (a
+    converter saturates a dead channel's bias to +-(2^31 - 1), and its sum wraps); the
+    taps' sum alone must fit int32, so that every order of summing them (the SIMD kernels')
+    gives the same value. 16x8: an int64 accumulator whose whole sum, bias included, must
+    stay within the 2^47 TFLite's 64-bit requantization takes."""
     assert x.quant is not None and w.data is not None
     zp = x.quant.zp
-    wide = x.dtype is DType.INT16  # 16x8: an int64 accumulator, requantized from < 2^47
+    wide = x.dtype is DType.INT16
     input_reach = max(32767 - zp, zp + 32768) if wide else max(127 - zp, zp + 128)
     weights = np.moveaxis(w.data.astype(np.int64) + filter_offset, axis, 0)
     reach = np.abs(weights).reshape(weights.shape[0], -1).sum(axis=1) * input_reach
+    if not wide:
+        worst = int(np.argmax(reach))
+        check.require(int(reach[worst]) <= 2**31 - 1,
+                      f"output channel {worst}: the sum over its taps can reach "
+                      f"{int(reach[worst])} (its weights and the input zero point), beyond "
+                      "the int32 accumulator", w)
+        return
     b = (bias.data.astype(np.int64).reshape(-1) if bias is not None and bias.data is not None
          else np.zeros_like(reach))
     high, low = np.maximum(b, 0) + reach, np.minimum(b, 0) - reach
-    limit = 2**47 - 1 if wide else 2**31 - 1
+    limit = 2**47 - 1
     over = np.maximum(high - limit, -(limit + 1) - low)
     worst = int(np.argmax(over))
     check.require(int(over[worst]) <= 0,
-                  f"output channel {worst} can overflow the {'int64 (2^47)' if wide else 'int32'}"
-                  f" accumulator (its weights, bias and the input zero point reach "
+                  f"output channel {worst} can overflow the int64 (2^47) accumulator (its "
+                  f"weights, bias and the input zero point reach "
                   f"{int(low[worst]) if -low[worst] > high[worst] else int(high[worst])})", w)
+
+
+def _filter_offset(op: O.Op) -> int:
+    """What the kernel adds to each weight: minus the per-tensor weight zero point that
+    onnxruntime's convolutions take (OrtConv2D, OrtDepthwiseConv2D), else 0."""
+    return -int(getattr(op, "filter_zero_point", 0))
 
 
 # -- rules ---------------------------------------------------------------------------------
@@ -359,7 +374,7 @@ def _conv(op: O.Conv2D, check: Check) -> None:
     check.channel_quant(w, 0, oc)
     check.bias(op.bias, oc)
     _int16_weighted(check, x, op.bias, bias_required=True)
-    _accumulator(check, x, w, op.bias, 0)
+    _accumulator(check, x, w, op.bias, 0, _filter_offset(op))
 
 
 @rule(O.DepthwiseConv2D, inputs=(2, 3))
@@ -376,7 +391,7 @@ def _depthwise(op: O.DepthwiseConv2D, check: Check) -> None:
     check.channel_quant(w, 3, oc)
     check.bias(op.bias, oc)
     _int16_weighted(check, x, op.bias, bias_required=True)
-    _accumulator(check, x, w, op.bias, 3)
+    _accumulator(check, x, w, op.bias, 3, _filter_offset(op))
 
 
 @rule(O.FullyConnected, inputs=(2, 3))

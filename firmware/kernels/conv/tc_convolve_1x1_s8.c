@@ -42,7 +42,7 @@ static void convolve_1x1_plain(const tc_conv_params *params,
             for (int32_t k = 0; k < depth; ++k) {
                 acc += f[k] * (in[k] + params->input_offset);
             }
-            acc += tc_conv_bias(bias, oc);
+            acc = tc_add_wrap(acc, tc_conv_bias(bias, oc));
             output[p * out_c + oc] = tc_conv_output(acc, quant->multiplier[oc], quant->shift[oc],
                                                     params->output_offset, params->activation);
         }
@@ -160,10 +160,10 @@ static __attribute__((noinline)) void pw_2x2(const int8_t *input, int32_t pixels
         for (int32_t k = 0; k < rest; ++k) {
             const int32_t in0 = x[k], in1 = x[depth + k];
             const int32_t w0 = f[k], w1 = f[depth + k];
-            a00 += w0 * in0;
-            a01 += w0 * in1;
-            a10 += w1 * in0;
-            a11 += w1 * in1;
+            a00 = tc_add_wrap(a00, w0 * in0);
+            a01 = tc_add_wrap(a01, w0 * in1);
+            a10 = tc_add_wrap(a10, w1 * in0);
+            a11 = tc_add_wrap(a11, w1 * in1);
         }
 #else
         int32_t acc[4] = {a00, a01, a10, a11};

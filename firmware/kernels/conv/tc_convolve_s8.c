@@ -46,7 +46,8 @@
  *
  * Every SIMD variant requantizes with tc_requantize_narrow where the code generator has
  * checked that it is exact (tc_quant_narrow), else with tc_requantize.
- * Integer sums are exact, so every variant gives the portable kernel's bytes.
+ * The taps' sums are exact in int32 and the bias is added modulo 2^32 (tc_add_wrap, as
+ * LiteRT's int32 does), so every variant gives the portable kernel's bytes.
  * Scratch sizes: tc_convolve_get_buffer_sizes_s8.c.
  */
 #include "tc_conv_internal.h"
@@ -69,11 +70,11 @@ static __attribute__((noinline)) void store_channel(int8_t *out, int32_t stride,
             tc_rq_narrow_of(quant->multiplier[oc], quant->shift[oc], params->output_offset);
         const tc_activation act = params->activation;
         for (int32_t i = 0; i < n; ++i, out += stride) {
-            *out = tc_clamp_s8(tc_requantize_narrow(acc[i] + b, &rq), act);
+            *out = tc_clamp_s8(tc_requantize_narrow(tc_add_wrap(acc[i], b), &rq), act);
         }
     } else {
         for (int32_t i = 0; i < n; ++i, out += stride) {
-            *out = tc_conv_output(acc[i] + b, quant->multiplier[oc], quant->shift[oc],
+            *out = tc_conv_output(tc_add_wrap(acc[i], b), quant->multiplier[oc], quant->shift[oc],
                                   params->output_offset, params->activation);
         }
     }
@@ -167,8 +168,8 @@ static __attribute__((noinline)) void tile_2x2(const tile_2x2_args *t, int32_t o
         const tc_rq_narrow rq =
             tc_rq_narrow_of(quant->multiplier[oc + j], quant->shift[oc + j], output_offset);
         const int32_t b = tc_conv_bias(bias, oc + j);
-        const int8_t y0 = tc_clamp_s8(tc_requantize_narrow(acc[2 * j] + b, &rq), act);
-        const int8_t y1 = tc_clamp_s8(tc_requantize_narrow(acc[2 * j + 1] + b, &rq), act);
+        const int8_t y0 = tc_clamp_s8(tc_requantize_narrow(tc_add_wrap(acc[2 * j], b), &rq), act);
+        const int8_t y1 = tc_clamp_s8(tc_requantize_narrow(tc_add_wrap(acc[2 * j + 1], b), &rq), act);
         out1[j] = y1;
         out0[j] = y0;
     }
@@ -533,7 +534,7 @@ tc_status tc_convolve_s8(const tc_context *ctx, const tc_conv_params *params,
                             }
                         }
                     }
-                    acc += tc_conv_bias(bias, oc);
+                    acc = tc_add_wrap(acc, tc_conv_bias(bias, oc));
                     output[((b * out_h + oy) * out_w + ox) * out_c + oc] =
                         tc_conv_output(acc, quant->multiplier[oc], quant->shift[oc],
                                        params->output_offset, params->activation);

@@ -387,7 +387,7 @@ static inline __attribute__((always_inline)) void tc_fc_run(
             for (int32_t k = 0; k < depth; ++k) {
                 acc += (f[k] + fo) * (x[k] + xo);
             }
-            acc += tc_conv_bias(bias, u);
+            acc = tc_add_wrap(acc, tc_conv_bias(bias, u));
 #if TC_FC_F64
             int32_t scaled;
             out[u] = tc_fc_round_scaled_fast(acc, scale->mantissa[u], scale->exponent[u], &scaled)

@@ -64,7 +64,7 @@ static void depthwise_reference(const tc_dw_conv_params *params,
                             }
                         }
                         if (bias != NULL) {
-                            acc += bias[oc];
+                            acc = tc_add_wrap(acc, bias[oc]);
                         }
                         acc = tc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
                         acc = tc_add_wrap(acc, params->output_offset);

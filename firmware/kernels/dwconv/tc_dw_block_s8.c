@@ -111,7 +111,7 @@ void tc_dw_block_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_x, int32
                          g->output_offset, g->act_min,    g->act_max};
     for (int32_t j = 0; j < count; ++j) {
         const int32_t ch = c + j;
-        int32_t acc = q.bias != NULL ? q.bias[ch] : 0;
+        int32_t acc = 0;
         for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
             const int8_t *in_row = g->input + (base_y + ky * g->dil_h) * row_stride + ch;
             const int8_t *f_row = g->filter + ky * g->k_w * channels + ch;
@@ -119,6 +119,9 @@ void tc_dw_block_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_x, int32
                 acc += (in_row[(base_x + kx * g->dil_w) * channels] + g->input_offset) *
                        f_row[kx * channels];
             }
+        }
+        if (q.bias != NULL) {
+            acc = tc_add_wrap(acc, q.bias[ch]);
         }
         dst[j] = (int8_t)finish(&q, ch, acc);
     }
@@ -197,7 +200,7 @@ void tc_dw_block_s8(const tc_dw_geometry *g, int32_t out_y, int32_t out_x, int32
             }
         }
         if (g->bias != NULL) {
-            acc += g->bias[ch];
+            acc = tc_add_wrap(acc, g->bias[ch]);
         }
         acc = tc_add_wrap(tc_requantize(acc, g->multiplier[ch], g->shift[ch]), g->output_offset);
         dst[j] = (int8_t)TC_CLAMP(acc, g->act_min, g->act_max);

@@ -102,10 +102,10 @@ static inline void tc_dsp_mac_2x2(const int8_t *f0, const int8_t *f1, const int8
     }
     for (; k < n; ++k) {
         const int32_t in0 = x0[k] + offset, in1 = x1[k] + offset;
-        a00 += f0[k] * in0;
-        a01 += f0[k] * in1;
-        a10 += f1[k] * in0;
-        a11 += f1[k] * in1;
+        a00 = tc_add_wrap(a00, f0[k] * in0);
+        a01 = tc_add_wrap(a01, f0[k] * in1);
+        a10 = tc_add_wrap(a10, f1[k] * in0);
+        a11 = tc_add_wrap(a11, f1[k] * in1);
     }
     acc[0] = a00;
     acc[1] = a01;
@@ -147,10 +147,10 @@ static __attribute__((noinline, unused)) void tc_dsp_mac_2x2_raw(const int8_t *f
         a11 = tc_smlad(f1o, x1o, a11);
     }
     for (int32_t k = 0; k < (n & 3); ++k) {
-        a00 += f0[k] * x0[k];
-        a01 += f0[k] * x1[k];
-        a10 += f1[k] * x0[k];
-        a11 += f1[k] * x1[k];
+        a00 = tc_add_wrap(a00, f0[k] * x0[k]);
+        a01 = tc_add_wrap(a01, f0[k] * x1[k]);
+        a10 = tc_add_wrap(a10, f1[k] * x0[k]);
+        a11 = tc_add_wrap(a11, f1[k] * x1[k]);
     }
     acc[0] = a00;
     acc[1] = a01;
@@ -187,7 +187,7 @@ static inline int32_t tc_dsp_mac_1x1(const int8_t *f, const int8_t *x, int32_t n
         acc = tc_smlad(tc_sxtb16_odd(w), tc_sadd16(tc_sxtb16_odd(v), offsets), acc);
     }
     for (; k < n; ++k) {
-        acc += f[k] * (x[k] + offset);
+        acc = tc_add_wrap(acc, f[k] * (x[k] + offset));
     }
     return acc;
 }

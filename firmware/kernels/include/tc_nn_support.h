@@ -64,7 +64,12 @@ static inline int32_t tc_requantize(int32_t acc, int32_t multiplier, int32_t shi
 #endif
 }
 
-/* a + b in int32 as TFLite's kernels compute it (`acc += output_offset`): wrapping. */
+/* a + b in int32 as TFLite's kernels compute it (`acc += output_offset`): wrapping.
+ * The convolutions' accumulators are int32 modulo 2^32 the same way: the sum over a
+ * filter's taps always fits (the importer checks its reach), but the bias may not (the
+ * converter saturates a dead channel's bias to +-(2^31 - 1)), and LiteRT's `acc += bias`
+ * wraps. So every add of a bias, or onto an accumulator that may hold one, is this one:
+ * defined in C with any compiler flags, and order-independent like the reference's sum. */
 static inline int32_t tc_add_wrap(int32_t a, int32_t b)
 {
     return (int32_t)((uint32_t)a + (uint32_t)b);

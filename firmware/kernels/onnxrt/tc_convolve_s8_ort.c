@@ -100,8 +100,8 @@ static __attribute__((noinline)) void tile_2x2(const tile_args *t, int32_t oc, i
     int8_t *const out0 = t->out + oc, *const out1 = out0 + t->out_step;
     for (int32_t j = 0; j < n_ch; j++) {
         const int32_t b = tc_conv_bias(bias, oc + j);
-        const int8_t y1 = tc_ort_output(acc[2 * j + 1] + b, &stage, oc + j);
-        const int8_t y0 = tc_ort_output(acc[2 * j] + b, &stage, oc + j);
+        const int8_t y1 = tc_ort_output(tc_add_wrap(acc[2 * j + 1], b), &stage, oc + j);
+        const int8_t y0 = tc_ort_output(tc_add_wrap(acc[2 * j], b), &stage, oc + j);
         out1[j] = y1; /* the second pixel first: a last odd pixel is the first */
         out0[j] = y0;
     }

@@ -74,7 +74,7 @@ tc_status tc_fully_connected_s8_ort(const tc_context *ctx, const tc_fc_params *p
             int32_t acc[2] = {0, 0};
             dot_2(x, w0, w0 + (size_t)(n - 1) * depth, depth, x_offset, w_offset, acc);
             for (int32_t j = 0; j < n; j++) {
-                out[u + j] = tc_ort_requantize(acc[j] + tc_conv_bias(bias, u + j),
+                out[u + j] = tc_ort_requantize(tc_add_wrap(acc[j], tc_conv_bias(bias, u + j)),
                                                quant->scale[quant->per_channel ? u + j : 0],
                                                params->output_offset, &params->activation);
             }
@@ -110,10 +110,11 @@ tc_status tc_fully_connected_s8_ort(const tc_context *ctx, const tc_fc_params *p
         const int8_t *x = input + (size_t)row * depth;
         for (int32_t u = 0; u < units; u++) {
             const int8_t *w = filter + (size_t)u * depth;
-            int32_t acc = tc_conv_bias(bias, u);
+            int32_t acc = 0;
             for (int32_t d = 0; d < depth; d++) {
                 acc += ((int32_t)x[d] + x_offset) * ((int32_t)w[d] + w_offset);
             }
+            acc = tc_add_wrap(acc, tc_conv_bias(bias, u));
             output[(size_t)row * units + u] =
                 tc_ort_requantize(acc, quant->scale[quant->per_channel ? u : 0],
                                   params->output_offset, &params->activation);

@@ -137,7 +137,8 @@ static inline int32_t tc_ort_cvt(float t)
 
 /* -- the convolutions' accumulators (tc_convolve_s8_ort, tc_depthwise_conv_s8_ort) -------
  * acc = bias[oc] + sum over the taps inside the image of (x + input_offset) *
- * (w + filter_offset): exact in int32, so every ISA's loops give the same acc in any order.
+ * (w + filter_offset): the taps' sum exact in int32, the bias added modulo 2^32 (tc_add_wrap,
+ * as onnxruntime's int32 does), so every ISA's loops give the same acc in any order.
  * The loops per ISA live in the kernels; the portable one, which every ISA also runs for
  * the cases its SIMD loops leave out, is here. */
 
@@ -169,7 +170,7 @@ static inline int32_t tc_ort_window_acc(const tc_ort_window *win, int32_t b, int
     const int8_t *x_g = win->input + (size_t)b * in_h * in_w * in_c +
                         (oc / win->oc_per_group) * win->group_c;
     const int8_t *w_oc = win->filter + (size_t)oc * win->oc_stride;
-    int32_t acc = tc_conv_bias(win->bias, oc);
+    int32_t acc = 0;
     for (int32_t ky = 0; ky < win->k_h; ky++) {
         const int32_t iy = y0 + ky * p->dilation.h;
         if (iy < 0 || iy >= in_h) {
@@ -188,7 +189,7 @@ static inline int32_t tc_ort_window_acc(const tc_ort_window *win, int32_t b, int
             }
         }
     }
-    return acc;
+    return tc_add_wrap(acc, tc_conv_bias(win->bias, oc));
 }
 
 /* Every output, reference loop order (NHWC). */

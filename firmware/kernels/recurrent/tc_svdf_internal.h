@@ -53,7 +53,7 @@
         for (int32_t u = 0; u < p->units; u++) {                                             \
             int32_t sum = bias != NULL ? bias[u] : 0;                                        \
             for (int32_t r = 0; r < p->rank; r++) {                                          \
-                sum += acc[b * filters + u * p->rank + r];                                   \
+                sum = tc_add_wrap(sum, acc[b * filters + u * p->rank + r]);                  \
             }                                                                                \
             sums[b * p->units + u] = sum;                                                    \
         }                                                                                    \

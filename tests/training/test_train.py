@@ -156,7 +156,7 @@ def test_qat_finetune_and_int8_export(small_data, capsys):
     keras.utils.set_random_seed(0)
     model = zoo.build("lenet5", (28, 28, 1), 10)
     fit(model, small_data, epochs=1, batch_size=64, learning_rate=2e-3, seed=0, progress=True)
-    q = qat_finetune(model, small_data, 1, progress=True)
+    q, _ = qat_finetune(model, small_data, 1, progress=True)
     # Output not on a terminal (captured): one line per epoch, no per-step progress bars.
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0].strip() for line in lines] == ["epoch 1/1", "qat epoch 1/1"], lines
@@ -169,6 +169,33 @@ def test_qat_finetune_and_int8_export(small_data, capsys):
     # 1 + 1 short epochs on 922 images (measured int8 0.435, chance 0.10): the int8 model
     # must match the fake-quant model it was converted from.
     assert int8 > 0.3 and abs(int8 - fake_quant) < 0.05
+
+
+@FASHION
+def test_qat_resumes_after_its_last_finished_epoch(tmp_path, small_data):
+    """QAT epochs are checkpointed like fit's: one epoch, then a resumed call to two
+    epochs, gives the uninterrupted run's weights and history (same batches, same
+    optimizer state)."""
+    from tinyconv import zoo
+    from tinyconv.keras_compat import keras
+    from tinyconv.train import fit, qat_finetune
+
+    keras.utils.set_random_seed(0)
+    model = zoo.build("lenet5", (28, 28, 1), 10)
+    fit(model, small_data, epochs=1, batch_size=64, learning_rate=2e-3, seed=0, progress=False)
+    float_weights = model.get_weights()
+    args = dict(batch_size=64, seed=0, progress=False)
+    whole, whole_hist = qat_finetune(model, small_data, 2, **args)
+    ckpt = tmp_path / "qat"
+    _, first = qat_finetune(model, small_data, 1, checkpoint_dir=ckpt, **args)
+    assert first.epochs_run == 1 and (ckpt / "state.json").exists()
+    model.set_weights([w * 0 for w in float_weights])  # the checkpoint must replace them
+    resumed, second = qat_finetune(model, small_data, 2, checkpoint_dir=ckpt, resume=True, **args)
+    assert second.resumed_from_epoch == 1 and second.epochs_run == 2
+    assert second.history["val_accuracy"] == whole_hist.history["val_accuracy"]
+    for a, b in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert [p.name for p in ckpt.glob("epoch-*")] == ["epoch-0002"]
 
 
 def test_qat_unsupported_family_is_a_clear_error():

@@ -255,6 +255,17 @@ def read_state(checkpoint_dir: Path | None) -> dict[str, Any] | None:
         raise TinyconvError(f"cannot resume: {checkpoint_dir / STATE_FILE} is unreadable ({e})") from None
 
 
+def open_checkpoints(checkpoint_dir: Path | None, resume: bool) -> dict[str, Any] | None:
+    """Make `checkpoint_dir` (None: no checkpoints), drop what a kill mid-save left, and
+    return the saved state to resume from (None for a fresh start or nothing saved)."""
+    if checkpoint_dir is None:
+        return None
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    for stale in checkpoint_dir.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
+    return read_state(checkpoint_dir) if resume else None
+
+
 def _restore(checkpoint_dir: Path, model, state: dict[str, Any], precision: str) -> History:
     path = checkpoint_dir / state["checkpoint"] / "ckpt"
     # Create the optimizer's slot variables first so they restore now, not lazily.
@@ -303,13 +314,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
     steps = batches.steps
     from .precision import resolve_precision, training_twin
     from .recipe import lr_schedule
-    state = None
-    if checkpoint_dir is not None:
-        checkpoint_dir = Path(checkpoint_dir)
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        for stale in checkpoint_dir.glob(".tmp-*"):  # left by a kill mid-save
-            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
-        state = read_state(checkpoint_dir) if resume else None
+    checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+    state = open_checkpoints(checkpoint_dir, resume)
     schedule = lr_schedule(recipe, epochs * steps, steps)
     per_call = default_steps_per_execution(model)
     compile_model(model, schedule, recipe, steps_per_execution=per_call)  # evaluate() works after fit

@@ -9,6 +9,8 @@ kernels do. A model tfmot still cannot quantize (e.g. hard-swish written as TF o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..errors import TinyconvError
@@ -66,20 +68,27 @@ def quantize_aware(model):
 
 
 def qat_finetune(model, dataset, epochs: int, *, batch_size: int = 64, learning_rate: float = 1e-4,
-                 seed: int = 0, progress: bool = True, augment: bool = False, recipe=None):
-    """Quantization-aware fine-tuning of a trained `model`; returns the QAT keras.Model.
+                 seed: int = 0, progress: bool = True, augment: bool = False, recipe=None,
+                 checkpoint_dir: Path | None = None, resume: bool = False):
+    """Quantization-aware fine-tuning of a trained `model`; returns the QAT keras.Model and
+    its History.
 
     Starts from the weights `model` holds (after `fit`: the best epoch's, the EMA's with
     EMA, BN re-estimated if asked). A flat, small learning rate with plain Adam (no warmup,
     no weight decay, no EMA): the float weights are already trained, QAT only adapts them
     to the int8 grid. The batches and loss are the recipe's (augmentation, cutout, mixup,
-    label smoothing, distillation). Raises `QatUnsupported` when tfmot cannot do it.
+    label smoothing, distillation). With `checkpoint_dir`, every finished epoch is saved
+    there as `fit` saves its own (weights with their fake-quant ranges, optimizer), and
+    `resume=True` continues after the last one, on the batches an uninterrupted run would
+    see. Raises `QatUnsupported` when tfmot cannot do it.
     """
+    import time
     from dataclasses import replace
 
     from ..keras_compat import tf
     from .config import Recipe
-    from .loop import Batches, compile_model, run_epoch
+    from .loop import (Batches, History, _restore, _save_epoch, compile_model, open_checkpoints,
+                       run_epoch)
     from .recipe import dataset_teacher
 
     recipe = replace(recipe or Recipe(), augment=augment if recipe is None else recipe.augment)
@@ -87,11 +96,26 @@ def qat_finetune(model, dataset, epochs: int, *, batch_size: int = 64, learning_
     compile_model(q, learning_rate, recipe, use_recipe=False)
     batches = Batches(dataset, batch_size, recipe, dataset_teacher(recipe, dataset))
     val = tf.data.Dataset.from_tensor_slices((dataset.x_val, dataset.y_val)).batch(256)
-    for epoch in range(epochs):
+    checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+    state = open_checkpoints(checkpoint_dir, resume)
+    hist = History()
+    if state is not None:
+        assert checkpoint_dir is not None
+        hist = _restore(checkpoint_dir, q, state, hist.precision)
+        if progress:
+            print(f"resuming QAT after epoch {hist.epochs_run}", flush=True)
+    for epoch in range(hist.epochs_run, epochs):
         tf.random.set_seed(seed + 1000 + epoch)
-        run_epoch(q, batches.epoch(seed + 1000, epoch), val, epoch=epoch, epochs=epochs,
-                  steps=batches.steps, progress=progress, label="qat epoch")
-    return q
+        started = time.perf_counter()
+        logs = run_epoch(q, batches.epoch(seed + 1000, epoch), val, epoch=epoch, epochs=epochs,
+                         steps=batches.steps, progress=progress, label="qat epoch")
+        hist.epoch_seconds.append(round(time.perf_counter() - started, 3))
+        for key, value in logs.items():
+            hist.history.setdefault(key, []).append(value)
+        hist.epochs_run = epoch + 1
+        if checkpoint_dir is not None:
+            _save_epoch(checkpoint_dir, q, epoch + 1, hist, is_best=False)
+    return q, hist
 
 
 def representative(dataset, samples: int = 200, seed: int = 0) -> np.ndarray:

@@ -23,6 +23,7 @@ from .loop import fit
 
 CONFIG_FILE = "config.json"
 TEACHER_DIR = "teacher"        # --teacher FAMILY's own run, inside the student's
+QAT_DIR = "qat"                # QAT's per-epoch checkpoints, inside checkpoints/
 
 
 def prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> None:
@@ -188,14 +189,14 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     to_convert, qat_used, qat_note, qat_float_acc, qat_seconds = model, False, "", None, None
     if config.qat:
         from .quantize import QatUnsupported, qat_finetune
-        started = time.perf_counter()
         try:
             # From the weights fit left: the best epoch's (the EMA's), BN re-estimated if asked.
-            to_convert = qat_finetune(model, dataset, config.qat_epochs, batch_size=config.batch_size,
-                                      learning_rate=config.qat_learning_rate, seed=config.seed,
-                                      progress=progress, recipe=recipe)
+            to_convert, qat_hist = qat_finetune(
+                model, dataset, config.qat_epochs, batch_size=config.batch_size,
+                learning_rate=config.qat_learning_rate, seed=config.seed, progress=progress,
+                recipe=recipe, checkpoint_dir=run_dir / "checkpoints" / QAT_DIR, resume=resume)
             qat_used = True
-            qat_seconds = (time.perf_counter() - started) / config.qat_epochs
+            qat_seconds = qat_hist.seconds_per_epoch
             qat_note = f"tfmot QAT, {config.qat_epochs} epoch(s) at lr {config.qat_learning_rate}"
         except QatUnsupported as e:
             qat_note = f"QAT not possible, used post-training quantization instead: {e}"

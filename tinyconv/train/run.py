@@ -22,8 +22,9 @@ from .config import TrainConfig, TrainResult, accuracy_summary
 from .loop import fit
 
 CONFIG_FILE = "config.json"
-TEACHER_DIR = "teacher"        # --teacher FAMILY's own run, inside the student's
-QAT_DIR = "qat"                # QAT's per-epoch checkpoints, inside checkpoints/
+TEACHER_DIR = "teacher"          # --teacher FAMILY's own run, inside the student's
+CHECKPOINTS_DIR = "checkpoints"  # the float fit's per-epoch checkpoints
+QAT_DIR = "qat"                  # QAT's, inside CHECKPOINTS_DIR
 
 
 def prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> None:
@@ -105,7 +106,7 @@ def _fit_float(model, config: TrainConfig, dataset, run_dir: Path, *, resume: bo
     """fit with per-epoch checkpoints in run_dir, then history.json, model.h5 and the float
     test accuracy: the part of a run the student and a --teacher FAMILY share."""
     hist = fit(model, dataset, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
-               checkpoint_dir=run_dir / "checkpoints", resume=resume, progress=progress,
+               checkpoint_dir=run_dir / CHECKPOINTS_DIR, resume=resume, progress=progress,
                patience=config.patience, recipe=recipe)
     write_json_atomic(run_dir / "history.json", hist.to_json())
     float_acc = float(model.evaluate(dataset.x_test, dataset.y_test, batch_size=256, verbose=0)[1])
@@ -194,7 +195,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
             to_convert, qat_hist = qat_finetune(
                 model, dataset, config.qat_epochs, batch_size=config.batch_size,
                 learning_rate=config.qat_learning_rate, seed=config.seed, progress=progress,
-                recipe=recipe, checkpoint_dir=run_dir / "checkpoints" / QAT_DIR, resume=resume)
+                recipe=recipe, checkpoint_dir=run_dir / CHECKPOINTS_DIR / QAT_DIR, resume=resume)
             qat_used = True
             qat_seconds = qat_hist.seconds_per_epoch
             qat_note = f"tfmot QAT, {config.qat_epochs} epoch(s) at lr {config.qat_learning_rate}"

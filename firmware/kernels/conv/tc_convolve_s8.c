@@ -168,8 +168,9 @@ static __attribute__((noinline)) void tile_2x2(const tile_2x2_args *t, int32_t o
         const tc_rq_narrow rq =
             tc_rq_narrow_of(quant->multiplier[oc + j], quant->shift[oc + j], output_offset);
         const int32_t b = tc_conv_bias(bias, oc + j);
-        const int8_t y0 = tc_clamp_s8(tc_requantize_narrow(tc_add_wrap(acc[2 * j], b), &rq), act);
-        const int8_t y1 = tc_clamp_s8(tc_requantize_narrow(tc_add_wrap(acc[2 * j + 1], b), &rq), act);
+        const int32_t a0 = tc_add_wrap(acc[2 * j], b), a1 = tc_add_wrap(acc[2 * j + 1], b);
+        const int8_t y0 = tc_clamp_s8(tc_requantize_narrow(a0, &rq), act);
+        const int8_t y1 = tc_clamp_s8(tc_requantize_narrow(a1, &rq), act);
         out1[j] = y1;
         out0[j] = y0;
     }

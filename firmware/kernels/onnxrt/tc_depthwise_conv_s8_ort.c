@@ -102,10 +102,14 @@ static __attribute__((noinline)) void block_row(const dw_row *r, int32_t c, int8
                 a3 = (int32_t)__smlatt(x13, w[2 * k + 1], a3);
             }
         }
-        const int8_t y0 = tc_ort_requantize_clamped(tc_add_wrap(a0, bias[0]), scale[0], &stage.clamp);
-        const int8_t y1 = tc_ort_requantize_clamped(tc_add_wrap(a1, bias[1]), scale[1], &stage.clamp);
-        const int8_t y2 = tc_ort_requantize_clamped(tc_add_wrap(a2, bias[2]), scale[2], &stage.clamp);
-        const int8_t y3 = tc_ort_requantize_clamped(tc_add_wrap(a3, bias[3]), scale[3], &stage.clamp);
+        const int8_t y0 =
+            tc_ort_requantize_clamped(tc_add_wrap(a0, bias[0]), scale[0], &stage.clamp);
+        const int8_t y1 =
+            tc_ort_requantize_clamped(tc_add_wrap(a1, bias[1]), scale[1], &stage.clamp);
+        const int8_t y2 =
+            tc_ort_requantize_clamped(tc_add_wrap(a2, bias[2]), scale[2], &stage.clamp);
+        const int8_t y3 =
+            tc_ort_requantize_clamped(tc_add_wrap(a3, bias[3]), scale[3], &stage.clamp);
         tc_write_s32(out + c, tc_pack_s8x4(y0, y1, y2, y3));
     }
 }
@@ -166,8 +170,8 @@ static __attribute__((noinline)) void block_row(const dw_row *r, int32_t c, int8
         vstrwq_s32(acc, even);
         vstrwq_s32(acc + 4, odd);
         for (int32_t j = 0; j < n; j++) {
-            out[c + j] = tc_ort_output(tc_add_wrap(acc[(j & 1) * 4 + j / 2], tc_conv_bias(r->bias, c + j)),
-                                       &stage, c + j);
+            const int32_t b = tc_conv_bias(r->bias, c + j);
+            out[c + j] = tc_ort_output(tc_add_wrap(acc[(j & 1) * 4 + j / 2], b), &stage, c + j);
         }
 #endif
     }

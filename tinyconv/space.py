@@ -1,7 +1,8 @@
 """The NAS search space: configurations of a backbone and their exact costs.
 
 An `ArchConfig` is one network of a search backbone (`zoo.arch.Backbone`: "mcunet",
-MCUNet's MobileNetV2 blocks, or "fusednet", Fused-MBConv blocks without depthwise convs),
+MCUNet's MobileNetV2 blocks, "fusednet", Fused-MBConv blocks without depthwise convs, or
+"plainnet", VGG's plain conv stages with max pooling),
 which is also the zoo family that builds it: a global width multiplier, the input
 resolution, per-stage depth, per-block kernel size and expansion ratio. Its costs
 come from the same code that deploys it:
@@ -60,6 +61,7 @@ class ArchConfig:
         if len(self.kernels) != n or len(self.expansions) != n:
             raise TinyconvError(f"arch: {n} blocks need {n} kernels and expansions, got "
                                 f"{len(self.kernels)} and {len(self.expansions)}")
+        bb.check_expansions(self.expansions)
         if self.resolution < bb.min_resolution:
             raise TinyconvError(f"arch: resolution {self.resolution} is below "
                                 f"{bb.min_resolution}")
@@ -160,6 +162,10 @@ def _block(g: GraphBuilder, bb: arch.Backbone, x: Tensor, expansion: int, filter
     """zoo/backbone.py's block after conversion: BN folded, ReLU6 fused, linear project."""
     shortcut, in_ch = x, x.shape[3]
     hidden = arch.hidden_channels(in_ch, expansion)
+    if bb.block == arch.BLOCK_PLAIN:
+        if stride != 1:
+            x = g.max_pool(x, stride, stride, name=f"{name}_pool", padding=O.Padding.SAME)
+        return g.conv2d(x, filters, kernel, name=name, activation=O.Activation.RELU6)
     if bb.block == arch.BLOCK_FUSED:
         x = g.conv2d(x, hidden, kernel, stride, name=f"{name}_expand",
                      activation=O.Activation.RELU6)
@@ -168,7 +174,7 @@ def _block(g: GraphBuilder, bb: arch.Backbone, x: Tensor, expansion: int, filter
             x = g.conv2d(x, hidden, 1, name=f"{name}_expand", activation=O.Activation.RELU6)
         x = g.depthwise(x, kernel, stride, name=f"{name}_dw", activation=O.Activation.RELU6)
     x = g.conv2d(x, filters, 1, name=f"{name}_project")
-    if stride == 1 and in_ch == filters:
+    if bb.residual(stride, in_ch, filters):
         x = g.add(shortcut, x, name=f"{name}_add")
     return x
 

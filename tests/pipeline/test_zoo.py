@@ -41,6 +41,7 @@ EXPECTED_OPS = {
     "mobilenetv1": {"CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "mcunet": {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "fusednet": {"CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
+    "plainnet": {"CONV_2D", "MAX_POOL_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "efficientnet": {"CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "MUL", "ADD", "MEAN", "FULLY_CONNECTED",
                      "SOFTMAX"},
 }
@@ -58,6 +59,7 @@ SMALL = {
                                       "expansions": (1, 3, 4, 6, 3, 4, 6, 3, 4, 6)}),
     "fusednet": ((32, 32, 3), 10, 0.5, {"depths": (1, 2, 1, 2), "kernels": (3, 5, 3, 3, 5, 3),
                                         "expansions": (1, 2, 3, 1, 2, 3)}),
+    "plainnet": ((32, 32, 3), 10, 0.5, {"depths": (2, 1, 2, 1), "kernels": (3, 5, 3, 3, 5, 3)}),
     "efficientnet": ((32, 32, 3), 10, 0.25, {}),
 }
 

@@ -13,7 +13,7 @@ import pytest
 
 from cli_process import run_cli
 from tinyconv.errors import TinyconvError
-from tinyconv.search.supernet import (META_FILE, Supernet, SupernetProxySettings,
+from tinyconv.search.supernet import (META_FILE, RERANK_FILE, Supernet, SupernetProxySettings,
                                       SupernetSettings, check_reusable, load_data, load_supernet,
                                       read_state, resize, save_subnet_weights, supernet_proxy,
                                       supernet_space, train_supernet)
@@ -124,30 +124,45 @@ def test_extracted_keras_model_computes_the_supernet_forward(trained, tmp_path):
 
 
 # The fused backbone's supernet (kxk conv blocks, no depthwise): elastic kernel 3/5 (the
-# centre crop of the 5x5), expansion 1-3, width, depth and resolution 16/24.
+# centre crop of the 5x5), expansion 1-3, width, depth and resolution 16/24. The plain
+# backbone's (one kxk conv per block, a max pool opening each strided stage, no residual):
+# elastic kernel, width, depth and resolution (a 20 px input pools 20 -> 10 -> 5 -> 3).
 FUSED = SearchSpace.for_backbone("fusednet", widths=(0.25, 0.5), resolutions=(16, 24),
                                  kernels=(3, 5))
-FUSED_SETTINGS = SupernetSettings(epochs=1, limit_train=64, batch_size=32, augment=False)
+PLAIN = SearchSpace.for_backbone("plainnet", widths=(0.25, 0.5), resolutions=(16, 20),
+                                 kernels=(3, 5))
+SMALL_SETTINGS = SupernetSettings(epochs=1, limit_train=64, batch_size=32, augment=False)
 
 
-def test_fused_supernet_sub_networks_are_the_zoo_models(tmp_path):
+@pytest.mark.parametrize("space", [FUSED, PLAIN], ids=["fusednet", "plainnet"])
+def test_supernet_sub_networks_are_the_zoo_models(space, tmp_path):
     from tinyconv.keras_compat import tf
 
-    net = train_supernet("digits", FUSED, 1, 10, tmp_path / "sn", FUSED_SETTINGS,
+    net = train_supernet("digits", space, 1, 10, tmp_path / "sn", SMALL_SETTINGS,
                          echo=lambda _: None)
     assert "block0_0_dw" not in net.variables
-    assert net.variables["block1_0_expand_conv"].shape == (5, 5, 8, 24)  # 16*0.5 in, *3
-    ds = load_data("digits", FUSED, 1, FUSED_SETTINGS)
+    if space is FUSED:
+        assert net.variables["block1_0_expand_conv"].shape == (5, 5, 8, 24)  # 16*0.5 in, *3
+    else:
+        assert net.variables["block1_0_conv"].shape == (5, 5, 16, 32)  # 32*0.5 in, 64*0.5
+        assert "block1_0_project_conv" not in net.variables
+    ds = load_data("digits", space, 1, SMALL_SETTINGS)
     rng = random.Random(5)
-    archs = [FUSED.largest(), FUSED.smallest(), FUSED.sample(rng, 0.25, 24), FUSED.sample(rng, 0.5, 16)]
-    assert {a.resolution for a in archs} == {16, 24} and {5, 3} <= {k for a in archs for k in a.kernels}
+    small, big = min(space.resolutions), max(space.resolutions)
+    archs = [space.largest(), space.smallest(), space.sample(rng, 0.25, big),
+             space.sample(rng, 0.5, small)]
+    assert {a.resolution for a in archs} == {small, big}
+    assert {5, 3} <= {k for a in archs for k in a.kernels}
     graph_run = tf.function(lambda x, code: net.run(x, code), autograph=False)
     for cfg in archs:
         x = resize(ds.x_train[:64], cfg.resolution)
         stats = net.calibrate(cfg, x)
         model = net.subnet_keras(cfg, stats)
-        assert model.name.startswith("fusednet")
+        assert model.name.startswith(space.backbone)
         assert not any("depthwise" in type(layer).__name__.lower() for layer in model.layers)
+        kinds = {type(layer).__name__ for layer in model.layers}
+        assert ("MaxPooling2D" in kinds) == (space is PLAIN)  # and no residual in plain nets
+        assert "Add" not in kinds or space is FUSED
         np.testing.assert_allclose(model.predict(x[:16], verbose=0),
                                    tf.nn.softmax(net.predict(cfg, x[:16], stats)).numpy(),
                                    atol=1e-4, err_msg=cfg.key)
@@ -155,7 +170,7 @@ def test_fused_supernet_sub_networks_are_the_zoo_models(tmp_path):
         graph = graph_run(tf.constant(x[:16]), tf.constant(net.layout(cfg), tf.int32)).numpy()
         np.testing.assert_allclose(graph, eager, atol=2e-4, err_msg=cfg.key)
     # A supernet of one backbone never scores the other's networks.
-    with pytest.raises(TinyconvError, match="backbone fusednet .this search: mcunet"):
+    with pytest.raises(TinyconvError, match=f"backbone {space.backbone} .this search: mcunet"):
         check_reusable(tmp_path / "sn", "digits", SPACE, 1, 10)
     with pytest.raises(TinyconvError, match="outside the supernet's space"):
         net.check(SPACE.largest())
@@ -233,14 +248,34 @@ def test_search_with_the_supernet_proxy(tmp_path):
     assert meta["options"]["proxy_kind"] == "supernet"
     assert meta["options"]["supernet"]["epochs"] == 1
     assert read_state(out / "supernet")["epoch"] == 1
+    # The best (all 4: --rerank is 10) re-scored on the whole validation split: the winner
+    # and the leaderboard's order are by that score.
+    rescored = json.loads((out / RERANK_FILE).read_text())
+    assert set(rescored["scores"]) == {c["key"] for c in lines}
+    assert "whole val" in r.stdout and "re-ranking the best 4" in r.stdout
+    rows = json.loads((out / "leaderboard.json").read_text())["rows"]
+    assert [row["rerank_score"] for row in rows] == sorted(rescored["scores"].values(), reverse=True)
+    assert [row["rerank_score"] for row in rows] == [rescored["scores"][row["key"]] for row in rows]
+    assert json.loads((out / "arch.json").read_text()) == rows[0]["arch"]
+    # A resume scores no candidate again: a score edited in rerank.json decides the winner.
+    rescored["scores"][rows[-1]["key"]] = 2.0
+    (out / RERANK_FILE).write_text(json.dumps(rescored))
+    r = run_cli(*SEARCH, "--resume", "-o", str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((out / "leaderboard.json").read_text())["rows"][0]["key"] == rows[-1]["key"]
+    assert json.loads((out / "arch.json").read_text()) == rows[-1]["arch"]
     # A resume with another --supernet-epochs is refused, naming the option.
     r = run_cli(*SEARCH, "--supernet-epochs", "2", "--resume", "-o", str(out))
     assert r.returncode == 2 and "--supernet-epochs 2 (was 1)" in r.stderr
     # Another search reusing this supernet; one outside its space gets one line.
-    r = run_cli(*SEARCH, "--supernet", str(out / "supernet"), "--budget", "2",
+    r = run_cli(*SEARCH, "--supernet", str(out / "supernet"), "--budget", "2", "--rerank", "0",
                 "-o", str(tmp_path / "again"))
     assert r.returncode == 0, r.stderr[-3000:]
     assert "supernet: reusing" in r.stdout and "supernet epoch" not in r.stdout
+    # --rerank 0: the evolution's score alone picks the winner.
+    assert not (tmp_path / "again" / RERANK_FILE).exists()
+    rows = json.loads((tmp_path / "again" / "leaderboard.json").read_text())["rows"]
+    assert rows[0]["rerank_score"] is None and rows[0]["proxy_score"] >= rows[1]["proxy_score"]
     r = run_cli(*[a if a != "0.2,0.3" else "0.5" for a in SEARCH], "--supernet",
                 str(out / "supernet"), "-o", str(tmp_path / "wider"))
     assert r.returncode == 2 and "does not match this search: no widths 0.5" in r.stderr
@@ -248,6 +283,9 @@ def test_search_with_the_supernet_proxy(tmp_path):
     r = run_cli("search", "--sram", "48kB", "--dataset", "digits", "--supernet", str(out),
                 "-o", str(tmp_path / "other"))
     assert r.returncode == 2 and "add --proxy supernet" in r.stderr
+    r = run_cli("search", "--sram", "48kB", "--dataset", "digits", "--rerank", "3",
+                "-o", str(tmp_path / "other"))
+    assert r.returncode == 2 and "--rerank re-scores with the supernet" in r.stderr
 
 
 def test_search_over_the_fused_backbone(tmp_path):

@@ -46,6 +46,7 @@ CONFIGS = {
     "mobilenetv3_small": (32, 0.5, {"last_channels": 128, "dropout": 0.0}, True),
     "mcunet": (32, 0.35, {}, True),
     "fusednet": (28, 0.5, {"depths": (1, 1, 2, 1)}, False),
+    "plainnet": (28, 0.5, {"depths": (1, 1, 2, 1)}, False),
     "efficientnet": (32, 0.25, {"dropout": 0.0}, True),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from zoo_models import Spec, assert_same_graph, converted_spec
@@ -73,6 +74,12 @@ def test_backbones_keep_keys_apart_and_old_keys_valid():
         ArchConfig(0.5, 32, (1,) * 7, (3,) * 7, (1,) * 7, "fusednet")
     with pytest.raises(TinyconvError, match="unknown search backbone 'resnet'.*fusednet"):
         ArchConfig(0.5, 32, (1,) * 4, (3,) * 4, (1,) * 4, "resnet")
+    plain = SearchSpace.for_input(32, backbone="plainnet").sample(random.Random(3))
+    assert ArchConfig.from_json(plain.to_json()) == plain and plain.expansions == (1,) * len(plain.kernels)
+    assert not SearchSpace.for_backbone("fusednet").contains(replace(plain, backbone="fusednet"))
+    # A plain block has no expansion: another value would be a second key for one network.
+    with pytest.raises(TinyconvError, match="plainnet: plain blocks have no expansion"):
+        ArchConfig(0.5, 32, (1,) * 4, (3,) * 4, (1, 2, 1, 1), "plainnet")
 
 
 def lifetime_sweep(graph, plan, arena: int) -> int:
@@ -169,6 +176,11 @@ _FIXED = ArchConfig(0.35, 48, (1, 2, 1, 2, 1, 2, 1), (3, 5, 7, 3, 5, 7, 3, 3, 5,
 # The fused backbone: 3x3 and 5x5 convs, every expansion, residual and strided blocks.
 _FIXED_FUSED = ArchConfig(0.5, 32, (2, 1, 2, 1), (3, 5, 3, 5, 3, 5), (1, 2, 3, 3, 2, 1), "fusednet")
 
+# The plain backbone: 3x3 and 5x5 convs, a max pool opening each strided stage, at an odd
+# side (36 -> 18 -> 9 -> 5: the "same" pool rounds up as the converter's shapes must).
+_FIXED_PLAIN = ArchConfig(0.75, 36, (2, 1, 3, 2), (3, 5, 3, 3, 5, 3, 3, 5), (1,) * 8,
+                          "plainnet")
+
 
 def _random_configs(n: int, seed: int, backbone: str = "mcunet") -> list[tuple[ArchConfig, int]]:
     rng = random.Random(seed)
@@ -192,10 +204,11 @@ def _check_equal(cfg: ArchConfig, channels: int, classes: int = 10) -> None:
         d_real.plan.arena_bytes, d_real.planned_ram_bytes, d_real.source.weights_bytes)
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(7))
 def test_graph_equals_converted_model(index):
     cfg, channels = ([(_FIXED, 1)] + _random_configs(2, SEED) + [(_FIXED_FUSED, 3)]
-                     + _random_configs(1, SEED, "fusednet"))[index]
+                     + _random_configs(1, SEED, "fusednet") + [(_FIXED_PLAIN, 3)]
+                     + _random_configs(1, SEED, "plainnet"))[index]
     _check_equal(cfg, channels)
 
 
@@ -216,6 +229,7 @@ _WINNER = ArchConfig.from_dict({"width": 0.7, "resolution": 48, "depths": [1, 2,
 _BUILT = [pytest.param(ArchConfig.mobilenetv2(0.35, 64), 3, id="mobilenetv2-0.35-64"),
           pytest.param(_FIXED, 1, id="fixed"),
           pytest.param(_FIXED_FUSED, 3, id="fixed-fused"),
+          pytest.param(_FIXED_PLAIN, 3, id="fixed-plain"),
           pytest.param(ArchConfig.mobilenetv2(0.6, 48), 3, id="mobilenetv2-0.6-48",
                        marks=pytest.mark.slow),
           pytest.param(_WINNER, 3, id="search-winner", marks=pytest.mark.slow)] + [

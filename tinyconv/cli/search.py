@@ -1,5 +1,5 @@
-"""`tinyconv search`: find the most accurate network of a backbone (MCUNet's, or Fused-MBConv)
-that fits a board."""
+"""`tinyconv search`: find the most accurate network of a backbone (MCUNet's, Fused-MBConv or
+plain VGG stages) that fits a board."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 from ..defaults import (DEFAULT_BACKBONE, FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS,
                         PROXY_IMAGES, RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
                         SEARCH_RESOLUTIONS, SPACE_SAMPLES, SUPERNET_CANDIDATES,
-                        SUPERNET_EPOCHS, SUPERNET_POPULATION)
+                        SUPERNET_EPOCHS, SUPERNET_POPULATION, SUPERNET_RERANK)
 from ..errors import TinyconvError
 from ..zoo.arch import BACKBONES
 from . import options
@@ -108,6 +108,10 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
 @click.option("--supernet", "supernet_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="Reuse the trained supernet in DIR (a search's OUT/supernet) instead of "
               "training one (--proxy supernet; same dataset, its space must hold this one).")
+@click.option("--rerank", type=click.IntRange(0, 10**6), metavar="K", help="The best K "
+              "candidates scored again on the whole validation split, the winner picked among "
+              f"them by that score (--proxy supernet; 0: the evolution's score alone) "
+              f"[default: {SUPERNET_RERANK}].")
 @click.option("--epochs", default=FINAL_EPOCHS, show_default=True, type=click.IntRange(1, 1000),
               help="Epochs of the winner's final training.")
 @options.qat(default=True)
@@ -133,8 +137,8 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
            workers, population, space_samples, backbone, widths, resolutions, proxy_images,
            proxy_kind, proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, onnx, no_final, seed,
            stack, memory, export, top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
-           supernet_dir=None, **recipe_options) -> None:
-    """Search networks (MCUNet's or Fused-MBConv blocks) that fit SRAM/flash exactly; train
+           supernet_dir=None, rerank=None, **recipe_options) -> None:
+    """Search networks (MCUNet's, Fused-MBConv or plain VGG blocks) that fit SRAM/flash exactly; train
     and export the winner."""
     from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
@@ -154,9 +158,11 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
     with exit_on_interrupt(saved):
         b = board_for(target, board)
         _check_resolutions(resolutions, backbone)
-        if supernet_dir is not None and proxy_kind != "supernet":
-            raise TinyconvError("--supernet DIR is the supernet proxy's: add --proxy supernet")
         supernet = proxy_kind == "supernet"
+        if supernet_dir is not None and not supernet:
+            raise TinyconvError("--supernet DIR is the supernet proxy's: add --proxy supernet")
+        if rerank is not None and not supernet:
+            raise TinyconvError("--rerank re-scores with the supernet: add --proxy supernet")
         if search_budget is None:
             search_budget = str(SUPERNET_CANDIDATES if supernet else SEARCH_CANDIDATES)
         if population is None:
@@ -177,5 +183,6 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
             widths=widths,
             resolutions=resolutions, top=top, clock_mhz=clock_mhz,
             supernet=SupernetSettings(epochs=supernet_epochs, limit_train=limit_train,
-                                      augment=augment, seed=seed, reuse=supernet_dir))
+                                      augment=augment, seed=seed, reuse=supernet_dir),
+            rerank=SUPERNET_RERANK if rerank is None else rerank)
         run_search(opts, out, b, resume=resume, echo=click.echo)

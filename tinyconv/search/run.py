@@ -6,6 +6,8 @@ Output directory layout:
   candidates.jsonl   one line per evaluated candidate, appended as each finishes
   supernet/          with --proxy supernet: the weight-sharing supernet (search/supernet.py),
                      a checkpoint per epoch (resumable; `--supernet DIR` reuses one)
+  rerank.json        with --proxy supernet: the --rerank best candidates' scores on the
+                     whole validation split, by which the winner is picked
   winner_init.weights.h5  with --proxy supernet: its weights of the winner, from which
                      the final training starts
   final/             tinyconv.train run of the winner (checkpoints: resumable too)
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from ..backend import run_job
 from ..defaults import (DEFAULT_BACKBONE, DEFAULT_BOARD, DEFAULT_DATASET, LEADERBOARD_TOP,
-                        SEARCH_POPULATION, SPACE_SAMPLES)
+                        SEARCH_POPULATION, SPACE_SAMPLES, SUPERNET_RERANK)
 from ..errors import TinyconvError
 from ..space import SearchSpace
 from ..targets import Board
@@ -89,6 +91,7 @@ class SearchOptions:
     top: int = LEADERBOARD_TOP                    # --top: rows of the leaderboard
     clock_mhz: float | None = None                # --clock: milliseconds in the leaderboard
     supernet: SupernetSettings = field(default_factory=SupernetSettings)  # --proxy supernet
+    rerank: int = SUPERNET_RERANK   # --rerank: the best re-scored on the whole validation split
 
     def space_for(self, native_resolution: int) -> SearchSpace:
         """The space searched: --space's backbone, --widths/--resolutions where given, else
@@ -109,6 +112,7 @@ class SearchOptions:
         d["final"].pop("onnx")  # an output, like export: a resume may add or drop it
         if self.proxy_kind != "supernet":  # (the identity of other searches is unchanged)
             d.pop("supernet")
+            d.pop("rerank")
         return json.loads(json.dumps(d))
 
 
@@ -140,7 +144,7 @@ OPTION_NAMES = {
     "backbone": "--space", "widths": "--widths", "resolutions": "--resolutions",
     "supernet.epochs": "--supernet-epochs", "supernet.reuse": "--supernet",
     "supernet.limit_train": "--limit-train", "supernet.augment": "--augment/--no-augment",
-    "supernet.seed": "--seed",
+    "supernet.seed": "--seed", "rerank": "--rerank",
     **{f"final.recipe.{name}": flag for name, flag in RECIPE_FLAGS.items()},
 }
 
@@ -300,13 +304,22 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
          f"{evo.state.reused} from the log) in {seconds:.0f} s")
     if not cands:
         raise TinyconvError("the search evaluated no candidate (budget too small?)")
-    winner = leaderboard.rank(cands)[0]
-    echo(f"winner {winner.key}: {label} {winner.accuracy:.4f}, SRAM {winner.peak_sram:,} B, "
+    rescored: dict[str, float] = {}
+    if opts.proxy_kind == "supernet" and opts.rerank > 0:
+        from .supernet import RERANK_FILE, rerank
+        best = leaderboard.rank(cands)[:opts.rerank]
+        echo(f"re-ranking the best {len(best)} on the whole validation split:")
+        rescored = rerank(best, channels, proxy_settings, out / RERANK_FILE, echo)
+    winner = leaderboard.rank(cands, rescored)[0]
+    echo(f"winner {winner.key}: {label} {winner.accuracy:.4f}"
+         + (f" (whole validation split {rescored[winner.key]:.4f})" if rescored else "")
+         + f", SRAM {winner.peak_sram:,} B, "
          f"flash {winner.flash:,} B, {winner.macs:,} MACs: {winner.arch.to_json()}")
     write_atomic(out / "arch.json", json.dumps(winner.arch.to_dict(), indent=2) + "\n")
 
     def board_table(final: dict) -> None:
-        rows = leaderboard.leaderboard(cands, opts.top, final=final, clock_mhz=opts.clock_mhz)
+        rows = leaderboard.leaderboard(cands, opts.top, final=final, clock_mhz=opts.clock_mhz,
+                                       rescored=rescored)
         table = leaderboard.write(out, rows, score_label=label, proxy=proxy_text,
                                   candidates=len(cands), clock_mhz=opts.clock_mhz)
         echo(f"top {len(rows)} of {len(cands)} candidates (ranked by {label}, a proxy; final "
@@ -357,7 +370,7 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     if not opts.train_final:
         board_table({})
         echo(f"next: tinyconv train --arch {out / 'arch.json'} {recipe} -o {out / 'winner'}")
-    others = leaderboard.rank(cands)[1:2]
+    others = leaderboard.rank(cands, rescored)[1:2]
     if others:
         echo(f"any other candidate: tinyconv train --arch {out / 'candidates.jsonl'} "
              f"--candidate {others[0].key} {recipe} -o RUN, then tinyconv export "

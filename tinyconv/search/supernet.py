@@ -14,7 +14,9 @@ a sub-network (an `ArchConfig`) uses
 
 The space's backbone (zoo/arch.py) sets the blocks: MBConv (1x1 expand, kxk depthwise,
 1x1 project) for "mcunet"; for "fusednet" a kxk conv to the expanded width (the centre
-crop of its largest kernel choice) and the 1x1 projection, no depthwise.
+crop of its largest kernel choice) and the 1x1 projection, no depthwise; for "plainnet"
+one kxk conv (the same crop) to the stage's channels after a 2x2 max pool where the block
+strides, no residual (a block beyond a stage's depth is still skipped as the identity).
 
 One forward pass (`Supernet.run`) takes an architecture as a list of integers (`layout`):
 with Python ints it runs eagerly (evaluation, extraction: no retracing per architecture);
@@ -37,8 +39,9 @@ statistics, so the winner's final training starts from them; tests check it comp
 what the supernet does.
 
 Layer names follow zoo/backbone.py (stem_conv, block{s}_{i}_expand_conv, ..._dw, ..._dwbn,
-..._project_conv, classifier_dense); BN epsilon is Keras' 1e-3, activations ReLU6, the
-residual rule the builder's (stride 1 and equal channels, decided per sub-network).
+..._project_conv, a plain block's block{s}_{i}_conv and _bn, classifier_dense); BN epsilon
+is Keras' 1e-3, activations ReLU6, the residual rule the builder's (`Backbone.residual`:
+stride 1 and equal channels, never in plain blocks; decided per sub-network).
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ from pathlib import Path
 import numpy as np
 
 from ..defaults import (SUPERNET_BATCH, SUPERNET_CALIB_IMAGES, SUPERNET_EPOCHS,
-                        SUPERNET_LEARNING_RATE, SUPERNET_RANDOM_SUBNETS, SUPERNET_VAL_IMAGES)
+                        SUPERNET_LEARNING_RATE, SUPERNET_RANDOM_SUBNETS,
+                        SUPERNET_RERANK_CALIB_IMAGES, SUPERNET_VAL_IMAGES)
 from ..data.image import resize_images
 from ..errors import TinyconvError
 from ..files import write_json_atomic
@@ -68,6 +72,7 @@ BN_EPSILON = 1e-3          # Keras' BatchNormalization default, which the zoo ke
 L2 = 1e-4                  # the zoo's kernel regulariser (zoo/_common.py), once per step
 META_FILE = "supernet.json"
 STATE_FILE = "state.json"
+RERANK_FILE = "rerank.json"   # in the search's folder: the re-ranked candidates' scores
 MAX_KERNEL = 7
 VALIDATION_FRACTION = 0.1
 
@@ -94,13 +99,14 @@ class SupernetProxySettings:
     """What `supernet_proxy` needs (picklable: workers load the supernet from `path`)."""
     path: str
     calib_images: int = SUPERNET_CALIB_IMAGES
-    val_images: int = SUPERNET_VAL_IMAGES
+    val_images: int | None = SUPERNET_VAL_IMAGES   # None: the whole validation split
     batch_size: int = 256
 
     def describe(self) -> str:
+        val = "all" if self.val_images is None else self.val_images
         return (f"weight-sharing supernet ({self.path}): inherited weights, BN statistics "
                 f"re-estimated on {self.calib_images} training images, float top-1 on "
-                f"{self.val_images} validation images")
+                f"{val} validation images")
 
 
 # -- the layers of a sub-network -------------------------------------------------------------
@@ -126,7 +132,7 @@ def block_plans(cfg: ArchConfig) -> tuple[int, list[BlockPlan]]:
         e = cfg.expansions[b]
         out.append(BlockPlan(f"block{stage}_{i}", in_ch, A.hidden_channels(in_ch, e), filters,
                              stride, cfg.kernels[b], bb.expands(e),
-                             stride == 1 and in_ch == filters))
+                             bb.residual(stride, in_ch, filters)))
         in_ch = filters
     return stem, out
 
@@ -139,16 +145,18 @@ class Supernet:
 
         bb = space.bb
         self.fused = bb.block == A.BLOCK_FUSED
+        self.plain = bb.block == A.BLOCK_PLAIN
         if max(space.kernels) > MAX_KERNEL:
             raise TinyconvError(f"supernet: kernels up to {MAX_KERNEL}, got {space.kernels}")
-        if not self.fused and min(space.expansions) < 2:
+        if bb.block == A.BLOCK_MBCONV and min(space.expansions) < 2:
             raise TinyconvError(f"supernet: expansions must be at least 2 (every block "
                                 f"expands), got {space.expansions}")
         self.space, self.channels, self.classes = space, int(channels), int(classes)
         self.bb = bb
         # The kernel every sub-network's kernel is the centre crop of: the depthwise 7x7
-        # of MBConv blocks (as saved supernets hold it), a fused block's largest choice.
-        self.max_kernel = max(space.kernels) if self.fused else MAX_KERNEL
+        # of MBConv blocks (as saved supernets hold it), a fused or plain block's largest
+        # choice.
+        self.max_kernel = MAX_KERNEL if bb.block == A.BLOCK_MBCONV else max(space.kernels)
         largest = space.largest()
         # The widest channels of every layer over the space's widths (make_divisible is not
         # strictly monotonic, so take the maximum rather than the largest width's).
@@ -178,6 +186,10 @@ class Supernet:
         bn("stem_bn", self.max_stem)
         K = self.max_kernel
         for b in self.max_blocks:
+            if self.plain:   # one kxk conv to the stage's channels; no residual to zero
+                conv(f"{b.name}_conv", (K, K, b.in_ch, b.out_ch), K * K * b.in_ch)
+                bn(f"{b.name}_bn", b.out_ch)
+                continue
             if self.fused:   # the block's kxk conv, its stride, to the expanded width
                 conv(f"{b.name}_expand_conv", (K, K, b.in_ch, b.hidden), K * K * b.in_ch)
                 bn(f"{b.name}_expand_bn", b.hidden)
@@ -218,6 +230,10 @@ class Supernet:
         for p in plans:
             n = p.name
             lo, hi = (self.max_kernel - p.kernel) // 2, (self.max_kernel + p.kernel) // 2
+            if self.plain:
+                out[f"{n}_conv"] = [v[f"{n}_conv"][lo:hi, lo:hi, :p.in_ch, :p.out_ch]]
+                out[f"{n}_bn"] = [v[f"{n}_bn/gamma"][:p.out_ch], v[f"{n}_bn/beta"][:p.out_ch]]
+                continue
             if self.fused:
                 out[f"{n}_expand_conv"] = [v[f"{n}_expand_conv"][lo:hi, lo:hi, :p.in_ch, :p.hidden]]
             elif p.expand:
@@ -298,7 +314,9 @@ class Supernet:
         for j, b in enumerate(self.max_blocks):
             active, cin, hidden, cout, k, residual = code[2 + 6 * j: 8 + 6 * j]
             first = b.name.endswith("_0")  # a stage's first block: always there
-            if not first:
+            if self.plain:
+                residual = False           # VGG: never
+            elif not first:
                 residual = True            # stride 1, as many channels in as out
             elif b.stride != 1:
                 residual = False           # never across a stride
@@ -306,6 +324,12 @@ class Supernet:
             def block(h=h, b=b, cin=cin, hidden=hidden, cout=cout, k=k, residual=residual):
                 n, shortcut = b.name, h
                 lo = (K - k) // 2
+                if self.plain:
+                    if b.stride != 1:
+                        h = tf.nn.max_pool2d(h, b.stride, b.stride, "SAME")
+                    y = tf.nn.conv2d(h, v[f"{n}_conv"][lo:lo + k, lo:lo + k, :cin, :cout], 1,
+                                     "SAME")
+                    return tf.nn.relu6(bn(y, f"{n}_bn", cout))
                 if self.fused:
                     y = tf.nn.conv2d(h, v[f"{n}_expand_conv"][lo:lo + k, lo:lo + k, :cin, :hidden],
                                      b.stride, "SAME")
@@ -667,6 +691,30 @@ def supernet_proxy(arch: dict, channels: int, settings: SupernetProxySettings) -
                             f"not {channels}")
     acc = net.accuracy(cfg, xc, xv, yv, settings.batch_size)
     return ProxyResult(cfg.key, acc, time.perf_counter() - start)
+
+
+def rerank(cands: list, channels: int, settings: SupernetProxySettings, path: Path,
+           echo: Callable[[str], None] = print) -> dict[str, float]:
+    """The supernet accuracy of `cands` (the evolution's best) on the WHOLE validation split,
+    BN statistics re-estimated on SUPERNET_RERANK_CALIB_IMAGES training images: the score
+    the winner is picked by, where the evolution's 1,000 images tie. Each score is saved
+    to `path` as it comes, so a resumed search scores no candidate twice (scores of other
+    settings or another supernet epoch are dropped). Returns key -> score."""
+    full = replace(settings, calib_images=SUPERNET_RERANK_CALIB_IMAGES, val_images=None)
+    state = read_state(Path(settings.path))
+    identity = {"proxy": full.describe(), "epoch": None if state is None else state["epoch"]}
+    try:
+        saved = json.loads(Path(path).read_text()) if Path(path).exists() else {}
+    except (OSError, ValueError):
+        saved = {}   # unreadable: score again (seconds each)
+    scores = dict(saved.get("scores", {})) if saved.get("identity") == identity else {}
+    for c in cands:
+        if c.key not in scores:
+            scores[c.key] = supernet_proxy(c.arch.to_dict(), channels, full).accuracy
+            write_json_atomic(path, {"identity": identity, "scores": scores})
+        echo(f"  {c.key}: {scores[c.key]:.4f} on the whole validation split "
+             f"(evolution's score {c.accuracy:.4f})")
+    return {c.key: scores[c.key] for c in cands}
 
 
 def subnet_keras(arch: ArchConfig, settings: SupernetProxySettings):

@@ -189,6 +189,16 @@ FAMILIES: dict[str, ZooEntry] = {
             arch.FUSEDNET.min_resolution,
         ),
         ZooEntry(
+            "plainnet",
+            "Plain VGG-style net: 3x3 conv stages, 2x2 max pool between, global pooling, stride 8 (the NAS's third backbone)",
+            (32, 32, 3), 10,
+            (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
+             Param("expansions", None, "1 for every block (plain blocks have no expansion)"),
+             Param("depths", arch.PLAINNET.stage_depths, "blocks per stage (4 stages: 32/64/128/256 channels)"),
+             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
+            arch.PLAINNET.min_resolution,
+        ),
+        ZooEntry(
             "efficientnet",
             "EfficientNet: MBConv + squeeze-excite + swish, compound scaling coefficient phi",
             (64, 64, 3), 10,

@@ -1,7 +1,7 @@
 """Keras builder of a search backbone (`zoo.arch.Backbone`): the stem, the searched blocks
 stage after stage, global pooling and the classifier.
 
-The zoo families "mcunet" and "fusednet" are this builder over their backbone; a
+The zoo families "mcunet", "fusednet" and "plainnet" are this builder over their backbone; a
 searched architecture (tinyconv.space.ArchConfig) is rebuilt from its per-block kernels
 and expansions and per-stage depths, given as flat lists (stage after stage).
 
@@ -10,7 +10,9 @@ Blocks (names block{stage}_{i}; residual add when stride 1 and channels in == ou
   1x1 project + BN (linear), as zoo/mobilenetv2.py's inverted residual;
 - fused: kxk conv (stride) to hidden = make_divisible(in * expansion) + BN + ReLU6 ->
   1x1 project + BN (linear). Its layers are named as the MBConv's expand and project, so
-  the supernet slices both the same way.
+  the supernet slices both the same way;
+- plain: [2x2 max pool (block{stage}_{i}_pool) if the block strides] -> kxk conv (stride 1)
+  + BN + ReLU6 to the stage's channels; no expansion, no residual (VGG).
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ def fused_block(x, expansion: float, filters: int, strides: int, kernel: int, *,
     if strides == 1 and in_channels == filters:
         x = layers.Add(name=f"{name}_add")([shortcut, x])
     return x
+
+
+def plain_block(x, expansion: float, filters: int, strides: int, kernel: int, *, name: str):
+    """VGG's block: the stride as a max pool ("same" padding: odd sides round up, as a
+    strided conv's), then one kxk conv-BN-ReLU6. `expansion` is always 1 (no middle)."""
+    if strides != 1:
+        x = layers.MaxPooling2D(strides, padding="same", name=f"{name}_pool")(x)
+    return c.conv_bn(x, filters, kernel, activation="relu6", name=name)
+
+
+_BLOCKS = {arch.BLOCK_MBCONV: inverted_residual, arch.BLOCK_FUSED: fused_block,
+           arch.BLOCK_PLAIN: plain_block}
 
 
 def build_backbone(bb: arch.Backbone, input_shape: Sequence[int], num_classes: int,
@@ -62,7 +76,8 @@ def build_backbone(bb: arch.Backbone, input_shape: Sequence[int], num_classes: i
         raise TinyconvError(f"{bb.name}: kernel sizes must be odd and positive, got {kernels}")
     if any(e < 1 for e in expansions):
         raise TinyconvError(f"{bb.name}: expansion ratios must be at least 1, got {expansions}")
-    block = fused_block if bb.block == arch.BLOCK_FUSED else inverted_residual
+    bb.check_expansions(expansions)
+    block = _BLOCKS[bb.block]
     inputs = layers.Input(shape, name="input")
     x = c.conv_bn(inputs, bb.stem_channels(width), bb.stem_kernel, bb.stem_stride,
                   activation="relu6", name="stem")

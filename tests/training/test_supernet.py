@@ -254,8 +254,9 @@ def test_search_with_the_supernet_proxy(tmp_path):
     assert set(rescored["scores"]) == {c["key"] for c in lines}
     assert "whole val" in r.stdout and "re-ranking the best 4" in r.stdout
     rows = json.loads((out / "leaderboard.json").read_text())["rows"]
-    assert [row["rerank_score"] for row in rows] == sorted(rescored["scores"].values(), reverse=True)
-    assert [row["rerank_score"] for row in rows] == [rescored["scores"][row["key"]] for row in rows]
+    ranked = [row["rerank_score"] for row in rows]
+    assert ranked == sorted(rescored["scores"].values(), reverse=True)
+    assert ranked == [rescored["scores"][row["key"]] for row in rows]
     assert json.loads((out / "arch.json").read_text()) == rows[0]["arch"]
     # A resume scores no candidate again: a score edited in rerank.json decides the winner.
     rescored["scores"][rows[-1]["key"]] = 2.0

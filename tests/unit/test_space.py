@@ -75,7 +75,8 @@ def test_backbones_keep_keys_apart_and_old_keys_valid():
     with pytest.raises(TinyconvError, match="unknown search backbone 'resnet'.*fusednet"):
         ArchConfig(0.5, 32, (1,) * 4, (3,) * 4, (1,) * 4, "resnet")
     plain = SearchSpace.for_input(32, backbone="plainnet").sample(random.Random(3))
-    assert ArchConfig.from_json(plain.to_json()) == plain and plain.expansions == (1,) * len(plain.kernels)
+    assert ArchConfig.from_json(plain.to_json()) == plain
+    assert plain.expansions == (1,) * len(plain.kernels)
     assert not SearchSpace.for_backbone("fusednet").contains(replace(plain, backbone="fusednet"))
     # A plain block has no expansion: another value would be a second key for one network.
     with pytest.raises(TinyconvError, match="plainnet: plain blocks have no expansion"):

@@ -138,8 +138,8 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
            proxy_kind, proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, onnx, no_final, seed,
            stack, memory, export, top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
            supernet_dir=None, rerank=None, **recipe_options) -> None:
-    """Search networks (MCUNet's, Fused-MBConv or plain VGG blocks) that fit SRAM/flash exactly; train
-    and export the winner."""
+    """Search networks (MCUNet's, Fused-MBConv or plain VGG blocks) that fit SRAM/flash
+    exactly; train and export the winner."""
     from ..interrupt import exit_on_interrupt
     from ..search.budget import Budget
     from ..search.proxy import ProxySettings

@@ -2,9 +2,10 @@
 
 Candidates are ranked as the search ranks them (its score: the proxy's, then the smaller
 peak SRAM, then the key; with the supernet proxy the best ones re-scored on the whole
-validation split come first, by that score), so rank 1 is the winner. A row shows the final training's
-accuracies where that candidate was trained (the winner after the final training), and
-the proxy's score for every one: two columns, never one value standing for the other.
+validation split come first, by that score), so rank 1 is the winner. A row shows the
+final training's accuracies where that candidate was trained (the winner after the final
+training), and the proxy's score for every one (and the re-ranking score where there is
+one): separate columns, never one value standing for another.
 SRAM and flash are the exact planned costs; instructions per inference come from the
 latency model (tinyconv.cost), and milliseconds from them at `--clock` MHz (one
 instruction per cycle) when a clock is given.

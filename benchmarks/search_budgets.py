@@ -21,6 +21,8 @@ inference of the firmware in QEMU, compared bit for bit with LiteRT):
   outgrow the flash).
   A hand-scaled network is trained once (benchmarks/runs/search_budgets/hand_scaled/) and
   measured under each budget it is the answer for: where the flash binds, several are.
+  Likewise a search whose winner an earlier budget's search of the same method already
+  trained (same network, same recipe, same supernet) reuses that training.
 
 Search wall time is what each method spent before its final training (supernet training
 included). Not a timed test: with the defaults, many CPU hours on 2 cores (each final
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -89,6 +92,30 @@ def hand_scaled_folder(runs: Path, network: str) -> Path:
     return runs / "hand_scaled" / network
 
 
+def supernet_dir(folder: Path) -> Path:
+    """The supernet a supernet search used: its own, or the one it reused (--supernet)."""
+    reuse = json.loads((folder / "search.json").read_text())["options"]["supernet"].get("reuse")
+    return Path(reuse if reuse else folder / "supernet").resolve()
+
+
+def trained_twin(runs: Path, folder: Path) -> Path | None:
+    """Another budget's search folder of the same method whose winner is this search's
+    (arch.json), trained with the same final settings (from the same supernet, for a
+    supernet search): its final training is this one's. None if there is none."""
+    meta = json.loads((folder / "search.json").read_text())
+    arch = json.loads((folder / "arch.json").read_text())
+    for other in sorted(runs.glob(f"*/{folder.name}")):
+        if other.resolve() == folder.resolve() or not (other / "final" / "metrics.json").exists():
+            continue
+        theirs = json.loads((other / "search.json").read_text())
+        if (json.loads((other / "arch.json").read_text()) == arch
+                and theirs["options"]["final"] == meta["options"]["final"]
+                and (meta["options"]["proxy_kind"] != "supernet"
+                     or supernet_dir(other) == supernet_dir(folder))):
+            return other
+    return None
+
+
 def supernet_seconds(folder: Path) -> float:
     state = folder / "supernet" / "state.json"
     return sum(h["seconds"] for h in json.loads(state.read_text())["history"]) if state.exists() else 0.0
@@ -136,14 +163,25 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
                 supernet=SupernetSettings(epochs=args.supernet_epochs, limit_train=args.limit_train,
                                           augment=True, reuse=reuse),
                 final=final)
-            try:
-                outcome = run_search(opts, folder, board, resume=(folder / "search.json").exists())
-            except TinyconvError as e:
-                if reuse is None or "does not match this search" not in str(e):
-                    raise
-                print(f"{sram}: {e}; training its own supernet")
-                opts = replace(opts, supernet=replace(opts.supernet, reuse=None))
-                outcome = run_search(opts, folder, board, resume=False)
+            if not (folder / "final" / "metrics.json").exists():
+                # The evolution first, then the winner's training: one an earlier budget
+                # already trained (flash-bound budgets find the same network) is reused.
+                try:
+                    run_search(replace(opts, train_final=False), folder, board,
+                               resume=(folder / "search.json").exists())
+                except TinyconvError as e:
+                    if reuse is None or "does not match this search" not in str(e):
+                        raise
+                    print(f"{sram}: {e}; training its own supernet")
+                    opts = replace(opts, supernet=replace(opts.supernet, reuse=None))
+                    run_search(replace(opts, train_final=False), folder, board, resume=False)
+                twin = trained_twin(args.runs, folder)
+                if twin is not None:
+                    print(f"{sram} {method}: the winner is {twin.parent.name} B's, trained with "
+                          f"the same recipe{' from the same supernet' if supernet else ''}: "
+                          f"its training reused ({twin / 'final'})")
+                    shutil.copytree(twin / "final", folder / "final")
+            outcome = run_search(opts, folder, board, resume=True)
             if supernet and opts.supernet.reuse is None:
                 shared.append(folder / "supernet")
             metrics = json.loads((folder / "final" / "metrics.json").read_text())

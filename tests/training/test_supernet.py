@@ -268,6 +268,8 @@ def test_search_with_the_supernet_proxy(tmp_path):
     # A resume with another --supernet-epochs is refused, naming the option.
     r = run_cli(*SEARCH, "--supernet-epochs", "2", "--resume", "-o", str(out))
     assert r.returncode == 2 and "--supernet-epochs 2 (was 1)" in r.stderr
+    r = run_cli(*SEARCH, "--winner-init", "scratch", "--resume", "-o", str(out))
+    assert r.returncode == 2 and "--winner-init scratch (was supernet)" in r.stderr
     # Another search reusing this supernet; one outside its space gets one line.
     r = run_cli(*SEARCH, "--supernet", str(out / "supernet"), "--budget", "2", "--rerank", "0",
                 "-o", str(tmp_path / "again"))
@@ -287,6 +289,10 @@ def test_search_with_the_supernet_proxy(tmp_path):
     r = run_cli("search", "--sram", "48kB", "--dataset", "digits", "--rerank", "3",
                 "-o", str(tmp_path / "other"))
     assert r.returncode == 2 and "--rerank re-scores with the supernet" in r.stderr
+    r = run_cli("search", "--sram", "48kB", "--dataset", "digits", "--winner-init", "scratch",
+                "-o", str(tmp_path / "other"))
+    assert r.returncode == 2 and "--winner-init chooses" in r.stderr
+    assert not (tmp_path / "other").exists()
 
 
 def test_search_over_the_fused_backbone(tmp_path):
@@ -310,6 +316,8 @@ def test_search_over_the_fused_backbone(tmp_path):
 
 @pytest.mark.slow
 def test_search_with_the_supernet_trains_the_winner_from_inherited_weights(tmp_path):
+    """By default the winner's final training starts from its supernet weights;
+    --winner-init scratch from random ones."""
     out = tmp_path / "s"
     args = [a for a in SEARCH if a != "--no-final"]
     r = run_cli(*args, "--epochs", "1", "--no-qat", "-o", str(out), timeout=900)
@@ -320,6 +328,15 @@ def test_search_with_the_supernet_trains_the_winner_from_inherited_weights(tmp_p
     assert config["init_weights"].endswith("winner_init.weights.h5")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["proxy_score_label"] == "supernet acc"
+    # --winner-init scratch: the same search's winner trained from random weights.
+    again = tmp_path / "scratch"
+    r = run_cli(*args, "--epochs", "1", "--no-qat", "--supernet", str(out / "supernet"),
+                "--winner-init", "scratch", "-o", str(again), timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "from scratch (--winner-init scratch)" in r.stdout
+    assert "starting from the supernet's weights" not in r.stdout
+    assert not (again / "winner_init.weights.h5").exists()
+    assert json.loads((again / "final" / "config.json").read_text())["init_weights"] is None
 
 
 @pytest.mark.slow

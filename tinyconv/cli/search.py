@@ -10,7 +10,8 @@ import click
 from ..defaults import (DEFAULT_BACKBONE, FINAL_EPOCHS, LEADERBOARD_TOP, PROXY_EPOCHS,
                         PROXY_IMAGES, RESOLUTION_STEP, SEARCH_CANDIDATES, SEARCH_POPULATION,
                         SEARCH_RESOLUTIONS, SPACE_SAMPLES, SUPERNET_CANDIDATES,
-                        SUPERNET_EPOCHS, SUPERNET_POPULATION, SUPERNET_RERANK)
+                        SUPERNET_EPOCHS, SUPERNET_POPULATION, SUPERNET_RERANK,
+                        WINNER_INIT, WINNER_INITS)
 from ..errors import TinyconvError
 from ..zoo.arch import BACKBONES
 from . import options
@@ -100,7 +101,7 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
               default="train", show_default=True, help="Accuracy proxy: short training on a "
               "subset, MACs alone (no training: a dry run of the search), or a weight-sharing "
               "supernet trained once (OUT/supernet), each candidate scored with its inherited "
-              "weights in seconds; the winner's training starts from them.")
+              "weights in seconds; the winner's training starts from them (--winner-init).")
 @click.option("--proxy-epochs", default=PROXY_EPOCHS, show_default=True,
               type=click.IntRange(1, 100))
 @click.option("--supernet-epochs", default=SUPERNET_EPOCHS, show_default=True,
@@ -112,6 +113,9 @@ _SPACE_HELP = ("Backbone searched: " + "; ".join(f"{b.name}, {b.description}"
               "candidates scored again on the whole validation split, the winner picked among "
               f"them by that score (--proxy supernet; 0: the evolution's score alone) "
               f"[default: {SUPERNET_RERANK}].")
+@click.option("--winner-init", type=click.Choice(WINNER_INITS), help="Where the winner's "
+              "final training starts (--proxy supernet): its supernet weights (fine-tuning, "
+              f"as Once-for-All) or random ones [default: {WINNER_INIT}].")
 @click.option("--epochs", default=FINAL_EPOCHS, show_default=True, type=click.IntRange(1, 1000),
               help="Epochs of the winner's final training.")
 @options.qat(default=True)
@@ -137,7 +141,7 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
            workers, population, space_samples, backbone, widths, resolutions, proxy_images,
            proxy_kind, proxy_epochs, epochs, qat, qat_epochs, augment, limit_train, onnx, no_final, seed,
            stack, memory, export, top, clock_mhz, resume, out, ray_address=None, supernet_epochs=SUPERNET_EPOCHS,
-           supernet_dir=None, rerank=None, **recipe_options) -> None:
+           supernet_dir=None, rerank=None, winner_init=None, **recipe_options) -> None:
     """Search networks (MCUNet's, Fused-MBConv or plain VGG blocks) that fit SRAM/flash
     exactly; train and export the winner."""
     from ..interrupt import exit_on_interrupt
@@ -163,6 +167,9 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
             raise TinyconvError("--supernet DIR is the supernet proxy's: add --proxy supernet")
         if rerank is not None and not supernet:
             raise TinyconvError("--rerank re-scores with the supernet: add --proxy supernet")
+        if winner_init is not None and not supernet:
+            raise TinyconvError("--winner-init chooses between the supernet's weights and "
+                                "random ones: add --proxy supernet")
         if search_budget is None:
             search_budget = str(SUPERNET_CANDIDATES if supernet else SEARCH_CANDIDATES)
         if population is None:
@@ -184,5 +191,6 @@ def search(sram, flash, max_macs, max_instructions, dataset, target, board, sear
             resolutions=resolutions, top=top, clock_mhz=clock_mhz,
             supernet=SupernetSettings(epochs=supernet_epochs, limit_train=limit_train,
                                       augment=augment, seed=seed, reuse=supernet_dir),
-            rerank=SUPERNET_RERANK if rerank is None else rerank)
+            rerank=SUPERNET_RERANK if rerank is None else rerank,
+            winner_init=WINNER_INIT if winner_init is None else winner_init)
         run_search(opts, out, b, resume=resume, echo=click.echo)

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from ..backend import run_job
 from ..defaults import (DEFAULT_BACKBONE, DEFAULT_BOARD, DEFAULT_DATASET, LEADERBOARD_TOP,
-                        SEARCH_POPULATION, SPACE_SAMPLES, SUPERNET_RERANK)
+                        SEARCH_POPULATION, SPACE_SAMPLES, SUPERNET_RERANK,
+                        WINNER_INIT)
 from ..errors import TinyconvError
 from ..space import SearchSpace
 from ..targets import Board
@@ -92,6 +93,7 @@ class SearchOptions:
     clock_mhz: float | None = None                # --clock: milliseconds in the leaderboard
     supernet: SupernetSettings = field(default_factory=SupernetSettings)  # --proxy supernet
     rerank: int = SUPERNET_RERANK   # --rerank: the best re-scored on the whole validation split
+    winner_init: str = WINNER_INIT  # --winner-init: "supernet" (inherited weights) or "scratch"
 
     def space_for(self, native_resolution: int) -> SearchSpace:
         """The space searched: --space's backbone, --widths/--resolutions where given, else
@@ -113,6 +115,7 @@ class SearchOptions:
         if self.proxy_kind != "supernet":  # (the identity of other searches is unchanged)
             d.pop("supernet")
             d.pop("rerank")
+            d.pop("winner_init")
         return json.loads(json.dumps(d))
 
 
@@ -144,7 +147,7 @@ OPTION_NAMES = {
     "backbone": "--space", "widths": "--widths", "resolutions": "--resolutions",
     "supernet.epochs": "--supernet-epochs", "supernet.reuse": "--supernet",
     "supernet.limit_train": "--limit-train", "supernet.augment": "--augment/--no-augment",
-    "supernet.seed": "--seed", "rerank": "--rerank",
+    "supernet.seed": "--seed", "rerank": "--rerank", "winner_init": "--winner-init",
     **{f"final.recipe.{name}": flag for name, flag in RECIPE_FLAGS.items()},
 }
 
@@ -331,11 +334,13 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
         echo(f"training the winner: {opts.final.epochs} epochs"
              + (f" + {opts.final.qat_epochs} QAT" if opts.final.qat else ""))
         init = None
-        if opts.proxy_kind == "supernet":  # fine-tune from the supernet's weights
+        if opts.proxy_kind == "supernet" and opts.winner_init == "supernet":  # fine-tune
             from .supernet import save_subnet_weights
             init = save_subnet_weights(winner.arch, proxy_settings,
                                        out / "winner_init.weights.h5")
             echo(f"  starting from the supernet's weights of the winner ({init.name})")
+        elif opts.proxy_kind == "supernet":
+            echo("  from scratch (--winner-init scratch)")
         train_metrics = run_job(opts.ray_address, "the winner's training", train_winner,
                                 winner.arch, opts.dataset, opts.final, out / "final",
                                 resume=resume, progress=progress, board=board.name,

@@ -307,3 +307,47 @@ def test_cli_ctrl_c_mid_training_then_resume_on_digits(tmp_path):
         assert history[key][:done] == saved["history"][key]
     # 4 epochs of 900 8x8 digits upscaled to 28 px: far above chance (10 %).
     assert m["int8_accuracy"] > 0.5
+
+
+def test_qat_run_keeps_the_int8_model_that_scores_higher_on_validation(tmp_path):
+    """`train --qat` quantizes the QAT model and the float model post-training and keeps the
+    one more accurate on the validation split: model_int8.tflite, metrics and summary agree."""
+    from tinyconv import zoo
+    from tinyconv.train import TrainConfig, export_int8, int8_accuracy, train
+    from tinyconv.train.config import accuracy_summary
+    from tinyconv.train.data import load
+    from tinyconv.train.quantize import choose_int8
+
+    config = TrainConfig(model="lenet5", dataset="digits", resolution=28, epochs=2, qat=True,
+                         qat_epochs=1, limit_train=600, limit_test=100, calibration_samples=50,
+                         onnx=False, seed=0)
+    result = train(config, tmp_path / "run", progress=False)
+    m = result.metrics
+    choice = m["int8_choice"]
+    assert choice["validation_images"] == m["dataset_sizes"]["val"] == 60
+    assert m["int8_kept"] == choice["kept"] == ("ptq" if choice["ptq"] > choice["qat"] else "qat")
+    assert m["qat"] is True and m["qat_int8_accuracy"] is not None and m["ptq_int8_accuracy"] is not None
+    kept_test = m["ptq_int8_accuracy"] if m["int8_kept"] == "ptq" else m["qat_int8_accuracy"]
+    data = load("digits", resolution=28, validation_fraction=config.validation_fraction, seed=0,
+                limit_train=600, limit_test=100)
+    blob = (tmp_path / "run" / "model_int8.tflite").read_bytes()
+    assert int8_accuracy(blob, data.x_test, data.y_test) == pytest.approx(kept_test, abs=5e-5)
+    assert m["int8_accuracy"] == kept_test and m["tflite_bytes"] == len(blob)
+    assert int8_accuracy(blob, data.x_val, data.y_val) == pytest.approx(choice[m["int8_kept"]], abs=5e-5)
+    summary = accuracy_summary(m)
+    assert ("kept over QAT's" in summary) == (m["int8_kept"] == "ptq"), summary
+    # The choice itself, between a trained and an untrained network's int8 models, either way round.
+    untrained = export_int8(zoo.build("lenet5", (28, 28, 1), 10), data, samples=50)
+    assert choose_int8(blob, untrained, data)["kept"] == "qat"
+    assert choose_int8(untrained, blob, data)["kept"] == "ptq"
+
+
+def test_accuracy_summary_of_a_qat_run_that_kept_post_training_quantization():
+    from tinyconv.train.config import accuracy_summary
+
+    m = {"float_accuracy": 0.8552, "qat": True, "int8_kept": "ptq", "int8_accuracy": 0.8548,
+         "qat_int8_accuracy": 0.8497, "int8_choice": {"validation_images": 4500, "qat": 0.851, "ptq": 0.856,
+                                                       "kept": "ptq"}, "accuracy_images": 10000}
+    assert accuracy_summary(m) == ("float 0.8552, int8 0.8548 (post-training quantization, kept over "
+                                   "QAT's 0.8497: 0.8560 vs 0.8510 on validation); all on the same "
+                                   "10,000 test images")

@@ -151,6 +151,11 @@ def accuracy_summary(metrics: dict[str, Any]) -> str:
     n = metrics.get("accuracy_images")
     fp = metrics.get("float_accuracy_on_int8_images", metrics["float_accuracy"])
     images = f"{n:,} test images" if n is not None else "the test images"
+    if metrics.get("qat") and metrics.get("int8_kept") == "ptq":
+        val = metrics["int8_choice"]
+        return (f"float {fp:.4f}, int8 {metrics['int8_accuracy']:.4f} (post-training quantization, "
+                f"kept over QAT's {metrics['qat_int8_accuracy']:.4f}: {val['ptq']:.4f} vs {val['qat']:.4f} "
+                f"on validation); all on the same {images}")
     if metrics.get("qat"):
         qat_fp = metrics.get("qat_float_accuracy")
         after = "" if qat_fp is None else f"float {qat_fp:.4f}, "

@@ -189,3 +189,16 @@ def int8_accuracy(tflite_bytes: bytes, x: np.ndarray, y: np.ndarray) -> float:
         raise TinyconvError("no test images to measure int8 accuracy on")
     pred = np.argmax(int8_outputs(tflite_bytes, x), axis=1)
     return float(np.mean(pred == np.asarray(y).reshape(-1)))
+
+
+def choose_int8(qat_tflite: bytes, ptq_tflite: bytes, dataset) -> dict:
+    """Which int8 model to keep: QAT's or the float model's post-training quantization,
+    whichever is more accurate on the validation split (the test split stays unseen; a
+    tie keeps QAT's, the one asked for). Without validation images QAT's is kept."""
+    n = len(dataset.x_val)
+    if n == 0:
+        return {"validation_images": 0, "qat": None, "ptq": None, "kept": "qat"}
+    qat = int8_accuracy(qat_tflite, dataset.x_val, dataset.y_val)
+    ptq = int8_accuracy(ptq_tflite, dataset.x_val, dataset.y_val)
+    return {"validation_images": n, "qat": round(qat, 4), "ptq": round(ptq, 4),
+            "kept": "ptq" if ptq > qat else "qat"}

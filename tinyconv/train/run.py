@@ -206,29 +206,42 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     else:
         qat_note = "post-training quantization (no --qat)"
 
-    from .quantize import export_int8, int8_accuracy
+    from .quantize import choose_int8, export_int8, int8_accuracy
     started = time.perf_counter()
     tflite = export_int8(to_convert, dataset, samples=config.calibration_samples, seed=config.seed)
     convert_seconds = time.perf_counter() - started
-    write_atomic(run_dir / "model_int8.tflite", tflite)
+    # With QAT, the float model is also quantized post-training: the int8 model kept is the
+    # one that scores higher on the validation split (QAT can cost accuracy where
+    # post-training quantization already loses next to nothing), and one run reports the
+    # int8 accuracy both ways on the test images (what QAT buys on this model and data).
+    ptq_tflite, choice = None, None
+    if qat_used:
+        ptq_tflite = export_int8(model, dataset, samples=config.calibration_samples, seed=config.seed)
+        choice = choose_int8(tflite, ptq_tflite, dataset)
+        if choice["kept"] == "ptq":
+            qat_note += (f"; its int8 model scored {choice['qat']:.4f} on {choice['validation_images']:,} "
+                         f"validation images, post-training quantization's {choice['ptq']:.4f}: "
+                         "the post-training one kept")
+            if progress:
+                print(f"int8: QAT's model {choice['qat']:.4f} on {choice['validation_images']:,} validation "
+                      f"images, post-training quantization's {choice['ptq']:.4f}: the post-training one "
+                      "kept", flush=True)
+    kept = ptq_tflite if choice is not None and choice["kept"] == "ptq" else tflite
+    write_atomic(run_dir / "model_int8.tflite", kept)
     # Every accuracy compared below is measured on the same images: the whole test split
     # unless --int8-eval-limit asks for its first N (float_accuracy stays the whole split).
     n_eval = len(dataset.x_test) if config.int8_eval_limit is None else min(config.int8_eval_limit,
                                                                            len(dataset.x_test))
     x_eval, y_eval = dataset.x_test[:n_eval], dataset.y_test[:n_eval]
     started = time.perf_counter()
-    int8_acc = int8_accuracy(tflite, x_eval, y_eval)
+    converted_acc = int8_accuracy(tflite, x_eval, y_eval)   # QAT's int8 model, or the only one
     int8_eval_seconds = time.perf_counter() - started
     float_acc_same = float_acc if n_eval == len(dataset.x_test) else float(
         model.evaluate(x_eval, y_eval, batch_size=256, verbose=0)[1])
     if qat_used:  # the float model QAT produced, the one converted to int8
         qat_float_acc = float(to_convert.evaluate(x_eval, y_eval, batch_size=256, verbose=0)[1])
-    # With QAT, the float model is also quantized post-training so that one run reports the
-    # int8 drop both ways (what QAT buys on this model and data).
-    ptq_acc = None
-    if qat_used:
-        ptq_tflite = export_int8(model, dataset, samples=config.calibration_samples, seed=config.seed)
-        ptq_acc = int8_accuracy(ptq_tflite, dataset.x_test[:n_eval], dataset.y_test[:n_eval])
+    ptq_acc = None if ptq_tflite is None else int8_accuracy(ptq_tflite, x_eval, y_eval)
+    int8_acc = ptq_acc if kept is ptq_tflite else converted_acc
 
     metrics: dict[str, Any] = {
         "model": config.model, "width": config.width, "params_config": config.params,
@@ -249,6 +262,10 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "int8_drop_points": round(100 * (float_acc_same - int8_acc), 2),
         "int8_evaluated_on": f"{n_eval} test images, LiteRT BUILTIN_REF (reference kernels)",
         "qat": qat_used, "quantization_note": qat_note,
+        # which int8 model model_int8.tflite is, and the validation scores that chose it
+        "int8_kept": "qat" if qat_used and kept is tflite else "ptq",
+        "int8_choice": choice,
+        "qat_int8_accuracy": round(converted_acc, 4) if qat_used else None,
         "ptq_int8_accuracy": None if ptq_acc is None else round(ptq_acc, 4),
         "ptq_int8_drop_points": None if ptq_acc is None else round(100 * (float_acc_same - ptq_acc), 2),
         "qat_float_accuracy": None if qat_float_acc is None else round(qat_float_acc, 4),
@@ -257,8 +274,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "int8_conversion_seconds": round(convert_seconds, 2),
         "int8_eval_seconds": round(int8_eval_seconds, 2),
         "parameters": int(model.count_params()),
-        "tflite_bytes": len(tflite),
-        **deployment_cost(tflite, config.board),
+        "tflite_bytes": len(kept),
+        **deployment_cost(kept, config.board),
     }
 
     if config.onnx:
@@ -278,5 +295,5 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         print(f"{accuracy_summary(metrics)}; {hist.seconds_per_epoch:.1f} s/epoch ({hist.precision}) -> {run_dir}",
               flush=True)
     return TrainResult(run_dir, hist.epochs_run, hist.resumed_from_epoch, hist.stopped_early, float_acc,
-                       int8_acc, qat_used, qat_note, hist.seconds_per_epoch, len(tflite), metrics,
+                       int8_acc, qat_used, qat_note, hist.seconds_per_epoch, len(kept), metrics,
                        hist.history)

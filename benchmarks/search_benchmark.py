@@ -63,6 +63,10 @@ def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budg
         "float_accuracy": train_metrics["float_accuracy"],
         "int8_accuracy": train_metrics["int8_accuracy"],
         "ptq_int8_accuracy": train_metrics.get("ptq_int8_accuracy"),
+        # QAT's int8 model (trainings from before `train` kept the better of the two: the only one)
+        "qat_int8_accuracy": train_metrics.get("qat_int8_accuracy", train_metrics["int8_accuracy"]
+                                               if train_metrics.get("qat") else None),
+        "int8_kept": train_metrics.get("int8_kept", "qat" if train_metrics.get("qat") else "ptq"),
         "int8_evaluated_on": train_metrics.get("int8_evaluated_on"),
         "train_seconds_per_epoch": train_metrics.get("seconds_per_epoch"),
         **numbers,

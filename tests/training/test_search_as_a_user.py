@@ -372,6 +372,18 @@ def test_search_takes_trains_recipe_for_the_final_training(tmp_path):
     config = json.loads((tmp_path / "final" / "config.json").read_text())
     assert (config["optimizer"], config["label_smoothing"], config["ema_decay"]) == ("sgd", 0.1, 0.9)
     assert metrics["recipe"]["label_smoothing"] == 0.1
+    # The options the search prints train the same way: `tinyconv train --arch` with them
+    # writes the same config.json as the winner's training.
+    from tinyconv.cli.options import final_command_line
+    line = final_command_line(settings)
+    assert line == ("--epochs 1 --optimizer sgd --label-smoothing 0.1 --ema 0.9 --no-augment --no-qat "
+                    "--limit-train 200 --limit-test 50"), line
+    r = run_cli("train", "--arch", out / "arch.json", "--dataset", "digits", *line.split(),
+                "-o", tmp_path / "again")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / "again" / "config.json").read_text()) == config
+    assert final_command_line(FinalSettings(epochs=20, qat_epochs=2, batch_size=128, seed=3, onnx=False)) == \
+        "--epochs 20 --no-augment --qat --qat-epochs 2 --batch-size 128 --seed 3 --no-onnx"
 
 
 # ---- f. --widths and --resolutions ---------------------------------------------------------------

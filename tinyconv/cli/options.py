@@ -235,3 +235,24 @@ def recipe_command_line(recipe) -> str:
         if value != getattr(default, name):  # (never the optimizer: the same by construction)
             parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     return " ".join(parts + ["--augment" if recipe.augment else "--no-augment"])
+
+
+def final_command_line(final) -> str:
+    """The `tinyconv train` options that train as `final` (a search's FinalSettings) does:
+    epochs, the recipe, QAT and whatever else is not at train's default."""
+    from ..train.config import TrainConfig
+
+    parts = [f"--epochs {final.epochs}", recipe_command_line(final.recipe),
+             "--qat" if final.qat else "--no-qat"]
+    if final.qat and final.qat_epochs != TrainConfig.qat_epochs:
+        parts.append(f"--qat-epochs {final.qat_epochs}")
+    for flag, value, default in (("--batch-size", final.batch_size, TrainConfig.batch_size),
+                                 ("--limit-train", final.limit_train, None),
+                                 ("--limit-test", final.limit_test, None),
+                                 ("--int8-eval-limit", final.int8_eval_limit, None),
+                                 ("--seed", final.seed, TrainConfig.seed)):
+        if value != default:
+            parts.append(f"{flag} {value}")
+    if final.onnx != TrainConfig.onnx:
+        parts.append("--onnx" if final.onnx else "--no-onnx")
+    return " ".join(parts)

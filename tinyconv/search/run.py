@@ -38,7 +38,7 @@ from .budget import Budget, check_feasible
 from .evolution import Evolution, EvolutionSettings
 from .log import CandidateLog
 from .proxy import SCORE_LABELS, ProxySettings, evaluate, macs_proxy
-from ..cli.options import RECIPE_FLAGS, recipe_command_line
+from ..cli.options import RECIPE_FLAGS, final_command_line
 from ..files import write_atomic
 from ..train.config import accuracy_summary
 from .result import FinalSettings, finish, train_winner
@@ -370,8 +370,7 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
             echo(f"next: tinyconv export {out / 'model_int8.tflite'} --board {board.name} "
                  f"-o {out / 'firmware'}")
     # The search's own final recipe, for `tinyconv train --arch` (then `tinyconv export`).
-    recipe = (f"--dataset {opts.dataset} --board {board.name} --epochs {opts.final.epochs} "
-              f"{recipe_command_line(opts.final.recipe)} {'--qat' if opts.final.qat else '--no-qat'}")
+    recipe = f"--dataset {opts.dataset} --board {board.name} {final_command_line(opts.final)}"
     if not opts.train_final:
         board_table({})
         echo(f"next: tinyconv train --arch {out / 'arch.json'} {recipe} -o {out / 'winner'}")

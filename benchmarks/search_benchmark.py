@@ -50,6 +50,7 @@ def hand_scaled_mobilenetv2(space, budget, board, channels: int, classes: int):
 def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budget,
             samples: int) -> dict:
     from tinyconv.search.result import footprint
+    from tinyconv.train.config import qat_int8_accuracy
     from tinyconv.verify import verify
 
     tflite = tflite_path.read_bytes()
@@ -63,9 +64,7 @@ def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budg
         "float_accuracy": train_metrics["float_accuracy"],
         "int8_accuracy": train_metrics["int8_accuracy"],
         "ptq_int8_accuracy": train_metrics.get("ptq_int8_accuracy"),
-        # QAT's int8 model (trainings from before `train` kept the better of the two: the only one)
-        "qat_int8_accuracy": train_metrics.get("qat_int8_accuracy", train_metrics["int8_accuracy"]
-                                               if train_metrics.get("qat") else None),
+        "qat_int8_accuracy": qat_int8_accuracy(train_metrics),
         "int8_kept": train_metrics.get("int8_kept", "qat" if train_metrics.get("qat") else "ptq"),
         "int8_evaluated_on": train_metrics.get("int8_evaluated_on"),
         "train_seconds_per_epoch": train_metrics.get("seconds_per_epoch"),

@@ -324,6 +324,8 @@ def wall_minutes(r: dict) -> str:
 
 
 def write_results(rows: list[dict], out: Path) -> None:
+    from tinyconv.train.config import qat_int8_accuracy
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "train.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = ["| run | epochs (+ QAT) | float acc | int8 acc (QAT) | drop QAT (pts) | int8 acc (PTQ) | "
@@ -337,12 +339,10 @@ def write_results(rows: list[dict], out: Path) -> None:
             return "-" if r.get(key) is None else f"{r[key]:+.2f}"
 
         qat = "" if not r.get("qat_epochs") else f" + {r['qat_epochs']}"
-        # QAT's int8 model (runs from before train kept the better of the two: the only one)
-        q = dict(r, qat_int8_accuracy=r.get("qat_int8_accuracy", r["int8_accuracy"]))
-        q["qat_drop"] = round(100 * (r.get("float_accuracy_on_int8_images", r["float_accuracy"])
-                                     - q["qat_int8_accuracy"]), 2)
-        lines.append(f"| {r['run']} | {r['epochs_run']}{qat} | {pct('float_accuracy')} | "
-                     f"{100 * q['qat_int8_accuracy']:.2f} % | {q['qat_drop']:+.2f} | "
+        q = qat_int8_accuracy(r)   # QAT's int8 model, whichever one the run kept
+        fp = r.get("float_accuracy_on_int8_images", r["float_accuracy"])
+        qat_cells = "- | -" if q is None else f"{100 * q:.2f} % | {100 * (fp - q):+.2f}"
+        lines.append(f"| {r['run']} | {r['epochs_run']}{qat} | {pct('float_accuracy')} | {qat_cells} | "
                      f"{pct('ptq_int8_accuracy')} | {pts('ptq_int8_drop_points')} | "
                      f"{r['seconds_per_epoch']:.1f} | {wall_minutes(r)} | {r['planned_peak_sram_bytes']:,} | "
                      f"{r['flash_weights_bytes']:,} | {r['macs']:,} |")

@@ -165,6 +165,15 @@ def accuracy_summary(metrics: dict[str, Any]) -> str:
             f"both on the same {images}")
 
 
+def qat_int8_accuracy(metrics: dict[str, Any]) -> float | None:
+    """The test accuracy of QAT's int8 model (None without QAT). Runs from before `train`
+    kept the better of QAT's and the post-training model have no key for it: their
+    int8_accuracy is QAT's."""
+    if not metrics.get("qat"):
+        return None
+    return metrics.get("qat_int8_accuracy", metrics["int8_accuracy"])
+
+
 def arch_fields(arch) -> dict[str, Any]:
     """The TrainConfig fields that train a search architecture (`tinyconv.space.ArchConfig`,
     from arch.json or the candidate log): its backbone's zoo family with its choices."""

@@ -219,14 +219,14 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         ptq_tflite = export_int8(model, dataset, samples=config.calibration_samples, seed=config.seed)
         choice = choose_int8(tflite, ptq_tflite, dataset)
         if choice["kept"] == "ptq":
-            qat_note += (f"; its int8 model scored {choice['qat']:.4f} on {choice['validation_images']:,} "
-                         f"validation images, post-training quantization's {choice['ptq']:.4f}: "
-                         "the post-training one kept")
+            said = (f"QAT's int8 model scored {choice['qat']:.4f} on {choice['validation_images']:,} "
+                    f"validation images, post-training quantization's {choice['ptq']:.4f}: the "
+                    "post-training one kept")
+            qat_note += f"; {said}"
             if progress:
-                print(f"int8: QAT's model {choice['qat']:.4f} on {choice['validation_images']:,} validation "
-                      f"images, post-training quantization's {choice['ptq']:.4f}: the post-training one "
-                      "kept", flush=True)
-    kept = ptq_tflite if choice is not None and choice["kept"] == "ptq" else tflite
+                print(f"int8: {said}", flush=True)
+    int8_kept = choice["kept"] if choice is not None else "ptq"   # without QAT: the only one
+    kept = ptq_tflite if ptq_tflite is not None and int8_kept == "ptq" else tflite
     write_atomic(run_dir / "model_int8.tflite", kept)
     # Every accuracy compared below is measured on the same images: the whole test split
     # unless --int8-eval-limit asks for its first N (float_accuracy stays the whole split).
@@ -263,7 +263,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "int8_evaluated_on": f"{n_eval} test images, LiteRT BUILTIN_REF (reference kernels)",
         "qat": qat_used, "quantization_note": qat_note,
         # which int8 model model_int8.tflite is, and the validation scores that chose it
-        "int8_kept": "qat" if qat_used and kept is tflite else "ptq",
+        "int8_kept": int8_kept,
         "int8_choice": choice,
         "qat_int8_accuracy": round(converted_acc, 4) if qat_used else None,
         "ptq_int8_accuracy": None if ptq_acc is None else round(ptq_acc, 4),

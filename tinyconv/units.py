@@ -25,6 +25,14 @@ def parse_bytes(text: str | int) -> int:
     return int(value)
 
 
+def size_argument(n: int) -> str:
+    """`n` bytes as a command line's SIZE that parse_bytes reads back exactly: "1MB", "64kB"."""
+    for unit, scale in (("MB", 1024**2), ("kB", 1024)):
+        if n % scale == 0:
+            return f"{n // scale}{unit}"
+    return str(n)
+
+
 def format_bytes(n: int) -> str:
     if n >= 1024**2:
         return f"{n / 1024**2:.2f} MiB"

@@ -192,3 +192,25 @@ def test_profile_min_reports_the_streamed_plan(model, plans, tmp_path):
     assert PLAN_LINE.search(result.stdout), result.stdout
     loop = [x for x in data["layers"] if x["kind"] == "STREAMED"]
     assert len(loop) == 1 and loop[0]["kernel"]  # the kernels the loop calls
+
+
+def test_trainings_report_gives_what_export_plans_layer_wise_and_smallest(model, tmp_path):
+    """`tinyconv train`'s metrics.json (train.run.deployment_cost) states both plans of the
+    int8 model: export's default (layer-wise where the SRAM allows) and `--memory min`.
+    Arenas exact; SRAM with the estimated stack bound, which export's compiled bound holds."""
+    from tinyconv.train.run import deployment_cost
+
+    cost = deployment_cost(model.read_bytes(), "qemu-m7")
+    exported = {}
+    for memory in ("fast", "min"):
+        result = run_cli("export", model, "--board", "qemu-m7", "--memory", memory,
+                         "-o", tmp_path / memory)
+        assert result.returncode == 0, result.stderr
+        plan = json.loads((tmp_path / memory / "model" / "plan.json").read_text())
+        planned = _number(re.search(r"planned RAM ([\d,]+) B of", result.stdout)[1])
+        exported[memory] = plan["arena_bytes"], planned, plan["plan_kind"]
+    assert cost["arena_bytes"] == exported["fast"][0] and exported["fast"][2] == "layer-wise"
+    assert cost["smallest_arena_bytes"] == exported["min"][0] < exported["fast"][0]
+    assert exported["min"][2] == "streamed" and cost["smallest_plan_strategy"].startswith("STREAMED")
+    for key, memory in (("planned_peak_sram_bytes", "fast"), ("smallest_planned_peak_sram_bytes", "min")):
+        assert 0 <= cost[key] - exported[memory][1] <= 256, (key, cost[key], exported[memory])

@@ -143,8 +143,11 @@ def test_leaderboard_in_the_summary_and_files(macs_search):
                                 f"{c.instructions / 100e3:.2f}"]
     # The winner's arch.json, and the commands that train it or any other candidate.
     assert json.loads((out / "arch.json").read_text()) == outcome.winner.arch.to_dict()
+    winner = out / "winner"
     assert f"next: tinyconv train --arch {out / 'arch.json'} --dataset digits --board qemu-m4 " \
-           f"--epochs 5 --no-augment --qat -o {out / 'winner'}" in lines
+           f"--epochs 5 --no-augment --qat -o {winner}, then tinyconv export " \
+           f"{winner / 'model_int8.tflite'} --board qemu-m4 --sram 48kB --flash 256kB " \
+           f"-o {winner / 'firmware'}" in lines
     assert any(line.startswith(f"any other candidate: tinyconv train --arch "
                                f"{out / 'candidates.jsonl'} --candidate {ranked[1].key} ")
                for line in lines)
@@ -241,8 +244,9 @@ def test_final_numbers_compare_like_with_like_on_one_board(tmp_path):
     assert rows[0]["final_int8_accuracy"] == t["int8_accuracy"]
     assert rows[0]["final_float_accuracy"] == t["float_accuracy"]
     assert all(r["final_int8_accuracy"] is None for r in rows[1:])
+    # export plans it for the budget searched, not for the board's whole RAM and flash.
     assert f"next: tinyconv export {tmp_path / 's' / 'model_int8.tflite'} --board qemu-m4 " \
-           f"-o {tmp_path / 's' / 'firmware'}" in lines
+           f"--sram 48kB --flash 256kB -o {tmp_path / 's' / 'firmware'}" in lines
 
 
 def test_accuracy_summary_names_what_it_compares():
@@ -452,11 +456,14 @@ def test_search_export_then_train_and_export_another_candidate(tmp_path):
     rows = json.loads((out / "leaderboard.json").read_text())["rows"]
     assert rows[0]["final_int8_accuracy"] == m["int8_accuracy"]
 
+    # The printed line for any other candidate, as a user runs it: train, then export.
     other = rows[1]
     run = tmp_path / "run"
-    r = run_cli("train", "--arch", out / "candidates.jsonl", "--candidate", other["key"],
-                "--dataset", "digits", "--epochs", "1", "--limit-train", "300", "--no-onnx",
-                "--target", "cortex-m4", "-o", run)
+    line = next(x for x in lines if x.startswith("any other candidate: "))
+    train_line, export_line = line.removeprefix("any other candidate: tinyconv ").replace(
+        "RUN", str(run)).split(", then tinyconv ")
+    assert f"--candidate {other['key']} " in train_line
+    r = run_cli(*train_line.split())
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.startswith(f"training {out / 'candidates.jsonl'} candidate {other['key']}:")
     t = json.loads((run / "metrics.json").read_text())
@@ -464,9 +471,15 @@ def test_search_export_then_train_and_export_another_candidate(tmp_path):
     assert (t["model"], t["width"], t["input_shape"][:2]) == \
         ("mcunet", arch["width"], [arch["resolution"]] * 2)
     assert t["params_config"]["depths"] == arch["depths"] and t["board"] == "qemu-m4"
-    nxt = r.stdout.splitlines()[-1]
-    assert nxt == (f"next: tinyconv export {run / 'model_int8.tflite'} --board qemu-m4 "
-                   f"-o {run / 'firmware'}")
-    r = run_cli(*nxt.split()[2:])
+    sizes = t["dataset_sizes"]
+    assert t["epochs_run"] == 1 and sizes["train"] + sizes["val"] == 300 and not t["qat"]
+    # train alone knows no budget: its next line exports for the board.
+    assert r.stdout.splitlines()[-1] == (f"next: tinyconv export {run / 'model_int8.tflite'} "
+                                         f"--board qemu-m4 -o {run / 'firmware'}")
+    # The search's line exports it for the budget searched (48 kB SRAM, 256 kB flash).
+    assert export_line == (f"export {run / 'model_int8.tflite'} --board qemu-m4 --sram 48kB "
+                           f"--flash 256kB -o {run / 'firmware'}")
+    r = run_cli(*export_line.split())
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "B of 48.0 KiB" in r.stdout and "B of 256.0 KiB" in r.stdout, r.stdout
     assert (run / "firmware" / "Makefile").exists()

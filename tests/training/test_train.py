@@ -59,6 +59,8 @@ def test_run_writes_every_artefact_and_sane_metrics(lenet_run):
     assert m["parameters"] == 44426 and m["macs"] > 200_000
     assert m["tflite_bytes"] == (run_dir / "model_int8.tflite").stat().st_size
     assert 0 < m["arena_bytes"] < m["planned_peak_sram_bytes"] < 320 * 1024
+    assert 0 < m["smallest_arena_bytes"] <= m["arena_bytes"]
+    assert m["smallest_planned_peak_sram_bytes"] <= m["planned_peak_sram_bytes"]
     assert 40_000 < m["flash_weights_bytes"] < m["tflite_bytes"]
     assert m["onnx"]["float_max_abs_diff_vs_keras"] < 1e-4
     history = json.loads((run_dir / "history.json").read_text())
@@ -299,6 +301,12 @@ def test_cli_ctrl_c_mid_training_then_resume_on_digits(tmp_path):
     assert "both on the same 100 test images" in r.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["epochs_run"] == 4 and m["dataset_sizes"] == {"train": 900, "val": 100, "test": 100}
+    # The console's memory line is metrics.json's: the layer-wise plan, and the smallest
+    # (streamed) one where it is smaller.
+    streamed = m["smallest_planned_peak_sram_bytes"] < m["planned_peak_sram_bytes"]
+    assert (f"  on qemu-m7: planned SRAM {m['planned_peak_sram_bytes']:,} B (arena {m['arena_bytes']:,})"
+            + (f"; {m['smallest_planned_peak_sram_bytes']:,} B streamed (export --memory min)" if streamed else "")
+            + f", flash weights {m['flash_weights_bytes']:,} B") in r.stdout.splitlines()
     # The recipe is recorded (the defaults here: Adam at its default peak LR, no extras).
     assert m["recipe"]["optimizer"] == "adam" and m["recipe"]["learning_rate"] == 2e-3
     assert m["recipe"]["ema_decay"] == 0 and m["recipe"]["teacher"] is None

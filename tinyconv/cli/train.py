@@ -121,7 +121,10 @@ def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, par
     click.echo(f"wrote {out_dir}: {accuracy_summary(m)}; {m['parameters']:,} params, "
                f"{m['macs']:,} MACs, {m['tflite_bytes']:,} B .tflite")
     if "planned_peak_sram_bytes" in m:
+        smallest = m["smallest_planned_peak_sram_bytes"]
+        streamed = (f"; {smallest:,} B streamed (export --memory min)"
+                    if smallest < m["planned_peak_sram_bytes"] else "")
         click.echo(f"  on {m['board']}: planned SRAM {m['planned_peak_sram_bytes']:,} B "
-                   f"(arena {m['arena_bytes']:,}), flash weights {m['flash_weights_bytes']:,} B")
+                   f"(arena {m['arena_bytes']:,}){streamed}, flash weights {m['flash_weights_bytes']:,} B")
     click.echo(f"next: tinyconv export {out_dir / 'model_int8.tflite'} --board {b.name} "
                f"-o {out_dir / 'firmware'}")

@@ -9,7 +9,7 @@ from ..errors import BudgetError
 from ..space import ArchConfig, Cost, SearchSpace
 from ..defaults import DEFAULT_MEMORY
 from ..targets import Board
-from ..units import format_bytes, parse_bytes
+from ..units import format_bytes, parse_bytes, size_argument
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,16 @@ class Budget:
         if self.max_instructions is not None:
             parts.append(f"{self.max_instructions:,} instructions")
         return ", ".join(parts)
+
+    def export_arguments(self, stack_bytes: int | None = None) -> str:
+        """`tinyconv export`'s options that plan a model as this budget does (its SRAM and
+        flash, the memory plan, a fixed stack where the search had one)."""
+        args = f"--sram {size_argument(self.sram)} --flash {size_argument(self.flash)}"
+        if self.memory != DEFAULT_MEMORY:
+            args += f" --memory {self.memory}"
+        if stack_bytes is not None:
+            args += f" --stack {size_argument(stack_bytes)}"
+        return args
 
     def to_dict(self) -> dict:
         return asdict(self)

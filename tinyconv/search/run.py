@@ -330,6 +330,8 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
         echo(table)
 
     metrics = None
+    # Export plans a model for the budget searched, not the board's whole memory.
+    export_budget = opts.budget.export_arguments(opts.stack_bytes)
     if opts.train_final:
         echo(f"training the winner: {opts.final.epochs} epochs"
              + (f" + {opts.final.qat_epochs} QAT" if opts.final.qat else ""))
@@ -368,16 +370,19 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                  f"{step}")
         else:
             echo(f"next: tinyconv export {out / 'model_int8.tflite'} --board {board.name} "
-                 f"-o {out / 'firmware'}")
+                 f"{export_budget} -o {out / 'firmware'}")
     # The search's own final recipe, for `tinyconv train --arch` (then `tinyconv export`).
     recipe = f"--dataset {opts.dataset} --board {board.name} {final_command_line(opts.final)}"
     if not opts.train_final:
         board_table({})
-        echo(f"next: tinyconv train --arch {out / 'arch.json'} {recipe} -o {out / 'winner'}")
+        winner_dir = out / "winner"
+        echo(f"next: tinyconv train --arch {out / 'arch.json'} {recipe} -o {winner_dir}, then "
+             f"tinyconv export {winner_dir / 'model_int8.tflite'} --board {board.name} "
+             f"{export_budget} -o {winner_dir / 'firmware'}")
     others = leaderboard.rank(cands, rescored)[1:2]
     if others:
         echo(f"any other candidate: tinyconv train --arch {out / 'candidates.jsonl'} "
              f"--candidate {others[0].key} {recipe} -o RUN, then tinyconv export "
-             f"RUN/model_int8.tflite --board {board.name} -o RUN/firmware")
+             f"RUN/model_int8.tflite --board {board.name} {export_budget} -o RUN/firmware")
     return SearchOutcome(space, choice, cands, winner, evo.state.evaluations, evo.state.reused,
                          seconds, metrics)

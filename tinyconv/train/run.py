@@ -81,11 +81,19 @@ def graph_cost(graph, board_name: str = DEFAULT_BOARD) -> dict[str, Any]:
     from ..targets import get_board
 
     cost: dict[str, Any] = {"macs": int(graph.total_macs())}
+    board = get_board(board_name)
     try:
         # No budget here: the report states the need, `tinyconv export` enforces a budget.
-        d = deploy.prepare(graph, get_board(board_name), sram=1 << 40, flash=1 << 40)
+        # The layer-wise plan (export's, where the SRAM allows it) and the smallest one
+        # (`export --memory min`, streaming the high-resolution layers where that is smaller);
+        # the stack is the estimated bound, which export's compiled one does not exceed.
+        d = deploy.prepare(graph, board, sram=1 << 40, flash=1 << 40)
+        smallest = deploy.prepare(graph, board, sram=1 << 40, flash=1 << 40, memory="min")
         cost.update(board=board_name, arena_bytes=d.plan.arena_bytes,
-                    planned_peak_sram_bytes=d.planned_ram_bytes, flash_weights_bytes=d.source.weights_bytes)
+                    planned_peak_sram_bytes=d.planned_ram_bytes, flash_weights_bytes=d.source.weights_bytes,
+                    smallest_arena_bytes=smallest.plan.arena_bytes,
+                    smallest_planned_peak_sram_bytes=smallest.planned_ram_bytes,
+                    smallest_plan_strategy=smallest.plan.strategy)
     except TinyconvError as e:
         cost["deploy_note"] = f"not deployable by tinyconv: {e}"
     return cost

@@ -283,6 +283,8 @@ def test_search_with_the_supernet_proxy(tmp_path):
                 str(out / "supernet"), "-o", str(tmp_path / "wider"))
     assert r.returncode == 2 and "does not match this search: no widths 0.5" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    # ... and writes nothing: the same -o then takes a search that trains its own supernet.
+    assert not (tmp_path / "wider").exists()
     r = run_cli("search", "--sram", "48kB", "--dataset", "digits", "--supernet", str(out),
                 "-o", str(tmp_path / "other"))
     assert r.returncode == 2 and "add --proxy supernet" in r.stderr

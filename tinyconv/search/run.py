@@ -255,6 +255,11 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     echo("search-space optimisation (fitting samples per width x resolution, score = mean "
          "MACs x fit fraction):")
     echo(choice.format_table())
+    if opts.proxy_kind == "supernet" and opts.supernet.reuse is not None:
+        # A --supernet outside this search's space is refused before anything is written.
+        from .supernet import check_reusable, supernet_space
+        check_reusable(Path(opts.supernet.reuse), opts.dataset, supernet_space(space, choice),
+                       channels, classes)
     out.mkdir(parents=True, exist_ok=True)
     meta = {"options": opts.identity(), "space": space.to_dict(),
             "chosen": {"width": choice.width, "resolution": choice.resolution},

@@ -81,8 +81,8 @@ def graph_cost(graph, board_name: str = DEFAULT_BOARD) -> dict[str, Any]:
     from ..targets import get_board
 
     cost: dict[str, Any] = {"macs": int(graph.total_macs())}
-    board = get_board(board_name)
     try:
+        board = get_board(board_name)
         # No budget here: the report states the need, `tinyconv export` enforces a budget.
         # The layer-wise plan (export's, where the SRAM allows it) and the smallest one
         # (`export --memory min`, streaming the high-resolution layers where that is smaller);

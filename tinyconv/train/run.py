@@ -233,8 +233,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
             qat_note += f"; {said}"
             if progress:
                 print(f"int8: {said}", flush=True)
-    int8_kept = choice["kept"] if choice is not None else "ptq"   # without QAT: the only one
-    kept = ptq_tflite if ptq_tflite is not None and int8_kept == "ptq" else tflite
+    kept_ptq = choice is not None and choice["kept"] == "ptq"
+    kept = ptq_tflite if kept_ptq else tflite
     write_atomic(run_dir / "model_int8.tflite", kept)
     # Every accuracy compared below is measured on the same images: the whole test split
     # unless --int8-eval-limit asks for its first N (float_accuracy stays the whole split).
@@ -249,7 +249,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     if qat_used:  # the float model QAT produced, the one converted to int8
         qat_float_acc = float(to_convert.evaluate(x_eval, y_eval, batch_size=256, verbose=0)[1])
     ptq_acc = None if ptq_tflite is None else int8_accuracy(ptq_tflite, x_eval, y_eval)
-    int8_acc = ptq_acc if kept is ptq_tflite else converted_acc
+    int8_acc = ptq_acc if kept_ptq else converted_acc
 
     metrics: dict[str, Any] = {
         "model": config.model, "width": config.width, "params_config": config.params,
@@ -271,7 +271,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
         "int8_evaluated_on": f"{n_eval} test images, LiteRT BUILTIN_REF (reference kernels)",
         "qat": qat_used, "quantization_note": qat_note,
         # which int8 model model_int8.tflite is, and the validation scores that chose it
-        "int8_kept": int8_kept,
+        "int8_kept": choice["kept"] if choice is not None else "ptq",   # without QAT: the only one
         "int8_choice": choice,
         "qat_int8_accuracy": round(converted_acc, 4) if qat_used else None,
         "ptq_int8_accuracy": None if ptq_acc is None else round(ptq_acc, 4),

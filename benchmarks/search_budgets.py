@@ -28,10 +28,11 @@ Search wall time is what each method spent before its final training (supernet t
 included). Not a timed test: with the defaults, many CPU hours on 2 cores (each final
 training is --epochs of cifar10; a GPU or several sittings help). Resumable: every search
 continues from its log and checkpoints, every training from its checkpoints, finished work
-is reused; rerun the same command.
+is reused; rerun the same command. `--no-final` runs the searches alone (a sitting can hold
+the supernet and the evolutions, and the trainings come later, one per sitting).
 
     python benchmarks/search_budgets.py [--budgets 320kB,128kB,64kB] [--methods ...] [--epochs 40]
-                                        [--space fusednet]
+                                        [--space fusednet] [--no-final]
 Runs go to benchmarks/runs/search_budgets/; writes benchmarks/results/search_budgets.{json,md}.
 """
 
@@ -175,21 +176,25 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
                     print(f"{sram}: {e}; training its own supernet")
                     opts = replace(opts, supernet=replace(opts.supernet, reuse=None))
                     run_search(replace(opts, train_final=False), folder, board, resume=False)
-                twin = trained_twin(args.runs, folder)
+                twin = None if args.no_final else trained_twin(args.runs, folder)
                 if twin is not None:
                     print(f"{sram} {method}: the winner is {twin.parent.name} B's, trained with "
                           f"the same recipe{' from the same supernet' if supernet else ''}: "
                           f"its training reused ({twin / 'final'})")
                     shutil.copytree(twin / "final", folder / "final")
-            outcome = run_search(opts, folder, board, resume=True)
             if supernet and opts.supernet.reuse is None:
                 shared.append(folder / "supernet")
+            if args.no_final:
+                continue
+            outcome = run_search(opts, folder, board, resume=True)
             metrics = json.loads((folder / "final" / "metrics.json").read_text())
             arch, tflite = outcome.winner.arch, folder / "model_int8.tflite"
             search_seconds = outcome.search_seconds + (supernet_seconds(folder) if supernet else 0.0)
             name = f"{method} search winner ({len(outcome.candidates)} candidates)"
             if supernet and opts.supernet.reuse is not None:
                 name += f", supernet of the {Path(opts.supernet.reuse).parent.parent.name} B budget"
+        elif args.no_final:
+            continue  # a hand-scaled row is its training
         elif method == "mobilenetv2":
             arch, grid = hand_scaled_mobilenetv2(SearchSpace.for_input(min(shape[:2])), budget, board,
                                                  shape[2], classes)
@@ -275,6 +280,9 @@ def main() -> None:
     parser.add_argument("--proxy-images", type=int, default=4000)
     parser.add_argument("--proxy-epochs", type=int, default=2)
     parser.add_argument("--verify-samples", type=int, default=10)
+    parser.add_argument("--no-final", action="store_true",
+                        help="run the searches only (supernets, evolutions), none of the trainings: "
+                        "a sitting can end between them; rerun without it for the rows")
     parser.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs" / "search_budgets")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
@@ -297,10 +305,16 @@ def main() -> None:
               "command": " ".join(["python", "benchmarks/search_budgets.py", *sys.argv[1:]]), "budgets": []}
     shared: list[Path] = []
     for sram in [b for b in args.budgets.split(",") if b]:
-        result["budgets"].append(run_budget(sram, args, final, board, shared))
+        budget = run_budget(sram, args, final, board, shared)
+        if args.no_final:
+            continue
+        result["budgets"].append(budget)
         args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
         write_atomic(args.out / "search_budgets.json", json.dumps(result, indent=2, default=str) + "\n")
         write_atomic(args.out / "search_budgets.md", render(result))
+    if args.no_final:
+        print(f"searches done in {args.runs}; rerun without --no-final for the trainings and rows")
+        return
     print((args.out / "search_budgets.md").read_text())
 
 

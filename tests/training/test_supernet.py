@@ -13,6 +13,7 @@ import pytest
 
 from cli_process import run_cli
 from tinyconv.errors import TinyconvError
+from tinyconv.keras_compat import tf
 from tinyconv.search.supernet import (META_FILE, RERANK_FILE, Supernet, SupernetProxySettings,
                                       SupernetSettings, check_reusable, load_data, load_supernet,
                                       read_state, resize, save_subnet_weights, supernet_proxy,
@@ -79,6 +80,16 @@ def test_training_checkpoints_every_epoch_and_resumes(trained, tmp_path):
     # What a later process loads is what training left.
     loaded = _variables(load_supernet(other))
     assert all(np.array_equal(loaded[k], again[k]) for k in again)
+    # The last epoch's checkpoint holds the weights alone (epoch 1's held Adam's two moments
+    # beside them), and resuming the finished supernet loads it as it is: no epoch runs.
+    names = {name for name, _ in tf.train.list_variables(str(other / "epoch-0002" / "ckpt"))}
+    assert any(n.startswith("supernet/") for n in names)
+    assert not any(n.startswith("optimizer/") for n in names), sorted(names)[:5]
+    finished_lines = []
+    finished = train_supernet("digits", SPACE, 1, 10, other, SETTINGS, resume=True,
+                              echo=finished_lines.append)
+    assert finished_lines == [] and finished.epoch == 2
+    assert all(np.array_equal(_variables(finished)[k], again[k]) for k in again)
     # A resume with other settings says what differs.
     with pytest.raises(TinyconvError, match="settings"):
         train_supernet("digits", SPACE, 1, 10, other,

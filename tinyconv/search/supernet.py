@@ -509,13 +509,17 @@ def load_supernet(folder: Path) -> Supernet:
 
 
 def _save(folder: Path, net: Supernet, optimizer, epoch: int, history: list) -> None:
+    """The checkpoint of `epoch`: weights and optimizer state, or (`optimizer` None: the
+    last epoch, after which nothing trains it) the weights alone, a third of the bytes."""
     from ..interrupt import saving
+    from ..keras_compat import tf
     with saving():
         name = f"epoch-{epoch:04d}"
         tmp = folder / f".tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        _checkpoint(net, optimizer).write(str(tmp / "ckpt"))
+        (tf.train.Checkpoint(supernet=net.module) if optimizer is None
+         else _checkpoint(net, optimizer)).write(str(tmp / "ckpt"))
         final = folder / name
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -553,6 +557,8 @@ def train_supernet(dataset: str, space: SearchSpace, channels: int, classes: int
     write_json_atomic(folder / META_FILE, meta)
     for stale in folder.glob(".tmp-*"):  # a kill mid-save
         shutil.rmtree(stale, ignore_errors=True)
+    if state is not None and int(state["epoch"]) >= settings.epochs:
+        return load_supernet(folder)  # trained: its epochs are in its meta, none can follow
 
     ds = data if data is not None else load_data(dataset, space, channels, settings)
     steps = max(1, math.ceil(len(ds.x_train) / settings.batch_size))
@@ -590,7 +596,7 @@ def train_supernet(dataset: str, space: SearchSpace, channels: int, classes: int
         history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5),
                         "seconds": round(seconds, 2),
                         "step_seconds": round(seconds / max(1, len(losses)), 4)})
-        _save(folder, net, optimizer, epoch + 1, history)
+        _save(folder, net, None if epoch + 1 == settings.epochs else optimizer, epoch + 1, history)
         echo(f"  supernet epoch {epoch + 1}/{settings.epochs}: loss {np.mean(losses):.4f} "
              f"({seconds:.0f} s, {seconds / max(1, len(losses)):.2f} s/step)")
     net.epoch = settings.epochs

@@ -29,7 +29,12 @@ included). Not a timed test: with the defaults, many CPU hours on 2 cores (each 
 training is --epochs of cifar10; a GPU or several sittings help). Resumable: every search
 continues from its log and checkpoints, every training from its checkpoints, finished work
 is reused; rerun the same command. `--no-final` runs the searches alone (a sitting can hold
-the supernet and the evolutions, and the trainings come later, one per sitting).
+the supernet and the evolutions, and the trainings come later, one per sitting). The run
+folder is ignored by git for its checkpoints, but the finished records in it are committed
+one by one (`git add -f`: each search's search.json, candidates.jsonl, rerank.json, arch.json
+and leaderboard, each finished supernet's state, meta and last checkpoint, which holds the
+weights alone, each finished training's config, history, metrics and int8 model), so a
+fresh clone resumes where the last sitting stopped.
 
     python benchmarks/search_budgets.py [--budgets 320kB,128kB,64kB] [--methods ...] [--epochs 40]
                                         [--space fusednet] [--no-final]

@@ -194,6 +194,10 @@ def test_resumed_search_adds_up_the_evolution_time(tmp_path):
     assert second.search_seconds >= saved
     assert json.loads((out / "search.json").read_text())["evolution_seconds"] == \
         round(second.search_seconds, 1)
+    # A resume that evaluates nothing (the log holds every candidate) adds no time.
+    third = run_search(more, out, BOARD, resume=True, echo=lambda s: None)
+    assert (third.evaluations, third.reused) == (0, 3)
+    assert third.search_seconds == round(second.search_seconds, 1)  # as search.json keeps it
 
 
 def test_truncated_last_line_is_dropped(tmp_path):

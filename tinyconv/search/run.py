@@ -294,9 +294,10 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
              f"(give --population {max(2, settings.max_candidates // 2)} or a larger --budget)")
     start = time.monotonic()
 
-    def save_time(_candidate=None) -> float:
-        # After every candidate, so an interrupted run's time is counted by its resume.
-        seconds = earlier_seconds + time.monotonic() - start
+    def save_time(_candidate=None, *, searched: bool = True) -> float:
+        # After every candidate, so an interrupted run's time is counted by its resume; a
+        # resume that evaluates none (its log holds them all) adds no time.
+        seconds = earlier_seconds + (time.monotonic() - start if searched else 0.0)
         write_atomic(meta_path, json.dumps({**meta, "evolution_seconds": round(seconds, 1)},
                                            indent=2) + "\n")
         return seconds
@@ -307,7 +308,7 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
                     score_label=label, on_record=save_time)
     cands = evo.run()
     # Wall time of the evolution, summed over this run and the finished ones it resumes.
-    seconds = save_time()
+    seconds = save_time(searched=evo.state.evaluations > 0)
     echo(f"{len(cands)} candidates ({evo.state.evaluations} evaluated now, "
          f"{evo.state.reused} from the log) in {seconds:.0f} s")
     if not cands:

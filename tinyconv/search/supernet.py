@@ -486,8 +486,11 @@ def check_reusable(folder: Path, dataset: str, space: SearchSpace, channels: int
     return state
 
 
-def _checkpoint(net: Supernet, optimizer):
+def _checkpoint(net: Supernet, optimizer=None):
+    """The checkpoint's layout: the supernet's weights, and the optimizer's state if given."""
     from ..keras_compat import tf
+    if optimizer is None:
+        return tf.train.Checkpoint(supernet=net.module)
     return tf.train.Checkpoint(supernet=net.module, optimizer=optimizer)
 
 
@@ -501,7 +504,7 @@ def load_supernet(folder: Path) -> Supernet:
     net = Supernet(SearchSpace.from_dict(meta["space"]), meta["channels"], meta["classes"])
     path = folder / state["checkpoint"] / "ckpt"
     try:
-        tf.train.Checkpoint(supernet=net.module).read(str(path)).expect_partial()
+        _checkpoint(net).read(str(path)).expect_partial()
     except (ValueError, OSError, tf.errors.OpError) as e:
         raise TinyconvError(f"cannot load supernet {path} ({str(e).splitlines()[0]})") from None
     net.epoch = int(state["epoch"])
@@ -512,14 +515,12 @@ def _save(folder: Path, net: Supernet, optimizer, epoch: int, history: list) -> 
     """The checkpoint of `epoch`: weights and optimizer state, or (`optimizer` None: the
     last epoch, after which nothing trains it) the weights alone, a third of the bytes."""
     from ..interrupt import saving
-    from ..keras_compat import tf
     with saving():
         name = f"epoch-{epoch:04d}"
         tmp = folder / f".tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        (tf.train.Checkpoint(supernet=net.module) if optimizer is None
-         else _checkpoint(net, optimizer)).write(str(tmp / "ckpt"))
+        _checkpoint(net, optimizer).write(str(tmp / "ckpt"))
         final = folder / name
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)

@@ -269,6 +269,23 @@ def test_search_with_the_supernet_proxy(tmp_path):
     assert ranked == sorted(rescored["scores"].values(), reverse=True)
     assert ranked == [rescored["scores"][row["key"]] for row in rows]
     assert json.loads((out / "arch.json").read_text()) == rows[0]["arch"]
+    # No final training here: the hint trains the winner as the search would have, from its
+    # supernet weights (written beside arch.json); they load into the winner and no other.
+    init = out / "winner_init.weights.h5"
+    assert f"tinyconv train --arch {out / 'arch.json'} --init-weights {init} " in r.stdout
+    common = ["--dataset", "digits", "--epochs", "1", "--limit-train", "64", "--no-onnx"]
+    r = run_cli("train", "--arch", str(out / "arch.json"), "--init-weights", str(init), *common,
+                "-o", str(tmp_path / "winner"), timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "winner" / "config.json").read_text())["init_weights"] == str(init)
+    other = next(c for c in lines if c["key"] != rows[0]["key"])  # another layer's shape differs
+    r = run_cli("train", "--arch", str(out), "--candidate", other["key"], "--init-weights", str(init),
+                *common, "-o", str(tmp_path / "other"))
+    assert r.returncode == 2 and f"--init-weights {init}: not weights of this" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "other").exists()
+    r = run_cli("train", "--arch", str(out / "arch.json"), "--init-weights", str(tmp_path / "none.h5"),
+                *common, "-o", str(tmp_path / "other"))
+    assert r.returncode == 2 and "none.h5: no such file" in r.stderr and not (tmp_path / "other").exists()
     # A resume scores no candidate again: a score edited in rerank.json decides the winner.
     rescored["scores"][rows[-1]["key"]] = 2.0
     (out / RERANK_FILE).write_text(json.dumps(rescored))

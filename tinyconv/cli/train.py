@@ -65,6 +65,10 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @options.width()
 @options.resolution("Square input side (default: the dataset's).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Family parameter (repeatable).")
+@click.option("--init-weights", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Start from these Keras weights of the same network (a .weights.h5), e.g. "
+              "the winner_init.weights.h5 of `search --proxy supernet --no-final`: the "
+              "supernet's weights of its winner, which the search's own final training starts from.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True)
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
 @options.recipe()
@@ -86,7 +90,8 @@ def _from_arch(ctx: click.Context, arch_path: Path | None, candidate: str | None
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (new or empty, or an interrupted run with --resume).")
 @click.pass_context
-def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, params, epochs, batch_size,
+def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, params, init_weights,
+          epochs, batch_size,
           patience, qat, qat_epochs, augment, limit_train, limit_test, int8_eval_limit, onnx,
           target, board, seed, ray_address, resume, out_dir, **recipe_options) -> None:
     """Train MODEL (or a search's --arch) on DATASET, then int8 .tflite (+ QAT), ONNX and
@@ -107,7 +112,9 @@ def train(ctx, model_name, arch_path, candidate, dataset, width, resolution, par
     recipe = options.recipe_of(recipe_options, augment)
     config = TrainConfig(**arch, **recipe.recipe_json(), dataset=dataset, epochs=epochs, batch_size=batch_size,
                          qat=qat, qat_epochs=qat_epochs, seed=seed, patience=patience, limit_train=limit_train,
-                         limit_test=limit_test, int8_eval_limit=int8_eval_limit, onnx=onnx, board=b.name)
+                         limit_test=limit_test, int8_eval_limit=int8_eval_limit, onnx=onnx, board=b.name,
+                         init_weights=None if init_weights is None
+                         else str(init_weights.resolve() if ray_address else init_weights))
     config.check()
     from ..backend import check_ray, run_job
     from ..train.run import train as run_training

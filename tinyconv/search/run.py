@@ -9,7 +9,7 @@ Output directory layout:
   rerank.json        with --proxy supernet: the --rerank best candidates' scores on the
                      whole validation split, by which the winner is picked
   winner_init.weights.h5  with --proxy supernet: its weights of the winner, from which
-                     the final training starts
+                     the final training starts (with --no-final: `train --init-weights`)
   final/             tinyconv.train run of the winner (checkpoints: resumable too)
   leaderboard.json/.txt  the top --top candidates (proxy score; final accuracy where trained)
   arch.json          the winner's architecture (`tinyconv train --arch` trains any one)
@@ -338,14 +338,14 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     metrics = None
     # Export plans a model for the budget searched, not the board's whole memory.
     export_budget = opts.budget.export_arguments(opts.stack_bytes)
+    init = None  # the supernet's weights of the winner, where its training starts from them
+    if opts.proxy_kind == "supernet" and opts.winner_init == "supernet":
+        from .supernet import save_subnet_weights
+        init = save_subnet_weights(winner.arch, proxy_settings, out / "winner_init.weights.h5")
     if opts.train_final:
         echo(f"training the winner: {opts.final.epochs} epochs"
              + (f" + {opts.final.qat_epochs} QAT" if opts.final.qat else ""))
-        init = None
-        if opts.proxy_kind == "supernet" and opts.winner_init == "supernet":  # fine-tune
-            from .supernet import save_subnet_weights
-            init = save_subnet_weights(winner.arch, proxy_settings,
-                                       out / "winner_init.weights.h5")
+        if init is not None:  # fine-tune
             echo(f"  starting from the supernet's weights of the winner ({init.name})")
         elif opts.proxy_kind == "supernet":
             echo("  from scratch (--winner-init scratch)")
@@ -382,7 +382,8 @@ def run_search(opts: SearchOptions, out: Path, board: Board, *, resume: bool = F
     if not opts.train_final:
         board_table({})
         winner_dir = out / "winner"
-        echo(f"next: tinyconv train --arch {out / 'arch.json'} {recipe} -o {winner_dir}, then "
+        start = "" if init is None else f" --init-weights {init}"
+        echo(f"next: tinyconv train --arch {out / 'arch.json'}{start} {recipe} -o {winner_dir}, then "
              f"tinyconv export {winner_dir / 'model_int8.tflite'} --board {board.name} "
              f"{export_budget} -o {winner_dir / 'firmware'}")
     others = leaderboard.rank(cands, rescored)[1:2]

@@ -122,6 +122,8 @@ class TrainConfig(Recipe):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise TinyconvError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.init_weights is not None and not Path(self.init_weights).is_file():
+            raise TinyconvError(f"--init-weights {self.init_weights}: no such file")
         if not 0 < self.validation_fraction < 1:
             raise TinyconvError(f"validation fraction must be in (0, 1), got {self.validation_fraction}")
 

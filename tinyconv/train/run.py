@@ -56,6 +56,18 @@ def _start_run_dir(config: TrainConfig, run_dir: Path) -> None:
     write_json_atomic(run_dir / CONFIG_FILE, config.to_json())
 
 
+def _load_init_weights(model, config: TrainConfig) -> None:
+    """The weights the training starts from (`--init-weights`), one line if they are not
+    this model's (another architecture, or not a Keras weights file)."""
+    path = Path(config.init_weights)
+    try:
+        model.load_weights(str(path))
+    except (ValueError, OSError, KeyError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise TinyconvError(f"--init-weights {path}: not weights of this {config.model} (width "
+                            f"{config.width:g}): {first}") from None
+
+
 def _save_keras(model, path: Path) -> None:
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".save-") as tmp:
         target = Path(tmp) / path.name
@@ -174,8 +186,8 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
                    limit_train=config.limit_train, limit_test=config.limit_test)
     shape = tuple(int(d) for d in dataset.input_shape)
     model = _build(config, dataset)
-    if config.init_weights:  # the search's supernet weights of this architecture
-        model.load_weights(config.init_weights)
+    if config.init_weights:  # --init-weights: e.g. the search's supernet weights of this architecture
+        _load_init_weights(model, config)
     from .recipe import load_teacher, zoo_teacher
     teacher_family = zoo_teacher(config.teacher)
     if config.teacher_epochs is not None and teacher_family is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -286,9 +287,12 @@ def test_search_with_the_supernet_proxy(tmp_path):
     r = run_cli("train", "--arch", str(out / "arch.json"), "--init-weights", str(tmp_path / "none.h5"),
                 *common, "-o", str(tmp_path / "other"))
     assert r.returncode == 2 and "none.h5: no such file" in r.stderr and not (tmp_path / "other").exists()
-    # A resume scores no candidate again: a score edited in rerank.json decides the winner.
+    # A resume scores no candidate again, also of a search folder moved elsewhere: a score
+    # edited in rerank.json decides the winner.
     rescored["scores"][rows[-1]["key"]] = 2.0
     (out / RERANK_FILE).write_text(json.dumps(rescored))
+    shutil.move(out, tmp_path / "moved")
+    out = tmp_path / "moved"
     r = run_cli(*SEARCH, "--resume", "-o", str(out))
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out / "leaderboard.json").read_text())["rows"][0]["key"] == rows[-1]["key"]

@@ -706,15 +706,20 @@ def rerank(cands: list, channels: int, settings: SupernetProxySettings, path: Pa
     BN statistics re-estimated on SUPERNET_RERANK_CALIB_IMAGES training images: the score
     the winner is picked by, where the evolution's 1,000 images tie. Each score is saved
     to `path` as it comes, so a resumed search scores no candidate twice (scores of other
-    settings or another supernet epoch are dropped). Returns key -> score."""
+    settings or another supernet epoch are dropped; a search folder moved elsewhere keeps
+    them: the supernet is named by its meta, not its path). Returns key -> score."""
     full = replace(settings, calib_images=SUPERNET_RERANK_CALIB_IMAGES, val_images=None)
     state = read_state(Path(settings.path))
-    identity = {"proxy": full.describe(), "epoch": None if state is None else state["epoch"]}
+    epoch = None if state is None else state["epoch"]
+    identity = {"supernet": read_meta(Path(settings.path)), "epoch": epoch,
+                "calib_images": full.calib_images, "val_images": full.val_images}
+    # Scores saved before the identity left the path out: theirs named the supernet's folder.
+    by_path = {"proxy": full.describe(), "epoch": epoch}
     try:
         saved = json.loads(Path(path).read_text()) if Path(path).exists() else {}
     except (OSError, ValueError):
         saved = {}   # unreadable: score again (seconds each)
-    scores = dict(saved.get("scores", {})) if saved.get("identity") == identity else {}
+    scores = dict(saved.get("scores", {})) if saved.get("identity") in (identity, by_path) else {}
     for c in cands:
         if c.key not in scores:
             scores[c.key] = supernet_proxy(c.arch.to_dict(), channels, full).accuracy

@@ -38,7 +38,9 @@ fresh clone resumes where the last sitting stopped.
 
     python benchmarks/search_budgets.py [--budgets 320kB,128kB,64kB] [--methods ...] [--epochs 40]
                                         [--space fusednet] [--no-final]
-Runs go to benchmarks/runs/search_budgets/; writes benchmarks/results/search_budgets.{json,md}.
+Runs go to benchmarks/runs/search_budgets/; writes benchmarks/results/search_budgets.{json,md},
+keeping the budgets an earlier run wrote there with the same settings that this one does not
+measure (each budget names the command that measured it).
 """
 
 from __future__ import annotations
@@ -230,6 +232,33 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
             if best_hand is not None else None}
 
 
+SAME_BENCHMARK = ("dataset", "board", "flash", "space", "final_training")
+
+
+def earlier_budgets(path: Path, result: dict) -> list[dict]:
+    """The budgets an earlier run wrote to the results file `path` with the same dataset,
+    board, flash, space and final training as `result` (each with the command that measured
+    it): a run of some budgets adds its rows to theirs, so sittings can measure one budget
+    each. None from a results file of other settings (it is replaced, said on stdout)."""
+    if not path.exists():
+        return []
+    previous = json.loads(path.read_text())
+    now = json.loads(json.dumps({k: result[k] for k in SAME_BENCHMARK}, default=str))
+    differ = [k for k in SAME_BENCHMARK if previous.get(k) != now[k]]
+    if differ:
+        print(f"{path}: its budgets were measured with another {', '.join(differ)}: replaced")
+        return []
+    return [{"command": previous.get("command"), **b} for b in previous.get("budgets", [])]
+
+
+def merge_budgets(earlier: list[dict], measured: list[dict]) -> list[dict]:
+    """`measured` and the `earlier` budgets it did not measure again, smallest SRAM first."""
+    from tinyconv.units import parse_bytes
+    ran = {b["sram"] for b in measured}
+    return sorted([b for b in earlier if b["sram"] not in ran] + measured,
+                  key=lambda b: parse_bytes(b["sram"]))
+
+
 def render(result: dict) -> str:
     f = result["final_training"]
     r = f["recipe"]
@@ -263,9 +292,9 @@ def render(result: dict) -> str:
                 f"{row['peak_sram_bytes']:,} | {row['measured_ram_bytes']:,} | {row['measured_flash_bytes']:,} | "
                 f"{row['macs']:,} | {row['instructions_per_inference']:,} | "
                 f"{row['search_wall_seconds'] / 60:.0f} min | {row['mismatched_bytes']} |")
-        lines += ["", f"Search beats the best hand-scaled network: {b['search_beats_hand_scaled']}", ""]
-    lines += ["Command: `" + result["command"] + "` (rerun it to resume)."]
-    return "\n".join(lines) + "\n"
+        lines += ["", f"Search beats the best hand-scaled network: {b['search_beats_hand_scaled']}", "",
+                  f"Measured by `{b.get('command') or result['command']}` (rerun it to resume).", ""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def main() -> None:
@@ -309,11 +338,13 @@ def main() -> None:
               "final_training": asdict(final),
               "command": " ".join(["python", "benchmarks/search_budgets.py", *sys.argv[1:]]), "budgets": []}
     shared: list[Path] = []
+    earlier = earlier_budgets(args.out / "search_budgets.json", result)
     for sram in [b for b in args.budgets.split(",") if b]:
         budget = run_budget(sram, args, final, board, shared)
         if args.no_final:
             continue
-        result["budgets"].append(budget)
+        result["budgets"].append({**budget, "command": result["command"]})
+        result["budgets"] = merge_budgets(earlier, result["budgets"])
         args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
         write_atomic(args.out / "search_budgets.json", json.dumps(result, indent=2, default=str) + "\n")
         write_atomic(args.out / "search_budgets.md", render(result))

@@ -31,9 +31,9 @@ continues from its log and checkpoints, every training from its checkpoints, fin
 is reused; rerun the same command. `--no-final` runs the searches alone (a sitting can hold
 the supernet and the evolutions, and the trainings come later, one per sitting). The run
 folder is ignored by git for its checkpoints, but the finished records in it are committed
-one by one (`git add -f`: each search's search.json, candidates.jsonl, rerank.json, arch.json
-and leaderboard, each finished supernet's state, meta and last checkpoint, which holds the
-weights alone, each finished training's config, history, metrics and int8 model, and a
+one by one (`--stage` runs `git add -f` on them: each search's search.json, candidates.jsonl,
+rerank.json, arch.json and leaderboard, each finished supernet's state, meta and last
+checkpoint, which holds the weights alone, each finished training's config, history, metrics and int8 model, and a
 training a sitting ends in the middle of: its config, state, last epoch's checkpoint and
 best weights, dropped from git once it finishes), so a fresh clone resumes where the last
 sitting stopped.
@@ -124,6 +124,56 @@ def trained_twin(runs: Path, folder: Path) -> Path | None:
                      or supernet_dir(other) == supernet_dir(folder))):
             return other
     return None
+
+
+SEARCH_RECORDS = ("search.json", "candidates.jsonl", "rerank.json", "arch.json", "leaderboard.json",
+                  "leaderboard.txt")
+TRAINING_RECORDS = ("config.json", "history.json", "metrics.json", "model_int8.tflite")
+
+
+def _last_checkpoint(folder: Path) -> list[Path]:
+    """A checkpoint folder's state and the epoch checkpoint it names."""
+    state = json.loads((folder / "state.json").read_text())
+    return [folder / "state.json", *sorted((folder / state["checkpoint"]).iterdir())]
+
+
+def records(runs: Path) -> tuple[list[Path], list[Path]]:
+    """The run folder's files git tracks (see the module doc), and those it no longer should:
+    the checkpoints of a training that has finished since a sitting committed it unfinished."""
+    keep, drop = [], []
+    for search in sorted(p.parent for p in runs.glob("*/*/search.json")):
+        keep += [search / f for f in SEARCH_RECORDS if (search / f).exists()]
+        supernet = search / "supernet"
+        if (supernet / "state.json").exists():
+            keep += [supernet / "supernet.json", supernet / "state.json"]
+            meta = json.loads((supernet / "supernet.json").read_text())
+            if json.loads((supernet / "state.json").read_text())["epoch"] >= meta["settings"]["epochs"]:
+                keep += _last_checkpoint(supernet)[1:]
+    for training in sorted(p.parent for p in [*runs.glob("*/*/final/config.json"),
+                                              *runs.glob("hand_scaled/*/config.json")]):
+        checkpoints = training / "checkpoints"
+        if (training / "metrics.json").exists():
+            keep += [training / f for f in TRAINING_RECORDS if (training / f).exists()]
+            drop.append(checkpoints)
+            continue
+        keep.append(training / "config.json")  # unfinished: what resumes it
+        for folder in (checkpoints, checkpoints / "qat"):
+            if (folder / "state.json").exists():
+                keep += _last_checkpoint(folder)
+                if (folder / "best.weights.h5").exists():
+                    keep.append(folder / "best.weights.h5")
+    return keep, drop
+
+
+def stage_records(runs: Path) -> None:
+    """`--stage`: git add -f the records, git rm --cached the stale checkpoints."""
+    import subprocess
+    keep, drop = records(runs)
+    subprocess.run(["git", "add", "-f", *map(str, keep)], cwd=ROOT, check=True)
+    for folder in drop:
+        subprocess.run(["git", "rm", "-r", "-q", "--cached", "--ignore-unmatch", str(folder)],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    print(f"staged {len(keep)} records of {runs}; commit them")
 
 
 def supernet_seconds(folder: Path) -> float:
@@ -321,7 +371,13 @@ def main() -> None:
                         "a sitting can end between them; rerun without it for the rows")
     parser.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs" / "search_budgets")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--stage", action="store_true",
+                        help="run nothing: git add -f the run folder's records (and untrack the "
+                        "checkpoints of trainings finished since), for a sitting's commit")
     args = parser.parse_args()
+    if args.stage:
+        stage_records(args.runs)
+        return
     args.methods = [m for m in args.methods.split(",") if m]
     unknown = set(args.methods) - set(METHODS)
     if unknown:

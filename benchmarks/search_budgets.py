@@ -33,10 +33,10 @@ the supernet and the evolutions, and the trainings come later, one per sitting).
 folder is ignored by git for its checkpoints, but the finished records in it are committed
 one by one (`--stage` runs `git add -f` on them: each search's search.json, candidates.jsonl,
 rerank.json, arch.json and leaderboard, each finished supernet's state, meta and last
-checkpoint, which holds the weights alone, each finished training's config, history, metrics and int8 model, and a
-training a sitting ends in the middle of: its config, state, last epoch's checkpoint and
-best weights, dropped from git once it finishes), so a fresh clone resumes where the last
-sitting stopped.
+checkpoint, which holds the weights alone, each finished training's config, history, metrics
+and int8 model, and a training a sitting ends in the middle of: its config, state, last
+epoch's checkpoint and best weights, dropped from git once it finishes), so a fresh clone
+resumes where the last sitting stopped.
 
     python benchmarks/search_budgets.py [--budgets 320kB,128kB,64kB] [--methods ...] [--epochs 40]
                                         [--space fusednet] [--no-final]

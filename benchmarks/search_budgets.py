@@ -131,24 +131,25 @@ SEARCH_RECORDS = ("search.json", "candidates.jsonl", "rerank.json", "arch.json",
 TRAINING_RECORDS = ("config.json", "history.json", "metrics.json", "model_int8.tflite")
 
 
-def _last_checkpoint(folder: Path) -> list[Path]:
-    """A checkpoint folder's state and the epoch checkpoint it names."""
-    state = json.loads((folder / "state.json").read_text())
-    return [folder / "state.json", *sorted((folder / state["checkpoint"]).iterdir())]
+def _last_checkpoint(folder: Path, state: dict) -> list[Path]:
+    """A checkpoint folder's state file and the epoch checkpoint its `state` names."""
+    from tinyconv.train.loop import STATE_FILE
+    return [folder / STATE_FILE, *sorted((folder / state["checkpoint"]).iterdir())]
 
 
 def records(runs: Path) -> tuple[list[Path], list[Path]]:
     """The run folder's files git tracks (see the module doc), and those it no longer should:
     the checkpoints of a training that has finished since a sitting committed it unfinished."""
+    from tinyconv.search import supernet as sn
+    from tinyconv.train.loop import read_state
     keep, drop = [], []
     for search in sorted(p.parent for p in runs.glob("*/*/search.json")):
         keep += [search / f for f in SEARCH_RECORDS if (search / f).exists()]
-        supernet = search / "supernet"
-        if (supernet / "state.json").exists():
-            keep += [supernet / "supernet.json", supernet / "state.json"]
-            meta = json.loads((supernet / "supernet.json").read_text())
-            if json.loads((supernet / "state.json").read_text())["epoch"] >= meta["settings"]["epochs"]:
-                keep += _last_checkpoint(supernet)[1:]
+        supernet, state = search / "supernet", sn.read_state(search / "supernet")
+        if state is not None:
+            keep += [supernet / sn.META_FILE, supernet / sn.STATE_FILE]
+            if state["epoch"] >= sn.read_meta(supernet)["settings"]["epochs"]:
+                keep += _last_checkpoint(supernet, state)[1:]
     for training in sorted(p.parent for p in [*runs.glob("*/*/final/config.json"),
                                               *runs.glob("hand_scaled/*/config.json")]):
         checkpoints = training / "checkpoints"
@@ -158,8 +159,9 @@ def records(runs: Path) -> tuple[list[Path], list[Path]]:
             continue
         keep.append(training / "config.json")  # unfinished: what resumes it
         for folder in (checkpoints, checkpoints / "qat"):
-            if (folder / "state.json").exists():
-                keep += _last_checkpoint(folder)
+            state = read_state(folder)
+            if state is not None:
+                keep += _last_checkpoint(folder, state)
                 if (folder / "best.weights.h5").exists():
                     keep.append(folder / "best.weights.h5")
     return keep, drop

@@ -49,6 +49,7 @@ def hand_scaled_mobilenetv2(space, budget, board, channels: int, classes: int):
 
 def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budget,
             samples: int) -> dict:
+    from tinyconv import tflm
     from tinyconv.search.result import footprint
     from tinyconv.train.config import qat_int8_accuracy
     from tinyconv.verify import verify
@@ -69,6 +70,8 @@ def measure(name: str, arch, tflite_path: Path, train_metrics: dict, board, budg
         "int8_evaluated_on": train_metrics.get("int8_evaluated_on"),
         "train_seconds_per_epoch": train_metrics.get("seconds_per_epoch"),
         **numbers,
+        # The peer's activation arena for the same model (its allocator's head), beside ours.
+        "tflm_arena_bytes": tflm.tflm_arena(tflite).head_bytes,
         "measured_ram_bytes": report.ram_bytes, "measured_flash_bytes": report.flash_bytes,
         "measured_stack_bytes": report.stack_bytes,
         "instructions_per_inference": report.instructions_per_inference,

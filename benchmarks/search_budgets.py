@@ -326,16 +326,22 @@ def render(result: dict) -> str:
              "higher on validation (trainings from before that choice kept QAT's), both beside it; "
              "accuracies on the 10,000 "
              "test images of the shared JPEG copy (int8 with LiteRT's reference kernels). RAM, flash and "
-             "instructions: the firmware in QEMU, bit-exact against LiteRT.", ""]
+             "instructions: the firmware in QEMU, bit-exact against LiteRT. Arena / TFLM's: the "
+             "activation arena our planner lays out beside TFLite Micro's for the same int8 model (its "
+             "allocator's head after one invoke, the `tflite-micro` package).", ""]
     for b in result["budgets"]:
         lines += [f"## SRAM {b['sram']}, flash {result['flash']}", "",
                   "| network | int8 acc | int8 QAT / PTQ | float acc | peak SRAM planned | RAM measured | "
-                  "flash measured | MACs | instructions | search wall time | mismatched bytes |",
-                  "|" + "---|" * 11]
+                  "arena / TFLM's | flash measured | MACs | instructions | search wall time | mismatched bytes |",
+                  "|" + "---|" * 12]
         for row in b["rows"]:
             if row.get("int8_accuracy") is None:
-                lines.append(f"| {row['name']} |" + " |" * 10)
+                lines.append(f"| {row['name']} |" + " |" * 11)
                 continue
+            # rows measured before measure() recorded TFLM's arena have none
+            tflm = row.get("tflm_arena_bytes")
+            arena = (f"{row['arena_bytes']:,} / {tflm:,} ({row['arena_bytes'] / tflm:.2f}x)"
+                     if tflm else "-")
             # rows measured before measure() recorded QAT's: their int8 acc is QAT's
             row = {"qat_int8_accuracy": row["int8_accuracy"], **row}
             both = " / ".join("-" if row.get(k) is None else f"{100 * row[k]:.2f}"
@@ -343,7 +349,7 @@ def render(result: dict) -> str:
             lines.append(
                 f"| {row['name']} | {100 * row['int8_accuracy']:.2f} % ({row.get('int8_kept', 'qat').upper()}) | "
                 f"{both} % | {100 * row['float_accuracy']:.2f} % | "
-                f"{row['peak_sram_bytes']:,} | {row['measured_ram_bytes']:,} | {row['measured_flash_bytes']:,} | "
+                f"{row['peak_sram_bytes']:,} | {row['measured_ram_bytes']:,} | {arena} | {row['measured_flash_bytes']:,} | "
                 f"{row['macs']:,} | {row['instructions_per_inference']:,} | "
                 f"{row['search_wall_seconds'] / 60:.0f} min | {row['mismatched_bytes']} |")
         lines += ["", f"Search beats the best hand-scaled network: {b['search_beats_hand_scaled']}", "",

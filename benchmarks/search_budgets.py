@@ -132,16 +132,15 @@ TRAINING_RECORDS = ("config.json", "history.json", "metrics.json", "model_int8.t
 
 
 def _last_checkpoint(folder: Path, state: dict) -> list[Path]:
-    """A checkpoint folder's state file and the epoch checkpoint its `state` names."""
-    from tinyconv.train.loop import STATE_FILE
-    return [folder / STATE_FILE, *sorted((folder / state["checkpoint"]).iterdir())]
+    """The files of the epoch checkpoint a checkpoint folder's `state` names."""
+    return sorted((folder / state["checkpoint"]).iterdir())
 
 
 def records(runs: Path) -> tuple[list[Path], list[Path]]:
     """The run folder's files git tracks (see the module doc), and those it no longer should:
     the checkpoints of a training that has finished since a sitting committed it unfinished."""
     from tinyconv.search import supernet as sn
-    from tinyconv.train.loop import read_state
+    from tinyconv.train.loop import STATE_FILE, read_state
     keep, drop = [], []
     for search in sorted(p.parent for p in runs.glob("*/*/search.json")):
         keep += [search / f for f in SEARCH_RECORDS if (search / f).exists()]
@@ -149,7 +148,7 @@ def records(runs: Path) -> tuple[list[Path], list[Path]]:
         if state is not None:
             keep += [supernet / sn.META_FILE, supernet / sn.STATE_FILE]
             if state["epoch"] >= sn.read_meta(supernet)["settings"]["epochs"]:
-                keep += _last_checkpoint(supernet, state)[1:]
+                keep += _last_checkpoint(supernet, state)
     for training in sorted(p.parent for p in [*runs.glob("*/*/final/config.json"),
                                               *runs.glob("hand_scaled/*/config.json")]):
         checkpoints = training / "checkpoints"
@@ -161,7 +160,7 @@ def records(runs: Path) -> tuple[list[Path], list[Path]]:
         for folder in (checkpoints, checkpoints / "qat"):
             state = read_state(folder)
             if state is not None:
-                keep += _last_checkpoint(folder, state)
+                keep += [folder / STATE_FILE, *_last_checkpoint(folder, state)]
                 if (folder / "best.weights.h5").exists():
                     keep.append(folder / "best.weights.h5")
     return keep, drop

@@ -14,7 +14,8 @@ inference of the firmware in QEMU, compared bit for bit with LiteRT):
   several boards would;
 - `proxy`: `tinyconv search --proxy train` (each candidate trained briefly);
   both over `--space` (default fusednet: Fused-MBConv blocks, stride 8, which suits 32 px
-  images and trains several times faster on CPUs than MCUNet's depthwise blocks);
+  images and trains several times faster on CPUs than MCUNet's depthwise blocks; `resnet`:
+  ResNet's basic blocks, a space that holds ResNet-8-like networks at every width);
 - `mobilenetv2`: MobileNetV2 at the largest width x resolution that fits (exact cost);
 - `resnet8`: the MLPerf Tiny ResNet-8 at the largest width that fits at 32 px (the firmware
   planner decides, as `tinyconv export` would; widths in steps of 0.25 until the weights
@@ -40,7 +41,9 @@ resumes where the last sitting stopped.
 
     python benchmarks/search_budgets.py [--budgets 320kB,128kB,64kB] [--methods ...] [--epochs 40]
                                         [--space fusednet] [--no-final]
-Runs go to benchmarks/runs/search_budgets/; writes benchmarks/results/search_budgets.{json,md},
+Runs go to benchmarks/runs/search_budgets/ (a budget's searches in SRAM_BYTES/METHOD, or
+SRAM_BYTES/METHOD-SPACE for another space than fusednet; the hand-scaled trainings are shared);
+writes benchmarks/results/search_budgets.{json,md} (search_budgets_SPACE.* for another space),
 keeping the budgets an earlier run wrote there with the same settings that this one does not
 measure (each budget names the command that measured it).
 """
@@ -63,6 +66,12 @@ from tinyconv.interrupt import exit_on_interrupt  # noqa: E402
 DATASET = "cifar10"
 METHODS = ("supernet", "proxy", "mobilenetv2", "resnet8")
 RESNET8_WIDTH_STEP = 0.25
+FIRST_SPACE = "fusednet"  # its run folders and results were named before the space was
+
+
+def space_suffix(space: str, sep: str) -> str:
+    """What names a space's search folders and results beside fusednet's ("" for fusednet)."""
+    return "" if space == FIRST_SPACE else f"{sep}{space}"
 
 
 def hand_scaled_resnet8(budget, board, shape, classes: int):
@@ -201,7 +210,7 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
     runs = args.runs / f"{parse_bytes(sram)}"
     rows, notes = [], {}
     for method in args.methods:
-        folder = runs / method
+        folder = runs / f"{method}{space_suffix(args.space, '-')}"
         if method in ("supernet", "proxy"):
             supernet = method == "supernet"
             reuse = None
@@ -366,7 +375,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40, help="final training epochs")
     parser.add_argument("--qat-epochs", type=int, default=2)
     parser.add_argument("--limit-train", type=int, help="training images (default: all 45,000)")
-    parser.add_argument("--space", default="fusednet", help="the searched backbone (--space)")
+    parser.add_argument("--space", default=FIRST_SPACE, help="the searched backbone (--space)")
     parser.add_argument("--supernet-epochs", type=int, default=20)
     parser.add_argument("--supernet-budget", default="1000", help="candidates (or minutes, e.g. 30m)")
     parser.add_argument("--proxy-budget", default="16")
@@ -403,7 +412,8 @@ def main() -> None:
               "final_training": asdict(final),
               "command": " ".join(["python", "benchmarks/search_budgets.py", *sys.argv[1:]]), "budgets": []}
     shared: list[Path] = []
-    earlier = earlier_budgets(args.out / "search_budgets.json", result)
+    stem = f"search_budgets{space_suffix(args.space, '_')}"
+    earlier = earlier_budgets(args.out / f"{stem}.json", result)
     for sram in [b for b in args.budgets.split(",") if b]:
         budget = run_budget(sram, args, final, board, shared)
         if args.no_final:
@@ -411,12 +421,12 @@ def main() -> None:
         result["budgets"].append({**budget, "command": result["command"]})
         result["budgets"] = merge_budgets(earlier, result["budgets"])
         args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
-        write_atomic(args.out / "search_budgets.json", json.dumps(result, indent=2, default=str) + "\n")
-        write_atomic(args.out / "search_budgets.md", render(result))
+        write_atomic(args.out / f"{stem}.json", json.dumps(result, indent=2, default=str) + "\n")
+        write_atomic(args.out / f"{stem}.md", render(result))
     if args.no_final:
         print(f"searches done in {args.runs}; rerun without --no-final for the trainings and rows")
         return
-    print((args.out / "search_budgets.md").read_text())
+    print((args.out / f"{stem}.md").read_text())
 
 
 if __name__ == "__main__":

@@ -58,8 +58,9 @@ RESOLUTION_STEP = 16
 # 32 px inputs at 4x4 in their last stage (stride 8 against MCUNet's 32) and train far
 # faster per MAC on CPUs (measured on 2 cores, batch 64: fusednet's largest at 32 px, 70 M
 # MACs, 187 images/s in float32 and 370 in bfloat16; mcunet at width 1, 6 M MACs, 247 in
-# float32: the depthwise backward pass dominates its step); or "plainnet", VGG's plain
-# 3x3 conv stages with max pooling (no residuals, stride 8).
+# float32: the depthwise backward pass dominates its step); "plainnet", VGG's plain
+# 3x3 conv stages with max pooling (no residuals, stride 8); or "resnet", ResNet's basic
+# blocks (two kxk convs + shortcut, stride 4), the family of MLPerf Tiny's ResNet-8.
 DEFAULT_BACKBONE = "mcunet"
 
 # The search's own knobs (their CLI options show these values).

@@ -1,8 +1,8 @@
 """The NAS search space: configurations of a backbone and their exact costs.
 
 An `ArchConfig` is one network of a search backbone (`zoo.arch.Backbone`: "mcunet",
-MCUNet's MobileNetV2 blocks, "fusednet", Fused-MBConv blocks without depthwise convs, or
-"plainnet", VGG's plain conv stages with max pooling),
+MCUNet's MobileNetV2 blocks, "fusednet", Fused-MBConv blocks without depthwise convs,
+"plainnet", VGG's plain conv stages with max pooling, or "resnet", ResNet's basic blocks),
 which is also the zoo family that builds it: a global width multiplier, the input
 resolution, per-stage depth, per-block kernel size and expansion ratio. Its costs
 come from the same code that deploys it:
@@ -161,11 +161,18 @@ def _block(g: GraphBuilder, bb: arch.Backbone, x: Tensor, expansion: int, filter
            stride: int, kernel: int, name: str) -> Tensor:
     """zoo/backbone.py's block after conversion: BN folded, ReLU6 fused, linear project."""
     shortcut, in_ch = x, x.shape[3]
-    hidden = arch.hidden_channels(in_ch, expansion)
+    hidden = bb.hidden(in_ch, filters, expansion)
     if bb.block == arch.BLOCK_PLAIN:
         if stride != 1:
             x = g.max_pool(x, stride, stride, name=f"{name}_pool", padding=O.Padding.SAME)
         return g.conv2d(x, filters, kernel, name=name, activation=O.Activation.RELU6)
+    if bb.block == arch.BLOCK_BASIC:
+        x = g.conv2d(x, hidden, kernel, stride, name=f"{name}_expand",
+                     activation=O.Activation.RELU6)
+        x = g.conv2d(x, filters, kernel, name=f"{name}_project")
+        if bb.projects(stride, in_ch, filters):
+            shortcut = g.conv2d(shortcut, filters, 1, stride, name=f"{name}_shortcut")
+        return g.add(shortcut, x, name=f"{name}_add", activation=O.Activation.RELU6)
     if bb.block == arch.BLOCK_FUSED:
         x = g.conv2d(x, hidden, kernel, stride, name=f"{name}_expand",
                      activation=O.Activation.RELU6)

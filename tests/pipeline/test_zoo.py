@@ -42,6 +42,7 @@ EXPECTED_OPS = {
     "mcunet": {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "fusednet": {"CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "plainnet": {"CONV_2D", "MAX_POOL_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
+    "resnet": {"CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "efficientnet": {"CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "MUL", "ADD", "MEAN", "FULLY_CONNECTED",
                      "SOFTMAX"},
 }
@@ -60,6 +61,8 @@ SMALL = {
     "fusednet": ((32, 32, 3), 10, 0.5, {"depths": (1, 2, 1, 2), "kernels": (3, 5, 3, 3, 5, 3),
                                         "expansions": (1, 2, 3, 1, 2, 3)}),
     "plainnet": ((32, 32, 3), 10, 0.5, {"depths": (2, 1, 2, 1), "kernels": (3, 5, 3, 3, 5, 3)}),
+    "resnet": ((32, 32, 3), 10, 0.5, {"depths": (1, 2, 2), "kernels": (3, 5, 3, 3, 5),
+                                      "expansions": (1, 2, 1, 2, 1)}),
     "efficientnet": ((32, 32, 3), 10, 0.25, {}),
 }
 

@@ -69,13 +69,15 @@ EXTRA_SPECS: dict[str, Spec] = {
                       "depths": (2, 1, 2, 1)}),
     "plainnet": Spec("plainnet", (32, 32, 3), 10, 0.5,
                      {"kernels": (3, 5, 3, 3, 3), "depths": (1, 2, 1, 1)}),
+    "resnet": Spec("resnet", (32, 32, 3), 10, 0.5,
+                   {"kernels": (3, 5, 3, 3), "expansions": (1, 2, 1, 1), "depths": (2, 1, 1)}),
     "efficientnet": Spec("efficientnet", (32, 32, 3), 10, 0.25),
 }
 ALL_FAMILIES = list(SPECS) + list(EXTRA_SPECS)
 
 # Zoo modules a family's builder imports besides its own, _common, arch and random_init.
 _ZOO_IMPORTS = {"mcunet": ("backbone", "mobilenetv2"), "fusednet": ("backbone", "mobilenetv2"),
-                "plainnet": ("backbone", "mobilenetv2"),
+                "plainnet": ("backbone", "mobilenetv2"), "resnet": ("backbone", "mobilenetv2"),
                 "efficientnet": ("mobilenetv2",)}
 
 

@@ -139,14 +139,18 @@ def test_extracted_keras_model_computes_the_supernet_forward(trained, tmp_path):
 # centre crop of the 5x5), expansion 1-3, width, depth and resolution 16/24. The plain
 # backbone's (one kxk conv per block, a max pool opening each strided stage, no residual):
 # elastic kernel, width, depth and resolution (a 20 px input pools 20 -> 10 -> 5 -> 3).
+# The basic-block backbone's (two kxk convs, identity or projection shortcut, ReLU6 after the
+# add): elastic kernel, middle expansion 1-2, width, depth and resolution.
 FUSED = SearchSpace.for_backbone("fusednet", widths=(0.25, 0.5), resolutions=(16, 24),
                                  kernels=(3, 5))
 PLAIN = SearchSpace.for_backbone("plainnet", widths=(0.25, 0.5), resolutions=(16, 20),
                                  kernels=(3, 5))
+BASIC = SearchSpace.for_backbone("resnet", widths=(0.5, 1.0), resolutions=(12, 16),
+                                 kernels=(3, 5), expansions=(1, 2))
 SMALL_SETTINGS = SupernetSettings(epochs=1, limit_train=64, batch_size=32, augment=False)
 
 
-@pytest.mark.parametrize("space", [FUSED, PLAIN], ids=["fusednet", "plainnet"])
+@pytest.mark.parametrize("space", [FUSED, PLAIN, BASIC], ids=["fusednet", "plainnet", "resnet"])
 def test_supernet_sub_networks_are_the_zoo_models(space, tmp_path):
     from tinyconv.keras_compat import tf
 
@@ -155,14 +159,18 @@ def test_supernet_sub_networks_are_the_zoo_models(space, tmp_path):
     assert "block0_0_dw" not in net.variables
     if space is FUSED:
         assert net.variables["block1_0_expand_conv"].shape == (5, 5, 8, 24)  # 16*0.5 in, *3
+    elif space is BASIC:   # 16 in, 32 * 2 in the middle, 32 out; the stride projects
+        assert net.variables["block1_0_project_conv"].shape == (5, 5, 64, 32)
+        assert net.variables["block1_0_shortcut_conv"].shape == (1, 1, 16, 32)
+        assert "block0_0_shortcut_conv" not in net.variables  # stem as wide as stage 0
     else:
         assert net.variables["block1_0_conv"].shape == (5, 5, 16, 32)  # 32*0.5 in, 64*0.5
         assert "block1_0_project_conv" not in net.variables
     ds = load_data("digits", space, 1, SMALL_SETTINGS)
     rng = random.Random(5)
     small, big = min(space.resolutions), max(space.resolutions)
-    archs = [space.largest(), space.smallest(), space.sample(rng, 0.25, big),
-             space.sample(rng, 0.5, small)]
+    archs = [space.largest(), space.smallest(), space.sample(rng, min(space.widths), big),
+             space.sample(rng, max(space.widths), small)]
     assert {a.resolution for a in archs} == {small, big}
     assert {5, 3} <= {k for a in archs for k in a.kernels}
     graph_run = tf.function(lambda x, code: net.run(x, code), autograph=False)
@@ -174,7 +182,7 @@ def test_supernet_sub_networks_are_the_zoo_models(space, tmp_path):
         assert not any("depthwise" in type(layer).__name__.lower() for layer in model.layers)
         kinds = {type(layer).__name__ for layer in model.layers}
         assert ("MaxPooling2D" in kinds) == (space is PLAIN)  # and no residual in plain nets
-        assert "Add" not in kinds or space is FUSED
+        assert ("Add" in kinds) == (space is BASIC) or space is FUSED
         np.testing.assert_allclose(model.predict(x[:16], verbose=0),
                                    tf.nn.softmax(net.predict(cfg, x[:16], stats)).numpy(),
                                    atol=1e-4, err_msg=cfg.key)

@@ -120,6 +120,9 @@ def test_mixup_and_cutout_batches_are_deterministic_per_seed_and_epoch(digits):
     recipe = dict(augment=digits.augmentation, cutout=0.5, mixup=0.4)
     a, b, other = epoch(1, **recipe), epoch(1, **recipe), epoch(2, **recipe)
     assert len(a) == 5 and a[-1][0].shape[0] == len(digits.x_train) - 4 * 64
+    odd = [x.shape[0] for x, _ in graph_batches(digits.x_train[:101], digits.y_train[:101], 33,
+                                                num_classes=10, seed=3, epoch=0)]
+    assert odd == [32, 32, 32, 4]  # even batches, as epoch_batches cuts them (even_batching)
     for (xa, ya), (xb, yb) in zip(a, b):
         assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
     assert not np.array_equal(a[0][0], plain[0][0]) and not np.array_equal(a[0][0], other[0][0])
@@ -395,3 +398,15 @@ def test_teacher_family_errors_are_one_line(tmp_path):
         assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
         assert re.search(message, lines[0]), lines[0]
         assert not out.exists()
+
+
+def test_odd_batches_train_a_narrow_strided_projection(tmp_path):
+    """oneDNN's gradient of a 1x1 strided conv with fewer input channels than its block
+    corrupts the heap on odd batches (tinyconv.data.augment.even_batching): ResNet-8 at
+    width 0.5 (an 8-channel projection at 16x16) on 101 images, batches of 33, aborted the
+    process ("double free or corruption") before every batch was cut to an even size."""
+    r = run_cli("train", "--model", "resnet8", "--width", "0.5", "--dataset", "digits",
+                "--resolution", "16", "--limit-train", "101", "--batch-size", "33",
+                "--epochs", "1", "--no-qat", "--precision", "float32", "-o", tmp_path / "run")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / "run" / "history.json").read_text())["epochs_run"] == 1

@@ -47,6 +47,7 @@ CONFIGS = {
     "mcunet": (32, 0.35, {}, True),
     "fusednet": (28, 0.5, {"depths": (1, 1, 2, 1)}, False),
     "plainnet": (28, 0.5, {"depths": (1, 1, 2, 1)}, False),
+    "resnet": (28, 0.5, {"depths": (1, 2, 1)}, False),
     "efficientnet": (32, 0.25, {"dropout": 0.0}, True),
 }
 

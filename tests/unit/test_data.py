@@ -536,6 +536,22 @@ def test_epoch_batches_and_tf_dataset_are_seeded_per_epoch():
     np.testing.assert_array_equal(next(iter(resumed))[0].numpy(), epoch1[0][0])
 
 
+@pytest.mark.parametrize("n, batch_size, sizes", [
+    (101, 32, [32, 32, 32, 4]),   # an odd last batch leaves out one image
+    (97, 32, [32, 32, 32]),       # a last batch of one image is left out
+    (100, 33, [32, 32, 32, 4]),   # an odd batch size trains with one image fewer
+    (1, 32, [1]),                 # nothing to pair it with: kept
+])
+def test_training_batches_are_even(n, batch_size, sizes):
+    """oneDNN's strided 1x1 conv gradient corrupts the heap on odd batches (even_batching)."""
+    from tinyconv.data import batches_per_epoch
+    x, y = np.zeros((n, 4, 4, 1), np.float32), np.arange(n)
+    batches = list(epoch_batches(x, y, batch_size, epoch=0, seed=0))
+    assert [len(b) for _, b in batches] == sizes == [len(b) for b, _ in batches]
+    assert batches_per_epoch(n, batch_size) == len(sizes)
+    assert len(set(np.concatenate([b for _, b in batches]))) == sum(sizes)  # no image twice
+
+
 # ---- the real offline copies (../shared/datasets, /usr/share/datasets, $TINYCONV_DATA) ---------
 
 def _real(name: str):

@@ -72,8 +72,8 @@ def test_backbones_keep_keys_apart_and_old_keys_valid():
     assert not SearchSpace().contains(fused)
     with pytest.raises(TinyconvError, match="4 positive stage depths"):
         ArchConfig(0.5, 32, (1,) * 7, (3,) * 7, (1,) * 7, "fusednet")
-    with pytest.raises(TinyconvError, match="unknown search backbone 'resnet'.*fusednet"):
-        ArchConfig(0.5, 32, (1,) * 4, (3,) * 4, (1,) * 4, "resnet")
+    with pytest.raises(TinyconvError, match="unknown search backbone 'vgg'.*fusednet"):
+        ArchConfig(0.5, 32, (1,) * 4, (3,) * 4, (1,) * 4, "vgg")
     plain = SearchSpace.for_input(32, backbone="plainnet").sample(random.Random(3))
     assert ArchConfig.from_json(plain.to_json()) == plain
     assert plain.expansions == (1,) * len(plain.kernels)
@@ -182,6 +182,10 @@ _FIXED_FUSED = ArchConfig(0.5, 32, (2, 1, 2, 1), (3, 5, 3, 5, 3, 5), (1, 2, 3, 3
 _FIXED_PLAIN = ArchConfig(0.75, 36, (2, 1, 3, 2), (3, 5, 3, 3, 5, 3, 3, 5), (1,) * 8,
                           "plainnet")
 
+# The basic-block backbone: 3x3 and 5x5 blocks, a wider middle (expansion 2), projection
+# shortcuts where a block strides (36 -> 36 -> 18 -> 9) and identities where it does not.
+_FIXED_BASIC = ArchConfig(1.0, 36, (2, 1, 3), (3, 5, 3, 3, 5, 3), (1, 2, 1, 1, 2, 1), "resnet")
+
 
 def _random_configs(n: int, seed: int, backbone: str = "mcunet") -> list[tuple[ArchConfig, int]]:
     rng = random.Random(seed)
@@ -205,11 +209,12 @@ def _check_equal(cfg: ArchConfig, channels: int, classes: int = 10) -> None:
         d_real.plan.arena_bytes, d_real.planned_ram_bytes, d_real.source.weights_bytes)
 
 
-@pytest.mark.parametrize("index", range(7))
+@pytest.mark.parametrize("index", range(9))
 def test_graph_equals_converted_model(index):
     cfg, channels = ([(_FIXED, 1)] + _random_configs(2, SEED) + [(_FIXED_FUSED, 3)]
                      + _random_configs(1, SEED, "fusednet") + [(_FIXED_PLAIN, 3)]
-                     + _random_configs(1, SEED, "plainnet"))[index]
+                     + _random_configs(1, SEED, "plainnet") + [(_FIXED_BASIC, 3)]
+                     + _random_configs(1, SEED, "resnet"))[index]
     _check_equal(cfg, channels)
 
 

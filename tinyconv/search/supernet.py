@@ -16,7 +16,9 @@ The space's backbone (zoo/arch.py) sets the blocks: MBConv (1x1 expand, kxk dept
 1x1 project) for "mcunet"; for "fusednet" a kxk conv to the expanded width (the centre
 crop of its largest kernel choice) and the 1x1 projection, no depthwise; for "plainnet"
 one kxk conv (the same crop) to the stage's channels after a 2x2 max pool where the block
-strides, no residual (a block beyond a stage's depth is still skipped as the identity).
+strides, no residual (a block beyond a stage's depth is still skipped as the identity); for
+"resnet" two kxk convs (both the same crop), the shortcut (the input, or the first channels
+of a 1x1 projection where the block strides) added, ReLU6.
 
 One forward pass (`Supernet.run`) takes an architecture as a list of integers (`layout`):
 with Python ints it runs eagerly (evaluation, extraction: no retracing per architecture);
@@ -39,9 +41,10 @@ statistics, so the winner's final training starts from them; tests check it comp
 what the supernet does.
 
 Layer names follow zoo/backbone.py (stem_conv, block{s}_{i}_expand_conv, ..._dw, ..._dwbn,
-..._project_conv, a plain block's block{s}_{i}_conv and _bn, classifier_dense); BN epsilon
-is Keras' 1e-3, activations ReLU6, the residual rule the builder's (`Backbone.residual`:
-stride 1 and equal channels, never in plain blocks; decided per sub-network).
+..._project_conv, ..._shortcut_conv, a plain block's block{s}_{i}_conv and _bn,
+classifier_dense); BN epsilon is Keras' 1e-3, activations ReLU6, the residual rule the
+builder's (`Backbone.residual`: stride 1 and equal channels, never in plain blocks;
+`Backbone.projects`: a basic block otherwise; decided per sub-network).
 """
 
 from __future__ import annotations
@@ -119,7 +122,8 @@ class BlockPlan:
     stride: int
     kernel: int
     expand: bool         # an expansion 1x1 conv (expansion != 1)
-    residual: bool
+    residual: bool       # the input added (identity shortcut)
+    shortcut: bool = False  # a 1x1 conv of the input added (a basic block's projection)
 
 
 def block_plans(cfg: ArchConfig) -> tuple[int, list[BlockPlan]]:
@@ -130,9 +134,10 @@ def block_plans(cfg: ArchConfig) -> tuple[int, list[BlockPlan]]:
     for b, (stage, i, stride) in enumerate(bb.blocks(cfg.depths)):
         filters = bb.channels(stage, cfg.width)
         e = cfg.expansions[b]
-        out.append(BlockPlan(f"block{stage}_{i}", in_ch, A.hidden_channels(in_ch, e), filters,
+        out.append(BlockPlan(f"block{stage}_{i}", in_ch, bb.hidden(in_ch, filters, e), filters,
                              stride, cfg.kernels[b], bb.expands(e),
-                             bb.residual(stride, in_ch, filters)))
+                             bb.residual(stride, in_ch, filters),
+                             bb.projects(stride, in_ch, filters)))
         in_ch = filters
     return stem, out
 
@@ -146,6 +151,7 @@ class Supernet:
         bb = space.bb
         self.fused = bb.block == A.BLOCK_FUSED
         self.plain = bb.block == A.BLOCK_PLAIN
+        self.basic = bb.block == A.BLOCK_BASIC
         if max(space.kernels) > MAX_KERNEL:
             raise TinyconvError(f"supernet: kernels up to {MAX_KERNEL}, got {space.kernels}")
         if bb.block == A.BLOCK_MBCONV and min(space.expansions) < 2:
@@ -154,8 +160,8 @@ class Supernet:
         self.space, self.channels, self.classes = space, int(channels), int(classes)
         self.bb = bb
         # The kernel every sub-network's kernel is the centre crop of: the depthwise 7x7
-        # of MBConv blocks (as saved supernets hold it), a fused or plain block's largest
-        # choice.
+        # of MBConv blocks (as saved supernets hold it), a fused, plain or basic block's
+        # largest choice.
         self.max_kernel = MAX_KERNEL if bb.block == A.BLOCK_MBCONV else max(space.kernels)
         largest = space.largest()
         # The widest channels of every layer over the space's widths (make_divisible is not
@@ -164,10 +170,12 @@ class Supernet:
                                      expansions=(max(space.expansions),) * len(largest.kernels)))
                  for w in space.widths]
         self.max_stem = max(p[0] for p in plans)
+        # A basic block's projection exists where some width's network has one.
         self.max_blocks = [BlockPlan(b.name, max(p[1][j].in_ch for p in plans),
                                      max(p[1][j].hidden for p in plans),
                                      max(p[1][j].out_ch for p in plans), b.stride,
-                                     self.max_kernel, True, False)
+                                     self.max_kernel, True, False,
+                                     any(p[1][j].shortcut for p in plans))
                            for j, b in enumerate(plans[0][1])]
         self.max_depths = largest.depths
         rng = np.random.default_rng(seed)
@@ -190,7 +198,7 @@ class Supernet:
                 conv(f"{b.name}_conv", (K, K, b.in_ch, b.out_ch), K * K * b.in_ch)
                 bn(f"{b.name}_bn", b.out_ch)
                 continue
-            if self.fused:   # the block's kxk conv, its stride, to the expanded width
+            if self.fused or self.basic:  # the block's kxk conv, its stride, to the middle
                 conv(f"{b.name}_expand_conv", (K, K, b.in_ch, b.hidden), K * K * b.in_ch)
                 bn(f"{b.name}_expand_bn", b.hidden)
             else:
@@ -198,10 +206,14 @@ class Supernet:
                 bn(f"{b.name}_expand_bn", b.hidden)
                 conv(f"{b.name}_dw", (K, K, b.hidden, 1), K ** 2)
                 bn(f"{b.name}_dwbn", b.hidden)
-            conv(f"{b.name}_project_conv", (1, 1, b.hidden, b.out_ch), b.hidden)
+            P = K if self.basic else 1   # a basic block's second conv is kxk too
+            conv(f"{b.name}_project_conv", (P, P, b.hidden, b.out_ch), P * P * b.hidden)
             # Zero-initialised last BN of a residual block (as BigNAS): each block starts
             # as the identity, which lets deep sub-networks train from the first steps.
             bn(f"{b.name}_project_bn", b.out_ch, 1.0 if b.name.endswith("_0") else 0.0)
+            if b.shortcut:
+                conv(f"{b.name}_shortcut_conv", (1, 1, b.in_ch, b.out_ch), b.in_ch)
+                bn(f"{b.name}_shortcut_bn", b.out_ch)
         last = self.max_blocks[-1].out_ch
         v["classifier_dense/kernel"] = tf.Variable(  # small: uniform outputs at first
             rng.normal(0, 0.01, (last, self.classes)).astype(np.float32),
@@ -234,20 +246,26 @@ class Supernet:
                 out[f"{n}_conv"] = [v[f"{n}_conv"][lo:hi, lo:hi, :p.in_ch, :p.out_ch]]
                 out[f"{n}_bn"] = [v[f"{n}_bn/gamma"][:p.out_ch], v[f"{n}_bn/beta"][:p.out_ch]]
                 continue
-            if self.fused:
+            if self.fused or self.basic:
                 out[f"{n}_expand_conv"] = [v[f"{n}_expand_conv"][lo:hi, lo:hi, :p.in_ch, :p.hidden]]
             elif p.expand:
                 out[f"{n}_expand_conv"] = [v[f"{n}_expand_conv"][:, :, :p.in_ch, :p.hidden]]
             if p.expand:
                 out[f"{n}_expand_bn"] = [v[f"{n}_expand_bn/gamma"][:p.hidden],
                                          v[f"{n}_expand_bn/beta"][:p.hidden]]
-            if not self.fused:
+            if not (self.fused or self.basic):
                 out[f"{n}_dw"] = [v[f"{n}_dw"][lo:hi, lo:hi, :p.hidden, :]]
                 out[f"{n}_dwbn"] = [v[f"{n}_dwbn/gamma"][:p.hidden],
                                     v[f"{n}_dwbn/beta"][:p.hidden]]
-            out[f"{n}_project_conv"] = [v[f"{n}_project_conv"][:, :, :p.hidden, :p.out_ch]]
+            plo, phi = (lo, hi) if self.basic else (0, 1)
+            out[f"{n}_project_conv"] = [v[f"{n}_project_conv"][plo:phi, plo:phi, :p.hidden,
+                                                               :p.out_ch]]
             out[f"{n}_project_bn"] = [v[f"{n}_project_bn/gamma"][:p.out_ch],
                                       v[f"{n}_project_bn/beta"][:p.out_ch]]
+            if p.shortcut:
+                out[f"{n}_shortcut_conv"] = [v[f"{n}_shortcut_conv"][:, :, :p.in_ch, :p.out_ch]]
+                out[f"{n}_shortcut_bn"] = [v[f"{n}_shortcut_bn/gamma"][:p.out_ch],
+                                           v[f"{n}_shortcut_bn/beta"][:p.out_ch]]
         last = plans[-1].out_ch
         out["classifier_dense"] = [v["classifier_dense/kernel"][:last],
                                    v["classifier_dense/bias"]]
@@ -319,7 +337,9 @@ class Supernet:
             elif not first:
                 residual = True            # stride 1, as many channels in as out
             elif b.stride != 1:
-                residual = False           # never across a stride
+                residual = False           # never across a stride (a basic block projects)
+            elif self.basic and not b.shortcut:
+                residual = True            # no width changes the shape: the identity
 
             def block(h=h, b=b, cin=cin, hidden=hidden, cout=cout, k=k, residual=residual):
                 n, shortcut = b.name, h
@@ -330,7 +350,7 @@ class Supernet:
                     y = tf.nn.conv2d(h, v[f"{n}_conv"][lo:lo + k, lo:lo + k, :cin, :cout], 1,
                                      "SAME")
                     return tf.nn.relu6(bn(y, f"{n}_bn", cout))
-                if self.fused:
+                if self.fused or self.basic:
                     y = tf.nn.conv2d(h, v[f"{n}_expand_conv"][lo:lo + k, lo:lo + k, :cin, :hidden],
                                      b.stride, "SAME")
                     y = tf.nn.relu6(bn(y, f"{n}_expand_bn", hidden))
@@ -340,6 +360,16 @@ class Supernet:
                     y = tf.nn.depthwise_conv2d(y, v[f"{n}_dw"][lo:lo + k, lo:lo + k, :hidden, :],
                                                [1, b.stride, b.stride, 1], "SAME")
                     y = tf.nn.relu6(bn(y, f"{n}_dwbn", hidden))
+                if self.basic:   # kxk, then the shortcut (itself or projected) and ReLU6
+                    y = tf.nn.conv2d(y, v[f"{n}_project_conv"][lo:lo + k, lo:lo + k, :hidden, :cout],
+                                     1, "SAME")
+                    y = bn(y, f"{n}_project_bn", cout)
+
+                    def projected():
+                        s = tf.nn.conv2d(shortcut, v[f"{n}_shortcut_conv"][:, :, :cin, :cout],
+                                         b.stride, "SAME")
+                        return y + bn(s, f"{n}_shortcut_bn", cout)
+                    return tf.nn.relu6(cond(residual, lambda: y + shortcut, projected))
                 y = tf.nn.conv2d(y, v[f"{n}_project_conv"][:, :, :hidden, :cout], 1, "SAME")
                 y = bn(y, f"{n}_project_bn", cout)
                 return cond(residual, lambda: y + shortcut, lambda: y)
@@ -538,7 +568,7 @@ def train_supernet(dataset: str, space: SearchSpace, channels: int, classes: int
 
     `resume` continues after the last saved epoch (the folder must hold the same
     supernet); a finished one is loaded and returned as is."""
-    from ..data import epoch_batches
+    from ..data import batches_per_epoch, epoch_batches
     from ..keras_compat import keras
     from ..train.loop import cosine_schedule
 
@@ -562,7 +592,7 @@ def train_supernet(dataset: str, space: SearchSpace, channels: int, classes: int
         return load_supernet(folder)  # trained: its epochs are in its meta, none can follow
 
     ds = data if data is not None else load_data(dataset, space, channels, settings)
-    steps = max(1, math.ceil(len(ds.x_train) / settings.batch_size))
+    steps = max(1, batches_per_epoch(len(ds.x_train), settings.batch_size))
     net = Supernet(space, channels, classes, seed=settings.seed)
     total = settings.epochs * steps  # warmup: a tenth of the steps, at most an epoch
     optimizer = keras.optimizers.Adam(cosine_schedule(settings.learning_rate, total,

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.augment import batches_per_epoch
 from ..errors import TinyconvError
 from ..files import write_json_atomic
 from .config import Recipe
@@ -131,7 +132,7 @@ class Batches:
         self.num_classes = int(dataset.num_classes)
         self.policy = getattr(dataset, "augmentation", True) if recipe.augment else None
         self.batch_size, self.recipe, self.teacher = batch_size, recipe, teacher
-        self.steps = max(1, math.ceil(len(dataset.x_train) / batch_size))
+        self.steps = max(1, batches_per_epoch(len(dataset.x_train), batch_size))
 
     def epoch(self, seed: int, epoch: int, *, plain: bool = False):
         from ..data.augment import graph_batches

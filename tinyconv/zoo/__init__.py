@@ -199,6 +199,16 @@ FAMILIES: dict[str, ZooEntry] = {
             arch.PLAINNET.min_resolution,
         ),
         ZooEntry(
+            "resnet",
+            "ResNet basic-block net: two kxk convs + shortcut per block, stride 4, ResNet-8 at depths 1-1-1 (the NAS's fourth backbone)",
+            (32, 32, 3), 10,
+            (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
+             Param("expansions", None, "middle width of every block over its output (list; default: 1 everywhere)"),
+             Param("depths", arch.RESNET.stage_depths, "blocks per stage (3 stages: 16/32/64 channels)"),
+             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
+            arch.RESNET.min_resolution,
+        ),
+        ZooEntry(
             "efficientnet",
             "EfficientNet: MBConv + squeeze-excite + swish, compound scaling coefficient phi",
             (64, 64, 3), 10,

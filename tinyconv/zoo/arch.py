@@ -1,5 +1,5 @@
 """Architecture constants of the MobileNetV2-family networks and of the search's backbones
-(`Backbone`: MCUNET, FUSEDNET, PLAINNET), in one TensorFlow-free place.
+(`Backbone`: MCUNET, FUSEDNET, PLAINNET, RESNET), in one TensorFlow-free place.
 
 The Keras builders (zoo/mobilenetv2.py, zoo/backbone.py), the NAS's converter-free graph
 of a search-space config (tinyconv.space) and the supernet all read these, so they agree
@@ -81,12 +81,14 @@ def default_expansions(depths: Sequence[int]) -> tuple[int, ...]:
 BLOCK_MBCONV = "mbconv"   # expand 1x1 (if expansion != 1) -> depthwise kxk -> project 1x1
 BLOCK_FUSED = "fused"     # kxk conv to the expanded width -> project 1x1 (no depthwise)
 BLOCK_PLAIN = "plain"     # [2x2 max pool if the block strides] -> kxk conv (VGG; no residual)
+BLOCK_BASIC = "basic"     # kxk conv -> kxk conv, + shortcut (1x1 conv where the shape changes),
+                          # ReLU6 after the add (ResNet's basic block)
 
 
 @dataclass(frozen=True)
 class Backbone:
     name: str                              # the zoo family that builds it
-    block: str                             # BLOCK_MBCONV or BLOCK_FUSED
+    block: str                             # one of the BLOCK_* above
     stage_channels: tuple[int, ...]        # output channels per stage at width 1
     stage_depths: tuple[int, ...]          # blocks per stage: the zoo builder's default
     stage_strides: tuple[int, ...]         # stride of each stage's first block
@@ -109,14 +111,30 @@ class Backbone:
 
     def expands(self, expansion: float) -> bool:
         """Whether a block has its first conv: an MBConv block of expansion 1 goes straight
-        to its depthwise conv; a fused block always starts with its kxk conv (a plain block
-        has one conv, no expansion)."""
-        return self.block == BLOCK_FUSED or (self.block == BLOCK_MBCONV and expansion != 1)
+        to its depthwise conv; fused and basic blocks always start with their kxk conv (a
+        plain block has one conv, no expansion)."""
+        return (self.block in (BLOCK_FUSED, BLOCK_BASIC)
+                or (self.block == BLOCK_MBCONV and expansion != 1))
+
+    def hidden(self, in_channels: int, out_channels: int, expansion: float) -> int:
+        """Channels between a block's first conv and its last: MBConv and fused blocks
+        expand their input (`hidden_channels(in, e)`); a basic block widens its output
+        (ResNet's middle has the block's output channels at expansion 1)."""
+        return hidden_channels(out_channels if self.block == BLOCK_BASIC else in_channels,
+                               expansion)
 
     def residual(self, stride: int, in_channels: int, out_channels: int) -> bool:
-        """Whether a block adds its input to its output: MBConv and fused blocks when they
-        keep the shape (stride 1, as many channels in as out); plain blocks never (VGG)."""
+        """Whether a block adds its input itself to its output (an identity shortcut):
+        MBConv, fused and basic blocks when they keep the shape (stride 1, as many channels
+        in as out); plain blocks never (VGG)."""
         return self.block != BLOCK_PLAIN and stride == 1 and in_channels == out_channels
+
+    def projects(self, stride: int, in_channels: int, out_channels: int) -> bool:
+        """Whether a block adds a 1x1 conv of its input (stride `stride`, + BN) to its output:
+        a basic block that changes the shape (ResNet's projection shortcut); the other
+        blocks then have no shortcut."""
+        return self.block == BLOCK_BASIC and not self.residual(stride, in_channels,
+                                                               out_channels)
 
     def check_expansions(self, expansions: Sequence[float]) -> None:
         """A plain block has no expansion: its networks take 1 everywhere, so that one
@@ -169,7 +187,21 @@ PLAINNET = Backbone(
     widths=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0),
     description="plain VGG-style: 3x3 conv stages, 2x2 max pool between, stride 8")
 
-BACKBONES = {b.name: b for b in (MCUNET, FUSEDNET, PLAINNET)}
+# ResNet's basic blocks (He et al. 2016) at CIFAR scale, the family of MLPerf Tiny's ResNet-8
+# (zoo/resnet8.py: 16/32/64 channels, one block per stage): a stride-1 3x3 stem, three stages
+# of blocks of two kxk conv-BN (ReLU6 between), the shortcut added (a 1x1 conv-BN where the
+# block strides or widens), ReLU6 after the add; 32 px images end at 8x8, as ResNet-8's.
+# Searched: per-stage depth (1-3: ResNet-8 to ResNet-20's layout), the width, and per block
+# the kernel and the middle's expansion where given (defaults 3 and 1, ResNet's). The
+# space holds ResNet-8-like networks at every width: the hand-scaled baseline the search
+# must beat (ResNet-8 width 3.5 fills 1 MB of flash; the search trades its width for depth).
+RESNET = Backbone(
+    "resnet", BLOCK_BASIC, (16, 32, 64), (1, 1, 1), (1, 2, 2), 16, 3, 1, 4,
+    kernels=(3,), expansions=(1,), depth_choices=((1, 2, 3), (1, 2, 3), (1, 2, 3)),
+    widths=(0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0),
+    description="ResNet basic blocks: two kxk convs + shortcut, stride 4")
+
+BACKBONES = {b.name: b for b in (MCUNET, FUSEDNET, PLAINNET, RESNET)}
 
 
 def backbone(name: str) -> Backbone:

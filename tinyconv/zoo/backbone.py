@@ -1,7 +1,7 @@
 """Keras builder of a search backbone (`zoo.arch.Backbone`): the stem, the searched blocks
 stage after stage, global pooling and the classifier.
 
-The zoo families "mcunet", "fusednet" and "plainnet" are this builder over their backbone; a
+The zoo families "mcunet", "fusednet", "plainnet" and "resnet" are this builder over their backbone; a
 searched architecture (tinyconv.space.ArchConfig) is rebuilt from its per-block kernels
 and expansions and per-stage depths, given as flat lists (stage after stage).
 
@@ -12,7 +12,12 @@ Blocks (names block{stage}_{i}; residual add when stride 1 and channels in == ou
   1x1 project + BN (linear). Its layers are named as the MBConv's expand and project, so
   the supernet slices both the same way;
 - plain: [2x2 max pool (block{stage}_{i}_pool) if the block strides] -> kxk conv (stride 1)
-  + BN + ReLU6 to the stage's channels; no expansion, no residual (VGG).
+  + BN + ReLU6 to the stage's channels; no expansion, no residual (VGG);
+- basic: kxk conv (stride) to hidden = make_divisible(filters * expansion) + BN + ReLU6 ->
+  kxk conv + BN (linear, named as the fused block's expand and project), + the shortcut:
+  the input itself, or a 1x1 conv (stride) + BN (block{stage}_{i}_shortcut) where the
+  shape changes; ReLU6 after the add (ResNet's basic block, as zoo/resnet8.py's but with
+  a BN on the projection and ReLU6).
 """
 
 from __future__ import annotations
@@ -47,8 +52,22 @@ def plain_block(x, expansion: float, filters: int, strides: int, kernel: int, *,
     return c.conv_bn(x, filters, kernel, activation="relu6", name=name)
 
 
+def basic_block(x, expansion: float, filters: int, strides: int, kernel: int, *, name: str):
+    """kxk conv (stride) -> kxk linear conv, + shortcut (a 1x1 conv-BN projection where the
+    shape changes), ReLU6."""
+    in_channels = c.channels(x)
+    y = c.conv_bn(x, arch.RESNET.hidden(in_channels, filters, expansion), kernel, strides,
+                  activation="relu6", name=f"{name}_expand")
+    y = c.conv_bn(y, filters, kernel, activation=None, name=f"{name}_project")
+    shortcut = x
+    if arch.RESNET.projects(strides, in_channels, filters):
+        shortcut = c.conv_bn(x, filters, 1, strides, activation=None, name=f"{name}_shortcut")
+    y = layers.Add(name=f"{name}_add")([shortcut, y])
+    return c.activate(y, "relu6", name=name)
+
+
 _BLOCKS = {arch.BLOCK_MBCONV: inverted_residual, arch.BLOCK_FUSED: fused_block,
-           arch.BLOCK_PLAIN: plain_block}
+           arch.BLOCK_PLAIN: plain_block, arch.BLOCK_BASIC: basic_block}
 
 
 def build_backbone(bb: arch.Backbone, input_shape: Sequence[int], num_classes: int,

@@ -61,6 +61,15 @@ class ZooEntry:
 
 _WIDTH_NOTE = "multiplies every layer's channel count"
 
+
+def _backbone_params(expansions: str, depths: Sequence[int], stages: str) -> tuple[Param, ...]:
+    """The parameters of a search backbone's family (zoo/backbone.py's build_backbone):
+    per-block kernels and expansions, per-stage depths, the optional 1x1 head."""
+    return (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
+            Param("expansions", None, expansions),
+            Param("depths", depths, f"blocks per stage ({stages})"),
+            Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)"))
+
 FAMILIES: dict[str, ZooEntry] = {
     e.name: e
     for e in (
@@ -171,41 +180,32 @@ FAMILIES: dict[str, ZooEntry] = {
             "mcunet",
             "MCUNet-style MobileNetV2 with a per-block kernel size (3/5/7) and expansion (3/4/6)",
             (96, 96, 3), 2,
-            (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
-             Param("expansions", None,
-                   "expansion ratio of every block (list; default: 1 in the first block, 6 after)"),
-             Param("depths", arch.STAGE_DEPTHS, "blocks per stage (7 stages as MobileNetV2)"),
-             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
+            _backbone_params("expansion ratio of every block (list; default: 1 in the first block, 6 after)",
+                             arch.STAGE_DEPTHS, "7 stages as MobileNetV2"),
             32,
         ),
         ZooEntry(
             "fusednet",
             "Fused-MBConv net: kxk conv + 1x1 projection blocks, no depthwise, stride 8 (the NAS's second backbone)",
             (32, 32, 3), 10,
-            (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
-             Param("expansions", None, "expansion ratio of every block (list; default: 2 everywhere)"),
-             Param("depths", arch.FUSEDNET.stage_depths, "blocks per stage (4 stages: 16/32/64/128 channels)"),
-             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
+            _backbone_params("expansion ratio of every block (list; default: 2 everywhere)",
+                             arch.FUSEDNET.stage_depths, "4 stages: 16/32/64/128 channels"),
             arch.FUSEDNET.min_resolution,
         ),
         ZooEntry(
             "plainnet",
             "Plain VGG-style net: 3x3 conv stages, 2x2 max pool between, global pooling, stride 8 (the NAS's third backbone)",
             (32, 32, 3), 10,
-            (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
-             Param("expansions", None, "1 for every block (plain blocks have no expansion)"),
-             Param("depths", arch.PLAINNET.stage_depths, "blocks per stage (4 stages: 32/64/128/256 channels)"),
-             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
+            _backbone_params("1 for every block (plain blocks have no expansion)",
+                             arch.PLAINNET.stage_depths, "4 stages: 32/64/128/256 channels"),
             arch.PLAINNET.min_resolution,
         ),
         ZooEntry(
             "resnet",
             "ResNet basic-block net: two kxk convs + shortcut per block, stride 4, ResNet-8 at depths 1-1-1 (the NAS's fourth backbone)",
             (32, 32, 3), 10,
-            (Param("kernels", None, "kernel size of every block (list; default: 3 everywhere)"),
-             Param("expansions", None, "middle width of every block over its output (list; default: 1 everywhere)"),
-             Param("depths", arch.RESNET.stage_depths, "blocks per stage (3 stages: 16/32/64 channels)"),
-             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)")),
+            _backbone_params("middle width of every block over its output (list; default: 1 everywhere)",
+                             arch.RESNET.stage_depths, "3 stages: 16/32/64 channels"),
             arch.RESNET.min_resolution,
         ),
         ZooEntry(

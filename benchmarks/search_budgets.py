@@ -149,13 +149,13 @@ def records(runs: Path) -> tuple[list[Path], list[Path]]:
     """The run folder's files git tracks (see the module doc), and those it no longer should:
     the checkpoints of a training that has finished since a sitting committed it unfinished."""
     from tinyconv.search import supernet as sn
-    from tinyconv.train.loop import STATE_FILE, read_state
+    from tinyconv.train.checkpoints import STATE_FILE, read_state
     keep, drop = [], []
     for search in sorted(p.parent for p in runs.glob("*/*/search.json")):
         keep += [search / f for f in SEARCH_RECORDS if (search / f).exists()]
-        supernet, state = search / "supernet", sn.read_state(search / "supernet")
+        supernet, state = search / "supernet", read_state(search / "supernet")
         if state is not None:
-            keep += [supernet / sn.META_FILE, supernet / sn.STATE_FILE]
+            keep += [supernet / sn.META_FILE, supernet / STATE_FILE]
             if state["epoch"] >= sn.read_meta(supernet)["settings"]["epochs"]:
                 keep += _last_checkpoint(supernet, state)
     for training in sorted(p.parent for p in [*runs.glob("*/*/final/config.json"),

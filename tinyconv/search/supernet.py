@@ -53,7 +53,6 @@ import json
 import math
 import os
 import random
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -68,13 +67,13 @@ from ..data.image import resize_images
 from ..errors import TinyconvError
 from ..files import write_json_atomic
 from ..space import ArchConfig, SearchSpace
+from ..train.checkpoints import clear_stale, read_state, save_epoch
 from ..zoo import arch as A
 from .proxy import ProxyResult
 
 BN_EPSILON = 1e-3          # Keras' BatchNormalization default, which the zoo keeps
 L2 = 1e-4                  # the zoo's kernel regulariser (zoo/_common.py), once per step
 META_FILE = "supernet.json"
-STATE_FILE = "state.json"
 RERANK_FILE = "rerank.json"   # in the search's folder: the re-ranked candidates' scores
 MAX_KERNEL = 7
 VALIDATION_FRACTION = 0.1
@@ -477,16 +476,6 @@ def read_meta(folder: Path) -> dict:
         raise TinyconvError(f"supernet {path} is unreadable ({e})") from None
 
 
-def read_state(folder: Path) -> dict | None:
-    path = Path(folder) / STATE_FILE
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise TinyconvError(f"supernet {path} is unreadable ({e})") from None
-
-
 def check_reusable(folder: Path, dataset: str, space: SearchSpace, channels: int,
                    classes: int) -> dict:
     """`--supernet DIR`: a trained supernet of this dataset whose space holds `space`;
@@ -546,19 +535,7 @@ def _save(folder: Path, net: Supernet, optimizer, epoch: int, history: list) -> 
     last epoch, after which nothing trains it) the weights alone, a third of the bytes."""
     from ..interrupt import saving
     with saving():
-        name = f"epoch-{epoch:04d}"
-        tmp = folder / f".tmp-{name}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        _checkpoint(net, optimizer).write(str(tmp / "ckpt"))
-        final = folder / name
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        write_json_atomic(folder / STATE_FILE, {"epoch": epoch, "checkpoint": name,
-                                                "history": history})
-        for old in folder.glob("epoch-*"):
-            if old.name != name:
-                shutil.rmtree(old, ignore_errors=True)
+        save_epoch(folder, epoch, _checkpoint(net, optimizer), {"history": history})
 
 
 def train_supernet(dataset: str, space: SearchSpace, channels: int, classes: int,
@@ -586,8 +563,7 @@ def train_supernet(dataset: str, space: SearchSpace, channels: int, classes: int
         state = read_state(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / META_FILE, meta)
-    for stale in folder.glob(".tmp-*"):  # a kill mid-save
-        shutil.rmtree(stale, ignore_errors=True)
+    clear_stale(folder)  # a kill mid-save
     if state is not None and int(state["epoch"]) >= settings.epochs:
         return load_supernet(folder)  # trained: its epochs are in its meta, none can follow
 

@@ -11,10 +11,8 @@ at most the epoch in progress. The recipe's parts are in recipe.py.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +22,9 @@ import numpy as np
 
 from ..data.augment import batches_per_epoch
 from ..errors import TinyconvError
-from ..files import write_json_atomic
+from .checkpoints import TMP_PREFIX, clear_stale, read_state, save_epoch
 from .config import Recipe
 
-STATE_FILE = "state.json"
 BEST_WEIGHTS = "best.weights.h5"
 
 
@@ -218,42 +215,17 @@ def _save_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best:
     weights (`best_values`, the EMA, swapped in when given), then state.json pointing at
     them (a Ctrl-C meanwhile exits once they are saved: tinyconv.interrupt)."""
     from ..interrupt import saving
-
-    with saving():
-        _write_epoch(checkpoint_dir, model, epoch, hist, is_best, best_values)
-
-
-def _write_epoch(checkpoint_dir: Path, model, epoch: int, hist: History, is_best: bool,
-                 best_values: list | None = None) -> None:
     from .recipe import SwappedIn
 
-    name = f"epoch-{epoch:04d}"
-    tmp = checkpoint_dir / f".tmp-{name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    _checkpoint(model).write(str(tmp / "ckpt"))
-    final = checkpoint_dir / name
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    if is_best:
-        best_tmp = checkpoint_dir / f".tmp-{BEST_WEIGHTS}"
+    def best_weights() -> None:
+        tmp = checkpoint_dir / f"{TMP_PREFIX}{BEST_WEIGHTS}"
         with SwappedIn(model, best_values):
-            model.save_weights(str(best_tmp))
-        os.replace(best_tmp, checkpoint_dir / BEST_WEIGHTS)
-    write_json_atomic(checkpoint_dir / STATE_FILE, {"epoch": epoch, "checkpoint": name, **hist.to_json()})
-    # Only now is the older epoch unneeded.
-    for old in checkpoint_dir.glob("epoch-*"):
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
+            model.save_weights(str(tmp))
+        os.replace(tmp, checkpoint_dir / BEST_WEIGHTS)
 
-
-def read_state(checkpoint_dir: Path | None) -> dict[str, Any] | None:
-    if checkpoint_dir is None or not (checkpoint_dir / STATE_FILE).exists():
-        return None
-    try:
-        return json.loads((checkpoint_dir / STATE_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise TinyconvError(f"cannot resume: {checkpoint_dir / STATE_FILE} is unreadable ({e})") from None
+    with saving():
+        save_epoch(checkpoint_dir, epoch, _checkpoint(model), hist.to_json(),
+                   also=best_weights if is_best else None)
 
 
 def open_checkpoints(checkpoint_dir: Path | None, resume: bool) -> dict[str, Any] | None:
@@ -262,8 +234,7 @@ def open_checkpoints(checkpoint_dir: Path | None, resume: bool) -> dict[str, Any
     if checkpoint_dir is None:
         return None
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    for stale in checkpoint_dir.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
+    clear_stale(checkpoint_dir)
     return read_state(checkpoint_dir) if resume else None
 
 

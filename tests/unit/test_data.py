@@ -552,6 +552,32 @@ def test_training_batches_are_even(n, batch_size, sizes):
     assert len(set(np.concatenate([b for _, b in batches]))) == sum(sizes)  # no image twice
 
 
+def test_training_and_evaluation_pipelines_run_without_autotuning():
+    """tf.data's autotuning thread held each `model.fit` epoch's end for up to a minute on an
+    idle CPU (augment.without_autotune): every pipeline training and evaluation use is built
+    without it, and yields what it yielded before (same batches, in order)."""
+    from tinyconv.data import as_tf_dataset
+    from tinyconv.data.augment import eval_batches, graph_batches
+
+    ds = load_dataset("digits", limit_train=100)
+    pipelines = {
+        "graph_batches": graph_batches(ds.x_train, ds.y_train, 32, num_classes=10, seed=1,
+                                       epoch=0, augment=True, cutout=0.25),
+        "as_tf_dataset": as_tf_dataset(ds.x_train, ds.y_train, 32, augment=True, seed=1),
+        "eval_batches": eval_batches(ds.x_val, ds.y_val, 16),
+    }
+    for name, pipeline in pipelines.items():
+        assert pipeline.options().autotune.enabled is False, name
+    (gx, gy), = list(graph_batches(ds.x_train, ds.y_train, 100, num_classes=10, seed=1, epoch=0,
+                                   shuffle=False))
+    np.testing.assert_array_equal(gx.numpy(), ds.x_train)           # in order, untouched
+    np.testing.assert_array_equal(np.argmax(gy.numpy(), -1), ds.y_train)
+    ex = np.concatenate([bx.numpy() for bx, _ in pipelines["eval_batches"]])
+    ey = np.concatenate([by.numpy() for _, by in pipelines["eval_batches"]])
+    np.testing.assert_array_equal(ex, ds.x_val)
+    np.testing.assert_array_equal(ey, ds.y_val)
+
+
 # ---- the real offline copies (../shared/datasets, /usr/share/datasets, $TINYCONV_DATA) ---------
 
 def _real(name: str):

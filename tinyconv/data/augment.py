@@ -227,7 +227,8 @@ def without_autotune(ds):
     grows to a minute, and destroying the iterator waits for it to wake: `model.fit` makes a
     new iterator per epoch, so each epoch ended with up to a minute of an idle CPU (measured
     with TF 2.21 on 2 cores: 40 s of a 148 s CIFAR-10 epoch of a ResNet, 12 s after a 70 s
-    toy epoch and none with autotuning off; tests/unit/test_data.py)."""
+    toy epoch and none with autotuning off). tests/unit/test_data.py checks that every
+    pipeline of training and evaluation is built without it."""
     from ..keras_compat import tf
 
     options = tf.data.Options()

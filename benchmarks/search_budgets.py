@@ -414,12 +414,13 @@ def main() -> None:
     shared: list[Path] = []
     stem = f"search_budgets{space_suffix(args.space, '_')}"
     earlier = earlier_budgets(args.out / f"{stem}.json", result)
+    measured: list[dict] = []
     for sram in [b for b in args.budgets.split(",") if b]:
         budget = run_budget(sram, args, final, board, shared)
         if args.no_final:
             continue
-        result["budgets"].append({**budget, "command": result["command"]})
-        result["budgets"] = merge_budgets(earlier, result["budgets"])
+        measured.append({**budget, "command": result["command"]})
+        result["budgets"] = merge_budgets(earlier, measured)
         args.out.mkdir(parents=True, exist_ok=True)  # written after each budget: partial results survive
         write_atomic(args.out / f"{stem}.json", json.dumps(result, indent=2, default=str) + "\n")
         write_atomic(args.out / f"{stem}.md", render(result))

@@ -554,7 +554,7 @@ def test_training_batches_are_even(n, batch_size, sizes):
 
 def test_training_and_evaluation_pipelines_run_without_autotuning():
     """tf.data's autotuning thread held each `model.fit` epoch's end for up to a minute on an
-    idle CPU (augment.without_autotune): every pipeline training and evaluation use is built
+    idle CPU (augment.prefetched): every pipeline training and evaluation use is built
     without it, and yields what it yielded before (same batches, in order)."""
     from tinyconv.data import as_tf_dataset
     from tinyconv.data.augment import eval_batches, graph_batches

@@ -29,9 +29,9 @@ def epoch_name(epoch: int) -> str:
 
 def read_state(folder: Path | None) -> dict[str, Any] | None:
     """The state.json of checkpoint folder `folder`; None where nothing was saved yet."""
-    if folder is None or not (Path(folder) / STATE_FILE).exists():
+    path = None if folder is None else Path(folder) / STATE_FILE
+    if path is None or not path.exists():
         return None
-    path = Path(folder) / STATE_FILE
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as e:

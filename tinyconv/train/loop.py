@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.augment import batches_per_epoch, eval_batches
+from ..data.augment import EVAL_BATCH_SIZE, batches_per_epoch, eval_batches
 from ..errors import TinyconvError
 from .checkpoints import TMP_PREFIX, clear_stale, read_state, save_epoch
 from .config import Recipe
@@ -305,7 +305,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float | 
         if progress:
             print(f"resuming after epoch {hist.epochs_run}", flush=True)
 
-    val = eval_batches(dataset.x_val, dataset.y_val, max(batch_size, 256))
+    val = eval_batches(dataset.x_val, dataset.y_val, max(batch_size, EVAL_BATCH_SIZE))
     ema = recipe.ema_decay > 0
     start_epoch = hist.epochs_run
     if hist.stopped_early:

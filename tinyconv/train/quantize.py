@@ -85,7 +85,7 @@ def qat_finetune(model, dataset, epochs: int, *, batch_size: int = 64, learning_
     import time
     from dataclasses import replace
 
-    from ..data.augment import eval_batches
+    from ..data.augment import EVAL_BATCH_SIZE, eval_batches
     from ..keras_compat import tf
     from .config import Recipe
     from .loop import (Batches, History, _restore, _save_epoch, compile_model, open_checkpoints,
@@ -96,7 +96,7 @@ def qat_finetune(model, dataset, epochs: int, *, batch_size: int = 64, learning_
     q = quantize_aware(model)
     compile_model(q, learning_rate, recipe, use_recipe=False)
     batches = Batches(dataset, batch_size, recipe, dataset_teacher(recipe, dataset))
-    val = eval_batches(dataset.x_val, dataset.y_val, max(batch_size, 256))
+    val = eval_batches(dataset.x_val, dataset.y_val, max(batch_size, EVAL_BATCH_SIZE))
     checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
     state = open_checkpoints(checkpoint_dir, resume)
     hist = History()

@@ -130,7 +130,7 @@ def _fit_float(model, config: TrainConfig, dataset, run_dir: Path, *, resume: bo
                checkpoint_dir=run_dir / CHECKPOINTS_DIR, resume=resume, progress=progress,
                patience=config.patience, recipe=recipe)
     write_json_atomic(run_dir / "history.json", hist.to_json())
-    float_acc = float(model.evaluate(eval_batches(dataset.x_test, dataset.y_test, 256), verbose=0)[1])
+    float_acc = float(model.evaluate(eval_batches(dataset.x_test, dataset.y_test), verbose=0)[1])
     _save_keras(model, run_dir / "model.h5")
     return hist, float_acc
 
@@ -258,9 +258,9 @@ def train(config: TrainConfig, run_dir: Path, *, resume: bool = False, progress:
     converted_acc = int8_accuracy(tflite, x_eval, y_eval)   # QAT's int8 model, or the only one
     int8_eval_seconds = time.perf_counter() - started
     float_acc_same = float_acc if n_eval == len(dataset.x_test) else float(
-        model.evaluate(eval_batches(x_eval, y_eval, 256), verbose=0)[1])
+        model.evaluate(eval_batches(x_eval, y_eval), verbose=0)[1])
     if qat_used:  # the float model QAT produced, the one converted to int8
-        qat_float_acc = float(to_convert.evaluate(eval_batches(x_eval, y_eval, 256), verbose=0)[1])
+        qat_float_acc = float(to_convert.evaluate(eval_batches(x_eval, y_eval), verbose=0)[1])
     ptq_acc = None if ptq_tflite is None else int8_accuracy(ptq_tflite, x_eval, y_eval)
     int8_acc = ptq_acc if kept_ptq else converted_acc
 

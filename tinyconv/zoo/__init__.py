@@ -70,6 +70,7 @@ def _backbone_params(expansions: str, depths: Sequence[int], stages: str) -> tup
             Param("depths", depths, f"blocks per stage ({stages})"),
             Param("last_channels", 0, "channels of a last 1x1 conv before pooling (0: none)"))
 
+
 FAMILIES: dict[str, ZooEntry] = {
     e.name: e
     for e in (

@@ -44,8 +44,9 @@ resumes where the last sitting stopped.
 Runs go to benchmarks/runs/search_budgets/ (a budget's searches in SRAM_BYTES/METHOD, or
 SRAM_BYTES/METHOD-SPACE for another space than fusednet; the hand-scaled trainings are shared);
 writes benchmarks/results/search_budgets.{json,md} (search_budgets_SPACE.* for another space),
-keeping the budgets an earlier run wrote there with the same settings that this one does not
-measure (each budget names the command that measured it).
+keeping what an earlier run wrote there with the same settings that this one does not
+measure: its other budgets, and at a budget measured again its rows of the other methods
+(`--methods proxy` adds the proxy's rows; each row names the command that measured it).
 """
 
 from __future__ import annotations
@@ -286,12 +287,17 @@ def run_budget(sram: str, args, final, board, shared: list[Path]) -> dict:
             name = f"ResNet-8 width {width:g} @ 32 px (hand-scaled)"
         row = measure(name, arch, tflite, metrics, board, budget, args.verify_samples)
         rows.append({"method": method, **row, "search_wall_seconds": round(search_seconds, 1)})
+    return {"sram": sram, "budget": budget.to_dict(), "rows": rows, **notes,
+            "search_beats_hand_scaled": search_beats_hand_scaled(rows)}
+
+
+def search_beats_hand_scaled(rows: list[dict]) -> dict | None:
+    """Per search method measured: whether its winner's int8 accuracy beats the best
+    hand-scaled network's (None without a hand-scaled row)."""
     found = [r for r in rows if r["method"] in ("supernet", "proxy") and r.get("int8_accuracy") is not None]
     hand = [r for r in rows if r["method"] in ("mobilenetv2", "resnet8") and r.get("int8_accuracy") is not None]
     best_hand = max((r["int8_accuracy"] for r in hand), default=None)
-    return {"sram": sram, "budget": budget.to_dict(), "rows": rows, **notes,
-            "search_beats_hand_scaled": {r["method"]: r["int8_accuracy"] > best_hand for r in found}
-            if best_hand is not None else None}
+    return {r["method"]: r["int8_accuracy"] > best_hand for r in found} if best_hand is not None else None
 
 
 SAME_BENCHMARK = ("dataset", "board", "flash", "space", "final_training")
@@ -314,11 +320,22 @@ def earlier_budgets(path: Path, result: dict) -> list[dict]:
 
 
 def merge_budgets(earlier: list[dict], measured: list[dict]) -> list[dict]:
-    """`measured` and the `earlier` budgets it did not measure again, smallest SRAM first."""
+    """`measured` and what of `earlier` it did not measure again, smallest SRAM first: an
+    earlier budget not measured now stays whole; one measured now with some of the methods
+    keeps its earlier rows of the others, each row with the command that measured it."""
     from tinyconv.units import parse_bytes
-    ran = {b["sram"] for b in measured}
-    return sorted([b for b in earlier if b["sram"] not in ran] + measured,
-                  key=lambda b: parse_bytes(b["sram"]))
+    before = {b["sram"]: b for b in earlier}
+    merged = [b for b in earlier if b["sram"] not in {m["sram"] for m in measured}]
+    for now in measured:
+        old = before.get(now["sram"])
+        if old is not None:
+            ran = {r["method"] for r in now["rows"]}
+            kept = [{"command": old.get("command"), **r} for r in old["rows"] if r["method"] not in ran]
+            rows = sorted(kept + now["rows"], key=lambda r: METHODS.index(r["method"]))
+            now = {**{k: v for k, v in old.items() if k not in now}, **now, "rows": rows,
+                   "search_beats_hand_scaled": search_beats_hand_scaled(rows)}
+        merged.append(now)
+    return sorted(merged, key=lambda b: parse_bytes(b["sram"]))
 
 
 def render(result: dict) -> str:
@@ -360,8 +377,13 @@ def render(result: dict) -> str:
                 f"{row['peak_sram_bytes']:,} | {row['measured_ram_bytes']:,} | {arena} | {row['measured_flash_bytes']:,} | "
                 f"{row['macs']:,} | {row['instructions_per_inference']:,} | "
                 f"{row['search_wall_seconds'] / 60:.0f} min | {row['mismatched_bytes']} |")
-        lines += ["", f"Search beats the best hand-scaled network: {b['search_beats_hand_scaled']}", "",
-                  f"Measured by `{b.get('command') or result['command']}` (rerun it to resume).", ""]
+        lines += ["", f"Search beats the best hand-scaled network: {b['search_beats_hand_scaled']}", ""]
+        commands: dict[str, list[str]] = {}  # command -> the methods whose rows it measured
+        for row in b["rows"]:
+            commands.setdefault(row.get("command") or b.get("command") or result["command"], []).append(row["method"])
+        for c, m in commands.items():
+            lines += [f"Measured by `{c}`" + (f" ({', '.join(m)} rows)" if len(commands) > 1 else "")
+                      + " (rerun it to resume).", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -382,8 +382,8 @@ def render(result: dict) -> str:
         for row in b["rows"]:
             commands.setdefault(row.get("command") or b.get("command") or result["command"], []).append(row["method"])
         for c, m in commands.items():
-            lines += [f"Measured by `{c}`" + (f" ({', '.join(m)} rows)" if len(commands) > 1 else "")
-                      + " (rerun it to resume).", ""]
+            lines += [f"Measured by `{c}` (rerun it to resume)"
+                      + (f": the {', '.join(m)} rows." if len(commands) > 1 else "."), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -83,6 +83,10 @@ def test_outside_the_block_sigint_is_python_s_again():
         except KeyboardInterrupt:
             print("KeyboardInterrupt", flush=True)
     """)
+    sent = time.monotonic()
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
-    assert p.returncode == 0 and out.split() == ["KeyboardInterrupt"], err
+    # (Failed once, in a full run under load beside a training: exit 0 and no output. The
+    # time tells whether the signal was lost (the 30 s sleep ran out) or never sent.)
+    assert p.returncode == 0 and out.split() == ["KeyboardInterrupt"], \
+        (err, f"exit {p.returncode} {time.monotonic() - sent:.1f} s after the SIGINT")

@@ -62,8 +62,8 @@ def test_a_run_of_one_method_adds_its_rows_to_the_budget():
     assert b["command"] == "run proxy" and b["resnet8_grid"] == [{"width": 3.5, "fits": True}]
     assert b["search_beats_hand_scaled"] == {"supernet": True, "proxy": False}
     text = search_budgets.render({**RESULT, "budgets": merged})
-    assert "Measured by `run all` (supernet, mobilenetv2, resnet8 rows)" in text
-    assert "Measured by `run proxy` (proxy rows)" in text
+    assert "Measured by `run all` (rerun it to resume): the supernet, mobilenetv2, resnet8 rows." in text
+    assert "Measured by `run proxy` (rerun it to resume): the proxy rows." in text
     assert text.count("| proxy network |") == 1 and text.count("| supernet network |") == 1
 
 
@@ -76,7 +76,7 @@ def test_a_method_measured_again_replaces_its_earlier_row():
         ("supernet", 0.80), ("proxy", 0.78), ("resnet8", 0.75)]
     assert b["search_beats_hand_scaled"] == {"supernet": True, "proxy": True}
     text = search_budgets.render({**RESULT, "budgets": [b]})
-    assert "Measured by `run 1` (supernet, resnet8 rows)" in text and "`run 2` (proxy rows)" in text
+    assert ": the supernet, resnet8 rows." in text and "`run 2` (rerun it to resume): the proxy rows." in text
 
 
 def test_one_command_is_named_once():

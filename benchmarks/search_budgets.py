@@ -324,8 +324,8 @@ def merge_budgets(earlier: list[dict], measured: list[dict]) -> list[dict]:
     earlier budget not measured now stays whole; one measured now with some of the methods
     keeps its earlier rows of the others, each row with the command that measured it."""
     from tinyconv.units import parse_bytes
-    before = {b["sram"]: b for b in earlier}
-    merged = [b for b in earlier if b["sram"] not in {m["sram"] for m in measured}]
+    before, ran_now = {b["sram"]: b for b in earlier}, {m["sram"] for m in measured}
+    merged = [b for b in earlier if b["sram"] not in ran_now]
     for now in measured:
         old = before.get(now["sram"])
         if old is not None:
